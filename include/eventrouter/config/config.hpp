@@ -1,15 +1,18 @@
 #pragma once
 // The daemon's configuration file (eventrouter.yaml), as DESIGN.md section 1 defines it.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "eventrouter/config/diagnostic.hpp"
+#include "eventrouter/util/expected.hpp"
 
 namespace eventrouter::config {
 
@@ -28,15 +31,19 @@ struct Limits {
   std::size_t max_event_bytes = 262144;
   std::size_t max_request_bytes = 1048576;
   std::size_t max_connections = 1024;
+  // A client must finish its request headers this long after their first byte (slowloris).
+  std::chrono::milliseconds header_timeout{10000};
+  // A keep-alive connection with no request in flight is closed after this long.
+  std::chrono::milliseconds idle_timeout{60000};
 };
 
 struct LogConfig {
-  std::string level = "info";  // trace | debug | info | warn | error | critical | off
+  std::string level = "info";   // trace | debug | info | warn | error | critical | off
   std::string format = "text";  // text | json
 };
 
 struct Config {
-  std::filesystem::path file;       // the file this was loaded from (absolute)
+  std::filesystem::path file;  // the file this was loaded from (absolute)
   ListenAddress listen;
   std::filesystem::path rules_dir;  // absolute, resolved against the config file's folder
   std::filesystem::path state_dir = "/var/lib/eventrouter";
@@ -46,9 +53,25 @@ struct Config {
   LogConfig log;
 };
 
-// Loads and checks a configuration file. Every problem is collected; if there is any, throws
-// ConfigError holding all of them as FILE:LINE:COL diagnostics.
+// Loads and checks a configuration file (a folder stands for the eventrouter.yaml inside it).
+// Every problem is collected; if there is any, throws ConfigError holding all of them as
+// FILE:LINE:COL diagnostics. Relative paths resolve against the file's folder; string values
+// may be ${env:NAME} or ${file:PATH} references.
 Config load_config(const std::filesystem::path& file);
+
+// The same, without throwing: appends every problem to `problems` and returns what could be
+// read (defaults where a key was wrong), or nothing when the file could not be read or parsed
+// at all. `validate` uses it to go on and check the rules after a bad config value.
+std::optional<Config> parse_config(const std::filesystem::path& file,
+                                   std::vector<Diagnostic>& problems);
+
+// "HOST:PORT", "[IPv6]:PORT"; port 0 to 65535. The error says what to write instead.
+Expected<ListenAddress, std::string> parse_listen_address(std::string_view text);
+// The inverse, with brackets around IPv6 hosts.
+std::string format_listen_address(const ListenAddress& address);
+
+// The levels log.level accepts, in order of verbosity.
+const std::vector<std::string>& log_levels();
 
 // The file `serve` and `validate` use without -c: ./config/eventrouter.yaml if it exists,
 // else /etc/eventrouter/eventrouter.yaml.

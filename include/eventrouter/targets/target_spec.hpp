@@ -23,7 +23,7 @@ struct SourcePosition {
 
 // EventBridge's RetryPolicy, with its ranges and defaults.
 struct RetryPolicy {
-  int maximum_retry_attempts = 185;        // 0 to 185
+  int maximum_retry_attempts = 185;       // 0 to 185
   int maximum_event_age_seconds = 86400;  // 60 to 86400
 };
 
@@ -32,10 +32,10 @@ struct DeadLetter {
 };
 
 struct TargetSpec {
-  std::string rule;  // the rule's name
-  std::string id;    // unique within the rule
-  std::string type;  // webhook | runbook | queue_file | email
-  YAML::Node node;   // the whole target mapping, with ${env:..}/${file:..} already resolved
+  std::string rule;         // the rule's name
+  std::string id;           // unique within the rule
+  std::string type;         // webhook | runbook | queue_file | email
+  YAML::Node node;          // the whole target mapping, with ${env:..}/${file:..} already resolved
   SourcePosition position;  // where the target's mapping starts
   RetryPolicy retry_policy;
   std::optional<DeadLetter> dead_letter;

@@ -1,0 +1,45 @@
+#pragma once
+// The live form of one rule set: every rule's targets built and ready, with the payload shaping
+// of each. Built when a rule set is swapped in; torn down (targets shut down) when the last
+// event matched against it is finished.
+
+#include <memory>
+#include <vector>
+
+#include "eventrouter/rules/rule_set.hpp"
+#include "eventrouter/targets/target.hpp"
+#include "eventrouter/transform/payload_shaper.hpp"
+
+namespace eventrouter::delivery {
+
+struct DeployedTarget {
+  const rules::Rule* rule;
+  const targets::TargetSpec* spec;
+  std::unique_ptr<targets::Target> target;
+  transform::PayloadShaper shaper;
+};
+
+class Deployment {
+ public:
+  // Builds every target; throws (start-up, reload) with a message naming the rule and target
+  // when one cannot be built. The last owner to let go may be an I/O thread (a webhook's
+  // completion), where targets must not be shut down, so teardown then moves to a thread of
+  // its own.
+  static std::shared_ptr<Deployment> create(std::shared_ptr<const rules::RuleSet> rules,
+                                            targets::TargetContext& context);
+
+  Deployment(std::shared_ptr<const rules::RuleSet> rules, targets::TargetContext& context);
+  ~Deployment();  // shuts the targets down
+  Deployment(const Deployment&) = delete;
+  Deployment& operator=(const Deployment&) = delete;
+
+  const rules::RuleSet& rules() const { return *rules_; }
+  // The targets of rule `rule` (an element of rules().rules()), in the rule's order.
+  std::vector<DeployedTarget*> targets_of(const rules::Rule& rule);
+
+ private:
+  std::shared_ptr<const rules::RuleSet> rules_;
+  std::vector<std::vector<DeployedTarget>> targets_;  // per rule, in rules().rules() order
+};
+
+}  // namespace eventrouter::delivery

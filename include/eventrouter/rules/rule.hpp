@@ -1,0 +1,40 @@
+#pragma once
+// One rule as loaded from a rule file: what to match and where to send it.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "eventrouter/pattern/pattern.hpp"
+#include "eventrouter/targets/target_spec.hpp"
+
+namespace eventrouter::rules {
+
+struct Rule {
+  std::string name;         // [.-_A-Za-z0-9]{1,64}, unique across all rule files
+  std::string description;  // may be empty
+  std::string bus;          // "default" unless the rule names another bus
+  bool enabled = true;      // state: ENABLED; DISABLED rules are loaded and checked, never matched
+  std::string event_pattern;                 // the pattern as compact JSON (for GET /rules)
+  pattern::Pattern pattern;                  // the compiled pattern
+  std::vector<targets::TargetSpec> targets;  // 1 to 5, ids unique within the rule
+  targets::SourcePosition position;          // where the rule's mapping starts
+  // Events matched so far. Shared with the rule of the same name in later rule sets, so counts
+  // survive reloads.
+  std::shared_ptr<std::atomic<std::uint64_t>> match_count;
+};
+
+// EventBridge's name rule: 1 to 64 of letters, digits, '.', '-' and '_'. Rule names and target
+// ids follow it.
+bool valid_rule_name(std::string_view name);
+
+// Bus names as they can appear in /buses/{bus}/events: 1 to 256 of letters, digits, '.', '-'
+// and '_'.
+bool valid_bus_name(std::string_view name);
+
+inline constexpr std::string_view kDefaultBus = "default";
+
+}  // namespace eventrouter::rules

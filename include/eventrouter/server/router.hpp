@@ -1,0 +1,75 @@
+#pragma once
+// Maps requests to the HTTP API of DESIGN.md. Checks what can be checked from the headers
+// alone (path, method, content type, authentication) before the body is read, so a request that
+// will be refused never costs its body.
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "eventrouter/event/envelope.hpp"
+#include "eventrouter/metrics/registry.hpp"
+#include "eventrouter/server/event_sink.hpp"
+#include "eventrouter/server/http_types.hpp"
+#include "eventrouter/util/expected.hpp"
+
+namespace eventrouter::server {
+
+// What the routes need from the rest of the daemon, injected so the server stays small.
+struct RouterServices {
+  EventSink* sink = nullptr;
+  event::EnvelopeOptions envelope;
+  metrics::Registry* metrics = nullptr;
+  // GET /rules: the loaded rules as JSON.
+  std::function<std::string()> rules_json;
+  // POST /test-event-pattern and AWSEvents.TestEventPattern: match, no match, or why the
+  // pattern or event is not valid.
+  std::function<Expected<bool, std::string>(std::string_view pattern, std::string_view event)>
+      test_pattern;
+  // Bearer tokens (empty: no authentication). Health and readiness never need one.
+  std::function<bool(std::string_view token)> token_valid;
+  bool auth_required = false;
+};
+
+enum class Route {
+  healthz,
+  readyz,
+  metrics,
+  rules,
+  events,
+  bus_events,
+  aws,
+  test_event_pattern,
+  not_found
+};
+
+class Router {
+ public:
+  explicit Router(RouterServices services);
+
+  // A refusal decided from the headers alone, or nothing when the body should be read.
+  std::optional<Response> precheck(const RequestHeader& header) const;
+
+  // Answers a complete request; `respond` may be called later, from another thread.
+  void handle(Request&& request, Respond respond);
+
+  void set_ready(bool ready) { ready_.store(ready); }
+  bool ready() const { return ready_.load(); }
+
+  // The route's label for metrics ("events", "healthz", ...).
+  static std::string_view route_name(Route route);
+  static Route route_of(std::string_view target, std::string* bus = nullptr);
+
+ private:
+  void handle_events(Request&& request, std::string bus, Respond respond);
+  void handle_aws(Request&& request, Respond respond);
+  Response handle_test_event_pattern(const Request& request) const;
+  void record(Route route, const Response& response);
+
+  RouterServices services_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace eventrouter::server

@@ -1,0 +1,90 @@
+#pragma once
+// queue_file: appends one payload a line to a local file (JSON Lines), for other programs to
+// tail. Each line goes out in a single write() under O_APPEND, so a concurrent reader never sees
+// half a line; targets that name the same file share one writer, so their lines interleave
+// whole and rotation happens once.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eventrouter/config/diagnostic.hpp"
+#include "eventrouter/targets/target.hpp"
+#include "eventrouter/targets/target_spec.hpp"
+#include "eventrouter/targets/worker_pool.hpp"
+
+namespace eventrouter::targets {
+
+struct QueueFileConfig {
+  enum class Fsync { always, batch, never };
+  std::filesystem::path path;  // absolute
+  Fsync fsync = Fsync::batch;
+  std::uint64_t max_size = 0;  // rotate when the file would grow past this; 0 = never rotate
+  int max_files = 5;           // rotated files kept: path.1 (newest) .. path.N
+};
+
+std::optional<QueueFileConfig> read_queue_file_config(const TargetSpec& spec,
+                                                      std::vector<config::Diagnostic>& problems);
+
+// The line written for a payload: minified JSON, or a non-JSON payload as a JSON string; with
+// the trailing newline.
+std::string queue_file_line(std::string_view payload);
+
+// One open file shared by every target writing to the same path.
+class FileAppender {
+ public:
+  struct Error {
+    int errno_value = 0;
+    std::string what;
+  };
+
+  static std::shared_ptr<FileAppender> shared(const QueueFileConfig& config);
+
+  explicit FileAppender(const QueueFileConfig& config);
+  ~FileAppender();
+
+  // Writes `line` whole or not at all (a short write is truncated away). nullopt on success.
+  std::optional<Error> append(std::string_view line);
+  // fsync()s what has been written so far.
+  std::optional<Error> sync();
+
+ private:
+  std::optional<Error> open_locked();
+  std::optional<Error> rotate_locked();
+
+  QueueFileConfig config_;
+  std::mutex mutex_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
+class QueueFileTarget final : public Target {
+ public:
+  explicit QueueFileTarget(QueueFileConfig config);
+  ~QueueFileTarget() override;
+
+  void deliver(Invocation invocation, Completion done) override;
+  void shutdown(std::chrono::milliseconds grace) override;
+
+ private:
+  struct Pending {
+    std::string line;
+    Completion done;
+  };
+  void drain();
+  void fail_pending();
+
+  QueueFileConfig config_;
+  std::shared_ptr<FileAppender> appender_;
+  std::mutex mutex_;
+  std::vector<Pending> pending_;
+  bool drain_scheduled_ = false;
+  bool stopped_ = false;
+  WorkerPool pool_{1};  // one writer thread per target: lines keep their delivery order
+};
+
+}  // namespace eventrouter::targets

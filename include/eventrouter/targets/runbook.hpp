@@ -1,0 +1,57 @@
+#pragma once
+// runbook: runs a program (an argv list, never through a shell) with the payload on stdin.
+// Exit 0 is success, an exit code listed in permanent_exit_codes is a permanent failure, and
+// anything else (another exit code, a signal, a timeout) is retryable.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "eventrouter/config/diagnostic.hpp"
+#include "eventrouter/targets/target.hpp"
+#include "eventrouter/targets/target_spec.hpp"
+#include "eventrouter/targets/worker_pool.hpp"
+
+namespace eventrouter::targets {
+
+struct RunbookConfig {
+  std::string rule, id;
+  std::vector<std::string> command;                      // command[0] is absolute
+  std::vector<std::pair<std::string, std::string>> env;  // added to the minimal environment
+  std::string working_dir = "/";
+  std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  std::chrono::milliseconds kill_grace{std::chrono::seconds(5)};
+  int max_concurrency = 4;
+  std::vector<int> permanent_exit_codes;
+  std::size_t output_limit = 65536;
+};
+
+std::optional<RunbookConfig> read_runbook_config(const TargetSpec& spec,
+                                                 std::vector<config::Diagnostic>& problems);
+
+// The child's whole environment: PATH, then the EVENTROUTER_* variables, then `env`.
+std::vector<std::string> runbook_environment(const RunbookConfig& config,
+                                             const Invocation& invocation);
+
+class RunbookTarget final : public Target {
+ public:
+  explicit RunbookTarget(RunbookConfig config);
+  ~RunbookTarget() override;
+
+  void deliver(Invocation invocation, Completion done) override;
+  void shutdown(std::chrono::milliseconds grace) override;
+
+ private:
+  void run(const Invocation& invocation, const Completion& done);
+
+  RunbookConfig config_;
+  std::atomic<std::chrono::steady_clock::rep> abort_at_;
+  std::atomic<bool> stopped_{false};
+  WorkerPool pool_;  // max_concurrency threads
+};
+
+}  // namespace eventrouter::targets

@@ -1,0 +1,70 @@
+#pragma once
+// webhook: one HTTP(S) request per delivery, on Beast over the shared io_context, with
+// keep-alive connection reuse, a timeout, an optional token-bucket rate limit and optional
+// HMAC-SHA256 request signing. 2xx is success; 408, 409, 401, 407, 429 and 5xx, timeouts and
+// connection errors are retryable (as EventBridge API destinations retry them); other statuses
+// are permanent.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "eventrouter/config/diagnostic.hpp"
+#include "eventrouter/net/url.hpp"
+#include "eventrouter/targets/target.hpp"
+#include "eventrouter/targets/target_spec.hpp"
+
+namespace eventrouter::targets {
+
+// Header names used for signing (documented in docs/targets.md).
+inline constexpr const char* signature_timestamp_header = "X-Eventrouter-Timestamp";
+inline constexpr const char* signature_header = "X-Eventrouter-Signature";
+
+struct WebhookConfig {
+  std::string rule, id;
+  net::HttpUrl url;
+  std::string method = "POST";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::milliseconds timeout{std::chrono::seconds(5)};
+  std::optional<double> rate_limit_per_second;
+  std::string hmac_secret;  // empty: unsigned
+  struct Tls {
+    std::string ca_file;  // empty: the system store
+    bool verify = true;
+    std::string client_cert_file, client_key_file;
+  } tls;
+};
+
+std::optional<WebhookConfig> read_webhook_config(const TargetSpec& spec,
+                                                 std::vector<config::Diagnostic>& problems);
+
+// "v1=" + hex(HMAC-SHA256(secret, timestamp + "." + body)).
+std::string webhook_signature(std::string_view secret, std::string_view timestamp,
+                              std::string_view body);
+
+// Seconds from an HTTP Retry-After value (delta-seconds or an HTTP-date), capped at a day.
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
+                                                      std::chrono::system_clock::time_point now);
+
+// Classifies a response status as EventBridge does for API destinations.
+DeliveryResult classify_http_status(unsigned status, std::string_view reason,
+                                    const std::string& authority, std::string_view body);
+
+class WebhookTarget final : public Target {
+ public:
+  WebhookTarget(WebhookConfig config, TargetContext& context);  // throws on unusable TLS files
+  ~WebhookTarget() override;
+
+  void deliver(Invocation invocation, Completion done) override;
+  void shutdown(std::chrono::milliseconds grace) override;
+
+  struct State;  // shared with in-flight requests, which may outlive the target
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace eventrouter::targets

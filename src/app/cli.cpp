@@ -1,0 +1,108 @@
+#include "eventrouter/app/cli.hpp"
+
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "eventrouter/app/daemon.hpp"
+#include "eventrouter/config/config.hpp"
+#include "eventrouter/pattern/pattern.hpp"
+#include "eventrouter/rules/commands.hpp"
+#include "eventrouter/targets/registry.hpp"
+
+namespace eventrouter::app {
+
+namespace {
+
+constexpr std::string_view usage = R"(usage: eventrouter <command> [options]
+
+commands:
+  serve [-c FILE]                  run the daemon
+  validate [-c FILE | PATH]        check the config and every rule file; exit 0 valid, 1 invalid
+  test-pattern --pattern P --event E
+                                   P and E: a file, - (stdin) or inline JSON;
+                                   prints match / no match; exit 0, 1, or 2 when invalid
+  --version                        print the version
+
+Without -c, the config is ./config/eventrouter.yaml if it exists, else
+/etc/eventrouter/eventrouter.yaml. A PATH that is a folder means PATH/eventrouter.yaml.
+)";
+
+// Finds the config file from `-c FILE`, `--config FILE` or a lone PATH.
+bool config_path(const std::vector<std::string_view>& args, std::filesystem::path& path,
+                 std::ostream& err) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "-c" || args[i] == "--config") {
+      if (i + 1 >= args.size()) {
+        err << "eventrouter: " << args[i] << " needs a file\n";
+        return false;
+      }
+      path = args[++i];
+    } else if (args[i].starts_with("--config=")) {
+      path = args[i].substr(9);
+    } else if (!args[i].starts_with("-") && path.empty()) {
+      path = args[i];
+    } else {
+      err << "eventrouter: unknown option " << args[i] << "\n" << usage;
+      return false;
+    }
+  }
+  if (path.empty()) path = config::default_config_path();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) path /= "eventrouter.yaml";
+  return true;
+}
+
+int test_pattern_command(const std::vector<std::string_view>& args, std::istream& in,
+                         std::ostream& out, std::ostream& err) {
+  std::string_view pattern_arg, event_arg;
+  bool have_pattern = false, have_event = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const bool is_pattern = args[i] == "--pattern", is_event = args[i] == "--event";
+    if ((is_pattern || is_event) && i + 1 < args.size()) {
+      (is_pattern ? pattern_arg : event_arg) = args[++i];
+      (is_pattern ? have_pattern : have_event) = true;
+    } else {
+      err << "eventrouter test-pattern: unexpected argument " << args[i] << "\n" << usage;
+      return 2;
+    }
+  }
+  if (!have_pattern || !have_event) {
+    err << "eventrouter test-pattern: give both --pattern and --event\n";
+    return 2;
+  }
+  return pattern::run_test_pattern_command(pattern_arg, event_arg, in, out, err);
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ostream& err) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    err << usage;
+    return 2;
+  }
+  const auto command = args.front();
+  const std::vector<std::string_view> rest(args.begin() + 1, args.end());
+  if (command == "--version" || command == "version") {
+    out << "eventrouter " << EVENTROUTER_VERSION << "\n";
+    return 0;
+  }
+  if (command == "--help" || command == "-h" || command == "help") {
+    out << usage;
+    return 0;
+  }
+  if (command == "serve" || command == "validate") {
+    std::filesystem::path path;
+    if (!config_path(rest, path, err)) return 2;
+    if (command == "serve") return run_daemon(path, err);
+    return rules::run_validate_command(path, targets::check_target, out, err);
+  }
+  if (command == "test-pattern") return test_pattern_command(rest, in, out, err);
+  err << "eventrouter: unknown command " << command << "\n" << usage;
+  return 2;
+}
+
+}  // namespace eventrouter::app

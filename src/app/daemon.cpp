@@ -1,0 +1,195 @@
+#include "eventrouter/app/daemon.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <csignal>
+#include <ostream>
+#include <thread>
+
+#include "eventrouter/app/logging.hpp"
+#include "eventrouter/config/config.hpp"
+#include "eventrouter/delivery/dispatcher.hpp"
+#include "eventrouter/pattern/pattern.hpp"
+#include "eventrouter/rules/commands.hpp"
+#include "eventrouter/rules/rule_store.hpp"
+#include "eventrouter/rules/watcher.hpp"
+#include "eventrouter/server/http_server.hpp"
+#include "eventrouter/targets/registry.hpp"
+#include "tokens.hpp"
+
+namespace eventrouter::app {
+
+namespace net = boost::asio;
+
+namespace {
+
+void print(std::ostream& err, const config::ConfigError& error) {
+  for (const auto& diagnostic : error.diagnostics()) err << diagnostic.to_string() << "\n";
+}
+
+Expected<bool, std::string> test_pattern(std::string_view pattern_json,
+                                         std::string_view event_json) {
+  auto compiled = pattern::compile(pattern_json);
+  if (!compiled) return unexpected(compiled.error());
+  return pattern::matches(*compiled, event_json);
+}
+
+server::ServerOptions server_options(const config::Config& config) {
+  server::ServerOptions options;
+  options.host = config.listen.host;
+  options.port = config.listen.port;
+  options.max_request_bytes = config.limits.max_request_bytes;
+  options.max_connections = config.limits.max_connections;
+  options.header_timeout = config.limits.header_timeout;
+  options.idle_timeout = config.limits.idle_timeout;
+  return options;
+}
+
+}  // namespace
+
+int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
+  config::Config config;
+  try {
+    config = config::load_config(config_file);
+  } catch (const config::ConfigError& error) {
+    print(err, error);
+    return 1;
+  }
+  configure_logging(config.log);
+
+  std::optional<TokenList> tokens;
+  if (!config.tokens_file.empty()) {
+    try {
+      tokens = TokenList::load(config.tokens_file);
+    } catch (const std::exception& e) {
+      err << "eventrouter: " << e.what() << "\n";
+      return 1;
+    }
+  }
+
+  std::unique_ptr<rules::RuleStore> store;
+  try {
+    store = std::make_unique<rules::RuleStore>(config, targets::check_target);
+  } catch (const config::ConfigError& error) {
+    print(err, error);
+    return 1;
+  }
+
+  metrics::Registry metrics;
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  net::io_context io(static_cast<int>(threads));
+  targets::TargetContext target_context{io};
+
+  delivery::DispatcherOptions dispatch_options;
+  dispatch_options.default_dead_letter_file = config.state_dir / "dead-letters.jsonl";
+  delivery::Dispatcher dispatcher(io, dispatch_options, metrics);
+  try {
+    dispatcher.deploy(delivery::Deployment::create(store->current(), target_context));
+  } catch (const std::exception& e) {
+    err << "eventrouter: " << e.what() << "\n";
+    return 1;
+  }
+  auto& reloads_ok = metrics.counter("eventrouter_rule_reloads_total", "Rule reloads, by outcome.",
+                                     {{"outcome", "success"}});
+  auto& reloads_failed = metrics.counter("eventrouter_rule_reloads_total",
+                                         "Rule reloads, by outcome.", {{"outcome", "failure"}});
+  store->on_swap([&](const std::shared_ptr<const rules::RuleSet>& rule_set) {
+    try {
+      dispatcher.deploy(delivery::Deployment::create(rule_set, target_context));
+    } catch (const std::exception& e) {
+      spdlog::error("new rules loaded but their targets could not be built, keeping the "
+                    "previous targets: {}",
+                    e.what());
+    }
+  });
+  auto reload = [&](std::string_view why) {
+    sd_notify(0, "RELOADING=1");
+    spdlog::info("reloading rules ({})", why);
+    if (store->reload()) {
+      reloads_ok.inc();
+      spdlog::info("rules reloaded: {} rules", store->current()->rules().size());
+    } else {
+      reloads_failed.inc();
+      for (const auto& d : store->status().errors) spdlog::error("{}", d.to_string());
+      spdlog::error("reload failed; the previous rules stay in force");
+    }
+    sd_notify(0, "READY=1");
+  };
+
+  server::RouterServices services;
+  services.sink = &dispatcher;
+  services.envelope.max_event_bytes = config.limits.max_event_bytes;
+  services.metrics = &metrics;
+  services.rules_json = [&] { return rules::render_rules_json(*store->current(), store->status()); };
+  services.test_pattern = test_pattern;
+  if (tokens) {
+    services.auth_required = true;
+    services.token_valid = [&tokens](std::string_view token) { return tokens->contains(token); };
+  }
+  server::Router router(std::move(services));
+  server::HttpServer server(io, server_options(config), router, &metrics);
+  try {
+    server.listen();
+  } catch (const std::system_error& e) {
+    err << "eventrouter: " << e.what() << " (listen in " << config.file.string() << ")\n";
+    return 1;
+  }
+  const auto endpoint = server.local_endpoint();
+  spdlog::info("eventrouter {} listening on {}:{} with {} rules from {}", EVENTROUTER_VERSION,
+               endpoint.address().to_string(), endpoint.port(), store->current()->rules().size(),
+               config.rules_dir.string());
+
+  rules::RulesDirectoryWatcher watcher(config.rules_dir, [&] {
+    net::post(io, [&] { reload("a file in rules_dir changed"); });
+  });
+  try {
+    watcher.start();
+  } catch (const std::exception& e) {
+    spdlog::warn("not watching {} for changes ({}); reload with SIGHUP", config.rules_dir.string(),
+                 e.what());
+  }
+
+  std::thread stopper;
+  net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        if (signal == SIGHUP) {
+          reload("SIGHUP");
+          signals.async_wait(on_signal);
+          return;
+        }
+        spdlog::info("received {}, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        sd_notify(0, "STOPPING=1");
+        router.set_ready(false);
+        server.stop();
+        // Waiting happens off the I/O threads, which keep serving in-flight requests.
+        stopper = std::thread([&] {
+          const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+          while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          dispatcher.shutdown(std::chrono::seconds(5));
+          watcher.stop();
+          io.stop();
+        });
+      };
+  signals.async_wait(on_signal);
+
+  server.start();
+  router.set_ready(true);
+  sd_notify(0, "READY=1");
+
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+  if (stopper.joinable()) stopper.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace eventrouter::app

@@ -1,0 +1,198 @@
+#include "eventrouter/config/config.hpp"
+
+#include <limits>
+
+#include "eventrouter/config/secrets.hpp"
+#include "eventrouter/config/yaml_file.hpp"
+
+namespace eventrouter::config {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string> kTopKeys = {"listen", "rules_dir", "state_dir", "auth",
+                                           "tls",    "limits",    "log"};
+const std::vector<std::string> kAuthKeys = {"tokens_file"};
+const std::vector<std::string> kTlsKeys = {"cert_file", "key_file", "client_ca_file"};
+const std::vector<std::string> kLimitKeys = {"max_event_bytes", "max_request_bytes",
+                                             "max_connections"};
+const std::vector<std::string> kLogKeys = {"level", "format"};
+const std::vector<std::string> kLogFormats = {"text", "json"};
+
+// A path value; relative paths are taken from the config file's folder.
+std::optional<fs::path> read_path(YamlFile& file, const YAML::Node& node, std::string_view name) {
+  auto text = read_string(file, node, name);
+  if (!text) return std::nullopt;
+  if (text->empty()) {
+    file.error(node, std::string(name) + " is empty; give a path or remove the key");
+    return std::nullopt;
+  }
+  fs::path path(*text);
+  if (path.is_relative()) path = file.folder() / path;
+  return path.lexically_normal();
+}
+
+// A path to a file that must already exist (certificates, tokens): catching a typo here beats
+// a failed start later.
+std::optional<fs::path> read_existing_file(YamlFile& file, const YAML::Node& node,
+                                           std::string_view name) {
+  auto path = read_path(file, node, name);
+  if (!path) return std::nullopt;
+  std::error_code ec;
+  const auto status = fs::status(*path, ec);
+  if (!fs::exists(status)) {
+    file.error(node, std::string(name) + ": file " + path->string() + " does not exist");
+    return std::nullopt;
+  }
+  if (fs::is_directory(status)) {
+    file.error(node, std::string(name) + ": " + path->string() + " is a directory, not a file");
+    return std::nullopt;
+  }
+  return path;
+}
+
+std::size_t read_limit(YamlFile& file, const std::vector<MapEntry>& entries, std::string_view key,
+                       std::size_t fallback) {
+  const MapEntry* entry = find_entry(entries, key);
+  if (entry == nullptr) return fallback;
+  auto value = read_integer(file, entry->value, "limits." + std::string(key), 1,
+                            std::numeric_limits<std::int64_t>::max());
+  return value ? static_cast<std::size_t>(*value) : fallback;
+}
+
+void read_limits(YamlFile& file, const YAML::Node& node, Limits& limits) {
+  auto entries = read_mapping(file, node, "the 'limits' section", kLimitKeys);
+  limits.max_event_bytes = read_limit(file, entries, "max_event_bytes", limits.max_event_bytes);
+  limits.max_request_bytes =
+      read_limit(file, entries, "max_request_bytes", limits.max_request_bytes);
+  limits.max_connections = read_limit(file, entries, "max_connections", limits.max_connections);
+  if (limits.max_event_bytes > limits.max_request_bytes) {
+    const MapEntry* at = find_entry(entries, "max_event_bytes");
+    if (at == nullptr) at = find_entry(entries, "max_request_bytes");
+    if (at != nullptr)
+      file.error(at->value, "limits.max_event_bytes (" + std::to_string(limits.max_event_bytes) +
+                                ") is larger than limits.max_request_bytes (" +
+                                std::to_string(limits.max_request_bytes) +
+                                "), so such an event could never arrive; lower the first or "
+                                "raise the second");
+  }
+}
+
+void read_tls(YamlFile& file, const MapEntry& section, Config& config) {
+  auto entries = read_mapping(file, section.value, "the 'tls' section", kTlsKeys);
+  if (!section.value.IsMap()) return;
+  TlsConfig tls;
+  bool complete = true;
+  for (const char* required : {"cert_file", "key_file"}) {
+    if (find_entry(entries, required) == nullptr) {
+      file.error(section.key_node, std::string("the 'tls' section needs ") + required +
+                                       " (TLS needs both cert_file and key_file)");
+      complete = false;
+    }
+  }
+  for (const auto& e : entries) {
+    auto path = read_existing_file(file, e.value, "tls." + e.key);
+    if (!path) {
+      complete = false;
+      continue;
+    }
+    if (e.key == "cert_file") tls.cert_file = *path;
+    if (e.key == "key_file") tls.key_file = *path;
+    if (e.key == "client_ca_file") tls.client_ca_file = *path;
+  }
+  if (complete) config.tls = tls;
+}
+
+void read_config(YamlFile& file, const YAML::Node& root, Config& config) {
+  auto entries = read_mapping(file, root, "the config file", kTopKeys);
+  for (const auto& e : entries) {
+    if (e.key == "listen") {
+      auto text = read_string(file, e.value, "listen");
+      if (!text) continue;
+      auto address = parse_listen_address(*text);
+      if (!address) {
+        file.error(e.value, "listen: " + (file.is_secret(e.value)
+                                              ? std::string("the referenced value is not HOST:PORT")
+                                              : address.error()));
+        continue;
+      }
+      config.listen = *address;
+    } else if (e.key == "rules_dir") {
+      if (auto path = read_path(file, e.value, "rules_dir")) config.rules_dir = *path;
+    } else if (e.key == "state_dir") {
+      if (auto path = read_path(file, e.value, "state_dir")) config.state_dir = *path;
+    } else if (e.key == "auth") {
+      auto auth = read_mapping(file, e.value, "the 'auth' section", kAuthKeys);
+      if (const MapEntry* tokens = find_entry(auth, "tokens_file")) {
+        if (auto path = read_existing_file(file, tokens->value, "auth.tokens_file")) {
+          config.tokens_file = *path;
+        }
+      }
+    } else if (e.key == "tls") {
+      read_tls(file, e, config);
+    } else if (e.key == "limits") {
+      read_limits(file, e.value, config.limits);
+    } else if (e.key == "log") {
+      auto log = read_mapping(file, e.value, "the 'log' section", kLogKeys);
+      if (const MapEntry* level = find_entry(log, "level")) {
+        if (auto v = read_choice(file, level->value, "log.level", log_levels()))
+          config.log.level = *v;
+      }
+      if (const MapEntry* format = find_entry(log, "format")) {
+        if (auto v = read_choice(file, format->value, "log.format", kLogFormats)) {
+          config.log.format = *v;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& log_levels() {
+  static const std::vector<std::string> levels = {"trace", "debug",    "info", "warn",
+                                                  "error", "critical", "off"};
+  return levels;
+}
+
+std::optional<Config> parse_config(const fs::path& path, std::vector<Diagnostic>& problems) {
+  fs::path file_path = fs::absolute(path).lexically_normal();
+  std::error_code ec;
+  if (fs::is_directory(file_path, ec)) file_path /= "eventrouter.yaml";
+
+  Config config;
+  config.file = file_path;
+  config.rules_dir = file_path.parent_path() / "rules.d";
+
+  YamlFile file(file_path, problems);
+  auto root = parse_yaml_file(file);
+  if (!root) return std::nullopt;
+  if (!root->IsNull() && !root->IsMap()) {
+    file.error(*root,
+               "the config file must be a mapping of keys (listen, rules_dir, ...) to "
+               "values");
+    return std::nullopt;
+  }
+  const std::size_t first = problems.size();
+  resolve_secrets(file, *root);
+  read_config(file, *root, config);
+  sort_diagnostics(problems.begin() + static_cast<std::ptrdiff_t>(first), problems.end());
+  return config;
+}
+
+Config load_config(const fs::path& path) {
+  std::vector<Diagnostic> problems;
+  auto config = parse_config(path, problems);
+  if (!problems.empty() || !config) throw ConfigError(std::move(problems));
+  return *config;
+}
+
+fs::path default_config_path() {
+  const fs::path local = fs::path("config") / "eventrouter.yaml";
+  std::error_code ec;
+  if (fs::exists(local, ec)) return fs::absolute(local).lexically_normal();
+  return "/etc/eventrouter/eventrouter.yaml";
+}
+
+}  // namespace eventrouter::config

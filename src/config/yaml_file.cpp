@@ -1,0 +1,299 @@
+#include "eventrouter/config/yaml_file.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace eventrouter::config {
+
+namespace {
+
+char lower(char c) {
+  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+std::string join_quoted(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) {
+    if (!out.empty()) out += ", ";
+    out += w;
+  }
+  return out;
+}
+
+std::string type_name(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Null:
+      return "empty";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "missing";
+}
+
+}  // namespace
+
+void YamlFile::error(const YAML::Mark& mark, std::string message) {
+  // A value whose reference could not be resolved was reported once; whatever later checks
+  // say about its unresolved text would only be noise.
+  if (failed_marks_.count({mark.line, mark.column}) > 0) return;
+  Diagnostic d;
+  d.file = file_;
+  // yaml-cpp marks are 0-based; a null mark (-1) means "no position".
+  if (mark.line >= 0) {
+    d.line = mark.line + 1;
+    d.column = mark.column + 1;
+  }
+  d.message = std::move(message);
+  out_->push_back(std::move(d));
+  ++errors_;
+}
+
+void YamlFile::report(Diagnostic diagnostic) {
+  if (failed_marks_.count({diagnostic.line - 1, diagnostic.column - 1}) > 0) return;
+  out_->push_back(std::move(diagnostic));
+  ++errors_;
+}
+
+void YamlFile::error_at_file(std::string message) {
+  error(YAML::Mark::null_mark(), std::move(message));
+}
+
+void YamlFile::mark_secret(const YAML::Node& node) {
+  secret_marks_.emplace(node.Mark().line, node.Mark().column);
+}
+
+void YamlFile::mark_failed(const YAML::Node& node) {
+  failed_marks_.emplace(node.Mark().line, node.Mark().column);
+}
+
+bool YamlFile::is_secret(const YAML::Node& node) const {
+  return secret_marks_.count({node.Mark().line, node.Mark().column}) > 0;
+}
+
+std::string YamlFile::quoted(const YAML::Node& scalar) const {
+  if (is_secret(scalar)) return "the referenced secret";
+  if (!scalar.IsScalar()) return type_name(scalar);
+  return "'" + scalar.Scalar() + "'";
+}
+
+std::optional<YAML::Node> parse_yaml_text(YamlFile& file, const std::string& text) {
+  try {
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.empty()) return YAML::Node(YAML::NodeType::Null);
+    if (docs.size() > 1) {
+      file.error(docs[1].Mark(),
+                 "the file holds more than one YAML document; remove the '---' separator and "
+                 "keep one document");
+      return std::nullopt;
+    }
+    return docs.front();
+  } catch (const YAML::ParserException& e) {
+    file.error(e.mark, "YAML syntax error: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    file.error(e.mark, std::string("YAML error: ") + e.msg);
+  }
+  return std::nullopt;
+}
+
+std::optional<YAML::Node> parse_yaml_file(YamlFile& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file.path(), ec)) {
+    file.error_at_file("cannot read file: it is a directory");
+    return std::nullopt;
+  }
+  std::ifstream in(file.path(), std::ios::binary);
+  if (!in) {
+    file.error_at_file(std::string("cannot open file: ") + std::strerror(errno));
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    file.error_at_file(std::string("cannot read file: ") + std::strerror(errno));
+    return std::nullopt;
+  }
+  return parse_yaml_text(file, text.str());
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  // Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+  // neighbouring letters each cost one ("wran" is one edit from "warn").
+  const std::size_t n = a.size();
+  const std::size_t m = b.size();
+  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
+  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+          lower(a[i - 2]) == lower(b[j - 1])) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[n][m];
+}
+
+std::optional<std::string> closest_match(std::string_view word,
+                                         const std::vector<std::string>& candidates) {
+  // A typo is a small edit relative to the word's length: one edit for short words, about a
+  // third of the letters for long ones.
+  const std::size_t limit = std::max<std::size_t>(1, std::min(word.size(), std::size_t{12}) / 3);
+  std::optional<std::string> best;
+  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+  for (const auto& candidate : candidates) {
+    const std::size_t d = edit_distance(word, candidate);
+    if (d <= limit && d < best_distance) {
+      best = candidate;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+std::string unknown_key_message(std::string_view key, std::string_view what,
+                                const std::vector<std::string>& allowed) {
+  std::string message = "unknown key '" + std::string(key) + "' in " + std::string(what);
+  if (auto suggestion = closest_match(key, allowed)) {
+    message += "; did you mean '" + *suggestion + "'?";
+  } else if (allowed.empty()) {
+    message += "; no keys are allowed here";
+  } else {
+    message += "; expected one of: " + join_quoted(allowed);
+  }
+  return message;
+}
+
+std::vector<MapEntry> read_mapping(YamlFile& file, const YAML::Node& node, std::string_view what,
+                                   const std::vector<std::string>& allowed) {
+  std::vector<MapEntry> entries;
+  if (node.IsNull() || !node.IsDefined()) return entries;
+  if (!node.IsMap()) {
+    file.error(node,
+               std::string(what) + " must be a mapping of keys to values, not " + type_name(node));
+    return entries;
+  }
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node& key = it->first;
+    if (!key.IsScalar()) {
+      file.error(key,
+                 "keys in " + std::string(what) + " must be plain words, not " + type_name(key));
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      file.error(key, unknown_key_message(name, what, allowed));
+      continue;
+    }
+    if (const MapEntry* first = find_entry(entries, name)) {
+      file.error(key, "duplicate key '" + name + "' in " + std::string(what) +
+                          " (first given at line " +
+                          std::to_string(first->key_node.Mark().line + 1) + "); keep only one");
+      continue;
+    }
+    entries.push_back(MapEntry{name, key, it->second});
+  }
+  return entries;
+}
+
+const MapEntry* find_entry(const std::vector<MapEntry>& entries, std::string_view key) {
+  for (const auto& e : entries) {
+    if (e.key == key) return &e;
+  }
+  return nullptr;
+}
+
+void sort_diagnostics(std::vector<Diagnostic>::iterator begin,
+                      std::vector<Diagnostic>::iterator end) {
+  std::stable_sort(begin, end, [](const Diagnostic& a, const Diagnostic& b) {
+    if (a.file != b.file) return a.file < b.file;
+    if (a.line != b.line) return a.line < b.line;
+    return a.column < b.column;
+  });
+}
+
+bool is_plain_scalar(const YAML::Node& node) {
+  return node.IsScalar() && node.Tag() == "?";
+}
+
+std::optional<std::string> read_string(YamlFile& file, const YAML::Node& node,
+                                       std::string_view name) {
+  if (!node.IsScalar()) {
+    file.error(node, std::string(name) + " must be a string, not " + type_name(node));
+    return std::nullopt;
+  }
+  return node.Scalar();
+}
+
+std::optional<bool> read_bool(YamlFile& file, const YAML::Node& node, std::string_view name) {
+  if (node.IsScalar()) {
+    const std::string& s = node.Scalar();
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+  }
+  file.error(node, std::string(name) + " must be true or false, not " + file.quoted(node));
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> read_integer(YamlFile& file, const YAML::Node& node,
+                                         std::string_view name, std::int64_t min,
+                                         std::int64_t max) {
+  const std::string range =
+      min == 1 && max == std::numeric_limits<std::int64_t>::max()
+          ? std::string("a positive whole number")
+          : "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+  if (!node.IsScalar()) {
+    file.error(node, std::string(name) + " must be " + range + ", not " + type_name(node));
+    return std::nullopt;
+  }
+  const std::string& s = node.Scalar();
+  std::int64_t value = 0;
+  const char* begin = s.data();
+  const char* end = s.data() + s.size();
+  if (!s.empty() && s[0] == '+') ++begin;
+  auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (s.empty() || ec == std::errc::invalid_argument || ptr != end) {
+    file.error(node, std::string(name) + " must be " + range + ", not " + file.quoted(node));
+    return std::nullopt;
+  }
+  if (ec == std::errc::result_out_of_range || value < min || value > max) {
+    file.error(node,
+               std::string(name) + " is out of range: " + file.quoted(node) + " is not " + range);
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::string> read_choice(YamlFile& file, const YAML::Node& node,
+                                       std::string_view name,
+                                       const std::vector<std::string>& choices) {
+  if (node.IsScalar() &&
+      std::find(choices.begin(), choices.end(), node.Scalar()) != choices.end()) {
+    return node.Scalar();
+  }
+  std::string message =
+      std::string(name) + " must be one of " + join_quoted(choices) + ", not " + file.quoted(node);
+  if (node.IsScalar() && !file.is_secret(node)) {
+    if (auto suggestion = closest_match(node.Scalar(), choices)) {
+      message += "; did you mean '" + *suggestion + "'?";
+    }
+  }
+  file.error(node, std::move(message));
+  return std::nullopt;
+}
+
+}  // namespace eventrouter::config

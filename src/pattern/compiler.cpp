@@ -1,0 +1,536 @@
+#include "compiler.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <map>
+
+#include "predicates.hpp"
+
+namespace eventrouter::pattern::detail {
+namespace {
+
+namespace dom = simdjson::dom;
+
+// Field names event-ruler reserves inside $or (operators and names kept for future ones).
+constexpr std::array<std::string_view, 25> kReservedInOr = {
+    "exactly",  "equals-ignore-case", "prefix",      "suffix",        "anything-but",
+    "exists",   "wildcard",           "numeric",     "cidr",          "html",
+    "=",        "<",                  "<=",          ">",             ">=",
+    "regex",    "not-wildcard",       "not-equals-ignore-case",       "date-after",
+    "date-on-or-after",               "date-before", "date-on-or-before",
+    "in-date-range",                  "ip-address-in-range",          "ip-address-not-in-range"};
+
+using Branch = std::map<std::string, Condition>;
+
+std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+bool is_number(const dom::element& e) {
+  auto t = e.type();
+  return t == dom::element_type::INT64 || t == dom::element_type::UINT64 ||
+         t == dom::element_type::DOUBLE;
+}
+
+double number_of(const dom::element& e) {
+  switch (e.type()) {
+    case dom::element_type::INT64:
+      return static_cast<double>(int64_t(e));
+    case dom::element_type::UINT64:
+      return static_cast<double>(uint64_t(e));
+    default:
+      return double(e);
+  }
+}
+
+std::string text_of(const dom::element& e) { return simdjson::minify(e); }
+
+bool is_or_array(const dom::element& value) {
+  if (!value.is_array()) return false;
+  dom::array items = value;
+  if (items.size() < 2) return false;
+  for (dom::element item : items) {
+    if (!item.is_object()) return false;
+  }
+  return true;
+}
+
+class Compiler {
+ public:
+  Expected<PatternTree, std::string> run(std::string_view json) {
+    dom::parser parser;
+    simdjson::padded_string padded(json);
+    dom::element root;
+    if (auto err = parser.parse(padded).get(root)) {
+      return unexpected(std::string("Pattern is not valid JSON: ") + simdjson::error_message(err) +
+                        "; check quotes, commas and brackets");
+    }
+    if (!root.is_object()) {
+      return unexpected(std::string(
+          "Filter is not an object; an event pattern is a JSON object such as "
+          "{\"source\": [\"aws.guardduty\"]}"));
+    }
+    std::vector<Branch> branches;
+    if (!parse_object(root, "", branches, false)) return unexpected(error_);
+    for (const auto& [path, stars] : wildcard_stars_) {
+      if (stars > kMaxWildcardsPerField) {
+        return unexpected("Rule is too complex - try using fewer wildcard characters or fewer "
+                          "repeating character sequences after a wildcard character (field " +
+                          in_quotes(path) + " uses " + std::to_string(stars) +
+                          " wildcard characters across its values; the limit is " +
+                          std::to_string(kMaxWildcardsPerField) + ")");
+      }
+    }
+    PatternTree data;
+    data.source = std::string(json);
+    for (auto& branch : branches) {
+      Alternative alt;
+      for (auto& [path, condition] : branch) alt.conditions.push_back(std::move(condition));
+      data.alternatives.push_back(std::move(alt));
+    }
+    return data;
+  }
+
+ private:
+  bool fail(std::string reason) {
+    error_ = std::move(reason);
+    return false;
+  }
+  bool fail_at(std::string_view path, const std::string& what, const std::string& fix) {
+    return fail(what + " (field " + in_quotes(path) + "); " + fix);
+  }
+
+  bool parse_object(dom::object object, const std::string& prefix, std::vector<Branch>& branches,
+                    bool in_or) {
+    std::string where = prefix.empty() ? std::string("the top level")
+                                       : "field " + in_quotes(prefix.substr(0, prefix.size() - 1));
+    if (object.size() == 0) {
+      return fail("Empty objects are not allowed (" + where +
+                  "); name at least one field, or remove the empty object");
+    }
+    for (auto [key, value] : object) {
+      if (key == "$or" && is_or_array(value)) {
+        if (!parse_or(value, prefix, branches)) return false;
+        continue;
+      }
+      if (in_or && std::find(kReservedInOr.begin(), kReservedInOr.end(), key) != kReservedInOr.end()) {
+        return fail(std::string(key) +
+                    " is Ruler reserved fieldName which cannot be used inside $or. Each "
+                    "element of $or is a pattern object such as {\"field\": [{\"" +
+                    std::string(key) + "\": ...}]}");
+      }
+      std::string path = prefix + std::string(key);
+      if (value.is_object()) {
+        if (!parse_object(value, path + ".", branches, in_or)) return false;
+      } else if (value.is_array()) {
+        Condition condition;
+        condition.path = path;
+        if (!parse_leaf(value, path, condition)) return false;
+        if (branches.empty()) branches.emplace_back();
+        for (auto& branch : branches) branch[path] = condition;  // a later duplicate overrides
+      } else {
+        return fail_at(path, in_quotes(key) + " must be an object or an array",
+                       "every value to match is listed in an array, e.g. " + in_quotes(key) + ": [" +
+                           text_of(value) + "]");
+      }
+    }
+    return true;
+  }
+
+  bool parse_or(dom::array items, const std::string& prefix, std::vector<Branch>& branches) {
+    std::vector<Branch> current = std::move(branches);
+    branches.clear();
+    for (dom::element item : items) {
+      std::vector<Branch> forked = current;
+      if (forked.empty()) forked.emplace_back();
+      if (!parse_object(item, prefix, forked, true)) return false;
+      for (auto& branch : forked) branches.push_back(std::move(branch));
+      if (branches.size() > kMaxAlternatives) {
+        return fail("The $or combinations expand to more than " +
+                    std::to_string(kMaxAlternatives) +
+                    " alternatives; simplify the pattern or split it into several rules");
+      }
+    }
+    return true;
+  }
+
+  bool parse_leaf(dom::array values, const std::string& path, Condition& out) {
+    if (values.size() == 0) {
+      return fail_at(path, "Empty arrays are not allowed",
+                     "list at least one value to match, or remove the field");
+    }
+    for (dom::element value : values) {
+      Predicate p;
+      switch (value.type()) {
+        case dom::element_type::OBJECT:
+          if (!parse_expression(value, path, p)) return false;
+          break;
+        case dom::element_type::STRING: {
+          std::string_view text = value;
+          auto ip = looks_like_ip(text) ? parse_ip(text) : std::nullopt;
+          if (ip) {
+            p.kind = PredKind::kExactIp;
+            p.ip = {*ip, *ip};
+          } else {
+            p.kind = PredKind::kExactString;
+          }
+          p.text = std::string(text);
+          break;
+        }
+        case dom::element_type::INT64:
+        case dom::element_type::UINT64:
+        case dom::element_type::DOUBLE:
+          p.kind = PredKind::kExactNumber;
+          p.number = number_of(value);
+          break;
+        case dom::element_type::BOOL:
+          p.kind = bool(value) ? PredKind::kTrue : PredKind::kFalse;
+          break;
+        case dom::element_type::NULL_VALUE:
+          p.kind = PredKind::kNull;
+          break;
+        case dom::element_type::ARRAY:
+          return fail_at(path, "Match value must be String, number, true, false, or null",
+                         "arrays cannot be nested in a pattern; list the values directly");
+      }
+      if (p.kind == PredKind::kAbsent) out.has_absent = true;
+      out.predicates.push_back(std::move(p));
+    }
+    return true;
+  }
+
+  bool one_key(dom::object object, std::string_view path) {
+    if (object.size() > 1) {
+      return fail_at(path, "Only one key allowed in match expression",
+                     "write each operator in its own object, e.g. [{\"prefix\": \"a\"}, "
+                     "{\"suffix\": \"b\"}]");
+    }
+    return true;
+  }
+
+  bool parse_expression(dom::object object, const std::string& path, Predicate& p) {
+    if (object.size() == 0) {
+      return fail_at(path, "Match expression name not found",
+                     "an object in a value list holds one operator, e.g. {\"prefix\": \"abc\"}");
+    }
+    auto [op, value] = *object.begin();
+    if (op == "exactly" || op == "equals-ignore-case") {
+      if (!value.is_string()) {
+        return fail_at(path, std::string(op) + " match pattern must be a string",
+                       "give a string, e.g. {\"" + std::string(op) + "\": \"abc\"}");
+      }
+      p.kind = op == "exactly" ? PredKind::kExactString : PredKind::kEqualsCi;
+      p.text = std::string(std::string_view(value));
+    } else if (op == "prefix" || op == "suffix") {
+      bool prefix = op == "prefix";
+      if (value.is_object()) {
+        if (!parse_ci_affix(value, path, op, p)) return false;
+      } else if (value.is_string()) {
+        p.kind = prefix ? PredKind::kPrefix : PredKind::kSuffix;
+        p.text = std::string(std::string_view(value));
+      } else {
+        return fail_at(path, std::string(op) + " match pattern must be a string",
+                       "give a string, e.g. {\"" + std::string(op) + "\": \"abc\"}");
+      }
+    } else if (op == "wildcard") {
+      if (!value.is_string()) {
+        return fail_at(path, "wildcard match pattern must be a string",
+                       "give a string, e.g. {\"wildcard\": \"arn:*:role/*\"}");
+      }
+      p.kind = PredKind::kWildcard;
+      p.text = std::string(std::string_view(value));
+      if (!add_glob(path, p.text, p)) return false;
+    } else if (op == "numeric") {
+      if (!value.is_array()) {
+        return fail_at(path, "Value of numeric must be an array.",
+                       "e.g. {\"numeric\": [\">=\", 7]} or {\"numeric\": [\">\", 0, \"<=\", 5]}");
+      }
+      if (!parse_numeric(value, path, p)) return false;
+    } else if (op == "anything-but") {
+      if (!parse_anything_but(value, path, p)) return false;
+    } else if (op == "exists") {
+      if (!value.is_bool()) {
+        return fail_at(path, "exists match pattern must be either true or false.",
+                       "write {\"exists\": true} or {\"exists\": false} (without quotes)");
+      }
+      p.kind = bool(value) ? PredKind::kExists : PredKind::kAbsent;
+    } else if (op == "cidr") {
+      if (!value.is_string()) {
+        return fail_at(path, "cidr match pattern must be a string",
+                       "e.g. {\"cidr\": \"10.0.0.0/24\"}");
+      }
+      p.kind = PredKind::kCidr;
+      p.text = std::string(std::string_view(value));
+      if (!parse_cidr(p.text, path, p.ip)) return false;
+    } else {
+      return fail_at(path, "Unrecognized match type " + std::string(op),
+                     "use one of prefix, suffix, equals-ignore-case, wildcard, anything-but, "
+                     "numeric, exists, cidr");
+    }
+    return one_key(object, path);
+  }
+
+  bool parse_ci_affix(dom::object inner, const std::string& path, std::string_view op,
+                      Predicate& p) {
+    std::string kind = op == "prefix" ? "Prefix" : "Suffix";
+    std::string example = "{\"" + std::string(op) + "\": {\"equals-ignore-case\": \"abc\"}}";
+    if (inner.size() == 0) {
+      return fail_at(path, kind + " expression name not found", "write " + example);
+    }
+    auto [name, value] = *inner.begin();
+    if (name != "equals-ignore-case") {
+      return fail_at(path, "Unsupported " + std::string(op) + " pattern: " + std::string(name),
+                     "only equals-ignore-case can be nested, e.g. " + example);
+    }
+    if (!value.is_string()) {
+      return fail_at(path, "equals-ignore-case match pattern must be a string",
+                     "write " + example);
+    }
+    if (!one_key(inner, path)) return false;
+    p.kind = op == "prefix" ? PredKind::kPrefixCi : PredKind::kSuffixCi;
+    p.text = std::string(std::string_view(value));
+    return true;
+  }
+
+  bool add_glob(const std::string& path, std::string_view text, Predicate& p) {
+    WildcardGlob glob;
+    if (auto err = parse_wildcard(text, glob)) {
+      return fail_at(path, *err + " in wildcard " + in_quotes(text),
+                     "use a single * between literal characters; write \\\\* for a literal * and "
+                     "\\\\\\\\ for a backslash");
+    }
+    wildcard_stars_[path] += glob.stars();
+    p.globs.push_back(std::move(glob));
+    return true;
+  }
+
+  bool parse_numeric(dom::array items_array, const std::string& path, Predicate& p) {
+    std::vector<dom::element> items(items_array.begin(), items_array.end());
+    const std::string hint =
+        "write e.g. {\"numeric\": [\">=\", 7]} or {\"numeric\": [\">\", 0, \"<=\", 5]}";
+    auto numeric_at = [&](std::size_t i, std::string_view op) -> bool {
+      if (i >= items.size() || !is_number(items[i])) {
+        return fail_at(path, "Value of " + std::string(op) + " must be numeric",
+                       "numbers are written without quotes; " + hint);
+      }
+      return true;
+    };
+    auto no_more = [&](std::size_t count) -> bool {
+      if (items.size() > count) {
+        return fail_at(path, "Too many elements in numeric expression", hint);
+      }
+      return true;
+    };
+    if (items.empty() || !items[0].is_string()) {
+      return fail_at(path,
+                     "Invalid member in numeric match: " + (items.empty() ? std::string("]")
+                                                                          : text_of(items[0])),
+                     "start with an operator (=, <, <=, >, >=); " + hint);
+    }
+    std::string_view op = items[0];
+    const double inf = std::numeric_limits<double>::infinity();
+    p.kind = PredKind::kNumericRange;
+    if (op == "=") {
+      if (!numeric_at(1, op) || !no_more(2)) return false;
+      double v = number_of(items[1]);
+      p.range = {v, v, false, false};
+      return true;
+    }
+    if (op == "<" || op == "<=") {
+      if (!numeric_at(1, op) || !no_more(2)) return false;
+      p.range = {-inf, number_of(items[1]), false, op == "<"};
+      return true;
+    }
+    if (op != ">" && op != ">=") {
+      return fail_at(path, "Unrecognized numeric range operator: " + std::string(op),
+                     "use =, <, <=, > or >=");
+    }
+    if (!numeric_at(1, op)) return false;
+    double low = number_of(items[1]);
+    if (items.size() == 2) {
+      p.range = {low, inf, op == ">", false};
+      return true;
+    }
+    if (!items[2].is_string()) {
+      return fail_at(path, "Bad value in numeric range: " + text_of(items[2]),
+                     "the upper bound starts with < or <=; " + hint);
+    }
+    std::string_view op2 = items[2];
+    if (op2 != "<" && op2 != "<=") {
+      return fail_at(path, "Bad numeric range operator: " + std::string(op2),
+                     "a range is a lower bound (>, >=) followed by an upper bound (<, <=)");
+    }
+    if (!numeric_at(3, op2)) return false;
+    if (items.size() > 4) {
+      return fail_at(path, "Too many terms in numeric range expression", hint);
+    }
+    double high = number_of(items[3]);
+    if (!(low < high)) {
+      return fail_at(path, "Bottom must be less than top",
+                     "the lower bound " + text_of(items[1]) + " must be below the upper bound " +
+                         text_of(items[3]));
+    }
+    p.range = {low, high, op == ">", op2 == "<"};
+    return true;
+  }
+
+  bool parse_anything_but(dom::element value, const std::string& path, Predicate& p) {
+    const std::string shape =
+        "write e.g. {\"anything-but\": \"x\"}, {\"anything-but\": [\"x\", \"y\"]}, "
+        "{\"anything-but\": [1, 2]} or {\"anything-but\": {\"prefix\": \"x\"}}";
+    if (value.is_object()) {
+      dom::object inner = value;
+      if (inner.size() == 0) {
+        return fail_at(path, "Anything-But expression name not found", shape);
+      }
+      auto [op, operand] = *inner.begin();
+      if (op == "equals-ignore-case") {
+        p.kind = PredKind::kAnythingButCi;
+      } else if (op == "prefix") {
+        p.kind = PredKind::kAnythingButPrefix;
+      } else if (op == "suffix") {
+        p.kind = PredKind::kAnythingButSuffix;
+      } else if (op == "wildcard") {
+        p.kind = PredKind::kAnythingButWildcard;
+      } else {
+        return fail_at(path, "Unsupported anything-but pattern: " + std::string(op),
+                       "anything-but accepts prefix, suffix, equals-ignore-case or wildcard");
+      }
+      std::vector<dom::element> operands;
+      if (operand.is_array()) {
+        dom::array list = operand;
+        operands.assign(list.begin(), list.end());
+        if (operands.empty()) {
+          return fail_at(path, "Empty arrays are not allowed",
+                         "list at least one value inside anything-but");
+        }
+      } else if (operand.is_string() || is_number(operand)) {
+        operands.push_back(operand);
+      } else {
+        return fail_at(path,
+                       "Value of anything-but must be an array or single string/number value.",
+                       shape);
+      }
+      for (dom::element item : operands) {
+        if (!item.is_string()) {
+          if (p.kind == PredKind::kAnythingButCi) {
+            return fail_at(path,
+                           "Inside anything-but/equals-ignore-case list, "
+                           "number|start|null|boolean is not supported.",
+                           "list strings only");
+          }
+          return fail_at(path,
+                         p.kind == PredKind::kAnythingButWildcard
+                             ? "wildcard match pattern must be a string"
+                             : "prefix/suffix match pattern must be a string",
+                         "list strings only");
+        }
+        std::string_view text = item;
+        if (text.empty() && (p.kind == PredKind::kAnythingButPrefix ||
+                             p.kind == PredKind::kAnythingButSuffix)) {
+          return fail_at(path, "Null prefix/suffix not allowed",
+                         "an empty prefix or suffix would exclude every string; remove it");
+        }
+        if (p.kind == PredKind::kAnythingButWildcard && !add_glob(path, text, p)) return false;
+        p.texts.emplace_back(text);
+      }
+      return one_key(inner, path);
+    }
+    if (value.is_array()) {
+      bool has_string = false, has_number = false;
+      for (dom::element item : dom::array(value)) {
+        if (item.is_string()) {
+          has_string = true;
+          p.texts.emplace_back(std::string_view(item));
+        } else if (is_number(item)) {
+          has_number = true;
+          p.numbers.push_back(number_of(item));
+        } else {
+          return fail_at(path, "Inside anything but list, start|null|boolean is not supported.",
+                         "list only strings or only numbers");
+        }
+      }
+      if (has_string == has_number) {
+        return fail_at(path,
+                       "Inside anything but list, either all values are number or string, mixed "
+                       "type is not supported",
+                       has_string ? "split strings and numbers into two anything-but conditions"
+                                  : "list at least one string or number");
+      }
+      p.kind = has_string ? PredKind::kAnythingButStrings : PredKind::kAnythingButNumbers;
+      return true;
+    }
+    if (value.is_string()) {
+      p.kind = PredKind::kAnythingButStrings;
+      p.texts.emplace_back(std::string_view(value));
+      return true;
+    }
+    if (is_number(value)) {
+      p.kind = PredKind::kAnythingButNumbers;
+      p.numbers.push_back(number_of(value));
+      return true;
+    }
+    return fail_at(path, "Value of anything-but must be an array or single string/number value.",
+                   shape);
+  }
+
+  bool parse_cidr(std::string_view text, const std::string& path, IpRange& out) {
+    const std::string hint = "write an address and a prefix length, e.g. \"10.0.0.0/24\" or "
+                             "\"2001:db8::/32\"";
+    std::size_t slash = text.find('/');
+    if (slash == std::string_view::npos || slash + 1 == text.size() ||
+        text.find('/', slash + 1) != std::string_view::npos) {
+      return fail_at(path, "Malformed CIDR, one '/' required", hint);
+    }
+    std::string_view address = text.substr(0, slash);
+    std::string_view mask_text = text.substr(slash + 1);
+    std::string_view digits = mask_text;
+    bool negative = false;
+    if (!digits.empty() && (digits[0] == '+' || digits[0] == '-')) {
+      negative = digits[0] == '-';
+      digits.remove_prefix(1);
+    }
+    int mask = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), mask);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
+      return fail_at(path, "Malformed CIDR, mask bits must be an integer", hint);
+    }
+    if (negative && mask != 0) {
+      return fail_at(path, "Malformed CIDR, mask bits must not be negative", hint);
+    }
+    if (!looks_like_ip(address)) {
+      return fail_at(path, "Nonstandard IP address: " + std::string(address), hint);
+    }
+    auto ip = parse_ip(address);
+    if (!ip) return fail_at(path, "Invalid IP address: " + std::string(address), hint);
+    int bits = ip->length * 8;
+    if (mask >= bits) {
+      return fail_at(path,
+                     std::string(ip->length == 4 ? "IPv4 mask bits must be < 32"
+                                                 : "IPv6 mask bits must be < 128"),
+                     "to match one address, give it as a plain string, e.g. [\"" +
+                         std::string(address) + "\"]");
+    }
+    out.low = *ip;
+    out.high = *ip;
+    // As in event-ruler, the range runs from the address as written to its last host address.
+    for (int bit = mask; bit < bits; ++bit) {
+      out.high.bytes[bit / 8] |= static_cast<std::uint8_t>(0x80 >> (bit % 8));
+    }
+    return true;
+  }
+
+  std::string error_;
+  std::map<std::string, std::size_t> wildcard_stars_;
+};
+
+}  // namespace
+
+Expected<PatternTree, std::string> compile_pattern(std::string_view json) {
+  Compiler compiler;
+  return compiler.run(json);
+}
+
+}  // namespace eventrouter::pattern::detail

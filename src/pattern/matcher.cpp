@@ -1,0 +1,465 @@
+// The bus matcher. Every alternative of every pattern is indexed under one "anchor" condition,
+// the one expected to be met least often; an event's values are looked up in the anchors'
+// value indexes (hash maps for exact values, per-length hash maps for prefixes and suffixes,
+// sorted bounds for numeric ranges), and only the alternatives whose anchor is met are then
+// evaluated in full. The cost per event therefore follows the event's fields that rules name
+// and the rules that come close to matching, not the number of rules.
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "compiled.hpp"
+#include "eventrouter/pattern/pattern.hpp"
+
+namespace eventrouter::pattern {
+namespace detail {
+namespace {
+
+using AltList = std::vector<std::uint32_t>;
+using StringMap = std::unordered_map<std::string, AltList, StringHash, std::equal_to<>>;
+
+// Prefixes (suffixes are stored and looked up reversed) in a sorted array. The keys that are
+// prefixes of a value v all lie on the chain of prefixes of the last key <= v (any key between
+// a prefix of v and v starts with that prefix), so one binary search and a walk up that chain
+// find them all, whatever the number of keys.
+struct AffixIndex {
+  std::vector<std::string> keys;  // sorted, unique
+  std::vector<AltList> alts;      // per key
+  std::vector<std::int32_t> parent;  // longest other key that is a prefix of this one, or -1
+  std::vector<std::pair<std::string, std::uint32_t>> pending;  // filled by add(), sorted by seal()
+
+  void add(std::string_view key, bool suffix, std::uint32_t alt) {
+    std::string k(key);
+    if (suffix) std::reverse(k.begin(), k.end());
+    pending.emplace_back(std::move(k), alt);
+  }
+  void seal() {
+    std::sort(pending.begin(), pending.end());
+    std::vector<std::int32_t> chain;
+    for (auto& [key, alt] : pending) {
+      if (!keys.empty() && keys.back() == key) {
+        alts.back().push_back(alt);
+        continue;
+      }
+      while (!chain.empty() && key.compare(0, keys[chain.back()].size(), keys[chain.back()]) != 0) {
+        chain.pop_back();
+      }
+      parent.push_back(chain.empty() ? -1 : chain.back());
+      chain.push_back(static_cast<std::int32_t>(keys.size()));
+      keys.push_back(std::move(key));
+      alts.push_back({alt});
+    }
+    pending.clear();
+    pending.shrink_to_fit();
+  }
+  template <class Emit>
+  void lookup(std::string_view value, Emit&& emit) const {
+    if (keys.empty()) return;
+    auto it = std::upper_bound(keys.begin(), keys.end(), value,
+                               [](std::string_view v, const std::string& k) { return v < k; });
+    auto i = static_cast<std::int32_t>(it - keys.begin()) - 1;
+    if (i < 0) return;
+    const std::string& last = keys[static_cast<std::size_t>(i)];
+    std::size_t common = 0;
+    std::size_t limit = std::min(last.size(), value.size());
+    while (common < limit && last[common] == value[common]) ++common;
+    for (; i >= 0; i = parent[static_cast<std::size_t>(i)]) {
+      if (keys[static_cast<std::size_t>(i)].size() <= common) emit(alts[static_cast<std::size_t>(i)]);
+    }
+  }
+  bool empty() const { return keys.empty(); }
+};
+
+// A hash map of strings that first checks whether any key has the value's length, so most
+// values are never hashed.
+struct ExactIndex {
+  StringMap by_text;
+  std::vector<char> has_length;  // index = length, for lengths below kLengths
+  static constexpr std::size_t kLengths = 512;
+
+  void add(const std::string& key, std::uint32_t alt) {
+    by_text[key].push_back(alt);
+    has_length.resize(kLengths, 0);
+    if (key.size() < kLengths) has_length[key.size()] = 1;
+  }
+  bool may_hold(std::size_t length) const {
+    return !by_text.empty() && (length >= kLengths || has_length[length]);
+  }
+  const AltList* find(std::string_view key) const {
+    auto it = by_text.find(key);
+    return it == by_text.end() ? nullptr : &it->second;
+  }
+};
+
+struct Bound {
+  double value;
+  std::uint32_t alt;
+};
+
+// Numeric ranges: one-sided ranges are prefixes/suffixes of a sorted list; two-sided ranges
+// are scanned in order of their lower bound.
+struct RangeIndex {
+  std::vector<Bound> lower_only;  // sorted by low
+  std::vector<Bound> upper_only;  // sorted by high
+  std::vector<std::tuple<double, double, std::uint32_t>> both;  // sorted by low
+  double widest = 0;  // of the two-sided ranges: only lows in [v - widest, v] can cover v
+
+  template <class Emit>
+  void lookup(double v, Emit&& emit) const {
+    for (const Bound& b : lower_only) {
+      if (b.value > v) break;
+      emit(b.alt);
+    }
+    auto it = std::lower_bound(upper_only.begin(), upper_only.end(), v,
+                               [](const Bound& b, double x) { return b.value < x; });
+    for (; it != upper_only.end(); ++it) emit(it->alt);
+    auto from = std::lower_bound(both.begin(), both.end(), v - widest,
+                                 [](const auto& r, double x) { return std::get<0>(r) < x; });
+    for (; from != both.end() && std::get<0>(*from) <= v; ++from) {
+      if (std::get<1>(*from) >= v) emit(std::get<2>(*from));
+    }
+  }
+  bool empty() const { return lower_only.empty() && upper_only.empty() && both.empty(); }
+};
+
+// The value indexes of one field, holding only anchor conditions. Lookups may return more
+// alternatives than truly match (the full evaluation decides), never fewer.
+struct FieldIndex {
+  ExactIndex exact;
+  std::unordered_map<double, AltList> numbers;
+  AltList on_true, on_false, on_null;
+  AltList on_any;     // exists, anything-but: any value
+  AltList on_string;  // any string: wildcards without literal ends, cidr, IPs, non-ASCII ci
+  AffixIndex prefix, suffix, prefix_ci, suffix_ci;
+  ExactIndex equals_ci;  // ASCII patterns, keyed lower-case
+  RangeIndex ranges;
+};
+
+double canonical(double v) { return v == 0 ? 0.0 : v; }  // -0 == 0
+
+// How often a predicate is expected to be met (lower is better for an anchor).
+double predicate_weight(const Predicate& p) {
+  switch (p.kind) {
+    case PredKind::kExactString:
+    case PredKind::kExactNumber:
+    case PredKind::kExactIp:
+      return 1;
+    case PredKind::kEqualsCi:
+      return 1.5;
+    case PredKind::kTrue:
+    case PredKind::kFalse:
+    case PredKind::kNull:
+      return 8;
+    case PredKind::kPrefix:
+    case PredKind::kSuffix:
+    case PredKind::kPrefixCi:
+    case PredKind::kSuffixCi:
+      return 3;
+    case PredKind::kWildcard:
+    case PredKind::kCidr:
+      return 4;
+    case PredKind::kNumericRange:
+      return 6;
+    default:
+      return 30;  // exists, anything-but
+  }
+}
+
+std::string predicate_key(std::uint32_t field, const Predicate& p) {
+  std::string key = std::to_string(field) + ':' + std::to_string(static_cast<int>(p.kind)) + ':';
+  switch (p.kind) {
+    case PredKind::kExactNumber:
+      return key + std::to_string(p.number);
+    case PredKind::kNumericRange:
+      return key + std::to_string(p.range.low) + ',' + std::to_string(p.range.high);
+    default:
+      return key + p.text;
+  }
+}
+
+}  // namespace
+
+struct AltEntry {
+  std::uint32_t pattern;
+  std::vector<BoundCondition> conditions;
+};
+
+struct MatcherData {
+  std::vector<Pattern> patterns;
+  PathTrie trie;
+  std::vector<AltEntry> alternatives;
+  std::vector<FieldIndex> fields;   // by field id
+  std::vector<char> field_indexed;  // field has at least one anchor
+  AltList always;                   // alternatives with no condition a value can anchor
+
+  void build();
+  void index(std::uint32_t field, const Predicate& p, std::uint32_t alt);
+};
+
+void MatcherData::index(std::uint32_t field, const Predicate& p, std::uint32_t alt) {
+  FieldIndex& fi = fields[field];
+  field_indexed[field] = 1;
+  switch (p.kind) {
+    case PredKind::kExactString:
+      fi.exact.add(p.text, alt);
+      break;
+    case PredKind::kExactNumber:
+      fi.numbers[canonical(p.number)].push_back(alt);
+      break;
+    case PredKind::kTrue:
+      fi.on_true.push_back(alt);
+      break;
+    case PredKind::kFalse:
+      fi.on_false.push_back(alt);
+      break;
+    case PredKind::kNull:
+      fi.on_null.push_back(alt);
+      break;
+    case PredKind::kPrefix:
+      fi.prefix.add(p.text, false, alt);
+      break;
+    case PredKind::kSuffix:
+      fi.suffix.add(p.text, true, alt);
+      break;
+    case PredKind::kPrefixCi:
+    case PredKind::kSuffixCi:
+    case PredKind::kEqualsCi: {
+      if (!is_ascii(p.text)) {
+        fi.on_string.push_back(alt);
+        break;
+      }
+      std::string lower;
+      ascii_lower(p.text, lower);
+      if (p.kind == PredKind::kEqualsCi) {
+        fi.equals_ci.add(lower, alt);
+      } else if (p.kind == PredKind::kPrefixCi) {
+        fi.prefix_ci.add(lower, false, alt);
+      } else {
+        fi.suffix_ci.add(lower, true, alt);
+      }
+      break;
+    }
+    case PredKind::kWildcard: {
+      const WildcardGlob& glob = p.globs.front();
+      if (glob.pieces.size() == 1) {
+        fi.exact.add(glob.pieces[0], alt);
+      } else if (!glob.pieces.front().empty() &&
+                 glob.pieces.front().size() >= glob.pieces.back().size()) {
+        fi.prefix.add(glob.pieces.front(), false, alt);
+      } else if (!glob.pieces.back().empty()) {
+        fi.suffix.add(glob.pieces.back(), true, alt);
+      } else {
+        fi.on_string.push_back(alt);
+      }
+      break;
+    }
+    case PredKind::kNumericRange: {
+      const NumericRange& r = p.range;
+      if (r.low == r.high) {
+        fi.numbers[canonical(r.low)].push_back(alt);
+      } else if (std::isinf(r.high)) {
+        fi.ranges.lower_only.push_back({r.low, alt});
+      } else if (std::isinf(r.low)) {
+        fi.ranges.upper_only.push_back({r.high, alt});
+      } else {
+        fi.ranges.both.emplace_back(r.low, r.high, alt);
+        fi.ranges.widest = std::max(fi.ranges.widest, r.high - r.low);
+      }
+      break;
+    }
+    case PredKind::kExactIp:
+    case PredKind::kCidr:
+      fi.on_string.push_back(alt);
+      break;
+    default:  // exists, anything-but
+      fi.on_any.push_back(alt);
+      break;
+  }
+}
+
+void MatcherData::build() {
+  // Bind every condition to this matcher's fields, and count how many alternatives share each
+  // predicate: a shared predicate (say source = aws.guardduty) is a poor anchor.
+  std::unordered_map<std::string, std::uint32_t> shared;
+  for (std::uint32_t pi = 0; pi < patterns.size(); ++pi) {
+    for (const Alternative& alt : patterns[pi].data().tree.alternatives) {
+      AltEntry entry{pi, {}};
+      for (const Condition& c : alt.conditions) {
+        std::uint32_t field = trie.add(c.path);
+        entry.conditions.push_back({field, &c});
+        for (const Predicate& p : c.predicates) ++shared[predicate_key(field, p)];
+      }
+      alternatives.push_back(std::move(entry));
+    }
+  }
+  fields.resize(trie.field_count());
+  field_indexed.assign(trie.field_count(), 0);
+  for (std::uint32_t ai = 0; ai < alternatives.size(); ++ai) {
+    const AltEntry& entry = alternatives[ai];
+    const BoundCondition* anchor = nullptr;
+    double best = 0;
+    for (const BoundCondition& bc : entry.conditions) {
+      if (bc.condition->has_absent) continue;  // met by absence: no value to look up
+      double cost = 0;
+      for (const Predicate& p : bc.condition->predicates) {
+        cost += predicate_weight(p) * shared[predicate_key(bc.field, p)];
+      }
+      if (!anchor || cost < best) {
+        anchor = &bc;
+        best = cost;
+      }
+    }
+    if (!anchor) {
+      always.push_back(ai);
+      continue;
+    }
+    for (const Predicate& p : anchor->condition->predicates) index(anchor->field, p, ai);
+  }
+  for (FieldIndex& fi : fields) {
+    for (AffixIndex* affix : {&fi.prefix, &fi.suffix, &fi.prefix_ci, &fi.suffix_ci}) affix->seal();
+    auto by_value = [](const Bound& a, const Bound& b) { return a.value < b.value; };
+    std::sort(fi.ranges.lower_only.begin(), fi.ranges.lower_only.end(), by_value);
+    std::sort(fi.ranges.upper_only.begin(), fi.ranges.upper_only.end(), by_value);
+    std::sort(fi.ranges.both.begin(), fi.ranges.both.end());
+  }
+}
+
+namespace {
+
+struct MatchScratch {
+  std::vector<std::uint32_t> alt_stamp;
+  std::vector<std::uint32_t> pattern_stamp;
+  std::vector<std::uint32_t> candidates;
+  std::string lower;
+  std::string reversed;
+  std::uint32_t stamp = 0;
+
+  void begin(std::size_t alts, std::size_t patterns) {
+    if (alt_stamp.size() < alts) alt_stamp.resize(alts, 0);
+    if (pattern_stamp.size() < patterns) pattern_stamp.resize(patterns, 0);
+    if (++stamp == 0) {
+      std::fill(alt_stamp.begin(), alt_stamp.end(), 0);
+      std::fill(pattern_stamp.begin(), pattern_stamp.end(), 0);
+      stamp = 1;
+    }
+    candidates.clear();
+  }
+  void add(std::uint32_t alt) {
+    if (alt_stamp[alt] != stamp) {
+      alt_stamp[alt] = stamp;
+      candidates.push_back(alt);
+    }
+  }
+  void add_all(const AltList& alts) {
+    for (std::uint32_t alt : alts) add(alt);
+  }
+};
+
+MatchScratch& match_scratch() {
+  thread_local MatchScratch scratch;
+  return scratch;
+}
+
+void collect(const FieldIndex& fi, const Value& v, MatchScratch& s) {
+  s.add_all(fi.on_any);
+  switch (v.kind) {
+    case ValueKind::kString: {
+      s.add_all(fi.on_string);
+      if (fi.exact.may_hold(v.str.size())) {
+        if (const AltList* alts = fi.exact.find(v.str)) s.add_all(*alts);
+      }
+      auto emit = [&](const AltList& alts) { s.add_all(alts); };
+      fi.prefix.lookup(v.str, emit);
+      if (!fi.suffix.empty()) {
+        s.reversed.assign(v.str.rbegin(), v.str.rend());
+        fi.suffix.lookup(s.reversed, emit);
+      }
+      if (!fi.prefix_ci.empty() || !fi.suffix_ci.empty()) {
+        ascii_lower(v.str, s.lower);
+        fi.prefix_ci.lookup(s.lower, emit);
+        if (!fi.suffix_ci.empty()) {
+          s.reversed.assign(s.lower.rbegin(), s.lower.rend());
+          fi.suffix_ci.lookup(s.reversed, emit);
+        }
+      }
+      if (fi.equals_ci.may_hold(v.str.size())) {
+        ascii_lower(v.str, s.lower);
+        if (const AltList* alts = fi.equals_ci.find(s.lower)) s.add_all(*alts);
+      }
+      break;
+    }
+    case ValueKind::kNumber: {
+      if (!fi.numbers.empty()) {
+        auto it = fi.numbers.find(canonical(v.num));
+        if (it != fi.numbers.end()) s.add_all(it->second);
+      }
+      if (!fi.ranges.empty()) fi.ranges.lookup(v.num, [&](std::uint32_t alt) { s.add(alt); });
+      break;
+    }
+    case ValueKind::kTrue:
+      s.add_all(fi.on_true);
+      break;
+    case ValueKind::kFalse:
+      s.add_all(fi.on_false);
+      break;
+    case ValueKind::kNull:
+      s.add_all(fi.on_null);
+      break;
+  }
+}
+
+void run_match(const MatcherData& data, simdjson::dom::element root,
+               std::vector<std::uint32_t>& out) {
+  if (!root.is_object()) return;
+  FlatEvent& event = thread_scratch().event;
+  event.build(data.trie, root);
+  MatchScratch& s = match_scratch();
+  s.begin(data.alternatives.size(), data.patterns.size());
+  for (const Occurrence& o : event.occurrences()) {
+    if (data.field_indexed[o.field]) collect(data.fields[o.field], o.value, s);
+  }
+  s.add_all(data.always);
+  std::size_t first_out = out.size();
+  for (std::uint32_t ai : s.candidates) {
+    const AltEntry& entry = data.alternatives[ai];
+    if (s.pattern_stamp[entry.pattern] == s.stamp) continue;
+    if (evaluate_alternative(entry.conditions.data(), entry.conditions.size(), event)) {
+      s.pattern_stamp[entry.pattern] = s.stamp;
+      out.push_back(entry.pattern);
+    }
+  }
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first_out), out.end());
+}
+
+}  // namespace
+}  // namespace detail
+
+Matcher::Matcher(std::vector<Pattern> patterns) : data_(std::make_unique<detail::MatcherData>()) {
+  data_->patterns = std::move(patterns);
+  data_->build();
+}
+
+Matcher::~Matcher() = default;
+Matcher::Matcher(Matcher&&) noexcept = default;
+Matcher& Matcher::operator=(Matcher&&) noexcept = default;
+
+std::size_t Matcher::size() const { return data_->patterns.size(); }
+
+void Matcher::match(simdjson::padded_string_view event_json,
+                    std::vector<std::uint32_t>& out) const {
+  simdjson::dom::element root;
+  auto& parser = detail::thread_scratch().parser;
+  if (parser.parse(event_json.data(), event_json.length(), false).get(root)) return;
+  detail::run_match(*data_, root, out);
+}
+
+void Matcher::match(std::string_view event_json, std::vector<std::uint32_t>& out) const {
+  simdjson::dom::element root;
+  if (detail::parse_event(event_json, root)) return;
+  detail::run_match(*data_, root, out);
+}
+
+}  // namespace eventrouter::pattern

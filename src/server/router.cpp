@@ -1,0 +1,340 @@
+#include "eventrouter/server/router.hpp"
+
+#include <simdjson.h>
+
+#include "eventrouter/util/json_writer.hpp"
+
+namespace eventrouter::server {
+
+namespace {
+
+constexpr std::string_view put_events_target = "AWSEvents.PutEvents";
+constexpr std::string_view test_event_pattern_target = "AWSEvents.TestEventPattern";
+constexpr std::string_view aws_json = "application/x-amz-json-1.1";
+
+std::string_view media_type(std::string_view content_type) {
+  auto semicolon = content_type.find(';');
+  auto type = content_type.substr(0, semicolon);
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  return type;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+bool is_read_route(Route route) {
+  return route == Route::healthz || route == Route::readyz || route == Route::metrics ||
+         route == Route::rules;
+}
+
+// AWS JSON 1.1 errors: {"__type": ..., "message": ...}, which the SDKs turn into exceptions.
+Response aws_error(http::status status, std::string_view type, std::string_view message) {
+  std::string body = R"({"__type":)";
+  json::append_string(body, type);
+  body += R"(,"message":)";
+  json::append_string(body, message);
+  body += "}";
+  Response response = json_response(status, std::move(body));
+  response.set(http::field::content_type, aws_json);
+  response.set("x-amzn-ErrorType", type);
+  return response;
+}
+
+std::string put_events_result(const std::vector<event::Entry>& entries) {
+  std::size_t failed = 0;
+  for (const auto& entry : entries) failed += entry ? 0 : 1;
+  std::string body = R"({"FailedEntryCount":)" + std::to_string(failed) + R"(,"Entries":[)";
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (i) body.push_back(',');
+    if (entries[i]) {
+      body += R"({"EventId":)";
+      json::append_string(body, entries[i]->id);
+    } else {
+      body += R"({"ErrorCode":)";
+      json::append_string(body, entries[i].error().code);
+      body += R"(,"ErrorMessage":)";
+      json::append_string(body, entries[i].error().message);
+    }
+    body.push_back('}');
+  }
+  body += "]}";
+  return body;
+}
+
+// Reads a member that holds JSON either as a nested value or as a string of JSON text.
+std::optional<std::string> json_member(simdjson::dom::object object, std::string_view key) {
+  simdjson::dom::element value;
+  if (object[key].get(value)) return std::nullopt;
+  std::string_view text;
+  if (!value.get_string().get(text)) return std::string(text);
+  return simdjson::minify(value);
+}
+
+}  // namespace
+
+Router::Router(RouterServices services) : services_(std::move(services)) {}
+
+std::string_view Router::route_name(Route route) {
+  switch (route) {
+    case Route::healthz: return "healthz";
+    case Route::readyz: return "readyz";
+    case Route::metrics: return "metrics";
+    case Route::rules: return "rules";
+    case Route::events: return "events";
+    case Route::bus_events: return "bus_events";
+    case Route::aws: return "aws";
+    case Route::test_event_pattern: return "test_event_pattern";
+    case Route::not_found: return "not_found";
+  }
+  return "not_found";
+}
+
+Route Router::route_of(std::string_view target, std::string* bus) {
+  const auto path = target.substr(0, target.find('?'));
+  if (path == "/events") return Route::events;
+  if (path == "/") return Route::aws;
+  if (path == "/healthz") return Route::healthz;
+  if (path == "/readyz") return Route::readyz;
+  if (path == "/metrics") return Route::metrics;
+  if (path == "/rules") return Route::rules;
+  if (path == "/test-event-pattern") return Route::test_event_pattern;
+  constexpr std::string_view prefix = "/buses/", suffix = "/events";
+  if (path.starts_with(prefix) && path.ends_with(suffix) &&
+      path.size() > prefix.size() + suffix.size()) {
+    if (bus) *bus = std::string(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()));
+    return Route::bus_events;
+  }
+  return Route::not_found;
+}
+
+std::optional<Response> Router::precheck(const RequestHeader& header) const {
+  std::string bus;
+  const Route route = route_of(header.target(), &bus);
+  if (route == Route::not_found) {
+    return json_error(http::status::not_found, "NotFound",
+                      "no such path: " + std::string(header.target().substr(0, 200)) +
+                          " (see GET /rules, POST /events, POST /buses/{bus}/events)");
+  }
+  const bool read = is_read_route(route);
+  const bool method_ok = read ? (header.method() == http::verb::get ||
+                                 header.method() == http::verb::head)
+                              : header.method() == http::verb::post;
+  if (!method_ok) {
+    auto response = json_error(http::status::method_not_allowed, "MethodNotAllowed",
+                               std::string(header.method_string()) + " is not allowed on " +
+                                   std::string(route_name(route)) + "; use " +
+                                   (read ? "GET" : "POST"));
+    response.set(http::field::allow, read ? "GET, HEAD" : "POST");
+    return response;
+  }
+  if (route == Route::bus_events && !event::is_valid_bus_name(bus)) {
+    return json_error(http::status::bad_request, "InvalidBusName",
+                      "bus names are 1 to 256 of the characters . - _ A-Z a-z 0-9");
+  }
+  if (services_.auth_required && route != Route::healthz && route != Route::readyz) {
+    auto authorization = header[http::field::authorization];
+    constexpr std::string_view bearer = "Bearer ";
+    bool ok = authorization.size() > bearer.size() &&
+              iequals(authorization.substr(0, bearer.size()), bearer) && services_.token_valid &&
+              services_.token_valid(authorization.substr(bearer.size()));
+    if (!ok) {
+      auto response = json_error(http::status::unauthorized, "Unauthorized",
+                                 "send a valid token: Authorization: Bearer <token>");
+      response.set(http::field::www_authenticate, "Bearer realm=\"eventrouter\"");
+      return response;
+    }
+  }
+  if (!read) {
+    const auto type = media_type(header[http::field::content_type]);
+    if (route == Route::aws) {
+      if (!type.empty() && !iequals(type, aws_json) && !iequals(type, "application/json")) {
+        return aws_error(http::status::unsupported_media_type, "UnsupportedMediaType",
+                         "send Content-Type: application/x-amz-json-1.1");
+      }
+      auto target = header["X-Amz-Target"];
+      if (target != put_events_target && target != test_event_pattern_target) {
+        return aws_error(http::status::bad_request, "UnknownOperationException",
+                         target.empty() ? "missing X-Amz-Target header (AWSEvents.PutEvents or "
+                                          "AWSEvents.TestEventPattern)"
+                                        : "unsupported operation " + std::string(target) +
+                                              " (AWSEvents.PutEvents and "
+                                              "AWSEvents.TestEventPattern are supported)");
+      }
+    } else if (!type.empty() && !iequals(type, "application/json")) {
+      return json_error(http::status::unsupported_media_type, "UnsupportedMediaType",
+                        "Content-Type " + std::string(type) +
+                            " is not accepted: send application/json (with curl: -H "
+                            "'Content-Type: application/json')");
+    }
+  }
+  return std::nullopt;
+}
+
+void Router::record(Route route, const Response& response) {
+  if (!services_.metrics) return;
+  services_.metrics
+      ->counter("eventrouter_http_requests_total", "HTTP requests answered, by route and status.",
+                {{"route", std::string(route_name(route))},
+                 {"status", std::to_string(response.result_int())}})
+      .inc();
+}
+
+void Router::handle(Request&& request, Respond respond) {
+  std::string bus;
+  const Route route = route_of(request.target(), &bus);
+  Respond recorded = [this, route, respond = std::move(respond)](Response response) {
+    record(route, response);
+    respond(std::move(response));
+  };
+  if (auto refusal = precheck(request)) return recorded(std::move(*refusal));
+
+  switch (route) {
+    case Route::healthz:
+      return recorded(json_response(http::status::ok, R"({"status":"ok"})"));
+    case Route::readyz:
+      if (ready()) return recorded(json_response(http::status::ok, R"({"status":"ready"})"));
+      return recorded(json_error(http::status::service_unavailable, "NotReady",
+                                 "starting up or shutting down"));
+    case Route::metrics: {
+      Response response{http::status::ok, request.version()};
+      response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      if (services_.metrics) response.body() = services_.metrics->render();
+      return recorded(std::move(response));
+    }
+    case Route::rules:
+      return recorded(json_response(http::status::ok,
+                                    services_.rules_json ? services_.rules_json() : R"({"rules":[]})"));
+    case Route::events:
+      return handle_events(std::move(request), "default", std::move(recorded));
+    case Route::bus_events:
+      return handle_events(std::move(request), std::move(bus), std::move(recorded));
+    case Route::aws:
+      return handle_aws(std::move(request), std::move(recorded));
+    case Route::test_event_pattern:
+      return recorded(handle_test_event_pattern(request));
+    case Route::not_found:
+      break;
+  }
+  recorded(json_error(http::status::not_found, "NotFound", "no such path"));
+}
+
+namespace {
+
+// Hands the accepted events of a request to the sink and answers once they are recorded.
+void deliver_to_sink(EventSink* sink, metrics::Registry* metrics,
+                     std::vector<event::Entry> entries, std::string body, bool aws, Respond respond) {
+  std::vector<event::Event> accepted;
+  for (auto& entry : entries) {
+    if (entry) {
+      if (metrics)
+        metrics->counter("eventrouter_events_received_total", "Events accepted, by bus.",
+                         {{"bus", entry->bus}})
+            .inc();
+      accepted.push_back(std::move(entry.value()));
+    } else if (metrics) {
+      metrics
+          ->counter("eventrouter_events_rejected_total", "Events refused, by reason.",
+                    {{"reason", entry.error().code}})
+          .inc();
+    }
+  }
+  if (accepted.empty() || !sink) return respond(json_response(http::status::ok, std::move(body)));
+  sink->accept(std::move(accepted), [body = std::move(body), aws, respond = std::move(respond)](
+                                        std::optional<SinkRefusal> refusal) mutable {
+    if (!refusal) return respond(json_response(http::status::ok, std::move(body)));
+    Response response = aws ? aws_error(static_cast<http::status>(refusal->status),
+                                        "ServiceUnavailableException", refusal->message)
+                            : json_error(static_cast<http::status>(refusal->status),
+                                         refusal->code, refusal->message);
+    set_retry_after(response, refusal->retry_after);
+    respond(std::move(response));
+  });
+}
+
+}  // namespace
+
+void Router::handle_events(Request&& request, std::string bus, Respond respond) {
+  auto entries = event::parse_events_request(request.body(), bus, services_.envelope);
+  if (!entries) {
+    if (services_.metrics)
+      services_.metrics
+          ->counter("eventrouter_requests_rejected_total", "Ingest requests refused whole, by reason.",
+                    {{"reason", entries.error().code}})
+          .inc();
+    return respond(json_error(http::status::bad_request, entries.error().code,
+                              entries.error().message));
+  }
+  std::string body = put_events_result(*entries);
+  deliver_to_sink(services_.sink, services_.metrics, std::move(*entries), std::move(body), false,
+                  std::move(respond));
+}
+
+void Router::handle_aws(Request&& request, Respond respond) {
+  const auto target = request["X-Amz-Target"];
+  if (target == test_event_pattern_target) {
+    auto response = handle_test_event_pattern(request);
+    response.set(http::field::content_type, aws_json);
+    if (response.result() != http::status::ok) {
+      // Re-shape our error into AWS's, keeping the message.
+      simdjson::dom::parser parser;
+      std::string_view message = "invalid request";
+      simdjson::dom::element root;
+      if (parser.parse(response.body()).get(root) || root["error"]["message"].get(message))
+        message = "invalid request";
+      const bool pattern_error = message.starts_with("Event pattern is not valid");
+      return respond(aws_error(http::status::bad_request,
+                               pattern_error ? "InvalidEventPatternException" : "ValidationException",
+                               std::string(message)));
+    }
+    return respond(std::move(response));
+  }
+  auto entries = event::parse_put_events_request(request.body(), "default", services_.envelope);
+  if (!entries) {
+    return respond(aws_error(http::status::bad_request,
+                             entries.error().code == "ValidationException" ? "ValidationException"
+                                                                          : "SerializationException",
+                             entries.error().message));
+  }
+  std::string body = put_events_result(*entries);
+  deliver_to_sink(services_.sink, services_.metrics, std::move(*entries), std::move(body), true,
+                  [respond = std::move(respond)](Response response) {
+                    if (response.result() == http::status::ok)
+                      response.set(http::field::content_type, aws_json);
+                    respond(std::move(response));
+                  });
+}
+
+Response Router::handle_test_event_pattern(const Request& request) const {
+  simdjson::dom::parser parser;
+  simdjson::dom::object object;
+  if (parser.parse(request.body()).get_object().get(object)) {
+    auto where = event::describe_json_error(request.body());
+    return json_error(http::status::bad_request, "InvalidRequest",
+                      where.empty() ? "the body must be {\"Event\": ..., \"EventPattern\": ...}"
+                                    : where);
+  }
+  auto event = json_member(object, "Event");
+  auto pattern = json_member(object, "EventPattern");
+  if (!event || !pattern) {
+    return json_error(http::status::bad_request, "InvalidRequest",
+                      std::string("missing ") + (!event ? "Event" : "EventPattern") +
+                          ": the body is {\"Event\": {...}, \"EventPattern\": {...}}");
+  }
+  if (!services_.test_pattern)
+    return json_error(http::status::service_unavailable, "Unavailable", "no pattern engine");
+  auto result = services_.test_pattern(*pattern, *event);
+  if (!result) {
+    const bool pattern_error = result.error().starts_with("Event pattern is not valid");
+    return json_error(http::status::bad_request,
+                      pattern_error ? "InvalidEventPattern" : "InvalidEvent", result.error());
+  }
+  return json_response(http::status::ok, *result ? R"({"Result":true})" : R"({"Result":false})");
+}
+
+}  // namespace eventrouter::server

@@ -1,0 +1,176 @@
+#include "session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace eventrouter::server {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+
+Session::Session(net::ip::tcp::socket socket, HttpServer& server, bool over_limit)
+    : stream_(std::move(socket)), server_(server), over_limit_(over_limit) {}
+
+Session::~Session() {
+  server_.forget(this);
+  if (!over_limit_) server_.open_.fetch_sub(1);
+}
+
+void Session::run() {
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read_header(); });
+}
+
+void Session::stop() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->closing_ = true;
+    if (!self->busy_) self->close();
+  });
+}
+
+void Session::do_read_header() {
+  if (closing_ || server_.stopping_.load()) return close();
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(server_.options_.max_header_bytes));
+  parser_->body_limit(server_.options_.max_request_bytes);
+  if (buffer_.size() == 0) {
+    // Wait for the first byte under the idle timeout, then the headers under the (shorter)
+    // header timeout: an idle keep-alive connection and a slow sender are different things.
+    stream_.expires_after(server_.options_.idle_timeout);
+    stream_.async_read_some(
+        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          if (ec) return self->on_read_error(ec, false);
+          self->buffer_.commit(n);
+          self->do_read_header();
+        });
+    return;
+  }
+  stream_.expires_after(server_.options_.header_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->on_header(ec);
+                          });
+}
+
+void Session::on_header(beast::error_code ec) {
+  if (ec) return on_read_error(ec, false);
+  busy_ = true;
+  if (over_limit_) {
+    auto response = json_error(http::status::service_unavailable, "TooManyConnections",
+                               "the server is at limits.max_connections (" +
+                                   std::to_string(server_.options_.max_connections) +
+                                   "); retry, or reuse connections (keep-alive)");
+    set_retry_after(response, std::chrono::seconds(1));
+    return send(std::move(response), true);
+  }
+  const auto& header = parser_->get();
+  if (auto refusal = server_.router_.precheck(header)) {
+    // Never read a body we refuse; close unless the request had none.
+    const bool has_body = !parser_->is_done();
+    if (server_.metrics_) {
+      server_.metrics_
+          ->counter("eventrouter_http_requests_total", "HTTP requests answered, by route and status.",
+                    {{"route", std::string(Router::route_name(Router::route_of(header.target())))},
+                     {"status", std::to_string(refusal->result_int())}})
+          .inc();
+    }
+    return send(std::move(*refusal), has_body || !header.keep_alive());
+  }
+  auto read_body = [self = shared_from_this()] {
+    self->stream_.expires_after(self->server_.options_.body_timeout);
+    http::async_read(self->stream_, self->buffer_, *self->parser_,
+                     [self](beast::error_code ec, std::size_t) { self->on_body(ec); });
+  };
+  if (!parser_->is_done() && beast::iequals(header[http::field::expect], "100-continue")) {
+    static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(continue_line.data(), continue_line.size()),
+                     [self = shared_from_this(), read_body](beast::error_code ec, std::size_t) {
+                       if (ec) return self->close();
+                       read_body();
+                     });
+    return;
+  }
+  read_body();
+}
+
+void Session::on_body(beast::error_code ec) {
+  if (ec) return on_read_error(ec, true);
+  Request request = parser_->release();
+  const bool keep_alive = request.keep_alive();
+  const bool head = request.method() == http::verb::head;
+  server_.router_.handle(std::move(request), [self = shared_from_this(), keep_alive,
+                                              head](Response response) {
+    auto shared = std::make_shared<Response>(std::move(response));
+    net::post(self->stream_.get_executor(), [self, shared, keep_alive, head] {
+      if (head) {
+        shared->content_length(shared->body().size());
+        shared->body().clear();
+        self->send(std::move(*shared), !keep_alive);
+        return;
+      }
+      self->send(std::move(*shared), !keep_alive);
+    });
+  });
+}
+
+void Session::on_read_error(beast::error_code ec, bool headers_done) {
+  if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+      ec == net::error::connection_reset || ec == net::error::eof) {
+    return close();
+  }
+  if (ec == beast::error::timeout) {
+    // Beast has already closed the socket; nothing can be sent. Say why in the log.
+    if (headers_done || buffer_.size() > 0)
+      spdlog::info("closed a connection that sent its request too slowly ({})",
+                   headers_done ? "body" : "headers");
+    return close();
+  }
+  busy_ = true;
+  if (ec == http::error::header_limit) {
+    return send(json_error(http::status::request_header_fields_too_large, "HeadersTooLarge",
+                           "request headers exceed " +
+                               std::to_string(server_.options_.max_header_bytes) + " bytes"),
+                true);
+  }
+  if (ec == http::error::body_limit) {
+    return send(json_error(http::status::payload_too_large, "RequestTooLarge",
+                           "the body exceeds limits.max_request_bytes (" +
+                               std::to_string(server_.options_.max_request_bytes) +
+                               " bytes): send fewer events per request"),
+                true);
+  }
+  send(json_error(http::status::bad_request, "BadRequest", "malformed HTTP request: " + ec.message()),
+       true);
+}
+
+void Session::send(Response response, bool close_after) {
+  if (closing_ || server_.stopping_.load()) close_after = true;
+  response.keep_alive(!close_after);
+  if (response.find(http::field::server) == response.end())
+    response.set(http::field::server, "eventrouter/" EVENTROUTER_VERSION);
+  if (response.body().size() || !response.has_content_length()) response.prepare_payload();
+  response_ = std::make_shared<Response>(std::move(response));
+  stream_.expires_after(server_.options_.body_timeout);
+  http::async_write(stream_, *response_,
+                    [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+                      self->on_write(close_after, ec);
+                    });
+}
+
+void Session::on_write(bool close_after, beast::error_code ec) {
+  response_.reset();
+  busy_ = false;
+  if (ec || close_after) return close();
+  do_read_header();
+}
+
+void Session::close() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  stream_.close();
+}
+
+}  // namespace eventrouter::server

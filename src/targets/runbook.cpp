@@ -1,0 +1,253 @@
+#include "eventrouter/targets/runbook.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "eventrouter/targets/process.hpp"
+#include "spec_reader.hpp"
+
+namespace eventrouter::targets {
+namespace {
+
+constexpr const char* default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+bool is_env_name(const std::string& name) {
+  return !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+         });
+}
+
+// The last `limit` bytes of a process's stderr, on one line, for an error message.
+std::string tail(const std::string& text, std::size_t limit = 512) {
+  std::string out = text.size() > limit ? text.substr(text.size() - limit) : text;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  std::replace(out.begin(), out.end(), '\n', ' ');
+  return out;
+}
+
+}  // namespace
+
+std::optional<RunbookConfig> read_runbook_config(const TargetSpec& spec,
+                                                 std::vector<config::Diagnostic>& problems) {
+  SpecReader reader(spec.node, spec, problems, "runbook target '" + spec.id + "': ");
+  reader.check_keys({"command", "timeout", "kill_grace", "env", "working_dir", "max_concurrency",
+                     "permanent_exit_codes", "output_limit"},
+                    true);
+  RunbookConfig config;
+  config.rule = spec.rule;
+  config.id = spec.id;
+  if (auto command = reader.string_list("command", true)) {
+    const YAML::Node at = reader.get("command");
+    if (command->empty()) {
+      reader.problem(at, "command must list the program and its arguments");
+    } else if (!std::filesystem::path((*command)[0]).is_absolute()) {
+      reader.problem(at,
+                     "command[0] must be an absolute path (runbooks are never run through a "
+                     "shell or looked up in PATH)");
+    } else if (::access((*command)[0].c_str(), X_OK) != 0) {
+      reader.problem(at, "command[0] " + (*command)[0] +
+                             (errno == ENOENT ? " does not exist" : " is not executable"));
+    } else if (std::filesystem::is_directory((*command)[0])) {
+      reader.problem(at, "command[0] " + (*command)[0] + " is a directory");
+    } else {
+      config.command = std::move(*command);
+    }
+  }
+  if (auto timeout = reader.duration("timeout", config.timeout, std::chrono::milliseconds(10),
+                                     std::chrono::hours(24))) {
+    config.timeout = *timeout;
+  }
+  if (auto grace = reader.duration("kill_grace", config.kill_grace, std::chrono::milliseconds(0),
+                                   std::chrono::minutes(10))) {
+    config.kill_grace = *grace;
+  }
+  if (auto env = reader.string_map("env")) {
+    for (const auto& [name, value] : *env) {
+      if (!is_env_name(name)) {
+        reader.problem(reader.get("env"), "env name '" + name +
+                                              "' must be letters, digits and '_', not starting "
+                                              "with a digit");
+      } else if (name.starts_with("EVENTROUTER_")) {
+        reader.problem(reader.get("env"),
+                       "env name '" + name + "' is reserved (eventrouter sets EVENTROUTER_*)");
+      }
+    }
+    config.env = std::move(*env);
+  }
+  if (auto dir = reader.string("working_dir", false)) {
+    if (!std::filesystem::path(*dir).is_absolute()) {
+      reader.problem(reader.get("working_dir"), "working_dir must be an absolute path");
+    } else if (!std::filesystem::is_directory(*dir)) {
+      reader.problem(reader.get("working_dir"), "working_dir " + *dir + " is not a directory");
+    } else {
+      config.working_dir = *dir;
+    }
+  }
+  if (auto limit = reader.integer("max_concurrency", config.max_concurrency, 1, 256)) {
+    config.max_concurrency = static_cast<int>(*limit);
+  }
+  if (reader.has("permanent_exit_codes")) {
+    const YAML::Node codes = reader.get("permanent_exit_codes");
+    if (!codes.IsSequence()) {
+      reader.problem(codes, "permanent_exit_codes must be a list of exit codes (1 to 255)");
+    } else {
+      for (const auto& code : codes) {
+        int value = 0;
+        if (!code.IsScalar() || !YAML::convert<int>::decode(code, value) || value < 1 ||
+            value > 255) {
+          reader.problem(code, "permanent_exit_codes must hold exit codes from 1 to 255");
+        } else {
+          config.permanent_exit_codes.push_back(value);
+        }
+      }
+    }
+  }
+  if (auto limit = reader.size("output_limit", config.output_limit, 0, 16ULL << 20)) {
+    config.output_limit = *limit;
+  }
+  if (reader.failed()) return std::nullopt;
+  return config;
+}
+
+std::vector<std::string> runbook_environment(const RunbookConfig& config,
+                                             const Invocation& invocation) {
+  std::vector<std::pair<std::string, std::string>> variables = {
+      {"PATH", default_path},
+      {"EVENTROUTER_EVENT_ID", invocation.event_id},
+      {"EVENTROUTER_RULE", invocation.rule},
+      {"EVENTROUTER_TARGET", invocation.target},
+      {"EVENTROUTER_ATTEMPT", std::to_string(invocation.attempt)},
+      {"EVENTROUTER_SOURCE", invocation.source},
+      {"EVENTROUTER_DETAIL_TYPE", invocation.detail_type},
+  };
+  for (const auto& [name, value] : config.env) {
+    auto existing = std::find_if(variables.begin(), variables.end(),
+                                 [&](const auto& entry) { return entry.first == name; });
+    if (existing != variables.end()) {
+      existing->second = value;
+    } else {
+      variables.emplace_back(name, value);
+    }
+  }
+  std::vector<std::string> out;
+  out.reserve(variables.size());
+  for (const auto& [name, value] : variables) out.push_back(name + "=" + value);
+  return out;
+}
+
+RunbookTarget::RunbookTarget(RunbookConfig config)
+    : config_(std::move(config)),
+      abort_at_(std::numeric_limits<std::chrono::steady_clock::rep>::max()),
+      pool_(static_cast<std::size_t>(config_.max_concurrency)) {}
+
+RunbookTarget::~RunbookTarget() {
+  shutdown(std::chrono::milliseconds(0));
+}
+
+void RunbookTarget::deliver(Invocation invocation, Completion done) {
+  auto shared_done = std::make_shared<Completion>(std::move(done));
+  auto shared_invocation = std::make_shared<Invocation>(std::move(invocation));
+  WorkerPool::Job job;
+  job.run = [this, shared_invocation, shared_done] { run(*shared_invocation, *shared_done); };
+  job.cancel = [shared_done] {
+    (*shared_done)(
+        DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
+  };
+  if (stopped_ || !pool_.post(std::move(job))) {
+    (*shared_done)(
+        DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
+  }
+}
+
+void RunbookTarget::run(const Invocation& invocation, const Completion& done) {
+  ProcessRequest request;
+  request.argv = config_.command;
+  request.environment = runbook_environment(config_, invocation);
+  request.working_dir = config_.working_dir;
+  request.input = invocation.payload;
+  request.timeout = config_.timeout;
+  request.kill_grace = config_.kill_grace;
+  request.output_limit = config_.output_limit;
+  request.abort_at = &abort_at_;
+  const ProcessResult result = run_process(request);
+
+  const std::string who = "runbook " + config_.rule + "/" + config_.id;
+  DeliveryResult outcome;
+  std::string what;
+  switch (result.status) {
+    case ProcessResult::Status::exited:
+      what = "exited with " + std::to_string(result.exit_code);
+      if (result.exit_code == 0) {
+        outcome = DeliveryResult::ok();
+      } else if (std::find(config_.permanent_exit_codes.begin(), config_.permanent_exit_codes.end(),
+                           result.exit_code) != config_.permanent_exit_codes.end()) {
+        outcome = DeliveryResult::permanent(
+            error_code::error_from_target,
+            who + " " + what + " (a permanent_exit_code): " + tail(result.err));
+      } else {
+        outcome = DeliveryResult::retryable(error_code::error_from_target,
+                                            who + " " + what + ": " + tail(result.err));
+      }
+      break;
+    case ProcessResult::Status::signaled:
+      what = "was killed by signal " + std::to_string(result.signal);
+      outcome = DeliveryResult::retryable(error_code::error_from_target,
+                                          who + " " + what + ": " + tail(result.err));
+      break;
+    case ProcessResult::Status::timed_out:
+      what = "timed out after " + std::to_string(config_.timeout.count()) +
+             "ms; its process group was ended";
+      outcome = DeliveryResult::retryable(error_code::timeout, who + " " + what);
+      break;
+    case ProcessResult::Status::aborted:
+      what = "was stopped at shutdown";
+      outcome = DeliveryResult::retryable(error_code::internal_error, who + " " + what);
+      break;
+    case ProcessResult::Status::spawn_failed:
+      what = std::string("could not start ") + config_.command[0] + ": " +
+             std::strerror(result.spawn_error);
+      outcome =
+          DeliveryResult::retryable(result.spawn_error == ENOENT   ? error_code::resource_not_found
+                                    : result.spawn_error == EACCES ? error_code::no_permissions
+                                                                   : error_code::internal_error,
+                                    who + " " + what);
+      break;
+  }
+
+  const auto level =
+      outcome.outcome == Outcome::success ? spdlog::level::info : spdlog::level::warn;
+  spdlog::log(level, "{} event {} attempt {} {} in {}ms", who, invocation.event_id,
+              invocation.attempt, what, result.elapsed.count());
+  if (!result.out.empty()) {
+    spdlog::log(level, "{} event {} stdout{}: {}", who, invocation.event_id,
+                result.out_truncated ? " (truncated)" : "", result.out);
+  }
+  if (!result.err.empty()) {
+    spdlog::log(level, "{} event {} stderr{}: {}", who, invocation.event_id,
+                result.err_truncated ? " (truncated)" : "", result.err);
+  }
+  done(std::move(outcome));
+}
+
+void RunbookTarget::shutdown(std::chrono::milliseconds grace) {
+  if (stopped_.exchange(true)) {
+    pool_.wait_idle(config_.kill_grace + std::chrono::seconds(1));
+    return;
+  }
+  pool_.stop();  // queued invocations complete as retryable
+  // Running processes get the grace period, then their groups are ended (TERM, then KILL).
+  abort_at_ = (std::chrono::steady_clock::now() + grace).time_since_epoch().count();
+  pool_.wait_idle(grace + config_.kill_grace + std::chrono::seconds(1));
+}
+
+}  // namespace eventrouter::targets

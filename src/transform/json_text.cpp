@@ -1,0 +1,79 @@
+#include "eventrouter/transform/json_text.hpp"
+
+#include <simdjson.h>
+
+namespace eventrouter::transform {
+
+void append_json_escaped(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (u < 0x20) {
+          out += "\\u00";
+          out += hex[u >> 4];
+          out += hex[u & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  append_json_escaped(out, text);
+  out += '"';
+}
+
+std::string json_string(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  append_json_string(out, text);
+  return out;
+}
+
+bool is_valid_json(std::string_view text) {
+  // One parser per thread: parsers are not thread-safe, and reusing one avoids reallocating.
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  return parser.parse(text.data(), text.size(), true).get(root) == simdjson::SUCCESS;
+}
+
+std::string minify_json(std::string_view text, bool& valid) {
+  valid = is_valid_json(text);
+  if (!valid) return {};
+  // simdjson::minify only strips whitespace outside strings, so numbers keep their spelling.
+  std::string out(text.size() + simdjson::SIMDJSON_PADDING, '\0');
+  std::size_t length = 0;
+  if (simdjson::minify(text.data(), text.size(), out.data(), length) != simdjson::SUCCESS) {
+    valid = false;
+    return {};
+  }
+  out.resize(length);
+  return out;
+}
+
+}  // namespace eventrouter::transform

@@ -1,0 +1,274 @@
+#include "eventrouter/transform/payload_shaper.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <simdjson.h>
+
+#include "eventrouter/transform/json_text.hpp"
+#include "eventrouter/transform/yaml_json.hpp"
+
+namespace eventrouter::transform {
+namespace {
+
+config::Diagnostic at(const YAML::Node& node, const std::filesystem::path& file,
+                      std::string message) {
+  config::Diagnostic diagnostic;
+  diagnostic.file = file;
+  const YAML::Mark mark = node.Mark();
+  if (!mark.is_null()) {
+    diagnostic.line = mark.line + 1;
+    diagnostic.column = mark.column + 1;
+  }
+  diagnostic.message = std::move(message);
+  return diagnostic;
+}
+
+bool is_variable_name(std::string_view name) {
+  return !name.empty() && name.size() <= 256 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+// Parses an event for the duration of one shaping call. One parser per thread: shaping runs on
+// whichever thread delivers, and parsers are not thread-safe.
+Expected<simdjson::dom::element, std::string> parse_event(std::string_view event_json) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (auto error = parser.parse(event_json.data(), event_json.size(), true).get(root)) {
+    return unexpected("the event is not valid JSON: " +
+                      std::string(simdjson::error_message(error)));
+  }
+  return root;
+}
+
+std::string without_detail(simdjson::dom::element root) {
+  simdjson::dom::object object;
+  if (root.get_object().get(object) != simdjson::SUCCESS) return simdjson::to_string(root);
+  std::string out = "{";
+  bool first = true;
+  for (auto field : object) {
+    if (field.key == "detail") continue;
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, field.key);
+    out += ':';
+    out += simdjson::to_string(field.value);
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
+Expected<EventTemplate, std::string> EventTemplate::compile(
+    std::vector<std::pair<std::string, JsonPath>> variables, std::string_view template_text,
+    bool force_text) {
+  if (variables.size() > max_variables) {
+    return unexpected("input_paths_map may have at most " + std::to_string(max_variables) +
+                      " entries (this one has " + std::to_string(variables.size()) + ")");
+  }
+  std::vector<std::string> names;
+  names.reserve(variables.size());
+  for (const auto& [name, path] : variables) names.push_back(name);
+  auto compiled = InputTemplate::compile(template_text, names, force_text);
+  if (!compiled) return unexpected(compiled.error());
+  EventTemplate result;
+  result.variables_ = std::move(variables);
+  result.template_ = std::move(*compiled);
+  return result;
+}
+
+Expected<std::string, std::string> EventTemplate::render(std::string_view event_json,
+                                                         std::string_view rule_name,
+                                                         std::string_view ingestion_time) const {
+  auto root = parse_event(event_json);
+  if (!root) return unexpected(root.error());
+  std::vector<JsonValue> values;
+  values.reserve(variables_.size());
+  for (const auto& [name, path] : variables_) values.push_back(path.select(*root));
+
+  std::string minified_event;
+  if (template_.uses(Predefined::event_json)) {
+    bool valid = false;
+    minified_event = minify_json(event_json, valid);
+  }
+  std::string event_without_detail;
+  if (template_.uses(Predefined::event)) event_without_detail = without_detail(*root);
+
+  TemplateValues inputs;
+  inputs.variables = values;
+  inputs.rule_name = rule_name;
+  inputs.ingestion_time = ingestion_time;
+  inputs.event_json = minified_event;
+  inputs.event_without_detail = event_without_detail;
+  return template_.render(inputs);
+}
+
+const std::vector<std::string>& PayloadShaper::keys() {
+  static const std::vector<std::string> keys = {"input", "input_path", "input_transformer"};
+  return keys;
+}
+
+Expected<std::vector<std::pair<std::string, JsonPath>>, std::vector<config::Diagnostic>>
+PayloadShaper::paths_map_from_node(const YAML::Node& target, const std::filesystem::path& file) {
+  std::vector<config::Diagnostic> problems;
+  std::vector<std::pair<std::string, JsonPath>> variables;
+  const YAML::Node transformer = target["input_transformer"];
+  if (!transformer || !transformer.IsMap()) return variables;
+  const YAML::Node map = transformer["input_paths_map"];
+  if (!map || map.IsNull()) return variables;
+  if (!map.IsMap()) {
+    problems.push_back(at(map, file, "input_paths_map must be a mapping of name: JSONPath"));
+    return unexpected(std::move(problems));
+  }
+  if (map.size() > EventTemplate::max_variables) {
+    problems.push_back(at(map, file,
+                          "input_paths_map may have at most " +
+                              std::to_string(EventTemplate::max_variables) +
+                              " entries (this one has " + std::to_string(map.size()) + ")"));
+    return unexpected(std::move(problems));
+  }
+  for (const auto& entry : map) {
+    const std::string name = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
+    if (name.starts_with("aws.events.")) {
+      problems.push_back(at(entry.first, file,
+                            "input_paths_map name '" + name +
+                                "' is reserved for EventBridge's predefined variables"));
+      continue;
+    }
+    if (!is_variable_name(name)) {
+      problems.push_back(at(entry.first, file,
+                            "input_paths_map names use only letters, digits, '_' and '-' "
+                            "(got '" +
+                                name + "')"));
+      continue;
+    }
+    if (!entry.second.IsScalar()) {
+      problems.push_back(at(entry.second, file,
+                            "input_paths_map value for '" + name + "' must be a JSONPath string"));
+      continue;
+    }
+    auto path = JsonPath::parse(entry.second.Scalar());
+    if (!path) {
+      problems.push_back(at(entry.second, file, "input_paths_map '" + name + "': " + path.error()));
+      continue;
+    }
+    variables.emplace_back(name, std::move(*path));
+  }
+  if (!problems.empty()) return unexpected(std::move(problems));
+  return variables;
+}
+
+Expected<PayloadShaper, std::vector<config::Diagnostic>> PayloadShaper::from_node(
+    const YAML::Node& target, const std::filesystem::path& file) {
+  std::vector<config::Diagnostic> problems;
+  PayloadShaper shaper;
+  if (!target || !target.IsMap()) return shaper;
+
+  const YAML::Node input = target["input"];
+  const YAML::Node input_path = target["input_path"];
+  const YAML::Node transformer = target["input_transformer"];
+  const int present = (input ? 1 : 0) + (input_path ? 1 : 0) + (transformer ? 1 : 0);
+  if (present > 1) {
+    const YAML::Node& second = transformer ? transformer : input_path;
+    problems.push_back(at(second, file,
+                          "use only one of input, input_path and input_transformer (as in "
+                          "EventBridge, they are mutually exclusive)"));
+    return unexpected(std::move(problems));
+  }
+
+  if (input) {
+    shaper.mode_ = Mode::constant;
+    if (input.IsMap() || input.IsSequence()) {
+      auto json = yaml_to_json(input);
+      if (!json) {
+        problems.push_back(at(input, file, "input: " + json.error()));
+      } else {
+        shaper.constant_ = std::move(*json);
+      }
+    } else if (input.IsScalar()) {
+      bool valid = false;
+      shaper.constant_ = minify_json(input.Scalar(), valid);
+      if (!valid) {
+        problems.push_back(at(input, file,
+                              "input must be JSON text (as EventBridge's Input): write a YAML "
+                              "mapping or list, or a string such as '\"text\"' or '{\"a\": 1}'; "
+                              "for plain text use input_transformer"));
+      }
+    } else {
+      problems.push_back(at(input, file, "input must be a mapping, a list or JSON text"));
+    }
+  } else if (input_path) {
+    shaper.mode_ = Mode::path;
+    if (!input_path.IsScalar()) {
+      problems.push_back(at(input_path, file, "input_path must be a JSONPath string"));
+    } else if (auto path = JsonPath::parse(input_path.Scalar()); !path) {
+      problems.push_back(at(input_path, file, "input_path: " + path.error()));
+    } else {
+      shaper.path_ = std::move(*path);
+    }
+  } else if (transformer) {
+    shaper.mode_ = Mode::transformer;
+    if (!transformer.IsMap()) {
+      problems.push_back(at(transformer, file,
+                            "input_transformer must be a mapping with input_paths_map and "
+                            "input_template"));
+      return unexpected(std::move(problems));
+    }
+    for (const auto& entry : transformer) {
+      const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
+      if (key != "input_paths_map" && key != "input_template") {
+        problems.push_back(at(entry.first, file,
+                              "unknown key '" + key +
+                                  "' in input_transformer (expected input_paths_map or "
+                                  "input_template)"));
+      }
+    }
+    auto variables = paths_map_from_node(target, file);
+    if (!variables) {
+      problems.insert(problems.end(), variables.error().begin(), variables.error().end());
+    }
+    const YAML::Node text = transformer["input_template"];
+    if (!text) {
+      problems.push_back(at(transformer, file, "input_transformer needs an input_template"));
+    } else if (!text.IsScalar()) {
+      problems.push_back(at(text, file, "input_template must be a string"));
+    } else if (variables) {
+      auto compiled = EventTemplate::compile(std::move(*variables), text.Scalar());
+      if (!compiled) {
+        problems.push_back(at(text, file, compiled.error()));
+      } else {
+        shaper.transformer_ = std::move(*compiled);
+      }
+    }
+  }
+  if (!problems.empty()) return unexpected(std::move(problems));
+  return shaper;
+}
+
+Expected<std::string, std::string> PayloadShaper::shape(std::string_view event_json,
+                                                        std::string_view rule_name,
+                                                        std::string_view ingestion_time) const {
+  switch (mode_) {
+    case Mode::whole_event:
+      return std::string(event_json);
+    case Mode::constant:
+      return constant_;
+    case Mode::path: {
+      auto root = parse_event(event_json);
+      if (!root) return unexpected(root.error());
+      JsonValue value = path_->select(*root);
+      if (value.kind == JsonValue::Kind::missing) {
+        return unexpected("input_path " + path_->text() + " selects nothing in this event");
+      }
+      if (value.kind == JsonValue::Kind::string) return json_string(value.text);
+      return std::move(value.text);
+    }
+    case Mode::transformer:
+      return transformer_->render(event_json, rule_name, ingestion_time);
+  }
+  return std::string(event_json);
+}
+
+}  // namespace eventrouter::transform

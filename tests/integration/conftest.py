@@ -1,0 +1,168 @@
+"""Fixtures that run the real eventrouter binary on a free loopback port."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+SOURCE_DIR = Path(os.environ.get("EVENTROUTER_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+BINARY = os.environ.get("EVENTROUTER_BIN", str(SOURCE_DIR / "build" / "eventrouter"))
+FIXTURES = SOURCE_DIR / "tests" / "fixtures" / "events"
+LISTENING = re.compile(r"listening on (\S+):(\d+)")
+
+
+def fixture_text(name):
+    return (FIXTURES / name).read_text()
+
+
+class Daemon:
+    """One `eventrouter serve` process with its own config, rules and state folders."""
+
+    def __init__(self, root, config_text, rules=None, extra_files=None):
+        self.root = Path(root)
+        self.rules_dir = self.root / "rules.d"
+        self.state_dir = self.root / "state"
+        self.rules_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.config = self.root / "eventrouter.yaml"
+        self.config.write_text(config_text)
+        for name, text in (rules or {}).items():
+            (self.rules_dir / name).write_text(text)
+        for name, text in (extra_files or {}).items():
+            (self.root / name).write_text(text)
+        self.lines = []
+        self.proc = None
+        self.port = None
+
+    def start(self, timeout=20):
+        self.proc = subprocess.Popen(
+            [BINARY, "serve", "-c", str(self.config)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        found = threading.Event()
+
+        def pump():
+            for line in self.proc.stdout:
+                self.lines.append(line.rstrip("\n"))
+                m = LISTENING.search(line)
+                if m and not found.is_set():
+                    self.host, self.port = m.group(1), int(m.group(2))
+                    found.set()
+            found.set()
+
+        self.pump = threading.Thread(target=pump, daemon=True)
+        self.pump.start()
+        if not found.wait(timeout) or self.port is None:
+            self.stop()
+            raise AssertionError("daemon did not start:\n" + self.log())
+        return self
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self):
+        return "\n".join(self.lines)
+
+    def wait_for_log(self, pattern, timeout=10):
+        deadline = time.time() + timeout
+        regex = re.compile(pattern)
+        while time.time() < deadline:
+            if any(regex.search(line) for line in list(self.lines)):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.pump.join(5)
+        return self.proc.returncode if self.proc else None
+
+
+def base_config(**overrides):
+    limits = overrides.pop("limits", {})
+    log_format = overrides.pop("log_format", "text")
+    extra = overrides.pop("extra", "")
+    lines = [
+        "listen: 127.0.0.1:0",
+        "rules_dir: rules.d",
+        "state_dir: state",
+        "log:",
+        "  level: debug",
+        f"  format: {log_format}",
+    ]
+    if limits:
+        lines.append("limits:")
+        lines += [f"  {k}: {v}" for k, v in limits.items()]
+    return "\n".join(lines) + "\n" + extra
+
+
+@pytest.fixture
+def workdir():
+    path = tempfile.mkdtemp(prefix="eventrouter-test-")
+    yield Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def make_daemon(workdir):
+    started = []
+
+    def make(config_text=None, rules=None, extra_files=None, start=True, subdir="d"):
+        daemon = Daemon(workdir / subdir, config_text or base_config(), rules, extra_files)
+        started.append(daemon)
+        return daemon.start() if start else daemon
+
+    yield make
+    for daemon in started:
+        daemon.stop()
+
+
+@pytest.fixture
+def daemon(make_daemon):
+    return make_daemon()
+
+
+def curl(*args, data=None, timeout=20, raw_bytes=False):
+    """Runs curl and returns (status, headers, body)."""
+    cmd = ["curl", "-sS", "--max-time", str(timeout), "-D", "-", *args]
+    if isinstance(data, str):
+        data = data.encode("latin-1" if raw_bytes else "utf-8")
+    # Bytes, not text: text mode would turn the CRLFs that separate headers into LFs.
+    proc = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout + 5)
+    out = proc.stdout.decode("utf-8", errors="replace")
+    if proc.returncode != 0 and not out:
+        raise AssertionError(f"curl failed ({proc.returncode}): {proc.stderr.decode()}")
+    # Skip interim 100 Continue blocks.
+    while out.startswith("HTTP/1.1 100"):
+        out = out.split("\r\n\r\n", 1)[1]
+    head, _, body = out.partition("\r\n\r\n")
+    status_line, *header_lines = head.split("\r\n")
+    status = int(status_line.split()[1])
+    headers = {}
+    for line in header_lines:
+        key, _, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    return status, headers, body
+
+
+def post_json(url, body, *extra):
+    status, headers, text = curl("-X", "POST", "-H", "Content-Type: application/json",
+                                 "--data-binary", "@-", *extra, url, data=body)
+    return status, headers, (json.loads(text) if text else None)

@@ -1,0 +1,74 @@
+#include "eventrouter/metrics/registry.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace eventrouter::metrics {
+namespace {
+
+TEST(Registry, RendersCountersWithLabelsInPrometheusFormat) {
+  Registry registry;
+  registry.counter("eventrouter_events_received_total", "Events received.", {{"bus", "default"}})
+      .inc(3);
+  registry.counter("eventrouter_events_received_total", "Events received.", {{"bus", "ops"}}).inc();
+  const auto text = registry.render();
+  EXPECT_NE(text.find("# HELP eventrouter_events_received_total Events received.\n"
+                      "# TYPE eventrouter_events_received_total counter\n"
+                      "eventrouter_events_received_total{bus=\"default\"} 3\n"
+                      "eventrouter_events_received_total{bus=\"ops\"} 1\n"),
+            std::string::npos)
+      << text;
+}
+
+TEST(Registry, SameNameAndLabelsIsTheSameCounter) {
+  Registry registry;
+  auto& a = registry.counter("c_total", "h", {{"k", "v"}});
+  auto& b = registry.counter("c_total", "h", {{"k", "v"}});
+  EXPECT_EQ(&a, &b);
+}
+
+TEST(Registry, EscapesLabelValues) {
+  Registry registry;
+  registry.counter("c_total", "h", {{"rule", "a\"b\\c\nd"}}).inc();
+  EXPECT_NE(registry.render().find(R"(c_total{rule="a\"b\\c\nd"} 1)"), std::string::npos);
+}
+
+TEST(Registry, RendersHistogramsCumulatively) {
+  Registry registry;
+  auto& h = registry.histogram("d_seconds", "Durations.", {{"t", "x"}}, {0.1, 1});
+  h.observe(0.05);
+  h.observe(0.5);
+  h.observe(5);
+  const auto text = registry.render();
+  EXPECT_NE(text.find("d_seconds_bucket{t=\"x\",le=\"0.1\"} 1\n"
+                      "d_seconds_bucket{t=\"x\",le=\"1\"} 2\n"
+                      "d_seconds_bucket{t=\"x\",le=\"+Inf\"} 3\n"
+                      "d_seconds_sum{t=\"x\"} 5.55\n"
+                      "d_seconds_count{t=\"x\"} 3\n"),
+            std::string::npos)
+      << text;
+}
+
+TEST(Registry, GaugeCallbacksAreReadAtScrapeTime) {
+  Registry registry;
+  double depth = 1;
+  registry.gauge_callback("q_depth", "Depth.", [&] { return depth; });
+  depth = 42;
+  EXPECT_NE(registry.render().find("q_depth 42\n"), std::string::npos);
+}
+
+TEST(Counter, CountsFromManyThreads) {
+  Registry registry;
+  auto& c = registry.counter("n_total", "h");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) c.inc();
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(c.value(), 40000u);
+}
+
+}  // namespace
+}  // namespace eventrouter::metrics

@@ -1,0 +1,88 @@
+// Array consistency (aws/event-ruler's rulesForJSONEvent): fields a pattern names inside the
+// objects of one event array must all be satisfied by the same array element.
+
+#include "test_helpers.hpp"
+
+namespace eventrouter::pattern::testing {
+namespace {
+
+constexpr const char* kEmployees = R"({
+  "employees": [
+    {"firstName": "John", "lastName": "Doe"},
+    {"firstName": "Anna", "lastName": "Smith"},
+    {"firstName": "Peter", "lastName": "Jones"}
+  ]
+})";
+
+TEST(ArrayConsistency, ArrayStructureIsCrushedOutOfThePattern) {
+  EXPECT_TRUE(match(R"({"employees": {"firstName": ["Anna"]}})", kEmployees));
+  EXPECT_TRUE(match(R"({"employees": {"firstName": ["Anna"], "lastName": ["Smith"]}})", kEmployees));
+}
+
+TEST(ArrayConsistency, FieldsFromDifferentElementsDoNotMatch) {
+  EXPECT_FALSE(match(R"({"employees": {"firstName": ["Anna"], "lastName": ["Jones"]}})", kEmployees));
+  EXPECT_FALSE(match(R"({"employees": {"first": ["Anna"], "last": ["Jones"]}})",
+                     R"({"employees": [{"first": "Anna", "last": "Smith"},
+                                       {"first": "Peter", "last": "Jones"}]})"));
+}
+
+TEST(ArrayConsistency, MultiLevelArrays) {
+  const char* event = R"({"employees": [
+      [{"firstName": "John", "lastName": "Doe"}, {"firstName": "Anna", "lastName": "Smith"}],
+      [{"firstName": "Peter", "lastName": "Jones"}]]})";
+  EXPECT_TRUE(match(R"({"employees": {"firstName": ["Anna"]}})", event));
+  EXPECT_TRUE(match(R"({"employees": {"firstName": ["Peter"], "lastName": ["Jones"]}})", event));
+  EXPECT_FALSE(match(R"({"employees": {"firstName": ["John"], "lastName": ["Smith"]}})", event));
+  EXPECT_FALSE(match(R"({"employees": {"firstName": ["Anna"], "lastName": ["Jones"]}})", event));
+}
+
+TEST(ArrayConsistency, NestedArraysInsideOneElement) {
+  const char* event = R"({"findings": [
+      {"severity": "HIGH", "resources": [{"type": "AwsS3Bucket"}, {"type": "AwsIamRole"}]},
+      {"severity": "LOW", "resources": [{"type": "AwsEc2Instance"}]}]})";
+  EXPECT_TRUE(match(R"({"findings": {"severity": ["HIGH"], "resources": {"type": ["AwsIamRole"]}}})", event));
+  EXPECT_FALSE(match(R"({"findings": {"severity": ["HIGH"], "resources": {"type": ["AwsEc2Instance"]}}})", event));
+  EXPECT_TRUE(match(R"({"findings": {"severity": ["LOW"], "resources": {"type": ["AwsEc2Instance"]}}})", event));
+}
+
+TEST(ArrayConsistency, FieldsOutsideTheArrayCombineFreely) {
+  const char* event = R"({"source": "hr", "employees": [{"name": "Anna", "tags": ["a", "b"]},
+                                                        {"name": "Bob", "tags": ["c"]}]})";
+  EXPECT_TRUE(match(R"({"source": ["hr"], "employees": {"name": ["Anna"], "tags": ["b"]}})", event));
+  EXPECT_FALSE(match(R"({"source": ["hr"], "employees": {"name": ["Anna"], "tags": ["c"]}})", event));
+  // Two different arrays never constrain each other.
+  EXPECT_TRUE(match(R"({"x": ["1"], "y": ["4"]})", R"({"x": ["1", "2"], "y": ["3", "4"]})"));
+}
+
+TEST(ArrayConsistency, OperatorsTakePartInConsistency) {
+  const char* event = R"({"items": [{"price": 5, "name": "cheap"}, {"price": 500, "name": "dear"}]})";
+  EXPECT_TRUE(match(R"({"items": {"price": [{"numeric": [">", 100]}], "name": [{"prefix": "de"}]}})", event));
+  EXPECT_FALSE(match(R"({"items": {"price": [{"numeric": [">", 100]}], "name": [{"prefix": "ch"}]}})", event));
+  EXPECT_TRUE(match(R"({"items": {"price": [{"exists": true}], "name": ["cheap"]}})", event));
+  EXPECT_TRUE(match(R"({"items": {"price": [{"anything-but": 5}], "name": ["dear"]}})", event));
+  EXPECT_FALSE(match(R"({"items": {"price": [{"anything-but": 500}], "name": ["dear"]}})", event));
+}
+
+TEST(ArrayConsistency, ExistsFalseIsJudgedAgainstTheElementsChosenBefore) {
+  const char* event = R"({"a": [{"x": 1, "z": 1}, {"y": 1}]})";
+  // a.y (chosen: element 1) is ordered before a.z: element 1 has no z.
+  EXPECT_TRUE(match(R"({"a": {"y": [1], "z": [{"exists": false}]}})", event));
+  // a.x comes before a.y: nothing is chosen yet, and element 0 has an x.
+  EXPECT_FALSE(match(R"({"a": {"x": [{"exists": false}], "y": [1]}})", event));
+  EXPECT_FALSE(match(R"({"a": {"x": [{"exists": false}]}})", event));
+  EXPECT_TRUE(match(R"({"a": {"w": [{"exists": false}]}})", event));
+}
+
+TEST(ArrayConsistency, ManyElementsStayFast) {
+  std::string event = R"({"a": [)";
+  for (int i = 0; i < 300; ++i) {
+    if (i) event += ",";
+    event += R"({"p": )" + std::to_string(i) + R"(, "q": "v", "r": [1, 2, 3]})";
+  }
+  event += "]}";
+  EXPECT_FALSE(match(R"({"a": {"p": [{"numeric": [">=", 0]}], "q": ["v"], "r": [4]}})", event));
+  EXPECT_TRUE(match(R"({"a": {"p": [299], "q": ["v"], "r": [3]}})", event));
+}
+
+}  // namespace
+}  // namespace eventrouter::pattern::testing

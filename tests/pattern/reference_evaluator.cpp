@@ -1,0 +1,321 @@
+#include "reference_evaluator.hpp"
+
+#include <arpa/inet.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace eventrouter::pattern::reference {
+namespace {
+
+namespace dom = simdjson::dom;
+
+// ---- the event as a list of leaves ------------------------------------------------------------
+
+struct Leaf {
+  std::string path;              // "detail.resource.type"
+  dom::element value;            // a string, number, true, false or null
+  std::map<int, int> positions;  // array id -> element index, for every enclosing array
+};
+
+void flatten(dom::element element, const std::string& path, std::map<int, int>& positions,
+             int& next_array, std::vector<Leaf>& leaves) {
+  if (element.is_object()) {
+    for (auto [key, value] : dom::object(element)) {
+      std::string child = path.empty() ? std::string(key) : path + "." + std::string(key);
+      flatten(value, child, positions, next_array, leaves);
+    }
+  } else if (element.is_array()) {
+    int id = next_array++;
+    int index = 0;
+    for (dom::element item : dom::array(element)) {
+      positions[id] = index++;
+      flatten(item, path, positions, next_array, leaves);
+    }
+    positions.erase(id);
+  } else {
+    leaves.push_back({path, element, positions});
+  }
+}
+
+// ---- the pattern as alternatives ---------------------------------------------------------------
+
+using Alternative = std::map<std::string, dom::array>;  // path -> list of allowed values
+
+bool is_or_list(dom::element value) {
+  if (!value.is_array() || dom::array(value).size() < 2) return false;
+  for (dom::element item : dom::array(value)) {
+    if (!item.is_object()) return false;
+  }
+  return true;
+}
+
+std::vector<Alternative> expand(dom::object object, const std::string& prefix,
+                                std::vector<Alternative> alternatives) {
+  for (auto [key, value] : object) {
+    if (key == "$or" && is_or_list(value)) {
+      std::vector<Alternative> result;
+      for (dom::element branch : dom::array(value)) {
+        std::vector<Alternative> start = alternatives;
+        if (start.empty()) start.emplace_back();
+        for (auto& alt : expand(branch, prefix, start)) result.push_back(alt);
+      }
+      alternatives = result;
+    } else if (value.is_object()) {
+      alternatives = expand(value, prefix + std::string(key) + ".", alternatives);
+    } else {
+      if (alternatives.empty()) alternatives.emplace_back();
+      for (auto& alt : alternatives) alt[prefix + std::string(key)] = value;
+    }
+  }
+  return alternatives;
+}
+
+// ---- single values --------------------------------------------------------------------------
+
+bool is_number(dom::element e) {
+  return e.type() == dom::element_type::INT64 || e.type() == dom::element_type::UINT64 ||
+         e.type() == dom::element_type::DOUBLE;
+}
+
+double to_double(dom::element e) {
+  if (e.type() == dom::element_type::INT64) return static_cast<double>(int64_t(e));
+  if (e.type() == dom::element_type::UINT64) return static_cast<double>(uint64_t(e));
+  return double(e);
+}
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool same_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool starts_with(std::string_view s, std::string_view p, bool ignore_case) {
+  return s.size() >= p.size() &&
+         (ignore_case ? same_ignoring_case(s.substr(0, p.size()), p) : s.substr(0, p.size()) == p);
+}
+
+bool ends_with(std::string_view s, std::string_view p, bool ignore_case) {
+  if (s.size() < p.size()) return false;
+  std::string_view tail = s.substr(s.size() - p.size());
+  return ignore_case ? same_ignoring_case(tail, p) : tail == p;
+}
+
+// Wildcard by dynamic programming over (pattern token, text position).
+bool wildcard_matches(std::string_view pattern, std::string_view text) {
+  std::vector<int> tokens;  // -1 = star, otherwise a byte
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\') {
+      tokens.push_back(static_cast<unsigned char>(pattern[++i]));
+    } else if (pattern[i] == '*') {
+      tokens.push_back(-1);
+    } else {
+      tokens.push_back(static_cast<unsigned char>(pattern[i]));
+    }
+  }
+  std::vector<std::vector<char>> ok(tokens.size() + 1, std::vector<char>(text.size() + 1, 0));
+  ok[tokens.size()][text.size()] = 1;
+  for (std::size_t t = tokens.size(); t-- > 0;) {
+    for (std::size_t x = text.size() + 1; x-- > 0;) {
+      if (tokens[t] == -1) {
+        ok[t][x] = ok[t + 1][x] || (x < text.size() && ok[t][x + 1]);
+      } else {
+        ok[t][x] = x < text.size() && static_cast<unsigned char>(text[x]) == tokens[t] &&
+                   ok[t + 1][x + 1];
+      }
+    }
+  }
+  return ok[0][0];
+}
+
+std::optional<std::vector<unsigned char>> ip_bytes(std::string_view text) {
+  std::string s(text);
+  bool v4_shape = !s.empty() && std::count(s.begin(), s.end(), '.') == 3 &&
+                  s.find_first_not_of("0123456789.") == std::string::npos;
+  bool v6_shape = s.find(':') != std::string::npos &&
+                  s.find_first_not_of("0123456789abcdefABCDEF:") == std::string::npos;
+  if (v4_shape) {
+    unsigned char buf[4];
+    if (inet_pton(AF_INET, s.c_str(), buf) != 1) return std::nullopt;
+    return std::vector<unsigned char>(buf, buf + 4);
+  }
+  if (v6_shape) {
+    unsigned char buf[16];
+    if (inet_pton(AF_INET6, s.c_str(), buf) != 1) return std::nullopt;
+    bool mapped = std::all_of(buf, buf + 10, [](unsigned char b) { return b == 0; }) &&
+                  buf[10] == 0xff && buf[11] == 0xff;
+    if (mapped) return std::vector<unsigned char>(buf + 12, buf + 16);
+    return std::vector<unsigned char>(buf, buf + 16);
+  }
+  return std::nullopt;
+}
+
+bool in_cidr(std::string_view cidr, std::string_view text) {
+  auto slash = cidr.find('/');
+  auto base = ip_bytes(cidr.substr(0, slash));
+  int bits = std::stoi(std::string(cidr.substr(slash + 1)));
+  auto ip = ip_bytes(text);
+  if (!base || !ip || ip->size() != base->size()) return false;
+  std::vector<unsigned char> high = *base;
+  for (int bit = bits; bit < static_cast<int>(high.size()) * 8; ++bit) {
+    high[bit / 8] |= static_cast<unsigned char>(0x80 >> (bit % 8));
+  }
+  return *ip >= *base && *ip <= high;
+}
+
+bool numeric_holds(dom::array terms, double v) {
+  std::vector<dom::element> t(terms.begin(), terms.end());
+  for (std::size_t i = 0; i + 1 < t.size(); i += 2) {
+    std::string_view op = t[i];
+    double bound = to_double(t[i + 1]);
+    bool ok = op == "=" ? v == bound : op == "<" ? v < bound : op == "<=" ? v <= bound
+              : op == ">" ? v > bound : v >= bound;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::vector<dom::element> as_list(dom::element e) {
+  if (e.is_array()) {
+    dom::array a = e;
+    return {a.begin(), a.end()};
+  }
+  return {e};
+}
+
+bool anything_but(dom::element operand, dom::element value) {
+  if (operand.is_object()) {
+    auto [kind, arg] = *dom::object(operand).begin();
+    if (!value.is_string()) return true;  // these forms only ever exclude strings
+    std::string_view s = value;
+    for (dom::element item : as_list(arg)) {
+      std::string_view x = item;
+      bool excluded = kind == "prefix"   ? starts_with(s, x, false)
+                      : kind == "suffix" ? ends_with(s, x, false)
+                      : kind == "equals-ignore-case" ? same_ignoring_case(s, x)
+                                                     : wildcard_matches(x, s);
+      if (excluded) return false;
+    }
+    return true;
+  }
+  for (dom::element item : as_list(operand)) {
+    if (item.is_string() && value.is_string() &&
+        std::string_view(item) == std::string_view(value)) {
+      return false;
+    }
+    if (is_number(item) && is_number(value) && to_double(item) == to_double(value)) return false;
+  }
+  return true;
+}
+
+bool operator_matches(std::string_view op, dom::element arg, dom::element value) {
+  bool is_string = value.is_string();
+  std::string_view s = is_string ? std::string_view(value) : std::string_view();
+  if (op == "exactly") return is_string && s == std::string_view(arg);
+  if (op == "prefix" || op == "suffix") {
+    bool ignore_case = arg.is_object();
+    std::string_view x = ignore_case ? std::string_view((*dom::object(arg).begin()).value)
+                                     : std::string_view(arg);
+    if (!is_string) return false;
+    return op == "prefix" ? starts_with(s, x, ignore_case) : ends_with(s, x, ignore_case);
+  }
+  if (op == "equals-ignore-case") return is_string && same_ignoring_case(s, std::string_view(arg));
+  if (op == "wildcard") return is_string && wildcard_matches(std::string_view(arg), s);
+  if (op == "anything-but") return anything_but(arg, value);
+  if (op == "numeric") return is_number(value) && numeric_holds(arg, to_double(value));
+  if (op == "exists") return bool(arg);  // exists: true is met by any leaf value
+  if (op == "cidr") return is_string && in_cidr(std::string_view(arg), s);
+  return false;
+}
+
+bool value_matches(dom::element wanted, dom::element value) {
+  switch (wanted.type()) {
+    case dom::element_type::OBJECT: {
+      auto [op, arg] = *dom::object(wanted).begin();
+      return operator_matches(op, arg, value);
+    }
+    case dom::element_type::STRING: {
+      if (!value.is_string()) return false;
+      auto wanted_ip = ip_bytes(std::string_view(wanted));
+      if (wanted_ip) return ip_bytes(std::string_view(value)) == wanted_ip;
+      return std::string_view(wanted) == std::string_view(value);
+    }
+    case dom::element_type::BOOL:
+      return value.is_bool() && bool(value) == bool(wanted);
+    case dom::element_type::NULL_VALUE:
+      return value.is_null();
+    default:
+      return is_number(value) && to_double(value) == to_double(wanted);
+  }
+}
+
+bool wants_absence(dom::array values) {
+  for (dom::element v : values) {
+    if (v.is_object()) {
+      auto [op, arg] = *dom::object(v).begin();
+      if (op == "exists" && !bool(arg)) return true;
+    }
+  }
+  return false;
+}
+
+// ---- one alternative ----------------------------------------------------------------------
+
+bool consistent(const std::map<int, int>& a, const std::map<int, int>& b) {
+  for (const auto& [id, index] : a) {
+    auto it = b.find(id);
+    if (it != b.end() && it->second != index) return false;
+  }
+  return true;
+}
+
+// Conditions are taken in order of their path; each is met by a leaf consistent with the
+// array elements chosen so far, or (with exists: false) by no such leaf existing.
+bool satisfied(const std::vector<std::pair<std::string, dom::array>>& conditions, std::size_t i,
+               const std::map<int, int>& chosen, const std::vector<Leaf>& leaves) {
+  if (i == conditions.size()) return true;
+  const auto& [path, values] = conditions[i];
+  bool present = false;
+  for (const Leaf& leaf : leaves) {
+    if (leaf.path != path || !consistent(leaf.positions, chosen)) continue;
+    present = true;
+    bool hit = false;
+    for (dom::element wanted : values) hit = hit || value_matches(wanted, leaf.value);
+    if (!hit) continue;
+    std::map<int, int> next = chosen;
+    next.insert(leaf.positions.begin(), leaf.positions.end());
+    if (satisfied(conditions, i + 1, next, leaves)) return true;
+  }
+  if (!present && wants_absence(values)) return satisfied(conditions, i + 1, chosen, leaves);
+  return false;
+}
+
+}  // namespace
+
+bool matches(std::string_view pattern_json, std::string_view event_json) {
+  dom::parser pattern_parser, event_parser;
+  simdjson::padded_string pattern_text(pattern_json), event_text(event_json);
+  dom::element pattern = pattern_parser.parse(pattern_text);
+  dom::element event = event_parser.parse(event_text);
+
+  std::vector<Leaf> leaves;
+  std::map<int, int> positions;
+  int next_array = 0;
+  flatten(event, "", positions, next_array, leaves);
+
+  for (const Alternative& alt : expand(pattern, "", {})) {
+    std::vector<std::pair<std::string, dom::array>> conditions(alt.begin(), alt.end());
+    if (satisfied(conditions, 0, {}, leaves)) return true;
+  }
+  return false;
+}
+
+}  // namespace eventrouter::pattern::reference

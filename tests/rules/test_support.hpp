@@ -1,0 +1,62 @@
+#pragma once
+// Shared by the rules tests: a scratch config with a rules.d folder, and a target checker
+// standing in for the targets module's.
+
+#include <string>
+#include <vector>
+
+#include "../config/temp_dir.hpp"
+#include "eventrouter/config/config.hpp"
+#include "eventrouter/config/duration.hpp"
+#include "eventrouter/config/yaml_file.hpp"
+#include "eventrouter/targets/target_spec.hpp"
+
+namespace eventrouter::testing {
+
+// Knows the four target types; checks `timeout` as a duration.
+inline void fake_check_target(const targets::TargetSpec& spec,
+                              std::vector<config::Diagnostic>& problems) {
+  static const std::vector<std::string> types = {"webhook", "runbook", "queue_file", "email"};
+  config::YamlFile file(spec.position.file, problems);
+  bool known = false;
+  for (const auto& t : types) known = known || t == spec.type;
+  if (!known) {
+    std::string message = "unknown target type '" + spec.type + "'";
+    if (auto close = config::closest_match(spec.type, types)) {
+      message += "; did you mean '" + *close + "'?";
+    }
+    file.error(spec.node["type"], message);
+  }
+  if (const YAML::Node timeout = spec.node["timeout"]) {
+    config::read_duration(file, timeout, "timeout");
+  }
+}
+
+inline targets::TargetChecker fake_checker() {
+  return fake_check_target;
+}
+
+// A folder with eventrouter.yaml (rules_dir: rules.d, state_dir: state) and rules.d/.
+class RulesDir : public TempDir {
+ public:
+  RulesDir() {
+    write("eventrouter.yaml", "rules_dir: rules.d\nstate_dir: state\n");
+    std::filesystem::create_directories(path() / "rules.d");
+  }
+  std::filesystem::path rules_dir() const { return path() / "rules.d"; }
+  std::filesystem::path rule_file(const std::string& name, std::string_view text) const {
+    return write(std::filesystem::path("rules.d") / name, text);
+  }
+  config::Config config() const { return config::load_config(path() / "eventrouter.yaml"); }
+};
+
+// A minimal valid rule file with one rule.
+inline std::string one_rule(const std::string& name, const std::string& source,
+                            const std::string& bus = "default",
+                            const std::string& state = "ENABLED") {
+  return "rules:\n  - name: " + name + "\n    bus: " + bus + "\n    state: " + state +
+         "\n    event_pattern:\n      source: [" + source +
+         "]\n    targets:\n      - id: q\n        type: queue_file\n        path: q.jsonl\n";
+}
+
+}  // namespace eventrouter::testing
