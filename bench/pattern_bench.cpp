@@ -132,7 +132,8 @@ struct LeafSample {
 
 void collect(dom::element e, const std::string& path, std::vector<LeafSample>& out) {
   if (e.is_object()) {
-    for (auto [k, v] : dom::object(e)) collect(v, path.empty() ? std::string(k) : path + "." + std::string(k), out);
+    for (auto [k, v] : dom::object(e))
+      collect(v, path.empty() ? std::string(k) : path + "." + std::string(k), out);
   } else if (e.is_array()) {
     for (dom::element item : dom::array(e)) collect(item, path, out);
   } else {
@@ -203,7 +204,8 @@ class RuleGenerator {
       if (!leaf.value.is_string()) continue;
       std::string_view text = leaf.value;
       if (leaf.path == "account" || leaf.path == "region" || leaf.path == "version") continue;
-      if (std::count_if(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) >= 6) {
+      if (std::count_if(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) >=
+          6) {
         return leaf;
       }
     }
@@ -254,8 +256,10 @@ class RuleGenerator {
         case 5:
           return "{\"prefix\":{\"equals-ignore-case\":" + json_string(s.substr(0, keep)) + "}}";
         default:
-          return "{\"wildcard\":" + json_string(escaped_glob(s.substr(0, s.size() / 2)) + "*" +
-                                                escaped_glob(s.substr(s.size() * 3 / 4))) + "}";
+          return "{\"wildcard\":" +
+                 json_string(escaped_glob(s.substr(0, s.size() / 2)) + "*" +
+                             escaped_glob(s.substr(s.size() * 3 / 4))) +
+                 "}";
       }
     }
     if (v.is_bool()) return bool(v) ? "true" : "false";
@@ -265,7 +269,9 @@ class RuleGenerator {
     return "{\"numeric\":[\">=\"," + number_text(d) + ",\"<\"," + number_text(d + 1) + "]}";
   }
 
-  std::size_t pick(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+  std::size_t pick(std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
+  }
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
 
   std::string maybe_other(const std::string& s) {
@@ -286,7 +292,9 @@ class RuleGenerator {
         case 1:
           return json_string(maybe_other(s));
         case 2:
-          return "{\"prefix\":" + json_string(maybe_other(s.substr(0, std::max<std::size_t>(1, s.size() / 2)))) + "}";
+          return "{\"prefix\":" +
+                 json_string(maybe_other(s.substr(0, std::max<std::size_t>(1, s.size() / 2)))) +
+                 "}";
         case 3:
           return "{\"suffix\":" + json_string(maybe_other(s.substr(s.size() / 2))) + "}";
         case 4: {
@@ -295,9 +303,11 @@ class RuleGenerator {
           return "{\"equals-ignore-case\":" + json_string(u) + "}";
         }
         case 5:
-          return "{\"prefix\":{\"equals-ignore-case\":" + json_string(maybe_other(s.substr(0, 3))) + "}}";
+          return "{\"prefix\":{\"equals-ignore-case\":" + json_string(maybe_other(s.substr(0, 3))) +
+                 "}}";
         case 6:
-          return "{\"suffix\":{\"equals-ignore-case\":" + json_string(s.substr(s.size() / 2)) + "}}";
+          return "{\"suffix\":{\"equals-ignore-case\":" + json_string(s.substr(s.size() / 2)) +
+                 "}}";
         case 7: {
           std::string w = maybe_other(s);
           std::string glob;
@@ -313,13 +323,15 @@ class RuleGenerator {
           return "{\"wildcard\":" + json_string(glob) + "}";
         }
         case 8:
-          return "{\"anything-but\":[" + json_string(maybe_other(s)) + "," + json_string("x") + "]}";
+          return "{\"anything-but\":[" + json_string(maybe_other(s)) + "," + json_string("x") +
+                 "]}";
         case 9:
           return "{\"anything-but\":{\"prefix\":" + json_string(s.substr(0, 2) + "zz") + "}}";
         case 10:
           return chance(0.7) ? "{\"exists\":true}" : "{\"exists\":false}";
         case 11:
-          return "{\"anything-but\":{\"suffix\":" + json_string("-" + s.substr(s.size() - s.size() / 4)) + "}}";
+          return "{\"anything-but\":{\"suffix\":" +
+                 json_string("-" + s.substr(s.size() - s.size() / 4)) + "}}";
         default:
           return chance(0.5) ? "{\"cidr\":\"10.0.0.0/8\"}" : "{\"cidr\":\"54.0.0.0/11\"}";
       }
@@ -333,7 +345,8 @@ class RuleGenerator {
       case 1:
         return "{\"numeric\":[\">=\"," + number_text(std::floor(d * 0.8)) + "]}";
       case 2:
-        return "{\"numeric\":[\">\"," + number_text(std::floor(d * 0.5)) + ",\"<=\"," + number_text(std::ceil(d * 1.2) + 1) + "]}";
+        return "{\"numeric\":[\">\"," + number_text(std::floor(d * 0.5)) + ",\"<=\"," +
+               number_text(std::ceil(d * 1.2) + 1) + "]}";
       case 3:
         return "{\"numeric\":[\"<\"," + number_text(std::floor(d * 1.5) + pick(10)) + "]}";
       default:
@@ -387,7 +400,8 @@ void BM_SimdjsonParseOnly(benchmark::State& state) {
     benchmark::DoNotOptimize(root);
   }
   state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * in.event_bytes / in.events.size()));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * in.event_bytes / in.events.size()));
 }
 BENCHMARK(BM_SimdjsonParseOnly);
 
@@ -407,7 +421,8 @@ void BM_MatchRules(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * in.event_bytes / in.events.size()));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * in.event_bytes / in.events.size()));
   state.counters["rules_matched_per_event"] =
       static_cast<double>(matched) / static_cast<double>(state.iterations());
 }

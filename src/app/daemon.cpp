@@ -46,6 +46,10 @@ server::ServerOptions server_options(const config::Config& config) {
   options.max_connections = config.limits.max_connections;
   options.header_timeout = config.limits.header_timeout;
   options.idle_timeout = config.limits.idle_timeout;
+  if (config.tls) {
+    options.tls = server::ServerTls{config.tls->cert_file.string(), config.tls->key_file.string(),
+                                    config.tls->client_ca_file.string()};
+  }
   return options;
 }
 
@@ -137,11 +141,14 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   } catch (const std::system_error& e) {
     err << "eventrouter: " << e.what() << " (listen in " << config.file.string() << ")\n";
     return 1;
+  } catch (const std::exception& e) {
+    err << "eventrouter: " << e.what() << " (in " << config.file.string() << ")\n";
+    return 1;
   }
   const auto endpoint = server.local_endpoint();
-  spdlog::info("eventrouter {} listening on {}:{} with {} rules from {}", EVENTROUTER_VERSION,
-               endpoint.address().to_string(), endpoint.port(), store->current()->rules().size(),
-               config.rules_dir.string());
+  spdlog::info("eventrouter {} listening on {}:{} ({}) with {} rules from {}", EVENTROUTER_VERSION,
+               endpoint.address().to_string(), endpoint.port(), config.tls ? "https" : "http",
+               store->current()->rules().size(), config.rules_dir.string());
 
   rules::RulesDirectoryWatcher watcher(config.rules_dir, [&] {
     net::post(io, [&] { reload("a file in rules_dir changed"); });

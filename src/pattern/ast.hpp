@@ -10,22 +10,22 @@
 namespace eventrouter::pattern::detail {
 
 enum class PredKind : std::uint8_t {
-  kExactString,   // "abc" (exact, case-sensitive)
-  kExactIp,       // "10.0.0.1": a string that is an IP literal compares as an address
-  kExactNumber,   // 3.018e2 (by value)
+  kExactString,  // "abc" (exact, case-sensitive)
+  kExactIp,      // "10.0.0.1": a string that is an IP literal compares as an address
+  kExactNumber,  // 3.018e2 (by value)
   kTrue,
   kFalse,
   kNull,
   kPrefix,
-  kPrefixCi,      // {"prefix": {"equals-ignore-case": ..}}
+  kPrefixCi,  // {"prefix": {"equals-ignore-case": ..}}
   kSuffix,
   kSuffixCi,
   kEqualsCi,
   kWildcard,
   kNumericRange,  // {"numeric": [...]} (also "=")
   kCidr,
-  kExists,        // {"exists": true}
-  kAbsent,        // {"exists": false}: satisfied by the absence of the field, never by a value
+  kExists,  // {"exists": true}
+  kAbsent,  // {"exists": false}: satisfied by the absence of the field, never by a value
   kAnythingButStrings,
   kAnythingButNumbers,
   kAnythingButPrefix,
@@ -45,7 +45,7 @@ struct IpRange {
 };
 
 struct NumericRange {
-  double low;  // -inf when there is no lower bound
+  double low;   // -inf when there is no lower bound
   double high;  // +inf when there is no upper bound
   bool low_open;
   bool high_open;
@@ -59,17 +59,17 @@ struct WildcardGlob {
 
 struct Predicate {
   PredKind kind = PredKind::kExactString;
-  std::string text;                  // exact / prefix / suffix / equals-ignore-case value
-  std::vector<std::string> texts;    // anything-but string lists (prefix/suffix/ci forms too)
-  std::vector<double> numbers;       // anything-but numbers
-  double number = 0;                 // exact number
-  NumericRange range{};              // numeric
-  IpRange ip{};                      // cidr, exact IP (low == high)
-  std::vector<WildcardGlob> globs;   // wildcard (one) or anything-but wildcard (several)
+  std::string text;                 // exact / prefix / suffix / equals-ignore-case value
+  std::vector<std::string> texts;   // anything-but string lists (prefix/suffix/ci forms too)
+  std::vector<double> numbers;      // anything-but numbers
+  double number = 0;                // exact number
+  NumericRange range{};             // numeric
+  IpRange ip{};                     // cidr, exact IP (low == high)
+  std::vector<WildcardGlob> globs;  // wildcard (one) or anything-but wildcard (several)
 };
 
 struct Condition {
-  std::string path;  // dotted field path, e.g. "detail.severity"
+  std::string path;                   // dotted field path, e.g. "detail.severity"
   std::vector<Predicate> predicates;  // ORed
   bool has_absent = false;            // one of the predicates is {"exists": false}
 };

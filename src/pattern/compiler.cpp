@@ -16,17 +16,37 @@ namespace {
 namespace dom = simdjson::dom;
 
 // Field names event-ruler reserves inside $or (operators and names kept for future ones).
-constexpr std::array<std::string_view, 25> kReservedInOr = {
-    "exactly",  "equals-ignore-case", "prefix",      "suffix",        "anything-but",
-    "exists",   "wildcard",           "numeric",     "cidr",          "html",
-    "=",        "<",                  "<=",          ">",             ">=",
-    "regex",    "not-wildcard",       "not-equals-ignore-case",       "date-after",
-    "date-on-or-after",               "date-before", "date-on-or-before",
-    "in-date-range",                  "ip-address-in-range",          "ip-address-not-in-range"};
+constexpr std::array<std::string_view, 25> kReservedInOr = {"exactly",
+                                                            "equals-ignore-case",
+                                                            "prefix",
+                                                            "suffix",
+                                                            "anything-but",
+                                                            "exists",
+                                                            "wildcard",
+                                                            "numeric",
+                                                            "cidr",
+                                                            "html",
+                                                            "=",
+                                                            "<",
+                                                            "<=",
+                                                            ">",
+                                                            ">=",
+                                                            "regex",
+                                                            "not-wildcard",
+                                                            "not-equals-ignore-case",
+                                                            "date-after",
+                                                            "date-on-or-after",
+                                                            "date-before",
+                                                            "date-on-or-before",
+                                                            "in-date-range",
+                                                            "ip-address-in-range",
+                                                            "ip-address-not-in-range"};
 
 using Branch = std::map<std::string, Condition>;
 
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+std::string in_quotes(std::string_view text) {
+  return "\"" + std::string(text) + "\"";
+}
 
 bool is_number(const dom::element& e) {
   auto t = e.type();
@@ -45,7 +65,9 @@ double number_of(const dom::element& e) {
   }
 }
 
-std::string text_of(const dom::element& e) { return simdjson::minify(e); }
+std::string text_of(const dom::element& e) {
+  return simdjson::minify(e);
+}
 
 bool is_or_array(const dom::element& value) {
   if (!value.is_array()) return false;
@@ -68,19 +90,20 @@ class Compiler {
                         "; check quotes, commas and brackets");
     }
     if (!root.is_object()) {
-      return unexpected(std::string(
-          "Filter is not an object; an event pattern is a JSON object such as "
-          "{\"source\": [\"aws.guardduty\"]}"));
+      return unexpected(
+          std::string("Filter is not an object; an event pattern is a JSON object such as "
+                      "{\"source\": [\"aws.guardduty\"]}"));
     }
     std::vector<Branch> branches;
     if (!parse_object(root, "", branches, false)) return unexpected(error_);
     for (const auto& [path, stars] : wildcard_stars_) {
       if (stars > kMaxWildcardsPerField) {
-        return unexpected("Rule is too complex - try using fewer wildcard characters or fewer "
-                          "repeating character sequences after a wildcard character (field " +
-                          in_quotes(path) + " uses " + std::to_string(stars) +
-                          " wildcard characters across its values; the limit is " +
-                          std::to_string(kMaxWildcardsPerField) + ")");
+        return unexpected(
+            "Rule is too complex - try using fewer wildcard characters or fewer "
+            "repeating character sequences after a wildcard character (field " +
+            in_quotes(path) + " uses " + std::to_string(stars) +
+            " wildcard characters across its values; the limit is " +
+            std::to_string(kMaxWildcardsPerField) + ")");
       }
     }
     PatternTree data;
@@ -115,7 +138,8 @@ class Compiler {
         if (!parse_or(value, prefix, branches)) return false;
         continue;
       }
-      if (in_or && std::find(kReservedInOr.begin(), kReservedInOr.end(), key) != kReservedInOr.end()) {
+      if (in_or &&
+          std::find(kReservedInOr.begin(), kReservedInOr.end(), key) != kReservedInOr.end()) {
         return fail(std::string(key) +
                     " is Ruler reserved fieldName which cannot be used inside $or. Each "
                     "element of $or is a pattern object such as {\"field\": [{\"" +
@@ -132,8 +156,8 @@ class Compiler {
         for (auto& branch : branches) branch[path] = condition;  // a later duplicate overrides
       } else {
         return fail_at(path, in_quotes(key) + " must be an object or an array",
-                       "every value to match is listed in an array, e.g. " + in_quotes(key) + ": [" +
-                           text_of(value) + "]");
+                       "every value to match is listed in an array, e.g. " + in_quotes(key) +
+                           ": [" + text_of(value) + "]");
       }
     }
     return true;
@@ -148,8 +172,7 @@ class Compiler {
       if (!parse_object(item, prefix, forked, true)) return false;
       for (auto& branch : forked) branches.push_back(std::move(branch));
       if (branches.size() > kMaxAlternatives) {
-        return fail("The $or combinations expand to more than " +
-                    std::to_string(kMaxAlternatives) +
+        return fail("The $or combinations expand to more than " + std::to_string(kMaxAlternatives) +
                     " alternatives; simplify the pattern or split it into several rules");
       }
     }
@@ -285,8 +308,7 @@ class Compiler {
                      "only equals-ignore-case can be nested, e.g. " + example);
     }
     if (!value.is_string()) {
-      return fail_at(path, "equals-ignore-case match pattern must be a string",
-                     "write " + example);
+      return fail_at(path, "equals-ignore-case match pattern must be a string", "write " + example);
     }
     if (!one_key(inner, path)) return false;
     p.kind = op == "prefix" ? PredKind::kPrefixCi : PredKind::kSuffixCi;
@@ -325,8 +347,8 @@ class Compiler {
     };
     if (items.empty() || !items[0].is_string()) {
       return fail_at(path,
-                     "Invalid member in numeric match: " + (items.empty() ? std::string("]")
-                                                                          : text_of(items[0])),
+                     "Invalid member in numeric match: " +
+                         (items.empty() ? std::string("]") : text_of(items[0])),
                      "start with an operator (=, <, <=, >, >=); " + hint);
     }
     std::string_view op = items[0];
@@ -409,9 +431,8 @@ class Compiler {
       } else if (operand.is_string() || is_number(operand)) {
         operands.push_back(operand);
       } else {
-        return fail_at(path,
-                       "Value of anything-but must be an array or single string/number value.",
-                       shape);
+        return fail_at(
+            path, "Value of anything-but must be an array or single string/number value.", shape);
       }
       for (dom::element item : operands) {
         if (!item.is_string()) {
@@ -428,8 +449,8 @@ class Compiler {
                          "list strings only");
         }
         std::string_view text = item;
-        if (text.empty() && (p.kind == PredKind::kAnythingButPrefix ||
-                             p.kind == PredKind::kAnythingButSuffix)) {
+        if (text.empty() &&
+            (p.kind == PredKind::kAnythingButPrefix || p.kind == PredKind::kAnythingButSuffix)) {
           return fail_at(path, "Null prefix/suffix not allowed",
                          "an empty prefix or suffix would exclude every string; remove it");
         }
@@ -477,8 +498,9 @@ class Compiler {
   }
 
   bool parse_cidr(std::string_view text, const std::string& path, IpRange& out) {
-    const std::string hint = "write an address and a prefix length, e.g. \"10.0.0.0/24\" or "
-                             "\"2001:db8::/32\"";
+    const std::string hint =
+        "write an address and a prefix length, e.g. \"10.0.0.0/24\" or "
+        "\"2001:db8::/32\"";
     std::size_t slash = text.find('/');
     if (slash == std::string_view::npos || slash + 1 == text.size() ||
         text.find('/', slash + 1) != std::string_view::npos) {

@@ -36,8 +36,9 @@ std::uint32_t PathTrie::child(std::uint32_t from, std::string_view key) const {
   std::uint32_t node = from;
   while (true) {
     const void* dot_at = std::memchr(key.data(), '.', key.size());
-    std::size_t dot = dot_at ? static_cast<std::size_t>(static_cast<const char*>(dot_at) - key.data())
-                             : std::string_view::npos;
+    std::size_t dot = dot_at
+                          ? static_cast<std::size_t>(static_cast<const char*>(dot_at) - key.data())
+                          : std::string_view::npos;
     std::string_view segment = key.substr(0, dot);
     const Node& here = nodes_[node];
     if (!(here.length_mask >> std::min<std::size_t>(segment.size(), 63) & 1)) return kNone;

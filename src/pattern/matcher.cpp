@@ -26,8 +26,8 @@ using StringMap = std::unordered_map<std::string, AltList, StringHash, std::equa
 // a prefix of v and v starts with that prefix), so one binary search and a walk up that chain
 // find them all, whatever the number of keys.
 struct AffixIndex {
-  std::vector<std::string> keys;  // sorted, unique
-  std::vector<AltList> alts;      // per key
+  std::vector<std::string> keys;     // sorted, unique
+  std::vector<AltList> alts;         // per key
   std::vector<std::int32_t> parent;  // longest other key that is a prefix of this one, or -1
   std::vector<std::pair<std::string, std::uint32_t>> pending;  // filled by add(), sorted by seal()
 
@@ -55,19 +55,43 @@ struct AffixIndex {
     pending.clear();
     pending.shrink_to_fit();
   }
-  template <class Emit>
+  // Looks the value up as seen reversed (suffix keys) and/or ASCII lower-cased (ignore-case
+  // keys), without copying it.
+  template <bool kReverse, bool kLower, class Emit>
   void lookup(std::string_view value, Emit&& emit) const {
     if (keys.empty()) return;
-    auto it = std::upper_bound(keys.begin(), keys.end(), value,
-                               [](std::string_view v, const std::string& k) { return v < k; });
-    auto i = static_cast<std::int32_t>(it - keys.begin()) - 1;
-    if (i < 0) return;
+    auto at = [&](std::size_t i) {
+      auto c = static_cast<unsigned char>(kReverse ? value[value.size() - 1 - i] : value[i]);
+      if (kLower && c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
+      return c;
+    };
+    auto value_less_than = [&](const std::string& key) {
+      std::size_t n = std::min(key.size(), value.size());
+      for (std::size_t i = 0; i < n; ++i) {
+        auto a = at(i);
+        auto b = static_cast<unsigned char>(key[i]);
+        if (a != b) return a < b;
+      }
+      return value.size() < key.size();
+    };
+    std::size_t low = 0, high = keys.size();  // first key greater than the value
+    while (low < high) {
+      std::size_t mid = (low + high) / 2;
+      if (value_less_than(keys[mid])) {
+        high = mid;
+      } else {
+        low = mid + 1;
+      }
+    }
+    if (low == 0) return;
+    auto i = static_cast<std::int32_t>(low) - 1;
     const std::string& last = keys[static_cast<std::size_t>(i)];
     std::size_t common = 0;
     std::size_t limit = std::min(last.size(), value.size());
-    while (common < limit && last[common] == value[common]) ++common;
+    while (common < limit && static_cast<unsigned char>(last[common]) == at(common)) ++common;
     for (; i >= 0; i = parent[static_cast<std::size_t>(i)]) {
-      if (keys[static_cast<std::size_t>(i)].size() <= common) emit(alts[static_cast<std::size_t>(i)]);
+      if (keys[static_cast<std::size_t>(i)].size() <= common)
+        emit(alts[static_cast<std::size_t>(i)]);
     }
   }
   bool empty() const { return keys.empty(); }
@@ -102,8 +126,8 @@ struct Bound {
 // Numeric ranges: one-sided ranges are prefixes/suffixes of a sorted list; two-sided ranges
 // are scanned in order of their lower bound.
 struct RangeIndex {
-  std::vector<Bound> lower_only;  // sorted by low
-  std::vector<Bound> upper_only;  // sorted by high
+  std::vector<Bound> lower_only;                                // sorted by low
+  std::vector<Bound> upper_only;                                // sorted by high
   std::vector<std::tuple<double, double, std::uint32_t>> both;  // sorted by low
   double widest = 0;  // of the two-sided ranges: only lows in [v - widest, v] can cover v
 
@@ -138,7 +162,9 @@ struct FieldIndex {
   RangeIndex ranges;
 };
 
-double canonical(double v) { return v == 0 ? 0.0 : v; }  // -0 == 0
+double canonical(double v) {
+  return v == 0 ? 0.0 : v;
+}  // -0 == 0
 
 // How often a predicate is expected to be met (lower is better for an anchor).
 double predicate_weight(const Predicate& p) {
@@ -184,13 +210,18 @@ std::string predicate_key(std::uint32_t field, const Predicate& p) {
 
 struct AltEntry {
   std::uint32_t pattern;
-  std::vector<BoundCondition> conditions;
+  std::uint32_t begin;  // into MatcherData::bound
+  std::uint32_t count;
 };
 
 struct MatcherData {
   std::vector<Pattern> patterns;
   PathTrie trie;
   std::vector<AltEntry> alternatives;
+  // Copies of every condition, laid out alternative after alternative so that evaluating a
+  // candidate touches a few neighbouring cache lines rather than the patterns' scattered data.
+  std::vector<Condition> conditions;
+  std::vector<BoundCondition> bound;
   std::vector<FieldIndex> fields;   // by field id
   std::vector<char> field_indexed;  // field has at least one anchor
   AltList always;                   // alternatives with no condition a value can anchor
@@ -284,15 +315,22 @@ void MatcherData::build() {
   // Bind every condition to this matcher's fields, and count how many alternatives share each
   // predicate: a shared predicate (say source = aws.guardduty) is a poor anchor.
   std::unordered_map<std::string, std::uint32_t> shared;
+  std::size_t total = 0;
+  for (const Pattern& pattern : patterns) {
+    for (const Alternative& alt : pattern.data().tree.alternatives) total += alt.conditions.size();
+  }
+  conditions.reserve(total);  // no reallocation: `bound` points into it
   for (std::uint32_t pi = 0; pi < patterns.size(); ++pi) {
     for (const Alternative& alt : patterns[pi].data().tree.alternatives) {
-      AltEntry entry{pi, {}};
+      AltEntry entry{pi, static_cast<std::uint32_t>(bound.size()),
+                     static_cast<std::uint32_t>(alt.conditions.size())};
       for (const Condition& c : alt.conditions) {
         std::uint32_t field = trie.add(c.path);
-        entry.conditions.push_back({field, &c});
+        conditions.push_back(c);
+        bound.push_back({field, &conditions.back()});
         for (const Predicate& p : c.predicates) ++shared[predicate_key(field, p)];
       }
-      alternatives.push_back(std::move(entry));
+      alternatives.push_back(entry);
     }
   }
   fields.resize(trie.field_count());
@@ -301,7 +339,8 @@ void MatcherData::build() {
     const AltEntry& entry = alternatives[ai];
     const BoundCondition* anchor = nullptr;
     double best = 0;
-    for (const BoundCondition& bc : entry.conditions) {
+    for (std::uint32_t ci = entry.begin; ci < entry.begin + entry.count; ++ci) {
+      const BoundCondition& bc = bound[ci];
       if (bc.condition->has_absent) continue;  // met by absence: no value to look up
       double cost = 0;
       for (const Predicate& p : bc.condition->predicates) {
@@ -334,7 +373,6 @@ struct MatchScratch {
   std::vector<std::uint32_t> pattern_stamp;
   std::vector<std::uint32_t> candidates;
   std::string lower;
-  std::string reversed;
   std::uint32_t stamp = 0;
 
   void begin(std::size_t alts, std::size_t patterns) {
@@ -372,19 +410,10 @@ void collect(const FieldIndex& fi, const Value& v, MatchScratch& s) {
         if (const AltList* alts = fi.exact.find(v.str)) s.add_all(*alts);
       }
       auto emit = [&](const AltList& alts) { s.add_all(alts); };
-      fi.prefix.lookup(v.str, emit);
-      if (!fi.suffix.empty()) {
-        s.reversed.assign(v.str.rbegin(), v.str.rend());
-        fi.suffix.lookup(s.reversed, emit);
-      }
-      if (!fi.prefix_ci.empty() || !fi.suffix_ci.empty()) {
-        ascii_lower(v.str, s.lower);
-        fi.prefix_ci.lookup(s.lower, emit);
-        if (!fi.suffix_ci.empty()) {
-          s.reversed.assign(s.lower.rbegin(), s.lower.rend());
-          fi.suffix_ci.lookup(s.reversed, emit);
-        }
-      }
+      fi.prefix.lookup<false, false>(v.str, emit);
+      fi.suffix.lookup<true, false>(v.str, emit);
+      fi.prefix_ci.lookup<false, true>(v.str, emit);
+      fi.suffix_ci.lookup<true, true>(v.str, emit);
       if (fi.equals_ci.may_hold(v.str.size())) {
         ascii_lower(v.str, s.lower);
         if (const AltList* alts = fi.equals_ci.find(s.lower)) s.add_all(*alts);
@@ -426,7 +455,7 @@ void run_match(const MatcherData& data, simdjson::dom::element root,
   for (std::uint32_t ai : s.candidates) {
     const AltEntry& entry = data.alternatives[ai];
     if (s.pattern_stamp[entry.pattern] == s.stamp) continue;
-    if (evaluate_alternative(entry.conditions.data(), entry.conditions.size(), event)) {
+    if (evaluate_alternative(data.bound.data() + entry.begin, entry.count, event)) {
       s.pattern_stamp[entry.pattern] = s.stamp;
       out.push_back(entry.pattern);
     }
@@ -446,7 +475,9 @@ Matcher::~Matcher() = default;
 Matcher::Matcher(Matcher&&) noexcept = default;
 Matcher& Matcher::operator=(Matcher&&) noexcept = default;
 
-std::size_t Matcher::size() const { return data_->patterns.size(); }
+std::size_t Matcher::size() const {
+  return data_->patterns.size();
+}
 
 void Matcher::match(simdjson::padded_string_view event_json,
                     std::vector<std::uint32_t>& out) const {

@@ -20,9 +20,13 @@ simdjson::error_code parse_event(std::string_view json, simdjson::dom::element& 
 
 }  // namespace detail
 
-const std::string& Pattern::source() const { return data_->tree.source; }
+const std::string& Pattern::source() const {
+  return data_->tree.source;
+}
 
-std::size_t Pattern::alternative_count() const { return data_->tree.alternatives.size(); }
+std::size_t Pattern::alternative_count() const {
+  return data_->tree.alternatives.size();
+}
 
 Expected<Pattern, std::string> compile(std::string_view pattern_json) {
   auto tree = detail::compile_pattern(pattern_json);

@@ -9,7 +9,9 @@
 namespace eventrouter::pattern::detail {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 bool is_hex(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -188,7 +190,9 @@ std::optional<IpAddress> parse_ip(std::string_view text) {
   return std::nullopt;
 }
 
-bool looks_like_ip(std::string_view text) { return looks_like_ipv4(text) || looks_like_ipv6(text); }
+bool looks_like_ip(std::string_view text) {
+  return looks_like_ipv4(text) || looks_like_ipv6(text);
+}
 
 bool ip_in_range(const IpAddress& ip, const IpRange& range) {
   if (ip.length != range.low.length) return false;
@@ -366,19 +370,19 @@ bool predicate_matches(const Predicate& p, const Value& v) {
              std::find(p.numbers.begin(), p.numbers.end(), v.num) == p.numbers.end();
     case PredKind::kAnythingButPrefix:
       return !is_string || std::none_of(p.texts.begin(), p.texts.end(), [&](const std::string& t) {
-               return v.str.substr(0, t.size()) == t;
-             });
+        return v.str.substr(0, t.size()) == t;
+      });
     case PredKind::kAnythingButSuffix:
       return !is_string || std::none_of(p.texts.begin(), p.texts.end(), [&](const std::string& t) {
-               return v.str.size() >= t.size() && v.str.substr(v.str.size() - t.size()) == t;
-             });
+        return v.str.size() >= t.size() && v.str.substr(v.str.size() - t.size()) == t;
+      });
     case PredKind::kAnythingButCi:
       return !is_string || std::none_of(p.texts.begin(), p.texts.end(),
                                         [&](const std::string& t) { return equals_ci(v.str, t); });
     case PredKind::kAnythingButWildcard:
-      return !is_string ||
-             std::none_of(p.globs.begin(), p.globs.end(),
-                          [&](const WildcardGlob& g) { return glob_matches(g, v.str); });
+      return !is_string || std::none_of(p.globs.begin(), p.globs.end(), [&](const WildcardGlob& g) {
+        return glob_matches(g, v.str);
+      });
   }
   return false;
 }

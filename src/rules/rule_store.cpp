@@ -23,8 +23,13 @@ bool RuleStore::reload() {
   const auto previous = current_.load();
   try {
     next = parse_rule_set(config_, checker_, problems, previous.get());
+    if (next && preparer_) preparer_(next);
+  } catch (const config::ConfigError& e) {
+    next = nullptr;
+    problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
   } catch (const std::exception& e) {
-    // Unexpected (I/O, memory): still only a failed reload, never a stopped daemon.
+    // Unexpected (I/O, memory) or refused by the preparer: still only a failed reload, never
+    // a stopped daemon.
     next = nullptr;
     config::Diagnostic d;
     d.file = config_.rules_dir;
@@ -52,7 +57,13 @@ bool RuleStore::reload() {
   }
   spdlog::info("rules reloaded: {} rules ({} enabled) from {} files", next->rules().size(),
                next->enabled_count(), next->files().size());
-  if (listener_) listener_(next);
+  if (listener_) {
+    try {
+      listener_(next);
+    } catch (const std::exception& e) {
+      spdlog::error("after the rules reload: {}", e.what());
+    }
+  }
   return true;
 }
 
@@ -64,6 +75,11 @@ ReloadStatus RuleStore::status() const {
 void RuleStore::on_swap(SwapListener listener) {
   std::lock_guard reload_lock(reload_mutex_);
   listener_ = std::move(listener);
+}
+
+void RuleStore::on_prepare(SwapListener preparer) {
+  std::lock_guard reload_lock(reload_mutex_);
+  preparer_ = std::move(preparer);
 }
 
 }  // namespace eventrouter::rules

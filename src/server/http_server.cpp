@@ -29,7 +29,34 @@ HttpServer::HttpServer(net::io_context& io, ServerOptions options, Router& route
 
 HttpServer::~HttpServer() = default;
 
+namespace {
+
+std::unique_ptr<net::ssl::context> make_tls_context(const ServerTls& tls) {
+  auto context = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+  context->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                       net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                       net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+  auto load = [](const std::string& what, const std::string& file, auto&& action) {
+    boost::system::error_code ec;
+    action(ec);
+    if (ec) throw std::runtime_error("tls." + what + " " + file + ": " + ec.message());
+  };
+  load("cert_file", tls.cert_file,
+       [&](auto& ec) { context->use_certificate_chain_file(tls.cert_file, ec); });
+  load("key_file", tls.key_file,
+       [&](auto& ec) { context->use_private_key_file(tls.key_file, net::ssl::context::pem, ec); });
+  if (!tls.client_ca_file.empty()) {
+    load("client_ca_file", tls.client_ca_file,
+         [&](auto& ec) { context->load_verify_file(tls.client_ca_file, ec); });
+    context->set_verify_mode(net::ssl::verify_peer | net::ssl::verify_fail_if_no_peer_cert);
+  }
+  return context;
+}
+
+}  // namespace
+
 void HttpServer::listen() {
+  if (options_.tls) tls_ = make_tls_context(*options_.tls);
   boost::system::error_code ec;
   const auto address = net::ip::make_address(options_.host, ec);
   if (ec) throw std::system_error(ec, "listen: \"" + options_.host + "\" is not an IP address");
@@ -70,7 +97,14 @@ void HttpServer::do_accept() {
       metrics_->counter("eventrouter_http_connections_refused_total",
                         "Connections answered 503 because limits.max_connections was reached.")
           .inc();
-    auto session = std::make_shared<Session>(std::move(socket), *this, over_limit);
+    std::shared_ptr<Session> session;
+    if (tls_) {
+      session = std::make_shared<BasicSession<TlsStream>>(std::move(socket), *this, over_limit,
+                                                          tls_.get());
+    } else {
+      session = std::make_shared<BasicSession<PlainStream>>(std::move(socket), *this, over_limit,
+                                                            nullptr);
+    }
     {
       std::lock_guard lock(sessions_mutex_);
       sessions_[session.get()] = session;

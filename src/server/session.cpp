@@ -5,6 +5,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 namespace eventrouter::server {
@@ -12,26 +13,61 @@ namespace eventrouter::server {
 namespace beast = boost::beast;
 namespace net = boost::asio;
 
-Session::Session(net::ip::tcp::socket socket, HttpServer& server, bool over_limit)
-    : stream_(std::move(socket)), server_(server), over_limit_(over_limit) {}
+namespace {
 
-Session::~Session() {
+PlainStream make_stream(net::ip::tcp::socket socket, PlainStream*, net::ssl::context*) {
+  return PlainStream(std::move(socket));
+}
+
+TlsStream make_stream(net::ip::tcp::socket socket, TlsStream*, net::ssl::context* tls) {
+  return TlsStream(std::move(socket), *tls);
+}
+
+}  // namespace
+
+template <class Stream>
+BasicSession<Stream>::BasicSession(net::ip::tcp::socket socket, HttpServer& server,
+                                   bool over_limit, net::ssl::context* tls)
+    : stream_(make_stream(std::move(socket), static_cast<Stream*>(nullptr), tls)),
+      server_(server),
+      over_limit_(over_limit) {}
+
+template <class Stream>
+BasicSession<Stream>::~BasicSession() {
   server_.forget(this);
   if (!over_limit_) server_.open_.fetch_sub(1);
 }
 
-void Session::run() {
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read_header(); });
+template <class Stream>
+void BasicSession<Stream>::run() {
+  auto self = this->shared_from_this();
+  net::dispatch(stream_.get_executor(), [self] {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      self->tcp().expires_after(self->server_.options_.header_timeout);
+      self->stream_.async_handshake(net::ssl::stream_base::server,
+                                    [self](beast::error_code ec) {
+                                      if (ec) {
+                                        spdlog::info("TLS handshake failed: {}", ec.message());
+                                        return self->close();
+                                      }
+                                      self->do_read_header();
+                                    });
+    } else {
+      self->do_read_header();
+    }
+  });
 }
 
-void Session::stop() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] {
+template <class Stream>
+void BasicSession<Stream>::stop() {
+  net::post(stream_.get_executor(), [self = this->shared_from_this()] {
     self->closing_ = true;
     if (!self->busy_) self->close();
   });
 }
 
-void Session::do_read_header() {
+template <class Stream>
+void BasicSession<Stream>::do_read_header() {
   if (closing_ || server_.stopping_.load()) return close();
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(server_.options_.max_header_bytes));
@@ -39,23 +75,24 @@ void Session::do_read_header() {
   if (buffer_.size() == 0) {
     // Wait for the first byte under the idle timeout, then the headers under the (shorter)
     // header timeout: an idle keep-alive connection and a slow sender are different things.
-    stream_.expires_after(server_.options_.idle_timeout);
+    tcp().expires_after(server_.options_.idle_timeout);
     stream_.async_read_some(
-        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        buffer_.prepare(4096), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
           if (ec) return self->on_read_error(ec, false);
           self->buffer_.commit(n);
           self->do_read_header();
         });
     return;
   }
-  stream_.expires_after(server_.options_.header_timeout);
+  tcp().expires_after(server_.options_.header_timeout);
   http::async_read_header(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                             self->on_header(ec);
                           });
 }
 
-void Session::on_header(beast::error_code ec) {
+template <class Stream>
+void BasicSession<Stream>::on_header(beast::error_code ec) {
   if (ec) return on_read_error(ec, false);
   busy_ = true;
   if (over_limit_) {
@@ -79,15 +116,15 @@ void Session::on_header(beast::error_code ec) {
     }
     return send(std::move(*refusal), has_body || !header.keep_alive());
   }
-  auto read_body = [self = shared_from_this()] {
-    self->stream_.expires_after(self->server_.options_.body_timeout);
+  auto read_body = [self = this->shared_from_this()] {
+    self->tcp().expires_after(self->server_.options_.body_timeout);
     http::async_read(self->stream_, self->buffer_, *self->parser_,
                      [self](beast::error_code ec, std::size_t) { self->on_body(ec); });
   };
   if (!parser_->is_done() && beast::iequals(header[http::field::expect], "100-continue")) {
     static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
     net::async_write(stream_, net::buffer(continue_line.data(), continue_line.size()),
-                     [self = shared_from_this(), read_body](beast::error_code ec, std::size_t) {
+                     [self = this->shared_from_this(), read_body](beast::error_code ec, std::size_t) {
                        if (ec) return self->close();
                        read_body();
                      });
@@ -96,12 +133,13 @@ void Session::on_header(beast::error_code ec) {
   read_body();
 }
 
-void Session::on_body(beast::error_code ec) {
+template <class Stream>
+void BasicSession<Stream>::on_body(beast::error_code ec) {
   if (ec) return on_read_error(ec, true);
   Request request = parser_->release();
   const bool keep_alive = request.keep_alive();
   const bool head = request.method() == http::verb::head;
-  server_.router_.handle(std::move(request), [self = shared_from_this(), keep_alive,
+  server_.router_.handle(std::move(request), [self = this->shared_from_this(), keep_alive,
                                               head](Response response) {
     auto shared = std::make_shared<Response>(std::move(response));
     net::post(self->stream_.get_executor(), [self, shared, keep_alive, head] {
@@ -116,7 +154,8 @@ void Session::on_body(beast::error_code ec) {
   });
 }
 
-void Session::on_read_error(beast::error_code ec, bool headers_done) {
+template <class Stream>
+void BasicSession<Stream>::on_read_error(beast::error_code ec, bool headers_done) {
   if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
       ec == net::error::connection_reset || ec == net::error::eof) {
     return close();
@@ -146,31 +185,47 @@ void Session::on_read_error(beast::error_code ec, bool headers_done) {
        true);
 }
 
-void Session::send(Response response, bool close_after) {
+template <class Stream>
+void BasicSession<Stream>::send(Response response, bool close_after) {
   if (closing_ || server_.stopping_.load()) close_after = true;
   response.keep_alive(!close_after);
   if (response.find(http::field::server) == response.end())
     response.set(http::field::server, "eventrouter/" EVENTROUTER_VERSION);
   if (response.body().size() || !response.has_content_length()) response.prepare_payload();
   response_ = std::make_shared<Response>(std::move(response));
-  stream_.expires_after(server_.options_.body_timeout);
+  tcp().expires_after(server_.options_.body_timeout);
   http::async_write(stream_, *response_,
-                    [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+                    [self = this->shared_from_this(), close_after](beast::error_code ec, std::size_t) {
                       self->on_write(close_after, ec);
                     });
 }
 
-void Session::on_write(bool close_after, beast::error_code ec) {
+template <class Stream>
+void BasicSession<Stream>::on_write(bool close_after, beast::error_code ec) {
   response_.reset();
   busy_ = false;
   if (ec || close_after) return close();
   do_read_header();
 }
 
-void Session::close() {
-  beast::error_code ignored;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-  stream_.close();
+template <class Stream>
+void BasicSession<Stream>::close() {
+  if (closed_) return;
+  closed_ = true;
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    // Say goodbye at the TLS layer, briefly; a peer that does not answer is cut off.
+    tcp().expires_after(std::chrono::seconds(2));
+    stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+      self->tcp().close();
+    });
+  } else {
+    beast::error_code ignored;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
 }
+
+template class BasicSession<PlainStream>;
+template class BasicSession<TlsStream>;
 
 }  // namespace eventrouter::server

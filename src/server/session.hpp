@@ -1,10 +1,13 @@
 #pragma once
-// One HTTP connection: read headers, precheck, read the body, route, write, repeat.
+// One HTTP connection: read headers, precheck, read the body, route, write, repeat. The same
+// code serves plain TCP and TLS; only the handshake and the close differ.
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <memory>
 #include <optional>
@@ -13,16 +16,28 @@
 
 namespace eventrouter::server {
 
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  // `over_limit`: the server is at max_connections; read the request and answer 503.
-  Session(boost::asio::ip::tcp::socket socket, HttpServer& server, bool over_limit);
-  ~Session();
+using PlainStream = boost::beast::tcp_stream;
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
-  void run();
+class Session {
+ public:
+  virtual ~Session() = default;
+  virtual void run() = 0;
   // Closes the connection if it is waiting for a request; otherwise the answer in progress
   // is sent with Connection: close.
-  void stop();
+  virtual void stop() = 0;
+};
+
+template <class Stream>
+class BasicSession : public Session, public std::enable_shared_from_this<BasicSession<Stream>> {
+ public:
+  // `over_limit`: the server is at max_connections; read the request and answer 503.
+  BasicSession(boost::asio::ip::tcp::socket socket, HttpServer& server, bool over_limit,
+               boost::asio::ssl::context* tls);
+  ~BasicSession() override;
+
+  void run() override;
+  void stop() override;
 
  private:
   void do_read_header();
@@ -32,8 +47,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void send(Response response, bool close_after);
   void on_write(bool close, boost::beast::error_code ec);
   void close();
+  boost::beast::tcp_stream& tcp() { return boost::beast::get_lowest_layer(stream_); }
 
-  boost::beast::tcp_stream stream_;
+  Stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> response_;  // kept alive for the asynchronous write
@@ -41,6 +57,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool over_limit_;
   bool busy_ = false;     // a request is between its headers and its answer
   bool closing_ = false;  // close after the current answer
+  bool closed_ = false;
 };
 
 }  // namespace eventrouter::server

@@ -16,11 +16,13 @@ constexpr const char* kEmployees = R"({
 
 TEST(ArrayConsistency, ArrayStructureIsCrushedOutOfThePattern) {
   EXPECT_TRUE(match(R"({"employees": {"firstName": ["Anna"]}})", kEmployees));
-  EXPECT_TRUE(match(R"({"employees": {"firstName": ["Anna"], "lastName": ["Smith"]}})", kEmployees));
+  EXPECT_TRUE(
+      match(R"({"employees": {"firstName": ["Anna"], "lastName": ["Smith"]}})", kEmployees));
 }
 
 TEST(ArrayConsistency, FieldsFromDifferentElementsDoNotMatch) {
-  EXPECT_FALSE(match(R"({"employees": {"firstName": ["Anna"], "lastName": ["Jones"]}})", kEmployees));
+  EXPECT_FALSE(
+      match(R"({"employees": {"firstName": ["Anna"], "lastName": ["Jones"]}})", kEmployees));
   EXPECT_FALSE(match(R"({"employees": {"first": ["Anna"], "last": ["Jones"]}})",
                      R"({"employees": [{"first": "Anna", "last": "Smith"},
                                        {"first": "Peter", "last": "Jones"}]})"));
@@ -40,24 +42,32 @@ TEST(ArrayConsistency, NestedArraysInsideOneElement) {
   const char* event = R"({"findings": [
       {"severity": "HIGH", "resources": [{"type": "AwsS3Bucket"}, {"type": "AwsIamRole"}]},
       {"severity": "LOW", "resources": [{"type": "AwsEc2Instance"}]}]})";
-  EXPECT_TRUE(match(R"({"findings": {"severity": ["HIGH"], "resources": {"type": ["AwsIamRole"]}}})", event));
-  EXPECT_FALSE(match(R"({"findings": {"severity": ["HIGH"], "resources": {"type": ["AwsEc2Instance"]}}})", event));
-  EXPECT_TRUE(match(R"({"findings": {"severity": ["LOW"], "resources": {"type": ["AwsEc2Instance"]}}})", event));
+  EXPECT_TRUE(match(
+      R"({"findings": {"severity": ["HIGH"], "resources": {"type": ["AwsIamRole"]}}})", event));
+  EXPECT_FALSE(match(
+      R"({"findings": {"severity": ["HIGH"], "resources": {"type": ["AwsEc2Instance"]}}})", event));
+  EXPECT_TRUE(match(
+      R"({"findings": {"severity": ["LOW"], "resources": {"type": ["AwsEc2Instance"]}}})", event));
 }
 
 TEST(ArrayConsistency, FieldsOutsideTheArrayCombineFreely) {
   const char* event = R"({"source": "hr", "employees": [{"name": "Anna", "tags": ["a", "b"]},
                                                         {"name": "Bob", "tags": ["c"]}]})";
-  EXPECT_TRUE(match(R"({"source": ["hr"], "employees": {"name": ["Anna"], "tags": ["b"]}})", event));
-  EXPECT_FALSE(match(R"({"source": ["hr"], "employees": {"name": ["Anna"], "tags": ["c"]}})", event));
+  EXPECT_TRUE(
+      match(R"({"source": ["hr"], "employees": {"name": ["Anna"], "tags": ["b"]}})", event));
+  EXPECT_FALSE(
+      match(R"({"source": ["hr"], "employees": {"name": ["Anna"], "tags": ["c"]}})", event));
   // Two different arrays never constrain each other.
   EXPECT_TRUE(match(R"({"x": ["1"], "y": ["4"]})", R"({"x": ["1", "2"], "y": ["3", "4"]})"));
 }
 
 TEST(ArrayConsistency, OperatorsTakePartInConsistency) {
-  const char* event = R"({"items": [{"price": 5, "name": "cheap"}, {"price": 500, "name": "dear"}]})";
-  EXPECT_TRUE(match(R"({"items": {"price": [{"numeric": [">", 100]}], "name": [{"prefix": "de"}]}})", event));
-  EXPECT_FALSE(match(R"({"items": {"price": [{"numeric": [">", 100]}], "name": [{"prefix": "ch"}]}})", event));
+  const char* event =
+      R"({"items": [{"price": 5, "name": "cheap"}, {"price": 500, "name": "dear"}]})";
+  EXPECT_TRUE(match(
+      R"({"items": {"price": [{"numeric": [">", 100]}], "name": [{"prefix": "de"}]}})", event));
+  EXPECT_FALSE(match(
+      R"({"items": {"price": [{"numeric": [">", 100]}], "name": [{"prefix": "ch"}]}})", event));
   EXPECT_TRUE(match(R"({"items": {"price": [{"exists": true}], "name": ["cheap"]}})", event));
   EXPECT_TRUE(match(R"({"items": {"price": [{"anything-but": 5}], "name": ["dear"]}})", event));
   EXPECT_FALSE(match(R"({"items": {"price": [{"anything-but": 500}], "name": ["dear"]}})", event));

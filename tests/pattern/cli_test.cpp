@@ -21,7 +21,8 @@ struct CommandResult {
   std::string err;
 };
 
-CommandResult run(std::string_view pattern, std::string_view event, const std::string& stdin_text = "") {
+CommandResult run(std::string_view pattern, std::string_view event,
+                  const std::string& stdin_text = "") {
   std::istringstream in(stdin_text);
   std::ostringstream out, err;
   int code = run_test_pattern_command(pattern, event, in, out, err);
@@ -59,7 +60,8 @@ TEST(TestPatternCommand, InlineMatchAndNoMatch) {
 
 TEST(TestPatternCommand, FilesAndStdin) {
   TempDir dir;
-  std::string pattern = dir.write("p.json", R"({"detail": {"severity": [{"numeric": [">=", 7]}]}})");
+  std::string pattern =
+      dir.write("p.json", R"({"detail": {"severity": [{"numeric": [">=", 7]}]}})");
   std::string event = dir.write("e.json", R"({"detail": {"severity": 8.5}})");
   EXPECT_EQ(run(pattern, event).code, 0);
   CommandResult from_stdin = run(pattern, "-", R"({"detail": {"severity": 2}})");
@@ -70,8 +72,9 @@ TEST(TestPatternCommand, FilesAndStdin) {
 
 TEST(TestPatternCommand, RealFixtureFiles) {
   std::string fixtures = std::string(EVENTROUTER_SOURCE_DIR) + "/tests/fixtures/events/";
-  CommandResult r = run(R"({"source": ["aws.guardduty"], "detail": {"severity": [{"numeric": [">=", 7]}]}})",
-              fixtures + "guardduty-credential-exfiltration.json");
+  CommandResult r =
+      run(R"({"source": ["aws.guardduty"], "detail": {"severity": [{"numeric": [">=", 7]}]}})",
+          fixtures + "guardduty-credential-exfiltration.json");
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
@@ -79,7 +82,9 @@ TEST(TestPatternCommand, InvalidPatternExitsTwoWithAwsWording) {
   CommandResult r = run(R"({"source": "aws.ec2"})", R"({"source": "aws.ec2"})");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.out, "");
-  EXPECT_THAT(r.err, HasSubstr("Event pattern is not valid. Reason: \"source\" must be an object or an array"));
+  EXPECT_THAT(
+      r.err,
+      HasSubstr("Event pattern is not valid. Reason: \"source\" must be an object or an array"));
 }
 
 TEST(TestPatternCommand, InvalidEventExitsTwo) {

@@ -130,7 +130,10 @@ class Generator {
       }
       case 7: {
         std::string s = one_of(strings_);
-        return R"({"suffix":)" + json_string(s.substr(s.size() - std::min<std::size_t>(s.size(), static_cast<std::size_t>(pick(4))))) + "}";
+        return R"({"suffix":)" +
+               json_string(s.substr(
+                   s.size() - std::min<std::size_t>(s.size(), static_cast<std::size_t>(pick(4))))) +
+               "}";
       }
       case 8:
         return R"({"prefix":{"equals-ignore-case":)" + json_string(one_of(ci_)) + "}}";
@@ -150,10 +153,13 @@ class Generator {
       case 15:
         return R"({"anything-but":[)" + one_of(numbers_) + "," + one_of(numbers_) + "]}";
       case 16: {
-        static const std::vector<std::string> forms = {
-            R"({"prefix":"al"})", R"({"suffix":".png"})", R"({"equals-ignore-case":"alpha"})",
-            R"({"wildcard":"*a*"})", R"({"prefix":["us-","10."]})",
-            R"({"equals-ignore-case":["BETA","x.png"]})", R"({"wildcard":["*.png","a*"]})"};
+        static const std::vector<std::string> forms = {R"({"prefix":"al"})",
+                                                       R"({"suffix":".png"})",
+                                                       R"({"equals-ignore-case":"alpha"})",
+                                                       R"({"wildcard":"*a*"})",
+                                                       R"({"prefix":["us-","10."]})",
+                                                       R"({"equals-ignore-case":["BETA","x.png"]})",
+                                                       R"({"wildcard":["*.png","a*"]})"};
         return R"({"anything-but":)" + one_of(forms) + "}";
       }
       case 17:
@@ -187,9 +193,11 @@ class Generator {
   // A pattern object over a few of the known paths; nested or dotted keys at random.
   std::string fields_object(int count) {
     static const std::vector<std::vector<std::string>> paths = {
-        {"s"}, {"n"}, {"b"}, {"c", "d"}, {"c", "e"}, {"arr", "x"}, {"arr", "y"}, {"arr", "in", "v"}};
+        {"s"},      {"n"},        {"b"},        {"c", "d"},
+        {"c", "e"}, {"arr", "x"}, {"arr", "y"}, {"arr", "in", "v"}};
     std::set<int> chosen;
-    while (static_cast<int>(chosen.size()) < count) chosen.insert(pick(static_cast<int>(paths.size())));
+    while (static_cast<int>(chosen.size()) < count)
+      chosen.insert(pick(static_cast<int>(paths.size())));
     // Group by first segment so nested objects are not repeated.
     std::map<std::string, std::vector<std::vector<std::string>>> groups;
     for (int i : chosen) groups[paths[i][0]].push_back(paths[i]);
@@ -207,7 +215,8 @@ class Generator {
           out += json_string(dotted) + ":" + leaf_list();
         } else {
           std::string nested = leaf_list();
-          for (std::size_t i = path.size(); i-- > 1;) nested = "{" + json_string(path[i]) + ":" + nested + "}";
+          for (std::size_t i = path.size(); i-- > 1;)
+            nested = "{" + json_string(path[i]) + ":" + nested + "}";
           out += json_string(path[0]) + ":" + nested;
         }
       }
@@ -225,17 +234,18 @@ class Generator {
 
  private:
   std::mt19937_64 rng_;
-  std::vector<std::string> strings_ = {"alpha", "Alpha", "ALPHA", "alp", "beta", "a*b", "a\\b", "",
-                                       "10.0.0.1", "10.0.1.200", "192.168.1.1", "2001:db8::1",
-                                       "2001:DB8:0::1", "2001:db9::5", "x.png", "y.PNG",
-                                       "us-east-1", "eu-west-1"};
-  std::vector<std::string> numbers_ = {"0", "1", "-1", "2.5", "5", "10", "100", "1e3", "3.018e2",
-                                       "301.8", "-0.0", "1e300"};
+  std::vector<std::string> strings_ = {"alpha",         "Alpha",       "ALPHA",       "alp",
+                                       "beta",          "a*b",         "a\\b",        "",
+                                       "10.0.0.1",      "10.0.1.200",  "192.168.1.1", "2001:db8::1",
+                                       "2001:DB8:0::1", "2001:db9::5", "x.png",       "y.PNG",
+                                       "us-east-1",     "eu-west-1"};
+  std::vector<std::string> numbers_ = {"0",   "1",   "-1",      "2.5",   "5",    "10",
+                                       "100", "1e3", "3.018e2", "301.8", "-0.0", "1e300"};
   std::vector<std::string> ci_ = {"ALPHA", "alp", "Beta", ".PNG", "US-", "x"};
-  std::vector<std::string> wildcards_ = {"a*", "*a", "*ph*", "al*a", "a\\*b", "*", "x.*",
-                                         "10.*.1", "*-*-1", "a\\\\b"};
-  std::vector<std::string> cidrs_ = {"10.0.0.0/24", "10.0.0.0/8", "2001:db8::/32",
-                                     "192.168.0.0/16", "10.0.0.5/30"};
+  std::vector<std::string> wildcards_ = {"a*", "*a",  "*ph*",   "al*a",  "a\\*b",
+                                         "*",  "x.*", "10.*.1", "*-*-1", "a\\\\b"};
+  std::vector<std::string> cidrs_ = {"10.0.0.0/24", "10.0.0.0/8", "2001:db8::/32", "192.168.0.0/16",
+                                     "10.0.0.5/30"};
 };
 
 TEST(Differential, OneOffEvaluationAgreesWithReference) {

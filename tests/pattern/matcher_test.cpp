@@ -72,7 +72,8 @@ TEST(Matcher, EmptyMatcherAndUnparsableEvents) {
 
 TEST(Matcher, PaddedOverloadGivesTheSameAnswer) {
   Matcher matcher(compile_all(kSecurityRules));
-  simdjson::padded_string event(std::string(R"({"source": "aws.guardduty", "detail": {"severity": 8}})"));
+  simdjson::padded_string event(
+      std::string(R"({"source": "aws.guardduty", "detail": {"severity": 8}})"));
   std::vector<std::uint32_t> padded, plain;
   matcher.match(simdjson::padded_string_view(event), padded);
   matcher.match(std::string_view(event.data(), event.size()), plain);
@@ -83,7 +84,8 @@ TEST(Matcher, PaddedOverloadGivesTheSameAnswer) {
 TEST(Matcher, FixturesMatchTheirRulesAndAgreeWithOneOffEvaluation) {
   auto patterns = compile_all(kSecurityRules);
   Matcher matcher(patterns);
-  std::filesystem::path dir = std::filesystem::path(EVENTROUTER_SOURCE_DIR) / "tests/fixtures/events";
+  std::filesystem::path dir =
+      std::filesystem::path(EVENTROUTER_SOURCE_DIR) / "tests/fixtures/events";
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     std::string event = read_file(entry.path());
@@ -107,9 +109,11 @@ TEST(Matcher, FixturesMatchTheirRulesAndAgreeWithOneOffEvaluation) {
 TEST(Matcher, ConcurrentCallersGetTheSameAnswers) {
   auto patterns = compile_all(kSecurityRules);
   Matcher matcher(patterns);
-  std::filesystem::path dir = std::filesystem::path(EVENTROUTER_SOURCE_DIR) / "tests/fixtures/events";
+  std::filesystem::path dir =
+      std::filesystem::path(EVENTROUTER_SOURCE_DIR) / "tests/fixtures/events";
   std::vector<std::string> events;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) events.push_back(read_file(entry.path()));
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    events.push_back(read_file(entry.path()));
   std::vector<std::vector<std::uint32_t>> expected;
   for (const auto& e : events) {
     expected.emplace_back();
@@ -140,7 +144,8 @@ TEST(Matcher, SharedPredicatesAcrossManyRules) {
   }
   Matcher matcher(compile_all(sources));
   std::vector<std::uint32_t> out;
-  matcher.match(std::string_view(R"({"source": "aws.guardduty", "detail": {"id": ["17", "1999"]}})"), out);
+  matcher.match(
+      std::string_view(R"({"source": "aws.guardduty", "detail": {"id": ["17", "1999"]}})"), out);
   EXPECT_EQ(out, (std::vector<std::uint32_t>{17, 1999}));
 }
 

@@ -25,9 +25,9 @@ TEST(ExactMatch, FieldsAreAndedAndUnnamedFieldsIgnored) {
 }
 
 TEST(ExactMatch, EventArraysMatchWhenAnyElementMatches) {
-  EXPECT_TRUE(match(
-      R"({"resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-000000aaaaaa00000"]})",
-      kEc2Event));
+  EXPECT_TRUE(
+      match(R"({"resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-000000aaaaaa00000"]})",
+            kEc2Event));
   EXPECT_TRUE(match(R"({"resources": ["a", "c"]})", R"({"resources": ["b", "c"]})"));
   EXPECT_FALSE(match(R"({"resources": ["a"]})", R"({"resources": ["b", "c"]})"));
   EXPECT_FALSE(match(R"({"resources": ["a"]})", R"({"resources": []})"));
@@ -75,13 +75,15 @@ TEST(Prefix, MatchesTheStartOfStrings) {
 }
 
 TEST(Prefix, IgnoringCase) {
-  const char* pattern = R"({"detail": {"service": [{"prefix": {"equals-ignore-case": "EventB"}}]}})";
+  const char* pattern =
+      R"({"detail": {"service": [{"prefix": {"equals-ignore-case": "EventB"}}]}})";
   EXPECT_TRUE(match(pattern, R"({"detail": {"service": "eventbridge"}})"));
   EXPECT_TRUE(match(pattern, R"({"detail": {"service": "EVENTBRIDGE"}})"));
   EXPECT_FALSE(match(pattern, R"({"detail": {"service": "event"}})"));
   EXPECT_THAT(reason(R"({"a": [{"prefix": {"ignore-case": "x"}}]})"),
               HasSubstr("Unsupported prefix pattern: ignore-case"));
-  EXPECT_THAT(reason(R"({"a": [{"prefix": 3}]})"), HasSubstr("prefix match pattern must be a string"));
+  EXPECT_THAT(reason(R"({"a": [{"prefix": 3}]})"),
+              HasSubstr("prefix match pattern must be a string"));
 }
 
 TEST(Suffix, MatchesTheEndOfStrings) {
@@ -162,12 +164,16 @@ TEST(AnythingBut, NullTypesAndMissingFields) {
 }
 
 TEST(AnythingBut, PrefixSuffixIgnoreCaseWildcard) {
-  EXPECT_TRUE(match(R"({"Region": [{"anything-but": {"prefix": "us-"}}]})", R"({"Region": "eu-west-1"})"));
-  EXPECT_FALSE(match(R"({"Region": [{"anything-but": {"prefix": "us-"}}]})", R"({"Region": "us-east-1"})"));
+  EXPECT_TRUE(
+      match(R"({"Region": [{"anything-but": {"prefix": "us-"}}]})", R"({"Region": "eu-west-1"})"));
+  EXPECT_FALSE(
+      match(R"({"Region": [{"anything-but": {"prefix": "us-"}}]})", R"({"Region": "us-east-1"})"));
   EXPECT_FALSE(match(R"({"Region": [{"anything-but": {"prefix": ["eu-", "us-"]}}]})",
                      R"({"Region": "us-east-1"})"));
-  EXPECT_TRUE(match(R"({"FileName": [{"anything-but": {"suffix": ".png"}}]})", R"({"FileName": "a.txt"})"));
-  EXPECT_FALSE(match(R"({"FileName": [{"anything-but": {"suffix": ".png"}}]})", R"({"FileName": "a.png"})"));
+  EXPECT_TRUE(
+      match(R"({"FileName": [{"anything-but": {"suffix": ".png"}}]})", R"({"FileName": "a.txt"})"));
+  EXPECT_FALSE(
+      match(R"({"FileName": [{"anything-but": {"suffix": ".png"}}]})", R"({"FileName": "a.png"})"));
   EXPECT_FALSE(match(R"({"state": [{"anything-but": {"equals-ignore-case": "initializing"}}]})",
                      R"({"state": "INITIALIZING"})"));
   EXPECT_TRUE(match(R"({"state": [{"anything-but": {"equals-ignore-case": ["a", "b"]}}]})",
@@ -214,7 +220,8 @@ TEST(Numeric, ComparisonsAndRanges) {
 }
 
 TEST(Numeric, InvalidForms) {
-  EXPECT_THAT(reason(R"({"a": [{"numeric": [">", "5"]}]})"), HasSubstr("Value of > must be numeric"));
+  EXPECT_THAT(reason(R"({"a": [{"numeric": [">", "5"]}]})"),
+              HasSubstr("Value of > must be numeric"));
   EXPECT_THAT(reason(R"({"a": [{"numeric": ["!=", 5]}]})"),
               HasSubstr("Unrecognized numeric range operator: !="));
   EXPECT_THAT(reason(R"({"a": [{"numeric": [">", 5, "<", 1]}]})"),
@@ -224,7 +231,8 @@ TEST(Numeric, InvalidForms) {
   EXPECT_THAT(reason(R"({"a": [{"numeric": ["<", 5, ">", 1]}]})"),
               HasSubstr("Too many elements in numeric expression"));
   EXPECT_THAT(reason(R"({"a": [{"numeric": []}]})"), HasSubstr("Invalid member in numeric match"));
-  EXPECT_THAT(reason(R"({"a": [{"numeric": 5}]})"), HasSubstr("Value of numeric must be an array."));
+  EXPECT_THAT(reason(R"({"a": [{"numeric": 5}]})"),
+              HasSubstr("Value of numeric must be an array."));
   EXPECT_THAT(reason(R"({"a": [{"numeric": [">", 0, "<", 5, 6]}]})"),
               HasSubstr("Too many terms in numeric range expression"));
 }
@@ -270,16 +278,21 @@ TEST(Cidr, ExactIpStringsCompareAsAddresses) {
 }
 
 TEST(Cidr, StrictlyValidated) {
-  EXPECT_THAT(reason(R"({"ip": [{"cidr": "10.0.0.0"}]})"), HasSubstr("Malformed CIDR, one '/' required"));
+  EXPECT_THAT(reason(R"({"ip": [{"cidr": "10.0.0.0"}]})"),
+              HasSubstr("Malformed CIDR, one '/' required"));
   EXPECT_THAT(reason(R"({"ip": [{"cidr": "10.0.0.0/x"}]})"),
               HasSubstr("Malformed CIDR, mask bits must be an integer"));
   EXPECT_THAT(reason(R"({"ip": [{"cidr": "10.0.0.0/-1"}]})"),
               HasSubstr("mask bits must not be negative"));
-  EXPECT_THAT(reason(R"({"ip": [{"cidr": "10.0.0.0/32"}]})"), HasSubstr("IPv4 mask bits must be < 32"));
+  EXPECT_THAT(reason(R"({"ip": [{"cidr": "10.0.0.0/32"}]})"),
+              HasSubstr("IPv4 mask bits must be < 32"));
   EXPECT_THAT(reason(R"({"ip": [{"cidr": "::/128"}]})"), HasSubstr("IPv6 mask bits must be < 128"));
-  EXPECT_THAT(reason(R"({"ip": [{"cidr": "300.0.0.0/8"}]})"), HasSubstr("Invalid IP address: 300.0.0.0"));
-  EXPECT_THAT(reason(R"({"ip": [{"cidr": "10.0.0/8"}]})"), HasSubstr("Nonstandard IP address: 10.0.0"));
-  EXPECT_THAT(reason(R"({"ip": [{"cidr": "1:2:3:4:5:6:7:8:9/64"}]})"), HasSubstr("Invalid IP address"));
+  EXPECT_THAT(reason(R"({"ip": [{"cidr": "300.0.0.0/8"}]})"),
+              HasSubstr("Invalid IP address: 300.0.0.0"));
+  EXPECT_THAT(reason(R"({"ip": [{"cidr": "10.0.0/8"}]})"),
+              HasSubstr("Nonstandard IP address: 10.0.0"));
+  EXPECT_THAT(reason(R"({"ip": [{"cidr": "1:2:3:4:5:6:7:8:9/64"}]})"),
+              HasSubstr("Invalid IP address"));
   EXPECT_THAT(reason(R"({"ip": [{"cidr": "010.0.0.0/8"}]})"), HasSubstr("Invalid IP address"));
 }
 
@@ -319,13 +332,15 @@ TEST(Validation, StructureErrorsSayWhatToFix) {
   EXPECT_THAT(reason("[]"), HasSubstr("Filter is not an object"));
   EXPECT_THAT(reason("{}"), HasSubstr("Empty objects are not allowed"));
   EXPECT_THAT(reason(R"({"a": {}})"), HasSubstr("Empty objects are not allowed"));
-  EXPECT_THAT(reason(R"({"source": []})"), HasSubstr("Empty arrays are not allowed (field \"source\")"));
+  EXPECT_THAT(reason(R"({"source": []})"),
+              HasSubstr("Empty arrays are not allowed (field \"source\")"));
   EXPECT_THAT(reason(R"({"source": "aws.ec2"})"),
               HasSubstr("\"source\" must be an object or an array"));
   EXPECT_THAT(reason(R"({"source": "aws.ec2"})"), HasSubstr("\"source\": [\"aws.ec2\"]"));
   EXPECT_THAT(reason(R"({"a": [["x"]]})"),
               HasSubstr("Match value must be String, number, true, false, or null"));
-  EXPECT_THAT(reason(R"({"a": [{"numbr": [">", 1]}]})"), HasSubstr("Unrecognized match type numbr"));
+  EXPECT_THAT(reason(R"({"a": [{"numbr": [">", 1]}]})"),
+              HasSubstr("Unrecognized match type numbr"));
   EXPECT_THAT(reason(R"({"a": [{"prefix": "x", "suffix": "y"}]})"),
               HasSubstr("Only one key allowed in match expression"));
   EXPECT_THAT(reason(R"({"a": [{}]})"), HasSubstr("Match expression name not found"));

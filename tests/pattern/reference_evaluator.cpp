@@ -88,7 +88,9 @@ double to_double(dom::element e) {
   return double(e);
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool same_ignoring_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -128,8 +130,8 @@ bool wildcard_matches(std::string_view pattern, std::string_view text) {
       if (tokens[t] == -1) {
         ok[t][x] = ok[t + 1][x] || (x < text.size() && ok[t][x + 1]);
       } else {
-        ok[t][x] = x < text.size() && static_cast<unsigned char>(text[x]) == tokens[t] &&
-                   ok[t + 1][x + 1];
+        ok[t][x] =
+            x < text.size() && static_cast<unsigned char>(text[x]) == tokens[t] && ok[t + 1][x + 1];
       }
     }
   }
@@ -176,8 +178,11 @@ bool numeric_holds(dom::array terms, double v) {
   for (std::size_t i = 0; i + 1 < t.size(); i += 2) {
     std::string_view op = t[i];
     double bound = to_double(t[i + 1]);
-    bool ok = op == "=" ? v == bound : op == "<" ? v < bound : op == "<=" ? v <= bound
-              : op == ">" ? v > bound : v >= bound;
+    bool ok = op == "="    ? v == bound
+              : op == "<"  ? v < bound
+              : op == "<=" ? v <= bound
+              : op == ">"  ? v > bound
+                           : v >= bound;
     if (!ok) return false;
   }
   return true;
@@ -198,8 +203,8 @@ bool anything_but(dom::element operand, dom::element value) {
     std::string_view s = value;
     for (dom::element item : as_list(arg)) {
       std::string_view x = item;
-      bool excluded = kind == "prefix"   ? starts_with(s, x, false)
-                      : kind == "suffix" ? ends_with(s, x, false)
+      bool excluded = kind == "prefix"               ? starts_with(s, x, false)
+                      : kind == "suffix"             ? ends_with(s, x, false)
                       : kind == "equals-ignore-case" ? same_ignoring_case(s, x)
                                                      : wildcard_matches(x, s);
       if (excluded) return false;
@@ -222,8 +227,8 @@ bool operator_matches(std::string_view op, dom::element arg, dom::element value)
   if (op == "exactly") return is_string && s == std::string_view(arg);
   if (op == "prefix" || op == "suffix") {
     bool ignore_case = arg.is_object();
-    std::string_view x = ignore_case ? std::string_view((*dom::object(arg).begin()).value)
-                                     : std::string_view(arg);
+    std::string_view x =
+        ignore_case ? std::string_view((*dom::object(arg).begin()).value) : std::string_view(arg);
     if (!is_string) return false;
     return op == "prefix" ? starts_with(s, x, ignore_case) : ends_with(s, x, ignore_case);
   }

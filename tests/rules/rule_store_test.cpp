@@ -77,6 +77,36 @@ TEST(RuleStore, GoodReloadSwapsAndBadReloadKeepsTheRunningRules) {
   EXPECT_EQ(match_count(*store.current(), kGuardDuty), 1u);
 }
 
+TEST(RuleStore, PreparerCanRejectANewRuleSet) {
+  testing::RulesDir dir;
+  dir.rule_file("a.yaml", testing::one_rule("gd", "aws.guardduty"));
+  RuleStore store(dir.config(), testing::fake_checker());
+  bool refuse = true;
+  int swaps = 0;
+  store.on_prepare([&](const std::shared_ptr<const RuleSet>& next) {
+    EXPECT_NE(next, store.current());  // not swapped in yet
+    if (refuse) throw std::runtime_error("target 'q' cannot be built");
+  });
+  store.on_swap([&](const std::shared_ptr<const RuleSet>&) {
+    ++swaps;
+    throw std::runtime_error("a listener's failure does not undo the swap");
+  });
+  const auto before = store.current();
+  dir.rule_file("a.yaml", testing::one_rule("macie", "aws.macie"));
+  EXPECT_FALSE(store.reload());
+  EXPECT_EQ(store.current(), before);
+  EXPECT_EQ(swaps, 0);
+  ASSERT_THAT(store.status().errors, SizeIs(1));
+  EXPECT_EQ(store.status().errors[0].message, "reload failed: target 'q' cannot be built");
+
+  refuse = false;
+  EXPECT_TRUE(store.reload());
+  EXPECT_EQ(swaps, 1);
+  EXPECT_NE(store.current()->find("macie"), nullptr);
+  EXPECT_EQ(store.status().failed, 1u);
+  EXPECT_EQ(store.status().succeeded, 1u);
+}
+
 TEST(RuleStore, RemovedRulesDirIsAFailedReload) {
   testing::RulesDir dir;
   dir.rule_file("a.yaml", testing::one_rule("gd", "aws.guardduty"));

@@ -67,8 +67,9 @@ class EmailTest : public ::testing::Test {
       std::string_view user;
       if (record["auth_user"].get_string().get(user) == simdjson::SUCCESS) message.auth_user = user;
       for (auto header : record["headers"].get_array().value()) {
-        message.headers[std::string(header.at(0).get_string().value())] =
-            std::string(header.at(1).get_string().value());
+        simdjson::dom::array pair = header.get_array().value();
+        message.headers[std::string(pair.at(0).get_string().value())] =
+            std::string(pair.at(1).get_string().value());
       }
       message.raw_headers = std::string(record["raw_headers"].get_string().value());
       message.body = std::string(record["body"].get_string().value());

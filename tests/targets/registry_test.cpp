@@ -114,7 +114,11 @@ TEST(Registry, RunbookChecks) {
                  "command[0] must be an absolute path");
   expect_problem("{id: r, type: runbook, command: [/nonexistent/x.sh]}",
                  "/nonexistent/x.sh does not exist");
-  expect_problem("{id: r, type: runbook, command: [/etc/hostname]}", "is not executable");
+  testing::TempDir dir;
+  testing::write_file(dir / "plain.txt", "not a program");
+  std::filesystem::permissions(dir / "plain.txt", std::filesystem::perms::owner_read);
+  expect_problem("{id: r, type: runbook, command: [" + (dir / "plain.txt").string() + "]}",
+                 "is not executable");
   expect_problem("{id: r, type: runbook, command: [/bin/true], env: {EVENTROUTER_RULE: x}}",
                  "is reserved");
   expect_problem("{id: r, type: runbook, command: [/bin/true], working_dir: relative}",

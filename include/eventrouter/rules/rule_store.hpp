@@ -45,9 +45,15 @@ class RuleStore {
 
   ReloadStatus status() const;
 
-  // Called (from the reloading thread, after the swap) with each new rule set; e.g. to build
-  // the new targets. Set it before reloads can happen.
+  // Called (from the reloading thread, after the swap) with each new rule set. Set it before
+  // reloads can happen. An exception from it is logged and otherwise ignored.
   void on_swap(SwapListener listener);
+
+  // Called with each new, valid rule set before it is swapped in, e.g. to build its targets.
+  // Throwing rejects the reload like an invalid rule file would: the running rules stay, and
+  // the error (every diagnostic of a ConfigError, or what()) is logged and recorded in
+  // status(). Set it before reloads can happen.
+  void on_prepare(SwapListener preparer);
 
   const config::Config& config() const noexcept { return config_; }
 
@@ -59,6 +65,7 @@ class RuleStore {
   mutable std::mutex status_mutex_;
   ReloadStatus status_;
   SwapListener listener_;
+  SwapListener preparer_;
 };
 
 }  // namespace eventrouter::rules

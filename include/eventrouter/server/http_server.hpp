@@ -4,11 +4,13 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -16,6 +18,12 @@
 #include "eventrouter/server/router.hpp"
 
 namespace eventrouter::server {
+
+struct ServerTls {
+  std::string cert_file;       // PEM certificate chain
+  std::string key_file;        // PEM private key
+  std::string client_ca_file;  // when set, clients must present a certificate signed by it
+};
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -26,9 +34,12 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10000};  // first byte to the end of the headers
   std::chrono::milliseconds body_timeout{30000};    // to read the body once the headers are in
   std::chrono::milliseconds idle_timeout{60000};    // a keep-alive connection with no request
+  std::optional<ServerTls> tls;                     // HTTPS when set
 };
 
 class Session;
+template <class Stream>
+class BasicSession;
 
 class HttpServer {
  public:
@@ -36,7 +47,8 @@ class HttpServer {
              metrics::Registry* metrics);
   ~HttpServer();
 
-  // Binds and listens; throws std::system_error with a clear message when it cannot.
+  // Binds and listens; throws std::system_error with a clear message when it cannot (and
+  // std::runtime_error when the TLS files cannot be loaded).
   void listen();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 
@@ -49,7 +61,8 @@ class HttpServer {
   std::size_t open_connections() const { return open_.load(); }
 
  private:
-  friend class Session;
+  template <class Stream>
+  friend class BasicSession;
   void do_accept();
   void forget(Session* session);
 
@@ -57,6 +70,7 @@ class HttpServer {
   ServerOptions options_;
   Router& router_;
   metrics::Registry* metrics_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> open_{0};
