@@ -115,7 +115,6 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
     spdlog::info("reloading rules ({})", why);
     if (store->reload()) {
       reloads_ok.inc();
-      spdlog::info("rules reloaded: {} rules", store->current()->rules().size());
     } else {
       reloads_failed.inc();
       for (const auto& d : store->status().errors) spdlog::error("{}", d.to_string());
@@ -145,11 +144,6 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
     err << "eventrouter: " << e.what() << " (in " << config.file.string() << ")\n";
     return 1;
   }
-  const auto endpoint = server.local_endpoint();
-  spdlog::info("eventrouter {} listening on {}:{} ({}) with {} rules from {}", EVENTROUTER_VERSION,
-               endpoint.address().to_string(), endpoint.port(), config.tls ? "https" : "http",
-               store->current()->rules().size(), config.rules_dir.string());
-
   rules::RulesDirectoryWatcher watcher(config.rules_dir, [&] {
     net::post(io, [&] { reload("a file in rules_dir changed"); });
   });
@@ -159,6 +153,11 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
     spdlog::warn("not watching {} for changes ({}); reload with SIGHUP", config.rules_dir.string(),
                  e.what());
   }
+
+  const auto endpoint = server.local_endpoint();
+  spdlog::info("eventrouter {} listening on {}:{} ({}) with {} rules from {}", EVENTROUTER_VERSION,
+               endpoint.address().to_string(), endpoint.port(), config.tls ? "https" : "http",
+               store->current()->rules().size(), config.rules_dir.string());
 
   std::thread stopper;
   net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);

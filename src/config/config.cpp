@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "eventrouter/config/duration.hpp"
 #include "eventrouter/config/secrets.hpp"
 #include "eventrouter/config/yaml_file.hpp"
 
@@ -16,7 +17,7 @@ const std::vector<std::string> kTopKeys = {"listen", "rules_dir", "state_dir", "
 const std::vector<std::string> kAuthKeys = {"tokens_file"};
 const std::vector<std::string> kTlsKeys = {"cert_file", "key_file", "client_ca_file"};
 const std::vector<std::string> kLimitKeys = {"max_event_bytes", "max_request_bytes",
-                                             "max_connections"};
+                                             "max_connections", "header_timeout", "idle_timeout"};
 const std::vector<std::string> kLogKeys = {"level", "format"};
 const std::vector<std::string> kLogFormats = {"text", "json"};
 
@@ -67,6 +68,17 @@ void read_limits(YamlFile& file, const YAML::Node& node, Limits& limits) {
   limits.max_request_bytes =
       read_limit(file, entries, "max_request_bytes", limits.max_request_bytes);
   limits.max_connections = read_limit(file, entries, "max_connections", limits.max_connections);
+  for (auto [key, target] : {std::pair{"header_timeout", &limits.header_timeout},
+                             std::pair{"idle_timeout", &limits.idle_timeout}}) {
+    const MapEntry* entry = find_entry(entries, key);
+    if (entry == nullptr) continue;
+    auto value = read_duration(file, entry->value, "limits." + std::string(key));
+    if (value && value->count() <= 0) {
+      file.error(entry->value, "limits." + std::string(key) + " must be longer than 0");
+    } else if (value) {
+      *target = *value;
+    }
+  }
   if (limits.max_event_bytes > limits.max_request_bytes) {
     const MapEntry* at = find_entry(entries, "max_event_bytes");
     if (at == nullptr) at = find_entry(entries, "max_request_bytes");

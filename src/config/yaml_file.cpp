@@ -60,6 +60,19 @@ void YamlFile::error(const YAML::Mark& mark, std::string message) {
   ++errors_;
 }
 
+void YamlFile::error(const YAML::Node& node, std::string message) {
+  const YAML::Mark mark = node.Mark();
+  if (node.IsNull()) {
+    auto it = empty_value_keys_.find({mark.line, mark.column});
+    if (it != empty_value_keys_.end()) return error(it->second, std::move(message));
+  }
+  error(mark, std::move(message));
+}
+
+void YamlFile::note_empty_value(const YAML::Node& key, const YAML::Node& value) {
+  if (value.IsNull()) empty_value_keys_[{value.Mark().line, value.Mark().column}] = key.Mark();
+}
+
 void YamlFile::report(Diagnostic diagnostic) {
   if (failed_marks_.count({diagnostic.line - 1, diagnostic.column - 1}) > 0) return;
   out_->push_back(std::move(diagnostic));
@@ -205,6 +218,7 @@ std::vector<MapEntry> read_mapping(YamlFile& file, const YAML::Node& node, std::
                           std::to_string(first->key_node.Mark().line + 1) + "); keep only one");
       continue;
     }
+    file.note_empty_value(key, it->second);
     entries.push_back(MapEntry{name, key, it->second});
   }
   return entries;

@@ -13,16 +13,16 @@ std::uint32_t PathTrie::add(std::string_view path) {
   while (true) {
     std::size_t dot = path.find('.');
     std::string_view segment = path.substr(0, dot);
-    auto it = nodes_[node].children.find(segment);
+    const std::uint32_t* found = nodes_[node].children.find(segment);
     std::uint32_t next;
-    if (it == nodes_[node].children.end()) {
+    if (!found) {
       next = static_cast<std::uint32_t>(nodes_.size());
-      nodes_[node].children.emplace(std::string(segment), next);
+      nodes_[node].children.insert(segment) = next;
       nodes_[node].list.emplace_back(std::string(segment), next);
       nodes_[node].length_mask |= 1ull << std::min<std::size_t>(segment.size(), 63);
       nodes_.emplace_back();
     } else {
-      next = it->second;
+      next = *found;
     }
     node = next;
     if (dot == std::string_view::npos) break;
@@ -52,8 +52,7 @@ std::uint32_t PathTrie::child(std::uint32_t from, std::string_view key) const {
         }
       }
     } else {
-      auto it = here.children.find(segment);
-      if (it != here.children.end()) next = it->second;
+      if (const std::uint32_t* found = here.children.find(segment)) next = *found;
     }
     if (next == kNone) return kNone;
     node = next;

@@ -10,50 +10,22 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "ast.hpp"
+#include "flat_map.hpp"
 #include "predicates.hpp"
 
 namespace eventrouter::pattern::detail {
 
 inline constexpr std::uint32_t kNone = 0xffffffffu;
 
-// A fast hash for the short keys and values looked up on every event (8 bytes at a time).
-inline std::uint64_t hash_bytes(std::string_view s) {
-  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ (s.size() * 0xff51afd7ed558ccdull);
-  const char* p = s.data();
-  std::size_t n = s.size();
-  auto mix = [](std::uint64_t x) {
-    x ^= x >> 31;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 29;
-    return x;
-  };
-  while (n >= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = mix(h ^ w) * 0x94d049bb133111ebull;
-    p += 8;
-    n -= 8;
-  }
-  std::uint64_t tail = 0;
-  std::memcpy(&tail, p, n);
-  return mix(h ^ tail ^ (static_cast<std::uint64_t>(n) << 56));
-}
-
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return hash_bytes(s); }
-};
-
 // Field paths split at '.', so that {"a":{"b":..}}, {"a.b":..} and an event key "a.b" all
 // address the same field (as in event-ruler).
 class PathTrie {
  public:
   struct Node {
-    std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> children;
+    FlatStringMap<std::uint32_t> children;
     // The same children as a list, scanned when short (cheaper than hashing), and a mask of
     // their key lengths that turns most unknown event keys away at once.
     std::vector<std::pair<std::string, std::uint32_t>> list;

@@ -19,15 +19,16 @@ namespace detail {
 namespace {
 
 using AltList = std::vector<std::uint32_t>;
-using StringMap = std::unordered_map<std::string, AltList, StringHash, std::equal_to<>>;
 
 // Prefixes (suffixes are stored and looked up reversed) in a sorted array. The keys that are
 // prefixes of a value v all lie on the chain of prefixes of the last key <= v (any key between
 // a prefix of v and v starts with that prefix), so one binary search and a walk up that chain
 // find them all, whatever the number of keys.
 struct AffixIndex {
-  std::vector<std::string> keys;     // sorted, unique
-  std::vector<AltList> alts;         // per key
+  // The sorted, unique keys, packed in one buffer so that a binary search stays in cache.
+  std::string bytes;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> spans;  // offset, length per key
+  std::vector<AltList> alts;                                   // per key
   std::vector<std::int32_t> parent;  // longest other key that is a prefix of this one, or -1
   std::vector<std::pair<std::string, std::uint32_t>> pending;  // filled by add(), sorted by seal()
 
@@ -36,8 +37,12 @@ struct AffixIndex {
     if (suffix) std::reverse(k.begin(), k.end());
     pending.emplace_back(std::move(k), alt);
   }
+  std::string_view key(std::size_t i) const {
+    return std::string_view(bytes).substr(spans[i].first, spans[i].second);
+  }
   void seal() {
     std::sort(pending.begin(), pending.end());
+    std::vector<std::string> keys;
     std::vector<std::int32_t> chain;
     for (auto& [key, alt] : pending) {
       if (!keys.empty() && keys.back() == key) {
@@ -54,18 +59,23 @@ struct AffixIndex {
     }
     pending.clear();
     pending.shrink_to_fit();
+    for (const std::string& k : keys) {
+      spans.emplace_back(static_cast<std::uint32_t>(bytes.size()),
+                         static_cast<std::uint32_t>(k.size()));
+      bytes += k;
+    }
   }
   // Looks the value up as seen reversed (suffix keys) and/or ASCII lower-cased (ignore-case
   // keys), without copying it.
   template <bool kReverse, bool kLower, class Emit>
   void lookup(std::string_view value, Emit&& emit) const {
-    if (keys.empty()) return;
+    if (spans.empty()) return;
     auto at = [&](std::size_t i) {
       auto c = static_cast<unsigned char>(kReverse ? value[value.size() - 1 - i] : value[i]);
       if (kLower && c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
       return c;
     };
-    auto value_less_than = [&](const std::string& key) {
+    auto value_less_than = [&](std::string_view key) {
       std::size_t n = std::min(key.size(), value.size());
       for (std::size_t i = 0; i < n; ++i) {
         auto a = at(i);
@@ -74,10 +84,10 @@ struct AffixIndex {
       }
       return value.size() < key.size();
     };
-    std::size_t low = 0, high = keys.size();  // first key greater than the value
+    std::size_t low = 0, high = spans.size();  // first key greater than the value
     while (low < high) {
       std::size_t mid = (low + high) / 2;
-      if (value_less_than(keys[mid])) {
+      if (value_less_than(key(mid))) {
         high = mid;
       } else {
         low = mid + 1;
@@ -85,37 +95,34 @@ struct AffixIndex {
     }
     if (low == 0) return;
     auto i = static_cast<std::int32_t>(low) - 1;
-    const std::string& last = keys[static_cast<std::size_t>(i)];
+    std::string_view last = key(static_cast<std::size_t>(i));
     std::size_t common = 0;
     std::size_t limit = std::min(last.size(), value.size());
     while (common < limit && static_cast<unsigned char>(last[common]) == at(common)) ++common;
     for (; i >= 0; i = parent[static_cast<std::size_t>(i)]) {
-      if (keys[static_cast<std::size_t>(i)].size() <= common)
+      if (spans[static_cast<std::size_t>(i)].second <= common)
         emit(alts[static_cast<std::size_t>(i)]);
     }
   }
-  bool empty() const { return keys.empty(); }
+  bool empty() const { return spans.empty() && pending.empty(); }
 };
 
 // A hash map of strings that first checks whether any key has the value's length, so most
 // values are never hashed.
 struct ExactIndex {
-  StringMap by_text;
+  FlatStringMap<AltList> by_text;
   std::vector<char> has_length;  // index = length, for lengths below kLengths
   static constexpr std::size_t kLengths = 512;
 
   void add(const std::string& key, std::uint32_t alt) {
-    by_text[key].push_back(alt);
+    by_text.insert(key).push_back(alt);
     has_length.resize(kLengths, 0);
     if (key.size() < kLengths) has_length[key.size()] = 1;
   }
   bool may_hold(std::size_t length) const {
     return !by_text.empty() && (length >= kLengths || has_length[length]);
   }
-  const AltList* find(std::string_view key) const {
-    auto it = by_text.find(key);
-    return it == by_text.end() ? nullptr : &it->second;
-  }
+  const AltList* find(std::string_view key) const { return by_text.find(key); }
 };
 
 struct Bound {
@@ -212,6 +219,10 @@ struct AltEntry {
   std::uint32_t pattern;
   std::uint32_t begin;  // into MatcherData::bound
   std::uint32_t count;
+  // A second cheap test besides the anchor: a condition that needs one exact string on this
+  // field. A candidate whose guard fails is dropped without touching its conditions.
+  std::uint32_t guard_field = kNone;
+  std::uint64_t guard_hash = 0;
 };
 
 struct MatcherData {
@@ -356,6 +367,20 @@ void MatcherData::build() {
       continue;
     }
     for (const Predicate& p : anchor->condition->predicates) index(anchor->field, p, ai);
+    std::uint32_t guard_shared = 0;
+    for (std::uint32_t ci = entry.begin; ci < entry.begin + entry.count; ++ci) {
+      const BoundCondition& bc = bound[ci];
+      const auto& predicates = bc.condition->predicates;
+      if (&bc == anchor || predicates.size() != 1 || predicates[0].kind != PredKind::kExactString) {
+        continue;
+      }
+      std::uint32_t count = shared[predicate_key(bc.field, predicates[0])];
+      if (alternatives[ai].guard_field == kNone || count < guard_shared) {
+        alternatives[ai].guard_field = bc.field;
+        alternatives[ai].guard_hash = hash_bytes(predicates[0].text);
+        guard_shared = count;
+      }
+    }
   }
   for (FieldIndex& fi : fields) {
     for (AffixIndex* affix : {&fi.prefix, &fi.suffix, &fi.prefix_ci, &fi.suffix_ci}) affix->seal();
@@ -374,6 +399,37 @@ struct MatchScratch {
   std::vector<std::uint32_t> candidates;
   std::string lower;
   std::uint32_t stamp = 0;
+  // Per field, for guards: whether it holds exactly one string value this event, and its hash.
+  enum : std::uint8_t { kMissing, kOneString, kOther };
+  std::vector<std::uint32_t> field_stamp;
+  std::vector<std::uint8_t> field_state;
+  std::vector<std::uint64_t> field_hash;
+
+  // False when the guard certainly fails: the field is missing, holds one value that is not a
+  // string, or one string that is not the wanted one.
+  bool guard_may_hold(const FlatEvent& event, std::uint32_t field, std::uint64_t hash) {
+    if (field_stamp.size() <= field) {
+      field_stamp.resize(field + 1, 0);
+      field_state.resize(field + 1, kMissing);
+      field_hash.resize(field + 1, 0);
+    }
+    if (field_stamp[field] != stamp) {
+      field_stamp[field] = stamp;
+      std::uint32_t first = event.first(field);
+      if (first == kNone) {
+        field_state[field] = kMissing;
+      } else if (event.occurrence(first).next != kNone) {
+        field_state[field] = kOther;
+      } else if (event.occurrence(first).value.kind == ValueKind::kString) {
+        field_state[field] = kOneString;
+        field_hash[field] = hash_bytes(event.occurrence(first).value.str);
+      } else {
+        field_state[field] = kMissing;  // one non-string value: an exact string cannot match
+      }
+    }
+    if (field_state[field] == kMissing) return false;
+    return field_state[field] == kOther || field_hash[field] == hash;
+  }
 
   void begin(std::size_t alts, std::size_t patterns) {
     if (alt_stamp.size() < alts) alt_stamp.resize(alts, 0);
@@ -455,6 +511,10 @@ void run_match(const MatcherData& data, simdjson::dom::element root,
   for (std::uint32_t ai : s.candidates) {
     const AltEntry& entry = data.alternatives[ai];
     if (s.pattern_stamp[entry.pattern] == s.stamp) continue;
+    if (entry.guard_field != kNone &&
+        !s.guard_may_hold(event, entry.guard_field, entry.guard_hash)) {
+      continue;
+    }
     if (evaluate_alternative(data.bound.data() + entry.begin, entry.count, event)) {
       s.pattern_stamp[entry.pattern] = s.stamp;
       out.push_back(entry.pattern);

@@ -381,8 +381,7 @@ DeliveryResult EmailTarget::send(const Invocation& invocation) {
     return DeliveryResult::permanent(error_code::invalid_parameter,
                                      where + ": subject: " + subject.error());
   }
-  auto built =
-      build_email_message(config_, *subject, invocation, std::chrono::system_clock::now());
+  auto built = build_email_message(config_, *subject, invocation, std::chrono::system_clock::now());
   if (!built) {
     return DeliveryResult::permanent(error_code::invalid_parameter, where + ": " + built.error());
   }

@@ -55,8 +55,9 @@ std::optional<RunbookConfig> read_runbook_config(const TargetSpec& spec,
                      "command[0] must be an absolute path (runbooks are never run through a "
                      "shell or looked up in PATH)");
     } else if (::access((*command)[0].c_str(), X_OK) != 0) {
-      reader.problem(at, "command[0] " + (*command)[0] +
-                             (errno == ENOENT ? " does not exist" : " is not executable"));
+      const bool missing = errno == ENOENT;
+      reader.problem(
+          at, "command[0] " + (*command)[0] + (missing ? " does not exist" : " is not executable"));
     } else if (std::filesystem::is_directory((*command)[0])) {
       reader.problem(at, "command[0] " + (*command)[0] + " is a directory");
     } else {

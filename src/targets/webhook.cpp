@@ -142,15 +142,16 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   using State = WebhookTarget::State;
 
   Exchange(std::shared_ptr<State> state, Invocation invocation, Completion done)
-      : state_(std::move(state)), invocation_(std::move(invocation)), done_(std::move(done)) {}
-
-  void start() {
-    build_request();
+      : state_(std::move(state)), invocation_(std::move(invocation)), done_(std::move(done)) {
     conn_ = state_->take_idle();
     // Every handler of this exchange runs on one strand; a reused connection's stream is
     // already bound to the strand it was created with.
     executor_ =
         conn_ ? conn_->tcp().get_executor() : asio::any_io_executor(asio::make_strand(state_->io));
+  }
+
+  void start() {
+    build_request();
     const auto wait = state_->bucket ? state_->bucket->reserve() : std::chrono::nanoseconds(0);
     auto self = shared_from_this();
     if (wait > std::chrono::nanoseconds(0)) {

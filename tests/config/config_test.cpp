@@ -242,6 +242,19 @@ TEST(Config, EventLimitAboveRequestLimitIsReported) {
       At(2, 22, "limits.max_event_bytes (262144) is larger than limits.max_request_bytes (100)"));
 }
 
+TEST(Config, ConnectionTimeouts) {
+  testing::TempDir dir;
+  const auto file =
+      dir.write("eventrouter.yaml", "limits: { header_timeout: 500ms, idle_timeout: 2m }\n");
+  const Config config = load_config(file);
+  EXPECT_EQ(config.limits.header_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(config.limits.idle_timeout, std::chrono::minutes(2));
+  auto problems = problems_of(dir, "limits:\n  header_timeout: 10\n  idle_timeout: 0s\n");
+  ASSERT_THAT(problems, SizeIs(2));
+  EXPECT_THAT(problems[0], At(2, 19, "limits.header_timeout: '10' has no unit"));
+  EXPECT_THAT(problems[1], At(3, 17, "limits.idle_timeout must be longer than 0"));
+}
+
 TEST(Config, ZeroLimitIsNotPositive) {
   testing::TempDir dir;
   auto problems = problems_of(dir, "limits: { max_connections: 0 }\n");
@@ -269,6 +282,17 @@ TEST(Config, MissingTokensFileIsReported) {
   EXPECT_THAT(
       problems[0],
       At(2, 16, "auth.tokens_file: file " + (dir.path() / "tokens").string() + " does not exist"));
+}
+
+TEST(Config, EmptyValueIsReportedAtItsKey) {
+  testing::TempDir dir;
+  auto problems = problems_of(dir, "listen:\nlog:\n  level:\n");
+  ASSERT_THAT(problems, SizeIs(2));
+  EXPECT_THAT(problems[0], At(1, 1, "listen must be a string, not empty"));
+  EXPECT_THAT(
+      problems[1],
+      At(3, 3,
+         "log.level must be one of trace, debug, info, warn, error, critical, off, not empty"));
 }
 
 TEST(Config, EmptyPathIsReported) {

@@ -58,6 +58,10 @@ TEST(TestPatternCommand, InlineMatchAndNoMatch) {
   EXPECT_EQ(miss.out, "no match\n");
 }
 
+TEST(TestPatternCommand, InlineJsonMayStartWithBlanks) {
+  EXPECT_EQ(run("  \n {\"a\": [1]}", " {\"a\": 1}").code, 0);
+}
+
 TEST(TestPatternCommand, FilesAndStdin) {
   TempDir dir;
   std::string pattern =

@@ -347,6 +347,33 @@ TEST(Validation, StructureErrorsSayWhatToFix) {
   EXPECT_THAT(reason(R"({"a": [)"), HasSubstr("Pattern is not valid JSON"));
 }
 
+TEST(Validation, OrAlternativesAreCountedAndBounded) {
+  auto two =
+      compile(R"({"$or": [{"a": ["x"]}, {"b": ["y"]}], "c": {"$or": [{"d": [1]}, {"e": [2]}]}})");
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->alternative_count(), 4u);
+  std::string many = "{";
+  for (int i = 0; i < 11; ++i) {
+    if (i) many += ",";
+    many += "\"f" + std::to_string(i) + R"(": {"$or": [{"a": ["x"]}, {"b": ["y"]}]})";
+  }
+  many += "}";
+  EXPECT_THAT(reason(many), HasSubstr("more than 1024 alternatives"));
+}
+
+TEST(Validation, WildcardComplexityLimitIsPerField) {
+  auto glob = [](int stars) {
+    std::string g;
+    for (int i = 0; i < stars; ++i) g += "x*";
+    return g;
+  };
+  EXPECT_TRUE(compile(R"({"a": [{"wildcard": ")" + glob(12) + R"("}, {"wildcard": ")" + glob(12) +
+                      R"("}], "b": [{"wildcard": ")" + glob(20) + R"("}]})"));
+  EXPECT_THAT(reason(R"({"a": [{"wildcard": ")" + glob(12) +
+                     R"("}, {"anything-but": {"wildcard": ")" + glob(13) + R"("}}]})"),
+              HasSubstr("field \"a\" uses 25 wildcard characters"));
+}
+
 TEST(Validation, LaterDuplicateFieldOverridesEarlierOne) {
   EXPECT_TRUE(match(R"({"a": ["x"], "a": ["y"]})", R"({"a": "y"})"));
   EXPECT_FALSE(match(R"({"a": ["x"], "a": ["y"]})", R"({"a": "x"})"));

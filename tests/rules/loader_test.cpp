@@ -200,7 +200,7 @@ TEST(Loader, PatternValuesJsonCannotHold) {
           HasSubstr("rules.yaml:3:36: '.inf' (infinity or not-a-number) cannot be written in JSON"),
           "rules.yaml:6:20: event_pattern must be a mapping (or a JSON object in a string), not a "
           "list",
-          HasSubstr("rules.yaml:10:5: event_pattern is empty")));
+          HasSubstr("rules.yaml:9:5: event_pattern is empty")));
 }
 
 TEST(Loader, NamesAndStates) {
@@ -365,6 +365,37 @@ TEST(Loader, ListRuleFilesSortsAndFilters) {
   EXPECT_THAT(list_rule_files(dir.rules_dir()),
               ElementsAre(dir.rules_dir() / "a.yaml", dir.rules_dir() / "b.yml",
                           dir.rules_dir() / "link.yaml"));
+}
+
+}  // namespace
+}  // namespace eventrouter::rules
+
+namespace eventrouter::rules {
+namespace {
+
+TEST(Loader, DisabledRulesAreCheckedToo) {
+  EXPECT_THAT(problems_for(R"(rules:
+  - name: off
+    state: DISABLED
+    event_pattern: { detail: { severity: [{ numeric: [">", "x"] }] } }
+    targets: [{ id: t, type: emial }]
+)"),
+              ElementsAre(HasSubstr("rules.yaml:4:20: Event pattern is not valid. Reason: "),
+                          "rules.yaml:5:30: unknown target type 'emial'; did you mean 'email'?"));
+}
+
+TEST(Loader, NameRules) {
+  EXPECT_TRUE(valid_rule_name("a"));
+  EXPECT_TRUE(valid_rule_name("Guard.Duty-all_findings.v2"));
+  EXPECT_TRUE(valid_rule_name(std::string(64, 'x')));
+  EXPECT_FALSE(valid_rule_name(std::string(65, 'x')));
+  EXPECT_FALSE(valid_rule_name(""));
+  EXPECT_FALSE(valid_rule_name("a/b"));
+  EXPECT_FALSE(valid_rule_name("a:b"));
+  EXPECT_FALSE(valid_rule_name("ü"));
+  EXPECT_TRUE(valid_bus_name(std::string(256, 'b')));
+  EXPECT_FALSE(valid_bus_name(std::string(257, 'b')));
+  EXPECT_FALSE(valid_bus_name("a/b"));
 }
 
 }  // namespace

@@ -60,9 +60,9 @@ TEST_F(ShippedRules, LoadAllRules) {
   std::vector<std::string> names;
   for (const auto& rule : rules_->rules()) names.push_back(rule.name);
   EXPECT_THAT(names, ElementsAre("access-analyzer-public-resource", "config-noncompliant",
-                                 "console-login-without-mfa", "guardduty-all-findings",
-                                 "guardduty-credential-exfiltration", "macie-sensitive-data",
-                                 "securityhub-failed-new"));
+                                 "config-restricted-ssh-remediate", "console-login-without-mfa",
+                                 "guardduty-all-findings", "guardduty-credential-exfiltration",
+                                 "macie-sensitive-data", "securityhub-failed-new"));
   for (const auto& rule : rules_->rules()) {
     EXPECT_FALSE(rule.description.empty()) << rule.name;
     EXPECT_EQ(rule.bus, "default") << rule.name;
@@ -78,7 +78,8 @@ TEST_F(ShippedRules, EachFixtureFiresItsRulesOnly) {
   EXPECT_THAT(fired(fixture("macie-sensitive-data.json")), ElementsAre("macie-sensitive-data"));
   EXPECT_THAT(fired(fixture("access-analyzer-public-bucket.json")),
               ElementsAre("access-analyzer-public-resource"));
-  EXPECT_THAT(fired(fixture("config-noncompliant.json")), ElementsAre("config-noncompliant"));
+  EXPECT_THAT(fired(fixture("config-noncompliant.json")),
+              ElementsAre("config-noncompliant", "config-restricted-ssh-remediate"));
   // Its rule is shipped DISABLED.
   EXPECT_THAT(fired(fixture("cloudtrail-console-login-no-mfa.json")), IsEmpty());
 }
@@ -111,6 +112,17 @@ TEST_F(ShippedRules, NearMissesDoNotFire) {
       fired(edited(fixture("config-noncompliant.json"), R"("complianceType": "NON_COMPLIANT")",
                    R"("complianceType": "COMPLIANT")")),
       IsEmpty());
+  // Another Config rule, or another resource type: recorded, but not for the SSH runbook.
+  const std::string config_event = fixture("config-noncompliant.json");
+  EXPECT_THAT(fired(edited(config_event, R"("configRuleName": "restricted-ssh",)",
+                           R"("configRuleName": "s3-bucket-public-read-prohibited",)")),
+              ElementsAre("config-noncompliant"));
+  EXPECT_THAT(fired(edited(config_event, "\"resourceType\": \"AWS::EC2::SecurityGroup\"\n  }",
+                           "\"resourceType\": \"AWS::S3::Bucket\"\n  }")),
+              ElementsAre("config-noncompliant"));
+  EXPECT_THAT(fired(edited(config_event, R"("restricted-ssh",)",
+                           R"("restricted-ssh-conformance-pack-x1",)")),
+              ElementsAre("config-noncompliant", "config-restricted-ssh-remediate"));
 }
 
 TEST_F(ShippedRules, DisabledExampleWouldMatchItsFixture) {
@@ -125,19 +137,27 @@ TEST_F(ShippedRules, DisabledExampleWouldMatchItsFixture) {
 TEST_F(ShippedRules, RelativePathsWorkFromTheCheckout) {
   const Rule* exfiltration = rules_->find("guardduty-credential-exfiltration");
   ASSERT_NE(exfiltration, nullptr);
-  const auto& respond = exfiltration->targets[0];
-  EXPECT_EQ(respond.node["command"][0].Scalar(),
-            (kSource / "config/runbooks/credential-exfiltration/respond.sh").string());
-  ASSERT_TRUE(respond.dead_letter.has_value());
-  EXPECT_EQ(respond.dead_letter->path,
-            kSource / ".state/dlq/credential-exfiltration-respond.jsonl");
+  const auto& contain = exfiltration->targets[0];
+  EXPECT_EQ(contain.node["command"][0].Scalar(),
+            (kSource / "config/runbooks/credential-exfiltration/deny-role.sh").string());
+  ASSERT_TRUE(contain.dead_letter.has_value());
+  EXPECT_EQ(contain.dead_letter->path,
+            kSource / ".state/dlq/credential-exfiltration-contain.jsonl");
+  // The shipped runbooks change nothing in AWS until the user removes DRY_RUN.
+  for (const auto& rule : rules_->rules()) {
+    for (const auto& target : rule.targets) {
+      if (target.type == "runbook") {
+        EXPECT_EQ(target.node["env"]["DRY_RUN"].Scalar(), "1") << rule.name << "/" << target.id;
+      }
+    }
+  }
   const Rule* all = rules_->find("guardduty-all-findings");
   EXPECT_EQ(all->targets[0].node["path"].Scalar(),
             (kSource / ".state/queues/guardduty-findings.jsonl").string());
 }
 
 // With the targets module's own checker (what `eventrouter validate` uses): every target key
-// of the shipped rules is right. Needs the runbook scripts of config/runbooks/.
+// of the shipped rules is right, and the runbook scripts of config/runbooks/ are in place.
 TEST_F(ShippedRules, PassTheRealTargetChecker) {
   std::vector<config::Diagnostic> problems;
   auto rules = parse_rule_set(config_, targets::check_target, problems);

@@ -4,9 +4,12 @@
 #include "eventrouter/targets/runbook.hpp"
 
 #include <csignal>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "eventrouter/targets/registry.hpp"
 #include "test_support.hpp"
@@ -151,6 +154,26 @@ TEST_F(RunbookTest, OutputIsCapturedUpToTheBoundAndLargeStdinIsFine) {
       testing::deliver_and_wait(*target, testing::invocation(std::string(1 << 20, 'p')));
   EXPECT_EQ(result.outcome, Outcome::retryable);
   EXPECT_NE(result.error_message.find("exited with 7"), std::string::npos);
+}
+
+TEST_F(RunbookTest, OutputIsLoggedWithTheEventUpToTheBound) {
+  std::ostringstream captured;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured)));
+  auto target = make("echo hello-out\necho hello-err >&2\nhead -c 5000 /dev/zero | tr '\\0' y >&2",
+                     ", output_limit: 100");
+  const DeliveryResult result =
+      testing::deliver_and_wait(*target, testing::invocation("{}", "evt-logged"));
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(result.outcome, Outcome::success);
+  const std::string log = captured.str();
+  EXPECT_NE(log.find("runbook test-rule/rb event evt-logged attempt 1 exited with 0"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("evt-logged stdout: hello-out"), std::string::npos) << log;
+  EXPECT_NE(log.find("evt-logged stderr (truncated): hello-err\nyyy"), std::string::npos) << log;
+  EXPECT_EQ(log.find(std::string(100, 'y')), std::string::npos) << "more than output_limit kept";
 }
 
 TEST_F(RunbookTest, MissingProgramAtRunTimeIsRetryable) {

@@ -75,7 +75,8 @@ class WebhookTest : public ::testing::Test {
       request.path = std::string(record["path"].get_string().value());
       request.body = std::string(record["body"].get_string().value());
       request.client_port = record["client_port"].get_int64().value();
-      for (auto field : record["headers"].get_object().value()) {
+      simdjson::dom::object headers = record["headers"].get_object().value();
+      for (auto field : headers) {
         request.headers[std::string(field.key)] = std::string(field.value.get_string().value());
       }
       out.push_back(std::move(request));

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -30,9 +31,10 @@ class YamlFile {
   std::filesystem::path folder() const { return file_.parent_path(); }
 
   void error(const YAML::Mark& mark, std::string message);
-  void error(const YAML::Node& node, std::string message) {
-    error(node.Mark(), std::move(message));
-  }
+  // An empty value (`key:` with nothing after it) is reported at its key: yaml-cpp places
+  // such values where the next token starts, often on the next line.
+  void error(const YAML::Node& node, std::string message);
+  void note_empty_value(const YAML::Node& key, const YAML::Node& value);
   void error_at_file(std::string message);  // a problem with the whole file
   // Records a diagnostic made elsewhere (e.g. by a target checker) as one of this file's.
   void report(Diagnostic diagnostic);
@@ -53,6 +55,7 @@ class YamlFile {
   std::size_t errors_ = 0;
   std::set<std::pair<int, int>> secret_marks_;
   std::set<std::pair<int, int>> failed_marks_;
+  std::map<std::pair<int, int>, YAML::Mark> empty_value_keys_;
 };
 
 // Reads and parses a file holding one YAML document. On failure (missing or unreadable file,

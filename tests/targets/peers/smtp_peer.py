@@ -70,7 +70,7 @@ def main():
         user, password = args.auth.split(":", 1)
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user
               and auth_data.password.decode() == password)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     handler = Handler(args.out, args.reject)
 
@@ -78,6 +78,7 @@ def main():
         return SMTP(handler, hostname="peer.test", tls_context=tls_context,
                     require_starttls=args.require_starttls,
                     auth_required=bool(args.auth), auth_require_tls=True,
+                    auth_exclude_mechanism=["LOGIN"],
                     authenticator=authenticator if args.auth else None)
 
     loop = asyncio.new_event_loop()
