@@ -101,25 +101,19 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
                                      {{"outcome", "success"}});
   auto& reloads_failed = metrics.counter("eventrouter_rule_reloads_total",
                                          "Rule reloads, by outcome.", {{"outcome", "failure"}});
-  store->on_swap([&](const std::shared_ptr<const rules::RuleSet>& rule_set) {
-    try {
-      dispatcher.deploy(delivery::Deployment::create(rule_set, target_context));
-    } catch (const std::exception& e) {
-      spdlog::error("new rules loaded but their targets could not be built, keeping the "
-                    "previous targets: {}",
-                    e.what());
-    }
+  // A reload builds the new rule set's targets before the swap; if they cannot be built the
+  // reload fails as a whole and the running rules and targets stay.
+  std::shared_ptr<delivery::Deployment> prepared;
+  store->on_prepare([&](const std::shared_ptr<const rules::RuleSet>& rule_set) {
+    prepared = delivery::Deployment::create(rule_set, target_context);
+  });
+  store->on_swap([&](const std::shared_ptr<const rules::RuleSet>&) {
+    dispatcher.deploy(std::move(prepared));
   });
   auto reload = [&](std::string_view why) {
     sd_notify(0, "RELOADING=1");
     spdlog::info("reloading rules ({})", why);
-    if (store->reload()) {
-      reloads_ok.inc();
-    } else {
-      reloads_failed.inc();
-      for (const auto& d : store->status().errors) spdlog::error("{}", d.to_string());
-      spdlog::error("reload failed; the previous rules stay in force");
-    }
+    (store->reload() ? reloads_ok : reloads_failed).inc();
     sd_notify(0, "READY=1");
   };
 

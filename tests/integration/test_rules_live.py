@@ -75,7 +75,7 @@ def test_a_broken_change_keeps_the_old_rules(make_daemon):
     daemon = make_daemon(rules={"a.yaml": rules_file(queue_rule("rule-a", "app.a", "q.jsonl"))})
     (daemon.rules_dir / "a.yaml").write_text(
         "rules:\n  - name: rule-a\n    event_pattern: {source: []}\n    targets: []\n")
-    assert daemon.wait_for_log("reload failed"), daemon.log()
+    assert daemon.wait_for_log("reload rejected"), daemon.log()
     assert daemon.wait_for_log(r"a\.yaml:\d+:\d+: ")
     wanted = send(daemon, "app.a")
     assert [l["id"] for l in read_lines(daemon.state_dir / "q.jsonl")] == [wanted]
