@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -184,6 +185,51 @@ class RuleGenerator {
     return out + "}";
   }
 
+  // A rule as most real routing rules are: keyed on one specific finding, account, ARN,
+  // resource or address range that few events carry (a value the fixtures carry with every digit
+  // drawn afresh, or an address range nobody uses), plus sometimes a second condition with any
+  // operator. Each such rule matches almost no event, so adding them must not add matches.
+  std::string rare_rule() {
+    const Fixture& f = fixtures_[pick(fixtures_.size())];
+    std::map<std::string, std::string> fields;
+    fields["source"] = "[" + json_string(f.source) + "]";
+    if (chance(0.5)) fields["detail-type"] = "[" + json_string(f.detail_type) + "]";
+    const LeafSample& key = distinctive_string_leaf(f);
+    std::string text{std::string_view(key.value)};
+    bool ip = text.find_first_not_of("0123456789.") == std::string::npos &&
+              std::count(text.begin(), text.end(), '.') == 3;
+    if (ip) {
+      fields[key.path] = "[{\"cidr\":\"" + std::to_string(1 + pick(223)) + "." +
+                         std::to_string(pick(256)) + "." + std::to_string(pick(256)) + ".0/24\"}]";
+    } else {
+      for (char& c : text) {
+        if (c >= '0' && c <= '9') c = static_cast<char>('0' + pick(10));
+      }
+      fields[key.path] = "[" + selective_text(text) + "]";
+    }
+    if (chance(0.5)) {
+      const LeafSample& leaf = random_leaf(f);
+      if (!fields.count(leaf.path)) fields[leaf.path] = "[" + condition(leaf.value) + "]";
+    }
+    std::string out = "{";
+    bool first = true;
+    for (auto& [path, values] : fields) {
+      out += (first ? "" : ",") + json_string(path) + ":" + values;
+      first = false;
+    }
+    return out + "}";
+  }
+
+  // The broad routes a bus also has: every finding of one kind (source and detail-type).
+  std::vector<std::string> broad_rules() const {
+    std::set<std::string> out;
+    for (const Fixture& f : fixtures_) {
+      out.insert("{\"source\":[" + json_string(f.source) + "],\"detail-type\":[" +
+                 json_string(f.detail_type) + "]}");
+    }
+    return {out.begin(), out.end()};
+  }
+
   struct Fixture {
     std::string source, detail_type;
     std::vector<LeafSample> leaves;
@@ -204,6 +250,19 @@ class RuleGenerator {
       if (!leaf.value.is_string()) continue;
       std::string_view text = leaf.value;
       if (leaf.path == "account" || leaf.path == "region" || leaf.path == "version") continue;
+      if (std::count_if(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) >=
+          6) {
+        return leaf;
+      }
+    }
+  }
+
+  // A string leaf with at least six digits (ids, ARNs, accounts, addresses).
+  const LeafSample& distinctive_string_leaf(const Fixture& f) {
+    while (true) {
+      const LeafSample& leaf = random_leaf(f);
+      if (!leaf.value.is_string()) continue;
+      std::string_view text = leaf.value;
       if (std::count_if(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) >=
           6) {
         return leaf;
@@ -238,8 +297,17 @@ class RuleGenerator {
   }
 
   std::string selective(dom::element v) {
-    if (v.is_string()) {
-      std::string s = vary_digits(std::string(std::string_view(v)));
+    if (v.is_string()) return selective_text(vary_digits(std::string(std::string_view(v))));
+    if (v.is_bool()) return bool(v) ? "true" : "false";
+    if (v.is_null()) return "null";
+    double d = std::floor(double(v) * std::uniform_real_distribution<double>(0.5, 1.5)(rng_));
+    if (chance(0.5)) return number_text(d);
+    return "{\"numeric\":[\">=\"," + number_text(d) + ",\"<\"," + number_text(d + 1) + "]}";
+  }
+
+  // The value as exact, prefix, suffix, equals-ignore-case, prefix ignoring case or wildcard.
+  std::string selective_text(std::string s) {
+    {
       std::size_t keep = std::max<std::size_t>(1, s.size() * 2 / 3);
       switch (pick(7)) {
         case 0:
@@ -262,11 +330,6 @@ class RuleGenerator {
                  "}";
       }
     }
-    if (v.is_bool()) return bool(v) ? "true" : "false";
-    if (v.is_null()) return "null";
-    double d = std::floor(double(v) * std::uniform_real_distribution<double>(0.5, 1.5)(rng_));
-    if (chance(0.5)) return number_text(d);
-    return "{\"numeric\":[\">=\"," + number_text(d) + ",\"<\"," + number_text(d + 1) + "]}";
   }
 
   std::size_t pick(std::size_t n) {
@@ -365,6 +428,8 @@ struct Inputs {
   std::vector<std::string> fixtures = load_fixtures();
   std::vector<simdjson::padded_string> events;
   std::vector<std::string> rules;
+  // The second series: the broad routes (one per kind of finding), then rare rules.
+  std::vector<std::string> sparse_rules;
   std::size_t event_bytes = 0;
 
   Inputs() {
@@ -379,6 +444,12 @@ struct Inputs {
     while (rules.size() < 10000) {
       std::string rule = generator.rule();
       if (eventrouter::pattern::compile(rule)) rules.push_back(std::move(rule));
+    }
+    RuleGenerator rare(fixtures, 13);
+    sparse_rules = rare.broad_rules();
+    while (sparse_rules.size() < 10000) {
+      std::string rule = rare.rare_rule();
+      if (eventrouter::pattern::compile(rule)) sparse_rules.push_back(std::move(rule));
     }
   }
 };
@@ -405,11 +476,11 @@ void BM_SimdjsonParseOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_SimdjsonParseOnly);
 
-void BM_MatchRules(benchmark::State& state) {
+void run_matcher(benchmark::State& state, const std::vector<std::string>& rules) {
   const Inputs& in = inputs();
   std::vector<Pattern> patterns;
   for (std::int64_t r = 0; r < state.range(0); ++r) {
-    patterns.push_back(*eventrouter::pattern::compile(in.rules[static_cast<std::size_t>(r)]));
+    patterns.push_back(*eventrouter::pattern::compile(rules[static_cast<std::size_t>(r)]));
   }
   Matcher matcher(std::move(patterns));
   std::vector<std::uint32_t> out;
@@ -426,7 +497,18 @@ void BM_MatchRules(benchmark::State& state) {
   state.counters["rules_matched_per_event"] =
       static_cast<double>(matched) / static_cast<double>(state.iterations());
 }
+
+// Series 1: rules that each match 0.5 % of events, so matches per event grow with the rules.
+void BM_MatchRules(benchmark::State& state) {
+  run_matcher(state, inputs().rules);
+}
 BENCHMARK(BM_MatchRules)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
+
+// Series 2: seven broad routes plus rare rules, so matches per event stay about constant.
+void BM_MatchSparseRules(benchmark::State& state) {
+  run_matcher(state, inputs().sparse_rules);
+}
+BENCHMARK(BM_MatchSparseRules)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
 
 }  // namespace
 

@@ -92,7 +92,7 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   dispatch_options.default_dead_letter_file = config.state_dir / "dead-letters.jsonl";
   delivery::Dispatcher dispatcher(io, dispatch_options, metrics);
   try {
-    dispatcher.deploy(delivery::Deployment::create(store->current(), target_context));
+    dispatcher.deploy(delivery::Deployment::create(store->current(), target_context, metrics));
   } catch (const std::exception& e) {
     err << "eventrouter: " << e.what() << "\n";
     return 1;
@@ -105,7 +105,7 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   // reload fails as a whole and the running rules and targets stay.
   std::shared_ptr<delivery::Deployment> prepared;
   store->on_prepare([&](const std::shared_ptr<const rules::RuleSet>& rule_set) {
-    prepared = delivery::Deployment::create(rule_set, target_context);
+    prepared = delivery::Deployment::create(rule_set, target_context, metrics);
   });
   store->on_swap([&](const std::shared_ptr<const rules::RuleSet>&) {
     dispatcher.deploy(std::move(prepared));

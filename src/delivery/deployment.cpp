@@ -9,11 +9,38 @@
 
 namespace eventrouter::delivery {
 
+namespace {
+
+TargetMetrics target_metrics(metrics::Registry& registry, const std::string& rule,
+                             const std::string& target) {
+  const metrics::Labels labels = {{"rule", rule}, {"target", target}};
+  auto outcome = [&](const char* name) {
+    return &registry.counter("eventrouter_invocations_total",
+                             "Target invocations, by final outcome.",
+                             {{"rule", rule}, {"target", target}, {"outcome", name}});
+  };
+  return TargetMetrics{
+      &registry.counter("eventrouter_invocation_attempts_total", "Target invocation attempts.",
+                        labels),
+      outcome("success"),
+      outcome("retried"),
+      outcome("dead_lettered"),
+      &registry.counter("eventrouter_dead_letters_total",
+                        "Deliveries written to a dead-letter file.", labels),
+      &registry.histogram("eventrouter_target_duration_seconds",
+                          "Duration of one invocation attempt.", labels)};
+}
+
+}  // namespace
+
 Deployment::Deployment(std::shared_ptr<const rules::RuleSet> rules,
-                       targets::TargetContext& context)
+                       targets::TargetContext& context, metrics::Registry& metrics)
     : rules_(std::move(rules)) {
   targets_.reserve(rules_->rules().size());
   for (const auto& rule : rules_->rules()) {
+    matches_.push_back(&metrics.counter("eventrouter_rule_matches_total",
+                                        "Events matched, by rule (TriggeredRules).",
+                                        {{"rule", rule.name}}));
     auto& built = targets_.emplace_back();
     built.reserve(rule.targets.size());
     for (const auto& spec : rule.targets) {
@@ -28,15 +55,17 @@ Deployment::Deployment(std::shared_ptr<const rules::RuleSet> rules,
       } catch (const std::exception& e) {
         throw std::invalid_argument("rule " + rule.name + " target " + spec.id + ": " + e.what());
       }
-      built.push_back(DeployedTarget{&rule, &spec, std::move(target), std::move(shaper.value())});
+      built.push_back(DeployedTarget{&rule, &spec, std::move(target), std::move(shaper.value()),
+                                     target_metrics(metrics, rule.name, spec.id)});
     }
   }
 }
 
 std::shared_ptr<Deployment> Deployment::create(std::shared_ptr<const rules::RuleSet> rules,
-                                               targets::TargetContext& context) {
+                                               targets::TargetContext& context,
+                                               metrics::Registry& metrics) {
   auto executor = context.io.get_executor();
-  return std::shared_ptr<Deployment>(new Deployment(std::move(rules), context),
+  return std::shared_ptr<Deployment>(new Deployment(std::move(rules), context, metrics),
                                      [executor](Deployment* deployment) {
                                        if (executor.running_in_this_thread()) {
                                          std::thread([deployment] { delete deployment; }).detach();
@@ -51,12 +80,18 @@ Deployment::~Deployment() {
     for (auto& deployed : per_rule) deployed.target->shutdown(std::chrono::seconds(5));
 }
 
+std::size_t Deployment::index_of(const rules::Rule& rule) const {
+  return static_cast<std::size_t>(&rule - rules_->rules().data());
+}
+
 std::vector<DeployedTarget*> Deployment::targets_of(const rules::Rule& rule) {
-  const auto index = static_cast<std::size_t>(&rule - rules_->rules().data());
   std::vector<DeployedTarget*> out;
-  if (index >= targets_.size()) return out;
-  for (auto& deployed : targets_[index]) out.push_back(&deployed);
+  for (auto& deployed : targets_.at(index_of(rule))) out.push_back(&deployed);
   return out;
+}
+
+metrics::Counter& Deployment::matches_of(const rules::Rule& rule) {
+  return *matches_.at(index_of(rule));
 }
 
 }  // namespace eventrouter::delivery

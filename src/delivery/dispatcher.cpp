@@ -30,6 +30,8 @@ Dispatcher::Dispatcher(net::io_context& io, DispatcherOptions options, metrics::
       metrics_(metrics),
       matched_(metrics.counter("eventrouter_events_matched_total",
                                "Events that matched at least one rule.")),
+      unmatched_(metrics, "eventrouter_events_unmatched_total", "Events no enabled rule matched.",
+                 "bus"),
       dispatch_latency_(metrics.histogram(
           "eventrouter_ingest_to_invocation_seconds",
           "Time from ingestion to the start of the first invocation attempt.")) {
@@ -71,18 +73,14 @@ void Dispatcher::dispatch(const event::Event& event,
   if (deployment)
     deployment->rules().match(event.bus, simdjson::padded_string_view(event.json), matched);
   if (matched.empty()) {
-    metrics_.counter("eventrouter_events_unmatched_total", "Events no enabled rule matched.",
-                     {{"bus", event.bus}})
-        .inc();
+    unmatched_.get(event.bus).inc();
     spdlog::debug("event {} from {} on bus {} matched no rule", event.id, event.source, event.bus);
     return;
   }
   matched_.inc();
   const std::string ingestion_time = format_rfc3339_millis(event.ingested_at);
   for (const rules::Rule* rule : matched) {
-    metrics_.counter("eventrouter_rule_matches_total", "Events matched, by rule (TriggeredRules).",
-                     {{"rule", rule->name}})
-        .inc();
+    deployment->matches_of(*rule).inc();
     for (DeployedTarget* target : deployment->targets_of(*rule)) {
       auto attempt = std::make_shared<Attempt>();
       attempt->deployment = deployment;
@@ -117,17 +115,12 @@ void Dispatcher::invoke(std::shared_ptr<Attempt> attempt) {
                                                             attempt->ingested_at)
                                   .count());
   }
-  metrics_
-      .counter("eventrouter_invocation_attempts_total", "Target invocation attempts.",
-               {{"rule", attempt->invocation.rule}, {"target", attempt->invocation.target}})
-      .inc();
+  attempt->target->metrics.attempts->inc();
   auto* target = attempt->target->target.get();
   const auto started = Clock::now();
   target->deliver(attempt->invocation, [this, attempt, started](targets::DeliveryResult result) {
-    metrics_
-        .histogram("eventrouter_target_duration_seconds", "Duration of one invocation attempt.",
-                   {{"rule", attempt->invocation.rule}, {"target", attempt->invocation.target}})
-        .observe(std::chrono::duration<double>(Clock::now() - started).count());
+    attempt->target->metrics.duration->observe(
+        std::chrono::duration<double>(Clock::now() - started).count());
     on_result(attempt, std::move(result));
   });
 }
@@ -144,14 +137,9 @@ std::chrono::milliseconds Dispatcher::backoff(int attempt) const {
 
 void Dispatcher::on_result(std::shared_ptr<Attempt> attempt, targets::DeliveryResult result) {
   const auto& inv = attempt->invocation;
-  auto count = [&](std::string_view outcome) {
-    metrics_
-        .counter("eventrouter_invocations_total", "Target invocations, by final outcome.",
-                 {{"rule", inv.rule}, {"target", inv.target}, {"outcome", std::string(outcome)}})
-        .inc();
-  };
+  const auto& counters = attempt->target->metrics;
   if (result.outcome == targets::Outcome::success) {
-    count("success");
+    counters.succeeded->inc();
     spdlog::debug("delivered event {} to {}/{} (attempt {})", inv.event_id, inv.rule, inv.target,
                   inv.attempt);
     in_flight_.fetch_sub(1);
@@ -169,7 +157,7 @@ void Dispatcher::on_result(std::shared_ptr<Attempt> attempt, targets::DeliveryRe
     } else if (age + delay > std::chrono::seconds(policy.maximum_event_age_seconds)) {
       exhausted = "MaximumEventAgeInSeconds";
     } else if (!stopping_.load()) {
-      count("retried");
+      counters.retried->inc();
       spdlog::warn("event {} to {}/{} failed (attempt {}): {} {}; retrying in {} ms", inv.event_id,
                    inv.rule, inv.target, inv.attempt, result.error_code, result.error_message,
                    delay.count());
@@ -183,10 +171,8 @@ void Dispatcher::on_result(std::shared_ptr<Attempt> attempt, targets::DeliveryRe
       exhausted = "ShuttingDown";
     }
   }
-  count("dead_lettered");
-  metrics_.counter("eventrouter_dead_letters_total", "Deliveries written to a dead-letter file.",
-                   {{"rule", inv.rule}, {"target", inv.target}})
-      .inc();
+  counters.dead_lettered->inc();
+  counters.dead_letters->inc();
   const auto& spec = *attempt->target->spec;
   const auto file =
       spec.dead_letter ? spec.dead_letter->path : options_.default_dead_letter_file;

@@ -191,4 +191,26 @@ std::string Registry::render() const {
   return out;
 }
 
+LabeledCounters::LabeledCounters(Registry& registry, std::string name, std::string help,
+                                 std::string label, Labels fixed)
+    : registry_(registry),
+      name_(std::move(name)),
+      help_(std::move(help)),
+      label_(std::move(label)),
+      fixed_(std::move(fixed)) {}
+
+Counter& LabeledCounters::get(std::string_view value) {
+  {
+    std::shared_lock lock(mutex_);
+    auto it = counters_.find(value);
+    if (it != counters_.end()) return *it->second;
+  }
+  Labels labels = fixed_;
+  labels.emplace_back(label_, std::string(value));
+  Counter& counter = registry_.counter(name_, help_, labels);
+  std::unique_lock lock(mutex_);
+  counters_.emplace(std::string(value), &counter);
+  return counter;
+}
+
 }  // namespace eventrouter::metrics

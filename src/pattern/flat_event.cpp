@@ -225,8 +225,47 @@ class AlternativeSearch {
 
 }  // namespace
 
+namespace {
+
+// The common case, decided without the search: a value outside every array imposes no element
+// on the other conditions, so a condition met by such a value is met whatever else is chosen,
+// and a condition whose values all lie outside arrays and fail it fails the alternative.
+// Returns 1 (match), 0 (no match) or -1 (a value in an array was reached first: search).
+int evaluate_flat(const BoundCondition* conditions, std::size_t count, const FlatEvent& event) {
+  int result = 1;
+  for (std::size_t i = 0; i < count; ++i) {
+    const Condition& condition = *conditions[i].condition;
+    bool met = false, present = false, in_array = false;
+    for (std::uint32_t index = event.first(conditions[i].field); index != kNone && !met;
+         index = event.occurrence(index).next) {
+      const Occurrence& o = event.occurrence(index);
+      if (o.chain_length != 0) {
+        in_array = true;
+        break;
+      }
+      present = true;
+      for (const Predicate& p : condition.predicates) {
+        if (p.kind != PredKind::kAbsent && predicate_matches(p, o.value)) {
+          met = true;
+          break;
+        }
+      }
+    }
+    if (in_array) {
+      result = -1;  // keep looking for a condition that fails outright
+    } else if (!met && !(condition.has_absent && !present)) {
+      return 0;
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
 bool evaluate_alternative(const BoundCondition* conditions, std::size_t count,
                           const FlatEvent& event) {
+  int flat = evaluate_flat(conditions, count, event);
+  if (flat >= 0) return flat == 1;
   thread_local std::vector<ArrayStep> membership;
   AlternativeSearch search(conditions, count, event, membership);
   return search.run();

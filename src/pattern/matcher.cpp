@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -75,22 +76,34 @@ struct AffixIndex {
       if (kLower && c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
       return c;
     };
-    auto value_less_than = [&](std::string_view key) {
+    // Compares from `from` on (the first `from` bytes are known equal); sets `common` to the
+    // length of the common prefix of the value and the key.
+    auto value_less_than = [&](std::string_view key, std::size_t from, std::size_t& common) {
       std::size_t n = std::min(key.size(), value.size());
-      for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t i = from; i < n; ++i) {
         auto a = at(i);
         auto b = static_cast<unsigned char>(key[i]);
-        if (a != b) return a < b;
+        if (a != b) {
+          common = i;
+          return a < b;
+        }
       }
+      common = n;
       return value.size() < key.size();
     };
+    // Keys share long prefixes (ARNs, ids): every key between two bounds shares with the value
+    // at least the shorter of the bounds' common prefixes with it, so comparisons skip those.
     std::size_t low = 0, high = spans.size();  // first key greater than the value
+    std::size_t low_common = 0, high_common = 0;
     while (low < high) {
       std::size_t mid = (low + high) / 2;
-      if (value_less_than(key(mid))) {
+      std::size_t common;
+      if (value_less_than(key(mid), std::min(low_common, high_common), common)) {
         high = mid;
+        high_common = common;
       } else {
         low = mid + 1;
+        low_common = common;
       }
     }
     if (low == 0) return;
@@ -123,6 +136,56 @@ struct ExactIndex {
     return !by_text.empty() && (length >= kLengths || has_length[length]);
   }
   const AltList* find(std::string_view key) const { return by_text.find(key); }
+};
+
+// IP addresses (cidr, and exact values that are IP literals) by network: for each prefix length
+// in use, a hash map from the masked address to the alternatives, so a value costs one parse
+// and one lookup per distinct prefix length, whatever the number of ranges.
+struct IpIndex {
+  std::vector<std::pair<std::uint8_t, std::uint8_t>> shapes;  // (address bytes, prefix bits)
+  FlatStringMap<AltList> by_network;
+
+  // The length of the prefix that the range covers, or -1 when it is not one network.
+  static int prefix_bits(const IpRange& r) {
+    if (r.low.length != r.high.length || (r.low.length != 4 && r.low.length != 16)) return -1;
+    int bits = 0;
+    while (bits < r.low.length * 8 && bit(r.low, bits) == bit(r.high, bits)) ++bits;
+    for (int b = bits; b < r.low.length * 8; ++b) {
+      if (bit(r.low, b) != 0 || bit(r.high, b) != 1) return -1;
+    }
+    return bits;
+  }
+  static int bit(const IpAddress& ip, int b) { return ip.bytes[b / 8] >> (7 - b % 8) & 1; }
+  static void key(const IpAddress& ip, int bits, std::string& out) {
+    out.assign({static_cast<char>(ip.length), static_cast<char>(bits)});
+    for (int i = 0; i < ip.length; ++i) {
+      int keep = std::clamp(bits - i * 8, 0, 8);
+      auto mask = static_cast<std::uint8_t>(keep == 0 ? 0 : 0xff << (8 - keep));
+      out += static_cast<char>(ip.bytes[static_cast<std::size_t>(i)] & mask);
+    }
+  }
+  // False when the range is not one network (the caller then indexes it another way).
+  bool add(const IpRange& r, std::uint32_t alt) {
+    int bits = prefix_bits(r);
+    if (bits < 0) return false;
+    std::pair<std::uint8_t, std::uint8_t> shape{r.low.length, static_cast<std::uint8_t>(bits)};
+    if (std::find(shapes.begin(), shapes.end(), shape) == shapes.end()) shapes.push_back(shape);
+    std::string k;
+    key(r.low, bits, k);
+    by_network.insert(k).push_back(alt);
+    return true;
+  }
+  template <class Emit>
+  void lookup(std::string_view value, std::string& scratch, Emit&& emit) const {
+    if (shapes.empty()) return;
+    std::optional<IpAddress> ip = parse_ip(value);
+    if (!ip) return;
+    for (auto [length, bits] : shapes) {
+      if (length != ip->length) continue;
+      key(*ip, bits, scratch);
+      if (const AltList* alts = by_network.find(scratch)) emit(*alts);
+    }
+  }
 };
 
 struct Bound {
@@ -163,7 +226,8 @@ struct FieldIndex {
   std::unordered_map<double, AltList> numbers;
   AltList on_true, on_false, on_null;
   AltList on_any;     // exists, anything-but: any value
-  AltList on_string;  // any string: wildcards without literal ends, cidr, IPs, non-ASCII ci
+  AltList on_string;  // any string: wildcards without literal ends, non-ASCII ci
+  IpIndex ips;        // cidr, IP literals
   AffixIndex prefix, suffix, prefix_ci, suffix_ci;
   ExactIndex equals_ci;  // ASCII patterns, keyed lower-case
   RangeIndex ranges;
@@ -314,7 +378,7 @@ void MatcherData::index(std::uint32_t field, const Predicate& p, std::uint32_t a
     }
     case PredKind::kExactIp:
     case PredKind::kCidr:
-      fi.on_string.push_back(alt);
+      if (!fi.ips.add(p.ip, alt)) fi.on_string.push_back(alt);
       break;
     default:  // exists, anything-but
       fi.on_any.push_back(alt);
@@ -470,6 +534,7 @@ void collect(const FieldIndex& fi, const Value& v, MatchScratch& s) {
       fi.suffix.lookup<true, false>(v.str, emit);
       fi.prefix_ci.lookup<false, true>(v.str, emit);
       fi.suffix_ci.lookup<true, true>(v.str, emit);
+      fi.ips.lookup(v.str, s.lower, emit);
       if (fi.equals_ci.may_hold(v.str.size())) {
         ascii_lower(v.str, s.lower);
         if (const AltList* alts = fi.equals_ci.find(s.lower)) s.add_all(*alts);

@@ -209,7 +209,22 @@ bool is_ascii(std::string_view text) {
 
 void ascii_lower(std::string_view text, std::string& out) {
   out.resize(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  // Eight bytes at a time (every event value looked up in an equals-ignore-case index goes
+  // through here): a byte is an upper-case letter when its low seven bits are in 'A'..'Z' and
+  // its top bit is clear; such bytes get 0x20 added.
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    std::uint64_t low7 = w & (kOnes * 0x7f);
+    std::uint64_t ge_a = low7 + kOnes * (0x80 - 'A');
+    std::uint64_t gt_z = low7 + kOnes * (0x7f - 'Z');
+    std::uint64_t upper = (ge_a ^ gt_z) & ~w & (kOnes * 0x80);
+    w |= upper >> 2;
+    std::memcpy(out.data() + i, &w, 8);
+  }
+  for (; i < text.size(); ++i) {
     char c = text[i];
     out[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
   }

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <cstdio>
+
 #include "eventrouter/util/json_writer.hpp"
 
 namespace eventrouter::server {
@@ -78,7 +80,22 @@ std::optional<std::string> json_member(simdjson::dom::object object, std::string
 
 }  // namespace
 
-Router::Router(RouterServices services) : services_(std::move(services)) {}
+Router::Counters::Counters(metrics::Registry& registry)
+    : received(registry, "eventrouter_events_received_total", "Events accepted, by bus.", "bus"),
+      rejected(registry, "eventrouter_events_rejected_total", "Events refused, by reason.",
+               "reason"),
+      requests_rejected(registry, "eventrouter_requests_rejected_total",
+                        "Ingest requests refused whole, by reason.", "reason") {
+  for (int r = 0; r <= static_cast<int>(Route::not_found); ++r) {
+    requests.push_back(std::make_unique<metrics::LabeledCounters>(
+        registry, "eventrouter_http_requests_total", "HTTP requests answered, by route and status.",
+        "status", metrics::Labels{{"route", std::string(route_name(static_cast<Route>(r)))}}));
+  }
+}
+
+Router::Router(RouterServices services)
+    : services_(std::move(services)),
+      counters_(services_.metrics ? std::make_unique<Counters>(*services_.metrics) : nullptr) {}
 
 std::string_view Router::route_name(Route route) {
   switch (route) {
@@ -177,12 +194,10 @@ std::optional<Response> Router::precheck(const RequestHeader& header) const {
 }
 
 void Router::record(Route route, const Response& response) {
-  if (!services_.metrics) return;
-  services_.metrics
-      ->counter("eventrouter_http_requests_total", "HTTP requests answered, by route and status.",
-                {{"route", std::string(route_name(route))},
-                 {"status", std::to_string(response.result_int())}})
-      .inc();
+  if (!counters_) return;
+  char status[8];
+  const int n = std::snprintf(status, sizeof status, "%u", response.result_int());
+  counters_->requests[static_cast<std::size_t>(route)]->get(std::string_view(status, n)).inc();
 }
 
 void Router::handle(Request&& request, Respond respond) {
@@ -224,29 +239,23 @@ void Router::handle(Request&& request, Respond respond) {
   recorded(json_error(http::status::not_found, "NotFound", "no such path"));
 }
 
-namespace {
-
 // Hands the accepted events of a request to the sink and answers once they are recorded.
-void deliver_to_sink(EventSink* sink, metrics::Registry* metrics,
-                     std::vector<event::Entry> entries, std::string body, bool aws, Respond respond) {
+void Router::deliver_to_sink(std::vector<event::Entry> entries, std::string body, bool aws,
+                             Respond respond) {
   std::vector<event::Event> accepted;
   for (auto& entry : entries) {
     if (entry) {
-      if (metrics)
-        metrics->counter("eventrouter_events_received_total", "Events accepted, by bus.",
-                         {{"bus", entry->bus}})
-            .inc();
+      if (counters_) counters_->received.get(entry->bus).inc();
       accepted.push_back(std::move(entry.value()));
-    } else if (metrics) {
-      metrics
-          ->counter("eventrouter_events_rejected_total", "Events refused, by reason.",
-                    {{"reason", entry.error().code}})
-          .inc();
+    } else if (counters_) {
+      counters_->rejected.get(entry.error().code).inc();
     }
   }
-  if (accepted.empty() || !sink) return respond(json_response(http::status::ok, std::move(body)));
-  sink->accept(std::move(accepted), [body = std::move(body), aws, respond = std::move(respond)](
-                                        std::optional<SinkRefusal> refusal) mutable {
+  if (accepted.empty() || !services_.sink)
+    return respond(json_response(http::status::ok, std::move(body)));
+  services_.sink->accept(std::move(accepted), [body = std::move(body), aws,
+                                               respond = std::move(respond)](
+                                                  std::optional<SinkRefusal> refusal) mutable {
     if (!refusal) return respond(json_response(http::status::ok, std::move(body)));
     Response response = aws ? aws_error(static_cast<http::status>(refusal->status),
                                         "ServiceUnavailableException", refusal->message)
@@ -257,22 +266,15 @@ void deliver_to_sink(EventSink* sink, metrics::Registry* metrics,
   });
 }
 
-}  // namespace
-
 void Router::handle_events(Request&& request, std::string bus, Respond respond) {
   auto entries = event::parse_events_request(request.body(), bus, services_.envelope);
   if (!entries) {
-    if (services_.metrics)
-      services_.metrics
-          ->counter("eventrouter_requests_rejected_total", "Ingest requests refused whole, by reason.",
-                    {{"reason", entries.error().code}})
-          .inc();
+    if (counters_) counters_->requests_rejected.get(entries.error().code).inc();
     return respond(json_error(http::status::bad_request, entries.error().code,
                               entries.error().message));
   }
   std::string body = put_events_result(*entries);
-  deliver_to_sink(services_.sink, services_.metrics, std::move(*entries), std::move(body), false,
-                  std::move(respond));
+  deliver_to_sink(std::move(*entries), std::move(body), false, std::move(respond));
 }
 
 void Router::handle_aws(Request&& request, Respond respond) {
@@ -302,7 +304,7 @@ void Router::handle_aws(Request&& request, Respond respond) {
                              entries.error().message));
   }
   std::string body = put_events_result(*entries);
-  deliver_to_sink(services_.sink, services_.metrics, std::move(*entries), std::move(body), true,
+  deliver_to_sink(std::move(*entries), std::move(body), true,
                   [respond = std::move(respond)](Response response) {
                     if (response.result() == http::status::ok)
                       response.set(http::field::content_type, aws_json);

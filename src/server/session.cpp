@@ -107,13 +107,7 @@ void BasicSession<Stream>::on_header(beast::error_code ec) {
   if (auto refusal = server_.router_.precheck(header)) {
     // Never read a body we refuse; close unless the request had none.
     const bool has_body = !parser_->is_done();
-    if (server_.metrics_) {
-      server_.metrics_
-          ->counter("eventrouter_http_requests_total", "HTTP requests answered, by route and status.",
-                    {{"route", std::string(Router::route_name(Router::route_of(header.target())))},
-                     {"status", std::to_string(refusal->result_int())}})
-          .inc();
-    }
+    server_.router_.record(Router::route_of(header.target()), *refusal);
     return send(std::move(*refusal), has_body || !header.keep_alive());
   }
   auto read_body = [self = this->shared_from_this()] {

@@ -6,17 +6,30 @@
 #include <memory>
 #include <vector>
 
+#include "eventrouter/metrics/registry.hpp"
 #include "eventrouter/rules/rule_set.hpp"
 #include "eventrouter/targets/target.hpp"
 #include "eventrouter/transform/payload_shaper.hpp"
 
 namespace eventrouter::delivery {
 
+// A target's metrics, looked up once when the rule set is deployed: the registry's lookup
+// takes a lock and builds label strings, which the per-event path must not pay.
+struct TargetMetrics {
+  metrics::Counter* attempts;
+  metrics::Counter* succeeded;
+  metrics::Counter* retried;
+  metrics::Counter* dead_lettered;
+  metrics::Counter* dead_letters;
+  metrics::Histogram* duration;
+};
+
 struct DeployedTarget {
   const rules::Rule* rule;
   const targets::TargetSpec* spec;
   std::unique_ptr<targets::Target> target;
   transform::PayloadShaper shaper;
+  TargetMetrics metrics;
 };
 
 class Deployment {
@@ -26,9 +39,11 @@ class Deployment {
   // completion), where targets must not be shut down, so teardown then moves to a thread of
   // its own.
   static std::shared_ptr<Deployment> create(std::shared_ptr<const rules::RuleSet> rules,
-                                            targets::TargetContext& context);
+                                            targets::TargetContext& context,
+                                            metrics::Registry& metrics);
 
-  Deployment(std::shared_ptr<const rules::RuleSet> rules, targets::TargetContext& context);
+  Deployment(std::shared_ptr<const rules::RuleSet> rules, targets::TargetContext& context,
+             metrics::Registry& metrics);
   ~Deployment();  // shuts the targets down
   Deployment(const Deployment&) = delete;
   Deployment& operator=(const Deployment&) = delete;
@@ -36,10 +51,15 @@ class Deployment {
   const rules::RuleSet& rules() const { return *rules_; }
   // The targets of rule `rule` (an element of rules().rules()), in the rule's order.
   std::vector<DeployedTarget*> targets_of(const rules::Rule& rule);
+  // The TriggeredRules counter of `rule`.
+  metrics::Counter& matches_of(const rules::Rule& rule);
 
  private:
   std::shared_ptr<const rules::RuleSet> rules_;
+  std::size_t index_of(const rules::Rule& rule) const;
+
   std::vector<std::vector<DeployedTarget>> targets_;  // per rule, in rules().rules() order
+  std::vector<metrics::Counter*> matches_;            // per rule
 };
 
 }  // namespace eventrouter::delivery

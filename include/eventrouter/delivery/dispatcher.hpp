@@ -58,6 +58,7 @@ class Dispatcher : public server::EventSink {
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<bool> stopping_{false};
   metrics::Counter& matched_;
+  metrics::LabeledCounters unmatched_;  // by bus
   metrics::Histogram& dispatch_latency_;
 };
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -83,6 +84,22 @@ class Registry {
 
   mutable std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Family>, std::less<>> families_;
+};
+
+// The counters of one family that differ in one label (a bus, a status code), found on the hot
+// path under a shared lock instead of the registry's exclusive one.
+class LabeledCounters {
+ public:
+  LabeledCounters(Registry& registry, std::string name, std::string help, std::string label,
+                  Labels fixed = {});
+  Counter& get(std::string_view value);
+
+ private:
+  Registry& registry_;
+  std::string name_, help_, label_;
+  Labels fixed_;
+  std::shared_mutex mutex_;
+  std::map<std::string, Counter*, std::less<>> counters_;
 };
 
 }  // namespace eventrouter::metrics

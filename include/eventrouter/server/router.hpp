@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,6 +59,9 @@ class Router {
   void set_ready(bool ready) { ready_.store(ready); }
   bool ready() const { return ready_.load(); }
 
+  // Counts an answer in eventrouter_http_requests_total.
+  void record(Route route, const Response& response);
+
   // The route's label for metrics ("events", "healthz", ...).
   static std::string_view route_name(Route route);
   static Route route_of(std::string_view target, std::string* bus = nullptr);
@@ -66,9 +70,20 @@ class Router {
   void handle_events(Request&& request, std::string bus, Respond respond);
   void handle_aws(Request&& request, Respond respond);
   Response handle_test_event_pattern(const Request& request) const;
-  void record(Route route, const Response& response);
+  void deliver_to_sink(std::vector<event::Entry> entries, std::string body, bool aws,
+                       Respond respond);
+
+  // Counters found once, not per request (the registry's lookup locks and builds strings).
+  struct Counters {
+    explicit Counters(metrics::Registry& registry);
+    std::vector<std::unique_ptr<metrics::LabeledCounters>> requests;  // by Route, then status
+    metrics::LabeledCounters received;                                // by bus
+    metrics::LabeledCounters rejected;                                // by reason
+    metrics::LabeledCounters requests_rejected;                       // by reason
+  };
 
   RouterServices services_;
+  std::unique_ptr<Counters> counters_;
   std::atomic<bool> ready_{false};
 };
 
