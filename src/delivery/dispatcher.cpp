@@ -148,32 +148,41 @@ void Dispatcher::on_result(std::shared_ptr<Attempt> attempt, targets::DeliveryRe
 
   const auto& policy = attempt->target->spec->retry_policy;
   const auto age = Clock::now() - attempt->first_try;
-  std::string exhausted;
-  if (result.outcome == targets::Outcome::retryable) {
-    auto delay = backoff(inv.attempt);
-    if (result.retry_after) delay = std::max<std::chrono::milliseconds>(delay, *result.retry_after);
-    if (inv.attempt > policy.maximum_retry_attempts) {
-      exhausted = "MaximumRetryAttempts";
-    } else if (age + delay > std::chrono::seconds(policy.maximum_event_age_seconds)) {
-      exhausted = "MaximumEventAgeInSeconds";
-    } else if (!stopping_.load()) {
-      counters.retried->inc();
-      spdlog::warn("event {} to {}/{} failed (attempt {}): {} {}; retrying in {} ms", inv.event_id,
-                   inv.rule, inv.target, inv.attempt, result.error_code, result.error_message,
-                   delay.count());
-      auto timer = std::make_shared<net::steady_timer>(io_, delay);
-      timer->async_wait([this, timer, attempt](boost::system::error_code) mutable {
-        attempt->invocation.attempt += 1;
-        invoke(std::move(attempt));
-      });
-      return;
-    } else {
-      exhausted = "ShuttingDown";
-    }
+  if (result.outcome == targets::Outcome::permanent) return dead_letter(*attempt, result, "");
+  auto delay = backoff(inv.attempt);
+  if (result.retry_after) delay = std::max<std::chrono::milliseconds>(delay, *result.retry_after);
+  if (inv.attempt > policy.maximum_retry_attempts)
+    return dead_letter(*attempt, result, "MaximumRetryAttempts");
+  if (age + delay > std::chrono::seconds(policy.maximum_event_age_seconds))
+    return dead_letter(*attempt, result, "MaximumEventAgeInSeconds");
+  if (stopping_.load()) return dead_letter(*attempt, result, "ShuttingDown");
+
+  counters.retried->inc();
+  spdlog::warn("event {} to {}/{} failed (attempt {}): {} {}; retrying in {} ms", inv.event_id,
+               inv.rule, inv.target, inv.attempt, result.error_code, result.error_message,
+               delay.count());
+  auto timer = std::make_shared<net::steady_timer>(io_, delay);
+  {
+    std::lock_guard lock(waiting_mutex_);
+    waiting_.insert(timer);
   }
-  counters.dead_lettered->inc();
-  counters.dead_letters->inc();
-  const auto& spec = *attempt->target->spec;
+  timer->async_wait([this, timer, attempt, result](boost::system::error_code) mutable {
+    {
+      std::lock_guard lock(waiting_mutex_);
+      waiting_.erase(timer);
+    }
+    if (stopping_.load()) return dead_letter(*attempt, result, "ShuttingDown");
+    attempt->invocation.attempt += 1;
+    invoke(std::move(attempt));
+  });
+}
+
+void Dispatcher::dead_letter(const Attempt& attempt, const targets::DeliveryResult& result,
+                             std::string_view exhausted) {
+  const auto& inv = attempt.invocation;
+  attempt.target->metrics.dead_lettered->inc();
+  attempt.target->metrics.dead_letters->inc();
+  const auto& spec = *attempt.target->spec;
   const auto file =
       spec.dead_letter ? spec.dead_letter->path : options_.default_dead_letter_file;
   spdlog::error("event {} to {}/{} dead-lettered to {} after {} attempt(s): {} {}", inv.event_id,
@@ -187,11 +196,16 @@ void Dispatcher::on_result(std::shared_ptr<Attempt> attempt, targets::DeliveryRe
 
 void Dispatcher::shutdown(std::chrono::milliseconds grace) {
   stopping_.store(true);
+  {
+    // Retries not yet due will not be made: their handlers dead-letter them.
+    std::lock_guard lock(waiting_mutex_);
+    for (const auto& timer : waiting_) timer->cancel();
+  }
   const auto deadline = Clock::now() + grace;
   while (in_flight_.load() > 0 && Clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   if (in_flight_.load() > 0)
-    spdlog::warn("{} deliveries still pending at shutdown are lost (no journal yet)",
+    spdlog::warn("{} invocations still running at shutdown; their outcome is not recorded",
                  in_flight_.load());
 }
 

@@ -98,7 +98,7 @@ struct AffixIndex {
     while (low < high) {
       std::size_t mid = (low + high) / 2;
       std::size_t common;
-      if (value_less_than(key(mid), std::min(low_common, high_common), common)) {
+      if (value_less_than(key(mid), std::max(low_common, high_common), common)) {
         high = mid;
         high_common = common;
       } else {
@@ -107,11 +107,9 @@ struct AffixIndex {
       }
     }
     if (low == 0) return;
+    // The last key <= the value is the one that set low_common: their common prefix.
     auto i = static_cast<std::int32_t>(low) - 1;
-    std::string_view last = key(static_cast<std::size_t>(i));
-    std::size_t common = 0;
-    std::size_t limit = std::min(last.size(), value.size());
-    while (common < limit && static_cast<unsigned char>(last[common]) == at(common)) ++common;
+    std::size_t common = low_common;
     for (; i >= 0; i = parent[static_cast<std::size_t>(i)]) {
       if (spans[static_cast<std::size_t>(i)].second <= common)
         emit(alts[static_cast<std::size_t>(i)]);

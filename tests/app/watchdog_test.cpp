@@ -108,15 +108,15 @@ TEST_F(WatchdogTest, StopsPingingWhenTheEventLoopIsWedged) {
   NotifySocket systemd;
   ::setenv("WATCHDOG_USEC", "100000", 1);
   boost::asio::io_context io;
+  // The only io thread is blocked for 500 ms from the start: systemd must hear nothing then.
+  boost::asio::post(io, [] { std::this_thread::sleep_for(500ms); });
   eventrouter::app::Watchdog watchdog(io);
   ASSERT_TRUE(watchdog.enabled());
-  // The only io thread is blocked: systemd must stop hearing from us.
-  boost::asio::post(io, [] { std::this_thread::sleep_for(500ms); });
-  auto runner = std::async(std::launch::async, [&] { io.run_for(1200ms); });
-  std::this_thread::sleep_for(100ms);
-  const auto during = systemd.receive_for(300ms);
+  auto runner = std::async(std::launch::async, [&] { io.run_for(1500ms); });
+  const auto during = systemd.receive_for(400ms);
   EXPECT_TRUE(during.empty()) << during.size() << " pings from a blocked loop";
-  const auto after = systemd.receive_for(500ms);
+  // Once the loop is free again, the pings resume.
+  const auto after = systemd.receive_for(600ms);
   EXPECT_GE(after.size(), 2u);
   watchdog.stop();
   ASSERT_EQ(runner.wait_for(5s), std::future_status::ready);

@@ -159,3 +159,28 @@ def test_a_dead_webhook_does_not_hold_up_other_targets(make_daemon, workdir):
     assert record["attributes"]["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
     assert record["attributes"]["RETRY_ATTEMPTS"] == 0
     assert record["event"]["source"] == "app"
+
+
+def test_pending_retries_are_dead_lettered_at_shutdown(make_daemon):
+    import signal
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    rule = f"""rules:
+  - name: r
+    event_pattern: {{source: [app]}}
+    targets:
+      - id: dead
+        type: webhook
+        url: http://127.0.0.1:{dead_port}/
+        dead_letter: {{path: dlq.jsonl}}
+"""
+    daemon = make_daemon(rules={"r.yaml": rule})
+    post_json(daemon.url + "/events", '{"source":"app","detail-type":"t","detail":{}}')
+    assert daemon.wait_for_log("retrying in")
+    daemon.signal(signal.SIGTERM)
+    assert daemon.proc.wait(10) == 0
+    record = json.loads((daemon.state_dir / "dlq.jsonl").read_text().splitlines()[0])
+    assert record["attributes"]["EXHAUSTED_RETRY_CONDITION"] == "ShuttingDown"
+    assert record["attributes"]["ERROR_CODE"] == "CONNECTION_FAILURE"

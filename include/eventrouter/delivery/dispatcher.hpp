@@ -7,12 +7,14 @@
 // with issue 6 and slots in front of it).
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "eventrouter/delivery/dead_letters.hpp"
 #include "eventrouter/delivery/deployment.hpp"
@@ -38,7 +40,9 @@ class Dispatcher : public server::EventSink {
 
   void accept(std::vector<event::Event> events, server::SinkCompletion done) override;
 
-  // Stops taking events and waits up to `grace` for invocations in flight.
+  // Stops taking events, writes deliveries waiting for a retry to their dead-letter files
+  // (EXHAUSTED_RETRY_CONDITION ShuttingDown: without a journal they would otherwise be lost),
+  // and waits up to `grace` for invocations in flight.
   void shutdown(std::chrono::milliseconds grace);
   std::size_t in_flight() const { return in_flight_.load(); }
 
@@ -47,6 +51,8 @@ class Dispatcher : public server::EventSink {
   void dispatch(const event::Event& event, const std::shared_ptr<Deployment>& deployment);
   void invoke(std::shared_ptr<Attempt> attempt);
   void on_result(std::shared_ptr<Attempt> attempt, targets::DeliveryResult result);
+  void dead_letter(const Attempt& attempt, const targets::DeliveryResult& result,
+                   std::string_view exhausted);
   std::chrono::milliseconds backoff(int attempt) const;
 
   boost::asio::io_context& io_;
@@ -57,6 +63,8 @@ class Dispatcher : public server::EventSink {
   std::shared_ptr<Deployment> deployment_;
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<bool> stopping_{false};
+  std::mutex waiting_mutex_;
+  std::set<std::shared_ptr<boost::asio::steady_timer>> waiting_;  // retries not yet due
   metrics::Counter& matched_;
   metrics::LabeledCounters unmatched_;  // by bus
   metrics::Histogram& dispatch_latency_;
