@@ -3,4 +3,6 @@
 
 #include "eventrouter/app/cli.hpp"
 
-int main(int argc, char** argv) { return eventrouter::app::run_cli(argc, argv, std::cin, std::cout, std::cerr); }
+int main(int argc, char** argv) {
+  return eventrouter::app::run_cli(argc, argv, std::cin, std::cout, std::cerr);
+}

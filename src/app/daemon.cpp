@@ -1,10 +1,10 @@
 #include "eventrouter/app/daemon.hpp"
 
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
-#include <systemd/sd-daemon.h>
 
 #include <csignal>
 #include <ostream>
@@ -121,7 +121,9 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   services.sink = &dispatcher;
   services.envelope.max_event_bytes = config.limits.max_event_bytes;
   services.metrics = &metrics;
-  services.rules_json = [&] { return rules::render_rules_json(*store->current(), store->status()); };
+  services.rules_json = [&] {
+    return rules::render_rules_json(*store->current(), store->status());
+  };
   services.test_pattern = test_pattern;
   if (tokens) {
     services.auth_required = true;
@@ -138,9 +140,8 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
     err << "eventrouter: " << e.what() << " (in " << config.file.string() << ")\n";
     return 1;
   }
-  rules::RulesDirectoryWatcher watcher(config.rules_dir, [&] {
-    net::post(io, [&] { reload("a file in rules_dir changed"); });
-  });
+  rules::RulesDirectoryWatcher watcher(
+      config.rules_dir, [&] { net::post(io, [&] { reload("a file in rules_dir changed"); }); });
   try {
     watcher.start();
   } catch (const std::exception& e) {

@@ -36,8 +36,8 @@ void configure_logging(const config::LogConfig& log) {
   logger->set_level(spdlog::level::from_str(log.level));
   logger->flush_on(spdlog::level::info);
   if (log.format == "json") {
-    auto formatter = std::make_unique<spdlog::pattern_formatter>(
-        spdlog::pattern_time_type::utc, std::string("\n"));
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc,
+                                                                 std::string("\n"));
     formatter->add_flag<JsonMessageFlag>('j');
     formatter->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":%j})");
     logger->set_formatter(std::move(formatter));

@@ -56,8 +56,7 @@ bool DeadLetters::write(const std::filesystem::path& file, const DeadLetter& let
   // One write per record: O_APPEND keeps concurrent writers from interleaving lines.
   const ssize_t written = ::write(fd, line.data(), line.size());
   const bool ok = written == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
-  if (!ok)
-    spdlog::error("cannot write dead letter to {}: {}", file.string(), std::strerror(errno));
+  if (!ok) spdlog::error("cannot write dead letter to {}: {}", file.string(), std::strerror(errno));
   ::close(fd);
   return ok;
 }

@@ -19,22 +19,21 @@ TargetMetrics target_metrics(metrics::Registry& registry, const std::string& rul
                              "Target invocations, by final outcome.",
                              {{"rule", rule}, {"target", target}, {"outcome", name}});
   };
-  return TargetMetrics{
-      &registry.counter("eventrouter_invocation_attempts_total", "Target invocation attempts.",
-                        labels),
-      outcome("success"),
-      outcome("retried"),
-      outcome("dead_lettered"),
-      &registry.counter("eventrouter_dead_letters_total",
-                        "Deliveries written to a dead-letter file.", labels),
-      &registry.histogram("eventrouter_target_duration_seconds",
-                          "Duration of one invocation attempt.", labels)};
+  return TargetMetrics{&registry.counter("eventrouter_invocation_attempts_total",
+                                         "Target invocation attempts.", labels),
+                       outcome("success"),
+                       outcome("retried"),
+                       outcome("dead_lettered"),
+                       &registry.counter("eventrouter_dead_letters_total",
+                                         "Deliveries written to a dead-letter file.", labels),
+                       &registry.histogram("eventrouter_target_duration_seconds",
+                                           "Duration of one invocation attempt.", labels)};
 }
 
 }  // namespace
 
-Deployment::Deployment(std::shared_ptr<const rules::RuleSet> rules,
-                       targets::TargetContext& context, metrics::Registry& metrics)
+Deployment::Deployment(std::shared_ptr<const rules::RuleSet> rules, targets::TargetContext& context,
+                       metrics::Registry& metrics)
     : rules_(std::move(rules)) {
   targets_.reserve(rules_->rules().size());
   for (const auto& rule : rules_->rules()) {

@@ -1,9 +1,9 @@
 #include "eventrouter/delivery/dispatcher.hpp"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <random>
 #include <thread>
@@ -32,9 +32,9 @@ Dispatcher::Dispatcher(net::io_context& io, DispatcherOptions options, metrics::
                                "Events that matched at least one rule.")),
       unmatched_(metrics, "eventrouter_events_unmatched_total", "Events no enabled rule matched.",
                  "bus"),
-      dispatch_latency_(metrics.histogram(
-          "eventrouter_ingest_to_invocation_seconds",
-          "Time from ingestion to the start of the first invocation attempt.")) {
+      dispatch_latency_(
+          metrics.histogram("eventrouter_ingest_to_invocation_seconds",
+                            "Time from ingestion to the start of the first invocation attempt.")) {
   metrics_.gauge_callback("eventrouter_pending_deliveries",
                           "Deliveries in flight or waiting for a retry.",
                           [this] { return static_cast<double>(in_flight_.load()); });
@@ -111,9 +111,9 @@ void Dispatcher::dispatch(const event::Event& event,
 
 void Dispatcher::invoke(std::shared_ptr<Attempt> attempt) {
   if (attempt->invocation.attempt == 1) {
-    dispatch_latency_.observe(std::chrono::duration<double>(std::chrono::system_clock::now() -
-                                                            attempt->ingested_at)
-                                  .count());
+    dispatch_latency_.observe(
+        std::chrono::duration<double>(std::chrono::system_clock::now() - attempt->ingested_at)
+            .count());
   }
   attempt->target->metrics.attempts->inc();
   auto* target = attempt->target->target.get();
@@ -131,7 +131,8 @@ std::chrono::milliseconds Dispatcher::backoff(int attempt) const {
   const auto ceiling =
       std::min<std::int64_t>(options_.backoff_cap.count(), options_.backoff_base.count() << shift);
   thread_local std::mt19937_64 random{std::random_device{}()};
-  std::uniform_int_distribution<std::int64_t> pick(ceiling / 10, std::max<std::int64_t>(ceiling, 1));
+  std::uniform_int_distribution<std::int64_t> pick(ceiling / 10,
+                                                   std::max<std::int64_t>(ceiling, 1));
   return std::chrono::milliseconds(pick(random));
 }
 
@@ -183,14 +184,13 @@ void Dispatcher::dead_letter(const Attempt& attempt, const targets::DeliveryResu
   attempt.target->metrics.dead_lettered->inc();
   attempt.target->metrics.dead_letters->inc();
   const auto& spec = *attempt.target->spec;
-  const auto file =
-      spec.dead_letter ? spec.dead_letter->path : options_.default_dead_letter_file;
+  const auto file = spec.dead_letter ? spec.dead_letter->path : options_.default_dead_letter_file;
   spdlog::error("event {} to {}/{} dead-lettered to {} after {} attempt(s): {} {}", inv.event_id,
                 inv.rule, inv.target, file.string(), inv.attempt, result.error_code,
                 result.error_message);
-  dead_letters_.write(file, DeadLetter{inv.event_json, inv.payload, inv.rule, inv.target,
-                                       result.error_code, result.error_message, exhausted,
-                                       inv.attempt - 1});
+  dead_letters_.write(
+      file, DeadLetter{inv.event_json, inv.payload, inv.rule, inv.target, result.error_code,
+                       result.error_message, exhausted, inv.attempt - 1});
   in_flight_.fetch_sub(1);
 }
 

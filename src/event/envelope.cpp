@@ -3,8 +3,8 @@
 #include <array>
 
 #include "envelope_builder.hpp"
-#include "json_document.hpp"
 #include "eventrouter/util/ids.hpp"
+#include "json_document.hpp"
 
 namespace eventrouter::event {
 
@@ -16,7 +16,9 @@ using simdjson::dom::element_type;
 constexpr std::array<std::string_view, 9> envelope_fields = {
     "version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"};
 
-EntryError invalid(std::string message) { return {"InvalidArgument", std::move(message)}; }
+EntryError invalid(std::string message) {
+  return {"InvalidArgument", std::move(message)};
+}
 
 std::string allowed_fields() {
   std::string out;
@@ -84,17 +86,16 @@ std::optional<std::string> normalise_time(std::string_view text) {
 Entry normalise_envelope(element value, std::string_view raw_detail, const Context& context) {
   simdjson::dom::object object;
   if (value.get_object().get(object)) {
-    return unexpected(invalid(
-        "an event must be a JSON object with source, detail-type and detail, not a " +
-        std::string(value.type() == element_type::ARRAY ? "array" : "scalar")));
+    return unexpected(
+        invalid("an event must be a JSON object with source, detail-type and detail, not a " +
+                std::string(value.type() == element_type::ARRAY ? "array" : "scalar")));
   }
   detail::EnvelopeFields fields;
   std::string time_storage;
   bool has_detail = false;
   for (auto [key, field] : object) {
     auto need_string = [&](std::string_view& target) -> std::optional<EntryError> {
-      if (field.get_string().get(target))
-        return invalid(std::string(key) + " must be a string");
+      if (field.get_string().get(target)) return invalid(std::string(key) + " must be a string");
       return std::nullopt;
     };
     std::optional<EntryError> problem;
@@ -102,7 +103,8 @@ Entry normalise_envelope(element value, std::string_view raw_detail, const Conte
       problem = need_string(fields.version);
     } else if (key == "id") {
       problem = need_string(fields.id);
-      if (!problem && fields.id.empty()) problem = invalid("id must not be empty; omit it to get one");
+      if (!problem && fields.id.empty())
+        problem = invalid("id must not be empty; omit it to get one");
     } else if (key == "detail-type") {
       problem = need_string(fields.detail_type);
     } else if (key == "source") {
@@ -223,7 +225,8 @@ Expected<std::vector<Entry>, BodyError> parse_events_request(std::string_view bo
   }
   if (root->type() == element_type::OBJECT) {
     const auto raws = raw_details(document.padded(), false);
-    entries.push_back(normalise_envelope(*root, raws.empty() ? std::string_view{} : raws[0], context));
+    entries.push_back(
+        normalise_envelope(*root, raws.empty() ? std::string_view{} : raws[0], context));
     return entries;
   }
   return unexpected(BodyError{"InvalidRequest",
@@ -233,8 +236,8 @@ Expected<std::vector<Entry>, BodyError> parse_events_request(std::string_view bo
 namespace {
 
 EntryError aws_required(std::string_view parameter) {
-  return invalid("Parameter " + std::string(parameter) + " is not valid. Reason: " +
-                 std::string(parameter) + " is a required argument.");
+  return invalid("Parameter " + std::string(parameter) +
+                 " is not valid. Reason: " + std::string(parameter) + " is a required argument.");
 }
 
 // EventBusName may be a name or an ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME).
@@ -265,7 +268,8 @@ std::optional<std::string> aws_time(element value) {
 Entry normalise_put_events_entry(element value, std::string_view default_bus,
                                  const EnvelopeOptions& options, Context& context) {
   simdjson::dom::object object;
-  if (value.get_object().get(object)) return unexpected(invalid("each entry must be a JSON object"));
+  if (value.get_object().get(object))
+    return unexpected(invalid("each entry must be a JSON object"));
   detail::EnvelopeFields fields;
   std::string time_storage;
   std::string_view detail_text;
@@ -298,8 +302,9 @@ Entry normalise_put_events_entry(element value, std::string_view default_bus,
     } else if (key == "Time") {
       auto normal = aws_time(field);
       if (!normal)
-        return unexpected(invalid("Parameter Time is not valid. Reason: use epoch seconds or an "
-                                  "RFC 3339 timestamp such as 2026-11-20T14:02:11Z."));
+        return unexpected(
+            invalid("Parameter Time is not valid. Reason: use epoch seconds or an "
+                    "RFC 3339 timestamp such as 2026-11-20T14:02:11Z."));
       time_storage = std::move(*normal);
     }
     // Other members (EndpointId and future ones) are ignored, as AWS's own SDKs may send them.

@@ -16,7 +16,6 @@ simdjson::dom::parser& dom_parser(int slot) {
   return parsers[slot];
 }
 
-
 }  // namespace
 
 simdjson::ondemand::parser& ondemand_parser() {
@@ -33,12 +32,12 @@ Expected<simdjson::dom::element, BodyError> JsonDocument::parse(std::string_view
     case simdjson::UTF8_ERROR:
       return unexpected(BodyError{"InvalidUTF8", "the body is not valid UTF-8"});
     case simdjson::DEPTH_ERROR:
-      return unexpected(BodyError{"TooDeep", "JSON nesting is deeper than " +
-                                                 std::to_string(max_json_depth) + " levels"});
-    case simdjson::NUMBER_ERROR:
       return unexpected(BodyError{
-          "MalformedJSON", "a number is out of range: integers must fit in 64 bits and "
-                           "decimals in a double (send larger values as strings)"});
+          "TooDeep", "JSON nesting is deeper than " + std::to_string(max_json_depth) + " levels"});
+    case simdjson::NUMBER_ERROR:
+      return unexpected(BodyError{"MalformedJSON",
+                                  "a number is out of range: integers must fit in 64 bits and "
+                                  "decimals in a double (send larger values as strings)"});
     case simdjson::EMPTY:
       return unexpected(BodyError{"MalformedJSON", "the body is empty: send a JSON event"});
     default: {

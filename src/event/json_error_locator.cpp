@@ -21,8 +21,8 @@ std::string describe_json_error(std::string_view body) {
   }
   if (!ec) return {};
   if (ec == boost::json::error::too_deep) {
-    return "JSON nesting is deeper than " + std::to_string(max_json_depth) +
-           " levels (at byte " + std::to_string(consumed) + ")";
+    return "JSON nesting is deeper than " + std::to_string(max_json_depth) + " levels (at byte " +
+           std::to_string(consumed) + ")";
   }
   return "malformed JSON at byte " + std::to_string(consumed) + ": " + ec.message();
 }

@@ -181,8 +181,8 @@ std::string Registry::render() const {
         for (std::size_t i = 0; i < bounds.size(); ++i)
           out += name + "_bucket" + with_le(labels, format_number(bounds[i])) + " " +
                  std::to_string(counts[i]) + "\n";
-        out += name + "_bucket" + with_le(labels, "+Inf") + " " + std::to_string(counts.back()) +
-               "\n";
+        out +=
+            name + "_bucket" + with_le(labels, "+Inf") + " " + std::to_string(counts.back()) + "\n";
         out += name + "_sum" + labels + " " + format_number(s.histogram->sum()) + "\n";
         out += name + "_count" + labels + " " + std::to_string(s.histogram->count()) + "\n";
       }

@@ -32,28 +32,34 @@ std::uint32_t PathTrie::add(std::string_view path) {
   return nodes_[node].field;
 }
 
+// The child of one node named exactly `segment` (no dot), or kNone.
+static std::uint32_t named_child(const PathTrie::Node& here, std::string_view segment) {
+  if (!(here.length_mask >> std::min<std::size_t>(segment.size(), 63) & 1)) return kNone;
+  if (here.list.size() > PathTrie::kScanLimit) {
+    const std::uint32_t* found = here.children.find(segment);
+    return found ? *found : kNone;
+  }
+  for (const auto& [name, index] : here.list) {
+    // Length, then first and last byte, before a full comparison: names of one node rarely
+    // share all three.
+    if (name.size() == segment.size() &&
+        (segment.empty() || (name.front() == segment.front() && name.back() == segment.back() &&
+                             std::memcmp(name.data(), segment.data(), segment.size()) == 0))) {
+      return index;
+    }
+  }
+  return kNone;
+}
+
 std::uint32_t PathTrie::child(std::uint32_t from, std::string_view key) const {
+  // Most event keys have no dot: try the whole key first (trie names never contain one), and
+  // look for dots only when that fails.
+  if (std::uint32_t whole = named_child(nodes_[from], key); whole != kNone) return whole;
+  if (!std::memchr(key.data(), '.', key.size())) return kNone;
   std::uint32_t node = from;
   while (true) {
-    const void* dot_at = std::memchr(key.data(), '.', key.size());
-    std::size_t dot = dot_at
-                          ? static_cast<std::size_t>(static_cast<const char*>(dot_at) - key.data())
-                          : std::string_view::npos;
-    std::string_view segment = key.substr(0, dot);
-    const Node& here = nodes_[node];
-    if (!(here.length_mask >> std::min<std::size_t>(segment.size(), 63) & 1)) return kNone;
-    std::uint32_t next = kNone;
-    if (here.list.size() <= kScanLimit) {
-      for (const auto& [name, index] : here.list) {
-        if (name.size() == segment.size() &&
-            std::memcmp(name.data(), segment.data(), segment.size()) == 0) {
-          next = index;
-          break;
-        }
-      }
-    } else {
-      if (const std::uint32_t* found = here.children.find(segment)) next = *found;
-    }
+    std::size_t dot = key.find('.');
+    std::uint32_t next = named_child(nodes_[node], key.substr(0, dot));
     if (next == kNone) return kNone;
     node = next;
     if (dot == std::string_view::npos) return node;
@@ -83,7 +89,9 @@ void FlatEvent::record(std::uint32_t field, const Value& value) {
   o.field = field;
   o.chain_begin = static_cast<std::uint32_t>(chains_.size());
   o.chain_length = static_cast<std::uint32_t>(current_chain_.size());
-  chains_.insert(chains_.end(), current_chain_.begin(), current_chain_.end());
+  if (!current_chain_.empty()) {
+    chains_.insert(chains_.end(), current_chain_.begin(), current_chain_.end());
+  }
   o.next = first(field);
   head_[field] = static_cast<std::uint32_t>(occurrences_.size());
   head_stamp_[field] = stamp_;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
@@ -98,7 +99,7 @@ struct AffixIndex {
     while (low < high) {
       std::size_t mid = (low + high) / 2;
       std::size_t common;
-      if (value_less_than(key(mid), std::max(low_common, high_common), common)) {
+      if (value_less_than(key(mid), std::min(low_common, high_common), common)) {
         high = mid;
         high_common = common;
       } else {
@@ -277,6 +278,27 @@ std::string predicate_key(std::uint32_t field, const Predicate& p) {
 
 }  // namespace
 
+// A predicate in the matcher's compact form, laid out alternative after alternative so that
+// evaluating a candidate reads a few neighbouring cache lines: the common kinds carry their
+// operands inline (their text in MatcherData::text), the others point at the full Predicate.
+struct CompactPredicate {
+  PredKind kind;
+  bool low_open = false;
+  bool high_open = false;
+  std::uint32_t text_offset = 0;
+  std::uint32_t text_length = 0;
+  double low = 0;  // exact number, or range bounds
+  double high = 0;
+  const Predicate* full = nullptr;
+};
+
+struct CompactCondition {
+  std::uint32_t field;
+  std::uint32_t first;  // into MatcherData::predicates
+  std::uint16_t count;
+  bool has_absent;
+};
+
 struct AltEntry {
   std::uint32_t pattern;
   std::uint32_t begin;  // into MatcherData::bound
@@ -295,11 +317,16 @@ struct MatcherData {
   // candidate touches a few neighbouring cache lines rather than the patterns' scattered data.
   std::vector<Condition> conditions;
   std::vector<BoundCondition> bound;
+  // The same conditions in compact form, index for index with `bound`.
+  std::vector<CompactCondition> compact;
+  std::vector<CompactPredicate> predicates;
+  std::string text;
   std::vector<FieldIndex> fields;   // by field id
   std::vector<char> field_indexed;  // field has at least one anchor
   AltList always;                   // alternatives with no condition a value can anchor
 
   void build();
+  void add_compact(std::uint32_t field, const Condition& c);
   void index(std::uint32_t field, const Predicate& p, std::uint32_t alt);
 };
 
@@ -384,6 +411,39 @@ void MatcherData::index(std::uint32_t field, const Predicate& p, std::uint32_t a
   }
 }
 
+void MatcherData::add_compact(std::uint32_t field, const Condition& c) {
+  compact.push_back({field, static_cast<std::uint32_t>(predicates.size()),
+                     static_cast<std::uint16_t>(c.predicates.size()), c.has_absent});
+  for (const Predicate& p : c.predicates) {
+    CompactPredicate cp{p.kind};
+    cp.full = &p;
+    switch (p.kind) {
+      case PredKind::kExactString:
+      case PredKind::kPrefix:
+      case PredKind::kSuffix:
+      case PredKind::kPrefixCi:
+      case PredKind::kSuffixCi:
+      case PredKind::kEqualsCi:
+        cp.text_offset = static_cast<std::uint32_t>(text.size());
+        cp.text_length = static_cast<std::uint32_t>(p.text.size());
+        text += p.text;
+        break;
+      case PredKind::kExactNumber:
+        cp.low = p.number;
+        break;
+      case PredKind::kNumericRange:
+        cp.low = p.range.low;
+        cp.high = p.range.high;
+        cp.low_open = p.range.low_open;
+        cp.high_open = p.range.high_open;
+        break;
+      default:
+        break;
+    }
+    predicates.push_back(cp);
+  }
+}
+
 void MatcherData::build() {
   // Bind every condition to this matcher's fields, and count how many alternatives share each
   // predicate: a shared predicate (say source = aws.guardduty) is a poor anchor.
@@ -401,6 +461,7 @@ void MatcherData::build() {
         std::uint32_t field = trie.add(c.path);
         conditions.push_back(c);
         bound.push_back({field, &conditions.back()});
+        add_compact(field, conditions.back());
         for (const Predicate& p : c.predicates) ++shared[predicate_key(field, p)];
       }
       alternatives.push_back(entry);
@@ -412,18 +473,27 @@ void MatcherData::build() {
     const AltEntry& entry = alternatives[ai];
     const BoundCondition* anchor = nullptr;
     double best = 0;
+    std::vector<std::pair<double, CompactCondition>> order;  // (cost, condition)
     for (std::uint32_t ci = entry.begin; ci < entry.begin + entry.count; ++ci) {
       const BoundCondition& bc = bound[ci];
-      if (bc.condition->has_absent) continue;  // met by absence: no value to look up
       double cost = 0;
       for (const Predicate& p : bc.condition->predicates) {
         cost += predicate_weight(p) * shared[predicate_key(bc.field, p)];
       }
+      order.emplace_back(cost, compact[ci]);
+      if (bc.condition->has_absent) continue;  // met by absence: no value to look up
       if (!anchor || cost < best) {
         anchor = &bc;
         best = cost;
       }
     }
+    // The compact form is evaluated in any order (see evaluate_compact): the conditions least
+    // often met go first so that a candidate that fails is dropped soonest; the anchor, which
+    // brought the candidate in, goes last.
+    if (anchor) order[static_cast<std::size_t>(anchor - &bound[entry.begin])].first = 1e300;
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::uint32_t k = 0; k < entry.count; ++k) compact[entry.begin + k] = order[k].second;
     if (!anchor) {
       always.push_back(ai);
       continue;
@@ -559,6 +629,80 @@ void collect(const FieldIndex& fi, const Value& v, MatchScratch& s) {
   }
 }
 
+bool compact_matches(const MatcherData& data, const CompactPredicate& p, const Value& v) {
+  const bool is_string = v.kind == ValueKind::kString;
+  std::string_view text(data.text.data() + p.text_offset, p.text_length);
+  switch (p.kind) {
+    case PredKind::kExactString:
+      return is_string && v.str == text;
+    case PredKind::kPrefix:
+      return is_string && v.str.size() >= text.size() &&
+             std::memcmp(v.str.data(), text.data(), text.size()) == 0;
+    case PredKind::kSuffix:
+      return is_string && v.str.size() >= text.size() &&
+             std::memcmp(v.str.data() + v.str.size() - text.size(), text.data(), text.size()) == 0;
+    case PredKind::kPrefixCi:
+      return is_string && starts_with_ci(v.str, text);
+    case PredKind::kSuffixCi:
+      return is_string && ends_with_ci(v.str, text);
+    case PredKind::kEqualsCi:
+      return is_string && equals_ci(v.str, text);
+    case PredKind::kExactNumber:
+      return v.kind == ValueKind::kNumber && v.num == p.low;
+    case PredKind::kNumericRange: {
+      if (v.kind != ValueKind::kNumber) return false;
+      bool above = p.low_open ? v.num > p.low : v.num >= p.low;
+      bool below = p.high_open ? v.num < p.high : v.num <= p.high;
+      return above && below;
+    }
+    case PredKind::kTrue:
+      return v.kind == ValueKind::kTrue;
+    case PredKind::kFalse:
+      return v.kind == ValueKind::kFalse;
+    case PredKind::kNull:
+      return v.kind == ValueKind::kNull;
+    case PredKind::kExists:
+      return true;
+    case PredKind::kAbsent:
+      return false;
+    default:
+      return predicate_matches(*p.full, v);
+  }
+}
+
+// evaluate_alternative's common case on the compact form: a value outside every array imposes
+// no element on the other conditions, so a condition met by such a value is met whatever else
+// is chosen, and one whose values all lie outside arrays and fail it fails the alternative.
+// Returns 1 (match), 0 (no match) or -1 (a value in an array decides: run the full search).
+int evaluate_compact(const MatcherData& data, const AltEntry& entry, const FlatEvent& event) {
+  int result = 1;
+  for (std::uint32_t ci = entry.begin; ci < entry.begin + entry.count; ++ci) {
+    const CompactCondition& c = data.compact[ci];
+    bool met = false, present = false, in_array = false;
+    for (std::uint32_t index = event.first(c.field); index != kNone && !met;
+         index = event.occurrence(index).next) {
+      const Occurrence& o = event.occurrence(index);
+      if (o.chain_length != 0) {
+        in_array = true;
+        break;
+      }
+      present = true;
+      for (std::uint32_t pi = c.first; pi < c.first + c.count; ++pi) {
+        if (compact_matches(data, data.predicates[pi], o.value)) {
+          met = true;
+          break;
+        }
+      }
+    }
+    if (in_array) {
+      result = -1;  // keep looking for a condition that fails outright
+    } else if (!met && !(c.has_absent && !present)) {
+      return 0;
+    }
+  }
+  return result;
+}
+
 void run_match(const MatcherData& data, simdjson::dom::element root,
                std::vector<std::uint32_t>& out) {
   if (!root.is_object()) return;
@@ -571,14 +715,31 @@ void run_match(const MatcherData& data, simdjson::dom::element root,
   }
   s.add_all(data.always);
   std::size_t first_out = out.size();
-  for (std::uint32_t ai : s.candidates) {
-    const AltEntry& entry = data.alternatives[ai];
+  // With thousands of rules the candidates' data is spread over megabytes: fetch a few
+  // candidates ahead (their entry first, then their first compact condition and predicate)
+  // so that the misses overlap instead of adding up.
+  constexpr std::size_t kEntryAhead = 8, kConditionAhead = 4;
+  const std::size_t candidate_count = s.candidates.size();
+  for (std::size_t k = 0; k < candidate_count; ++k) {
+    if (k + kEntryAhead < candidate_count) {
+      __builtin_prefetch(&data.alternatives[s.candidates[k + kEntryAhead]]);
+    }
+    if (k + kConditionAhead < candidate_count) {
+      const AltEntry& ahead = data.alternatives[s.candidates[k + kConditionAhead]];
+      __builtin_prefetch(&data.compact[ahead.begin]);
+      __builtin_prefetch(&data.predicates[data.compact[ahead.begin].first]);
+    }
+    const AltEntry& entry = data.alternatives[s.candidates[k]];
     if (s.pattern_stamp[entry.pattern] == s.stamp) continue;
     if (entry.guard_field != kNone &&
         !s.guard_may_hold(event, entry.guard_field, entry.guard_hash)) {
       continue;
     }
-    if (evaluate_alternative(data.bound.data() + entry.begin, entry.count, event)) {
+    int verdict = evaluate_compact(data, entry, event);
+    if (verdict < 0) {
+      verdict = evaluate_alternative(data.bound.data() + entry.begin, entry.count, event) ? 1 : 0;
+    }
+    if (verdict == 1) {
       s.pattern_stamp[entry.pattern] = s.stamp;
       out.push_back(entry.pattern);
     }

@@ -1,9 +1,9 @@
 #include "eventrouter/server/http_server.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <spdlog/spdlog.h>
 
 #include <system_error>
 
@@ -66,52 +66,55 @@ void HttpServer::listen() {
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    throw std::system_error(ec, "cannot listen on " + options_.host + ":" +
-                                    std::to_string(options_.port));
+    throw std::system_error(
+        ec, "cannot listen on " + options_.host + ":" + std::to_string(options_.port));
   }
 }
 
-tcp::endpoint HttpServer::local_endpoint() const { return acceptor_.local_endpoint(); }
+tcp::endpoint HttpServer::local_endpoint() const {
+  return acceptor_.local_endpoint();
+}
 
 void HttpServer::start() {
   net::post(acceptor_.get_executor(), [this] { do_accept(); });
 }
 
 void HttpServer::do_accept() {
-  acceptor_.async_accept(net::make_strand(io_), [this](boost::system::error_code ec,
-                                                       tcp::socket socket) {
-    if (stopping_.load() || ec == net::error::operation_aborted) return;
-    if (ec) {
-      // Out of descriptors or similar: say so, and try again shortly instead of spinning.
-      spdlog::warn("accept failed: {}", ec.message());
-      auto timer = std::make_shared<net::steady_timer>(acceptor_.get_executor(),
-                                                       std::chrono::milliseconds(100));
-      timer->async_wait([this, timer](boost::system::error_code) {
-        if (!stopping_.load()) do_accept();
-      });
-      return;
-    }
-    const bool over_limit = open_.load() >= options_.max_connections;
-    if (!over_limit) open_.fetch_add(1);
-    if (over_limit && metrics_)
-      metrics_->counter("eventrouter_http_connections_refused_total",
+  acceptor_.async_accept(
+      net::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
+        if (stopping_.load() || ec == net::error::operation_aborted) return;
+        if (ec) {
+          // Out of descriptors or similar: say so, and try again shortly instead of spinning.
+          spdlog::warn("accept failed: {}", ec.message());
+          auto timer = std::make_shared<net::steady_timer>(acceptor_.get_executor(),
+                                                           std::chrono::milliseconds(100));
+          timer->async_wait([this, timer](boost::system::error_code) {
+            if (!stopping_.load()) do_accept();
+          });
+          return;
+        }
+        const bool over_limit = open_.load() >= options_.max_connections;
+        if (!over_limit) open_.fetch_add(1);
+        if (over_limit && metrics_)
+          metrics_
+              ->counter("eventrouter_http_connections_refused_total",
                         "Connections answered 503 because limits.max_connections was reached.")
-          .inc();
-    std::shared_ptr<Session> session;
-    if (tls_) {
-      session = std::make_shared<BasicSession<TlsStream>>(std::move(socket), *this, over_limit,
-                                                          tls_.get());
-    } else {
-      session = std::make_shared<BasicSession<PlainStream>>(std::move(socket), *this, over_limit,
-                                                            nullptr);
-    }
-    {
-      std::lock_guard lock(sessions_mutex_);
-      sessions_[session.get()] = session;
-    }
-    session->run();
-    do_accept();
-  });
+              .inc();
+        std::shared_ptr<Session> session;
+        if (tls_) {
+          session = std::make_shared<BasicSession<TlsStream>>(std::move(socket), *this, over_limit,
+                                                              tls_.get());
+        } else {
+          session = std::make_shared<BasicSession<PlainStream>>(std::move(socket), *this,
+                                                                over_limit, nullptr);
+        }
+        {
+          std::lock_guard lock(sessions_mutex_);
+          sessions_[session.get()] = session;
+        }
+        session->run();
+        do_accept();
+      });
 }
 
 void HttpServer::forget(Session* session) {

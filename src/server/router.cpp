@@ -99,15 +99,24 @@ Router::Router(RouterServices services)
 
 std::string_view Router::route_name(Route route) {
   switch (route) {
-    case Route::healthz: return "healthz";
-    case Route::readyz: return "readyz";
-    case Route::metrics: return "metrics";
-    case Route::rules: return "rules";
-    case Route::events: return "events";
-    case Route::bus_events: return "bus_events";
-    case Route::aws: return "aws";
-    case Route::test_event_pattern: return "test_event_pattern";
-    case Route::not_found: return "not_found";
+    case Route::healthz:
+      return "healthz";
+    case Route::readyz:
+      return "readyz";
+    case Route::metrics:
+      return "metrics";
+    case Route::rules:
+      return "rules";
+    case Route::events:
+      return "events";
+    case Route::bus_events:
+      return "bus_events";
+    case Route::aws:
+      return "aws";
+    case Route::test_event_pattern:
+      return "test_event_pattern";
+    case Route::not_found:
+      return "not_found";
   }
   return "not_found";
 }
@@ -124,7 +133,8 @@ Route Router::route_of(std::string_view target, std::string* bus) {
   constexpr std::string_view prefix = "/buses/", suffix = "/events";
   if (path.starts_with(prefix) && path.ends_with(suffix) &&
       path.size() > prefix.size() + suffix.size()) {
-    if (bus) *bus = std::string(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()));
+    if (bus)
+      *bus = std::string(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()));
     return Route::bus_events;
   }
   return Route::not_found;
@@ -139,14 +149,14 @@ std::optional<Response> Router::precheck(const RequestHeader& header) const {
                           " (see GET /rules, POST /events, POST /buses/{bus}/events)");
   }
   const bool read = is_read_route(route);
-  const bool method_ok = read ? (header.method() == http::verb::get ||
-                                 header.method() == http::verb::head)
-                              : header.method() == http::verb::post;
+  const bool method_ok =
+      read ? (header.method() == http::verb::get || header.method() == http::verb::head)
+           : header.method() == http::verb::post;
   if (!method_ok) {
-    auto response = json_error(http::status::method_not_allowed, "MethodNotAllowed",
-                               std::string(header.method_string()) + " is not allowed on " +
-                                   std::string(route_name(route)) + "; use " +
-                                   (read ? "GET" : "POST"));
+    auto response =
+        json_error(http::status::method_not_allowed, "MethodNotAllowed",
+                   std::string(header.method_string()) + " is not allowed on " +
+                       std::string(route_name(route)) + "; use " + (read ? "GET" : "POST"));
     response.set(http::field::allow, read ? "GET, HEAD" : "POST");
     return response;
   }
@@ -223,8 +233,8 @@ void Router::handle(Request&& request, Respond respond) {
       return recorded(std::move(response));
     }
     case Route::rules:
-      return recorded(json_response(http::status::ok,
-                                    services_.rules_json ? services_.rules_json() : R"({"rules":[]})"));
+      return recorded(json_response(
+          http::status::ok, services_.rules_json ? services_.rules_json() : R"({"rules":[]})"));
     case Route::events:
       return handle_events(std::move(request), "default", std::move(recorded));
     case Route::bus_events:
@@ -253,25 +263,25 @@ void Router::deliver_to_sink(std::vector<event::Entry> entries, std::string body
   }
   if (accepted.empty() || !services_.sink)
     return respond(json_response(http::status::ok, std::move(body)));
-  services_.sink->accept(std::move(accepted), [body = std::move(body), aws,
-                                               respond = std::move(respond)](
-                                                  std::optional<SinkRefusal> refusal) mutable {
-    if (!refusal) return respond(json_response(http::status::ok, std::move(body)));
-    Response response = aws ? aws_error(static_cast<http::status>(refusal->status),
-                                        "ServiceUnavailableException", refusal->message)
-                            : json_error(static_cast<http::status>(refusal->status),
-                                         refusal->code, refusal->message);
-    set_retry_after(response, refusal->retry_after);
-    respond(std::move(response));
-  });
+  services_.sink->accept(
+      std::move(accepted), [body = std::move(body), aws, respond = std::move(respond)](
+                               std::optional<SinkRefusal> refusal) mutable {
+        if (!refusal) return respond(json_response(http::status::ok, std::move(body)));
+        Response response = aws ? aws_error(static_cast<http::status>(refusal->status),
+                                            "ServiceUnavailableException", refusal->message)
+                                : json_error(static_cast<http::status>(refusal->status),
+                                             refusal->code, refusal->message);
+        set_retry_after(response, refusal->retry_after);
+        respond(std::move(response));
+      });
 }
 
 void Router::handle_events(Request&& request, std::string bus, Respond respond) {
   auto entries = event::parse_events_request(request.body(), bus, services_.envelope);
   if (!entries) {
     if (counters_) counters_->requests_rejected.get(entries.error().code).inc();
-    return respond(json_error(http::status::bad_request, entries.error().code,
-                              entries.error().message));
+    return respond(
+        json_error(http::status::bad_request, entries.error().code, entries.error().message));
   }
   std::string body = put_events_result(*entries);
   deliver_to_sink(std::move(*entries), std::move(body), false, std::move(respond));
@@ -290,17 +300,19 @@ void Router::handle_aws(Request&& request, Respond respond) {
       if (parser.parse(response.body()).get(root) || root["error"]["message"].get(message))
         message = "invalid request";
       const bool pattern_error = message.starts_with("Event pattern is not valid");
-      return respond(aws_error(http::status::bad_request,
-                               pattern_error ? "InvalidEventPatternException" : "ValidationException",
-                               std::string(message)));
+      return respond(
+          aws_error(http::status::bad_request,
+                    pattern_error ? "InvalidEventPatternException" : "ValidationException",
+                    std::string(message)));
     }
     return respond(std::move(response));
   }
   auto entries = event::parse_put_events_request(request.body(), "default", services_.envelope);
   if (!entries) {
     return respond(aws_error(http::status::bad_request,
-                             entries.error().code == "ValidationException" ? "ValidationException"
-                                                                          : "SerializationException",
+                             entries.error().code == "ValidationException"
+                                 ? "ValidationException"
+                                 : "SerializationException",
                              entries.error().message));
   }
   std::string body = put_events_result(*entries);
@@ -317,9 +329,9 @@ Response Router::handle_test_event_pattern(const Request& request) const {
   simdjson::dom::object object;
   if (parser.parse(request.body()).get_object().get(object)) {
     auto where = event::describe_json_error(request.body());
-    return json_error(http::status::bad_request, "InvalidRequest",
-                      where.empty() ? "the body must be {\"Event\": ..., \"EventPattern\": ...}"
-                                    : where);
+    return json_error(
+        http::status::bad_request, "InvalidRequest",
+        where.empty() ? "the body must be {\"Event\": ..., \"EventPattern\": ...}" : where);
   }
   auto event = json_member(object, "Event");
   auto pattern = json_member(object, "EventPattern");

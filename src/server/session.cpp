@@ -1,12 +1,12 @@
 #include "session.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl.hpp>
-#include <spdlog/spdlog.h>
 
 namespace eventrouter::server {
 
@@ -26,8 +26,8 @@ TlsStream make_stream(net::ip::tcp::socket socket, TlsStream*, net::ssl::context
 }  // namespace
 
 template <class Stream>
-BasicSession<Stream>::BasicSession(net::ip::tcp::socket socket, HttpServer& server,
-                                   bool over_limit, net::ssl::context* tls)
+BasicSession<Stream>::BasicSession(net::ip::tcp::socket socket, HttpServer& server, bool over_limit,
+                                   net::ssl::context* tls)
     : stream_(make_stream(std::move(socket), static_cast<Stream*>(nullptr), tls)),
       server_(server),
       over_limit_(over_limit) {}
@@ -44,14 +44,13 @@ void BasicSession<Stream>::run() {
   net::dispatch(stream_.get_executor(), [self] {
     if constexpr (std::is_same_v<Stream, TlsStream>) {
       self->tcp().expires_after(self->server_.options_.header_timeout);
-      self->stream_.async_handshake(net::ssl::stream_base::server,
-                                    [self](beast::error_code ec) {
-                                      if (ec) {
-                                        spdlog::info("TLS handshake failed: {}", ec.message());
-                                        return self->close();
-                                      }
-                                      self->do_read_header();
-                                    });
+      self->stream_.async_handshake(net::ssl::stream_base::server, [self](beast::error_code ec) {
+        if (ec) {
+          spdlog::info("TLS handshake failed: {}", ec.message());
+          return self->close();
+        }
+        self->do_read_header();
+      });
     } else {
       self->do_read_header();
     }
@@ -76,12 +75,12 @@ void BasicSession<Stream>::do_read_header() {
     // Wait for the first byte under the idle timeout, then the headers under the (shorter)
     // header timeout: an idle keep-alive connection and a slow sender are different things.
     tcp().expires_after(server_.options_.idle_timeout);
-    stream_.async_read_some(
-        buffer_.prepare(4096), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-          if (ec) return self->on_read_error(ec, false);
-          self->buffer_.commit(n);
-          self->do_read_header();
-        });
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->on_read_error(ec, false);
+                              self->buffer_.commit(n);
+                              self->do_read_header();
+                            });
     return;
   }
   tcp().expires_after(server_.options_.header_timeout);
@@ -117,11 +116,12 @@ void BasicSession<Stream>::on_header(beast::error_code ec) {
   };
   if (!parser_->is_done() && beast::iequals(header[http::field::expect], "100-continue")) {
     static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-    net::async_write(stream_, net::buffer(continue_line.data(), continue_line.size()),
-                     [self = this->shared_from_this(), read_body](beast::error_code ec, std::size_t) {
-                       if (ec) return self->close();
-                       read_body();
-                     });
+    net::async_write(
+        stream_, net::buffer(continue_line.data(), continue_line.size()),
+        [self = this->shared_from_this(), read_body](beast::error_code ec, std::size_t) {
+          if (ec) return self->close();
+          read_body();
+        });
     return;
   }
   read_body();
@@ -133,19 +133,19 @@ void BasicSession<Stream>::on_body(beast::error_code ec) {
   Request request = parser_->release();
   const bool keep_alive = request.keep_alive();
   const bool head = request.method() == http::verb::head;
-  server_.router_.handle(std::move(request), [self = this->shared_from_this(), keep_alive,
-                                              head](Response response) {
-    auto shared = std::make_shared<Response>(std::move(response));
-    net::post(self->stream_.get_executor(), [self, shared, keep_alive, head] {
-      if (head) {
-        shared->content_length(shared->body().size());
-        shared->body().clear();
-        self->send(std::move(*shared), !keep_alive);
-        return;
-      }
-      self->send(std::move(*shared), !keep_alive);
-    });
-  });
+  server_.router_.handle(
+      std::move(request), [self = this->shared_from_this(), keep_alive, head](Response response) {
+        auto shared = std::make_shared<Response>(std::move(response));
+        net::post(self->stream_.get_executor(), [self, shared, keep_alive, head] {
+          if (head) {
+            shared->content_length(shared->body().size());
+            shared->body().clear();
+            self->send(std::move(*shared), !keep_alive);
+            return;
+          }
+          self->send(std::move(*shared), !keep_alive);
+        });
+      });
 }
 
 template <class Stream>
@@ -175,7 +175,8 @@ void BasicSession<Stream>::on_read_error(beast::error_code ec, bool headers_done
                                " bytes): send fewer events per request"),
                 true);
   }
-  send(json_error(http::status::bad_request, "BadRequest", "malformed HTTP request: " + ec.message()),
+  send(json_error(http::status::bad_request, "BadRequest",
+                  "malformed HTTP request: " + ec.message()),
        true);
 }
 
@@ -189,9 +190,8 @@ void BasicSession<Stream>::send(Response response, bool close_after) {
   response_ = std::make_shared<Response>(std::move(response));
   tcp().expires_after(server_.options_.body_timeout);
   http::async_write(stream_, *response_,
-                    [self = this->shared_from_this(), close_after](beast::error_code ec, std::size_t) {
-                      self->on_write(close_after, ec);
-                    });
+                    [self = this->shared_from_this(), close_after](
+                        beast::error_code ec, std::size_t) { self->on_write(close_after, ec); });
 }
 
 template <class Stream>
@@ -209,9 +209,8 @@ void BasicSession<Stream>::close() {
   if constexpr (std::is_same_v<Stream, TlsStream>) {
     // Say goodbye at the TLS layer, briefly; a peer that does not answer is cut off.
     tcp().expires_after(std::chrono::seconds(2));
-    stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
-      self->tcp().close();
-    });
+    stream_.async_shutdown(
+        [self = this->shared_from_this()](beast::error_code) { self->tcp().close(); });
   } else {
     beast::error_code ignored;
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);

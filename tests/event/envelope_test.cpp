@@ -62,9 +62,7 @@ TEST(EventsRequest, KeepsTheProducersNumberSpellingInDetail) {
       "default", {});
   ASSERT_TRUE(entries);
   const std::string& json = (*entries)[0].value().json;
-  EXPECT_NE(json.find(R"("detail":{"a":3.018e2,"b":[1.50,-0.0e-0]})"),
-            std::string::npos)
-      << json;
+  EXPECT_NE(json.find(R"("detail":{"a":3.018e2,"b":[1.50,-0.0e-0]})"), std::string::npos) << json;
 }
 
 TEST(EventsRequest, NormalisesTimeToUtcSeconds) {
@@ -131,7 +129,8 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(EventsRequest, RefusesAnEventOverTheSizeLimit) {
   EnvelopeOptions options;
   options.max_event_bytes = 300;
-  std::string body = R"({"source":"s","detail-type":"d","detail":{"x":")" + std::string(400, 'a') + "\"}}";
+  std::string body =
+      R"({"source":"s","detail-type":"d","detail":{"x":")" + std::string(400, 'a') + "\"}}";
   auto entries = parse_events_request(body, "default", options);
   ASSERT_TRUE(entries);
   ASSERT_FALSE((*entries)[0]);
@@ -168,10 +167,9 @@ TEST(EventsRequest, RefusesNestingDeeperThanTheLimit) {
   // The envelope object is level 1; the detail adds depth - 1 more.
   EXPECT_EQ(parse_events_request(nested(max_json_depth + 1), "default", {}).error().code,
             "TooDeep");
-  auto ok = parse_events_request(
-      R"({"source":"s","detail-type":"d","detail":{"a":)" + std::string(997, '[') +
-          std::string(997, ']') + "}}",
-      "default", {});
+  auto ok = parse_events_request(R"({"source":"s","detail-type":"d","detail":{"a":)" +
+                                     std::string(997, '[') + std::string(997, ']') + "}}",
+                                 "default", {});
   EXPECT_TRUE(ok) << ok.error().message;
 }
 

@@ -81,8 +81,8 @@ TEST(LabeledCounters, AreTheRegistrysCountersForEachValue) {
   LabeledCounters by_status(registry, "req_total", "Requests.", "status", {{"route", "events"}});
   by_status.get("200").inc(2);
   by_status.get("400").inc();
-  EXPECT_EQ(&by_status.get("200"), &registry.counter("req_total", "Requests.",
-                                                     {{"route", "events"}, {"status", "200"}}));
+  EXPECT_EQ(&by_status.get("200"),
+            &registry.counter("req_total", "Requests.", {{"route", "events"}, {"status", "200"}}));
   const auto text = registry.render();
   EXPECT_NE(text.find("req_total{route=\"events\",status=\"200\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("req_total{route=\"events\",status=\"400\"} 1\n"), std::string::npos);

@@ -33,9 +33,9 @@ TEST(Rfc3339, RoundTrips) {
 }
 
 TEST(Rfc3339, RefusesWhatIsNotOne) {
-  for (const char* bad : {"", "2026-11-20", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
-                          "2026-11-20T14:02:11", "2026-11-20T14:02:11Zjunk", "yesterday",
-                          "2026-11-20T25:00:00Z"})
+  for (const char* bad :
+       {"", "2026-11-20", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-20T14:02:11",
+        "2026-11-20T14:02:11Zjunk", "yesterday", "2026-11-20T25:00:00Z"})
     EXPECT_FALSE(parse_rfc3339(bad)) << bad;
 }
 

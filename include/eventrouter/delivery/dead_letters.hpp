@@ -16,7 +16,8 @@ struct DeadLetter {
   std::string_view target;
   std::string_view error_code;
   std::string_view error_message;
-  std::string_view exhausted_retry_condition;  // MaximumRetryAttempts | MaximumEventAgeInSeconds | "" (permanent)
+  std::string_view exhausted_retry_condition;  // MaximumRetryAttempts | MaximumEventAgeInSeconds |
+                                               // "" (permanent)
   int retry_attempts = 0;
 };
 

@@ -25,7 +25,7 @@ namespace eventrouter::delivery {
 
 struct DispatcherOptions {
   std::filesystem::path default_dead_letter_file;  // for targets without dead_letter.path
-  std::chrono::milliseconds backoff_base{1000};     // first retry after up to this long
+  std::chrono::milliseconds backoff_base{1000};    // first retry after up to this long
   std::chrono::milliseconds backoff_cap{std::chrono::minutes(5)};
 };
 

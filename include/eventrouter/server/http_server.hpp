@@ -10,8 +10,8 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
