@@ -53,11 +53,12 @@ install(CODE [==[
       file(SHA256 "${target}" old_hash)
       if(NOT new_hash STREQUAL old_hash)
         message(STATUS "Keeping changed: ${target} (shipped version: ${name}.dist)")
-        file(INSTALL "${src}" DESTINATION "${dest_dir}" RENAME "${name}.dist")
+        file(INSTALL "${src}" DESTINATION "${dest_dir}" RENAME "${name}.dist"
+             USE_SOURCE_PERMISSIONS)
         return()
       endif()
     endif()
-    file(INSTALL "${src}" DESTINATION "${dest_dir}")
+    file(INSTALL "${src}" DESTINATION "${dest_dir}" USE_SOURCE_PERMISSIONS)
   endfunction()
 
   _er_full(_er_bindir "bin")
@@ -72,7 +73,7 @@ install(CODE [==[
 
   # The example config, with the installed state directory instead of the checkout's ../.state.
   file(READ "${_er_source_dir}/config/eventrouter.yaml" _er_config)
-  set(_er_state "# Durable state: the event journal, the archive, dead letters and queue files written by\n# queue_file targets with relative paths. The systemd unit's StateDirectory= creates it.\nstate_dir: /var/lib/eventrouter\n")
+  set(_er_state "# Durable state: the event journal, the archive, dead letters and queue files written by\n# queue_file targets with relative paths. The systemd unit (StateDirectory=) creates it.\nstate_dir: /var/lib/eventrouter\n")
   string(REGEX REPLACE "# Durable state[^\n]*\n(#[^\n]*\n)*state_dir:[^\n]*\n" "${_er_state}"
          _er_config "${_er_config}")
   string(REGEX REPLACE "(^|\n)state_dir:[^\n]*" "\\1state_dir: /var/lib/eventrouter"

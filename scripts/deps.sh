@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libsimdjson-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libssl-dev libcurl4-openssl-dev libsqlite3-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl openssl ca-certificates python3 python3-pytest python3-aiosmtpd python3-boto3
+  curl openssl ca-certificates jq python3 python3-pytest python3-aiosmtpd python3-boto3
 )
 if [ "${1:-}" = "--print" ]; then printf '%s\n' "${packages[@]}"; exit 0; fi
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "eventrouter/app/logging.hpp"
+#include "eventrouter/app/watchdog.hpp"
 #include "eventrouter/config/config.hpp"
 #include "eventrouter/delivery/dispatcher.hpp"
 #include "eventrouter/pattern/pattern.hpp"
@@ -183,6 +184,7 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   server.start();
   router.set_ready(true);
   sd_notify(0, "READY=1");
+  Watchdog watchdog(io);  // after io, so it is destroyed first
 
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });

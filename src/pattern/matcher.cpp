@@ -715,19 +715,23 @@ void run_match(const MatcherData& data, simdjson::dom::element root,
   }
   s.add_all(data.always);
   std::size_t first_out = out.size();
-  // With thousands of rules the candidates' data is spread over megabytes: fetch a few
-  // candidates ahead (their entry first, then their first compact condition and predicate)
+  // With thousands of rules the candidates' data is spread over megabytes: fetch ahead, each
+  // step from what an earlier step fetched (entry, then its conditions, then its predicates),
   // so that the misses overlap instead of adding up.
-  constexpr std::size_t kEntryAhead = 8, kConditionAhead = 4;
+  constexpr std::size_t kEntryAhead = 8, kConditionAhead = 4, kPredicateAhead = 2;
   const std::size_t candidate_count = s.candidates.size();
   for (std::size_t k = 0; k < candidate_count; ++k) {
     if (k + kEntryAhead < candidate_count) {
       __builtin_prefetch(&data.alternatives[s.candidates[k + kEntryAhead]]);
     }
     if (k + kConditionAhead < candidate_count) {
-      const AltEntry& ahead = data.alternatives[s.candidates[k + kConditionAhead]];
-      __builtin_prefetch(&data.compact[ahead.begin]);
-      __builtin_prefetch(&data.predicates[data.compact[ahead.begin].first]);
+      __builtin_prefetch(data.compact.data() +
+                         data.alternatives[s.candidates[k + kConditionAhead]].begin);
+    }
+    if (k + kPredicateAhead < candidate_count) {
+      const AltEntry& ahead = data.alternatives[s.candidates[k + kPredicateAhead]];
+      if (ahead.count != 0)
+        __builtin_prefetch(data.predicates.data() + data.compact[ahead.begin].first);
     }
     const AltEntry& entry = data.alternatives[s.candidates[k]];
     if (s.pattern_stamp[entry.pattern] == s.stamp) continue;

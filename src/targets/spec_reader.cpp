@@ -7,27 +7,12 @@
 
 #include <fmt/format.h>
 
+#include "eventrouter/config/duration.hpp"
+#include "eventrouter/config/yaml_file.hpp"
 #include "eventrouter/transform/payload_shaper.hpp"
 
 namespace eventrouter::targets {
 namespace {
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
 
 std::string join(const std::vector<std::string>& words) {
   std::string out;
@@ -49,31 +34,13 @@ std::optional<unsigned long long> whole_number(std::string_view text) {
 
 std::optional<std::string> did_you_mean(std::string_view word,
                                         const std::vector<std::string>& candidates) {
-  std::optional<std::string> best;
-  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
-  for (const auto& candidate : candidates) {
-    const std::size_t distance = edit_distance(word, candidate);
-    if (distance < best_distance) {
-      best_distance = distance;
-      best = candidate;
-    }
-  }
-  if (!best || best_distance > std::max<std::size_t>(2, best->size() / 3)) return std::nullopt;
-  return best;
+  return config::closest_match(word, candidates);
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  const auto value = whole_number(text.substr(0, digits));
-  if (!value || *value > 1'000'000'000ULL) return std::nullopt;
-  const std::string_view unit = text.substr(digits);
-  const auto count = static_cast<long long>(*value);
-  if (unit == "ms") return std::chrono::milliseconds(count);
-  if (unit == "s" || unit.empty()) return std::chrono::seconds(count);
-  if (unit == "m") return std::chrono::minutes(count);
-  if (unit == "h") return std::chrono::hours(count);
-  return std::nullopt;
+  auto parsed = config::parse_duration(text);
+  if (!parsed) return std::nullopt;
+  return *parsed;
 }
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {

@@ -44,9 +44,9 @@ Peer::Peer(std::vector<std::string> argv) {
     ::close(out[0]);
     throw std::runtime_error("cannot start peer " + argv[0]);
   }
-  // The port arrives on the first line; give the interpreter up to 15 seconds.
+  // The port arrives on the first line; give the interpreter up to 30 seconds (loaded CI).
   std::string line;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
     pollfd fd{out[0], POLLIN, 0};
     if (::poll(&fd, 1, 100) <= 0) continue;
@@ -57,7 +57,12 @@ Peer::Peer(std::vector<std::string> argv) {
   }
   ::close(out[0]);
   port_ = std::atoi(line.c_str());
-  if (port_ <= 0) throw std::runtime_error("peer " + argv[1] + " did not report a port");
+  if (port_ <= 0) {
+    // The destructor does not run for a half-built object: end the process here.
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    throw std::runtime_error("peer " + argv[1] + " did not report a port");
+  }
 }
 
 Peer::~Peer() {
