@@ -1,9 +1,10 @@
 // The bus matcher. Every alternative of every pattern is indexed under one "anchor" condition,
 // the one expected to be met least often; an event's values are looked up in the anchors'
-// value indexes (hash maps for exact values, per-length hash maps for prefixes and suffixes,
-// sorted bounds for numeric ranges), and only the alternatives whose anchor is met are then
-// evaluated in full. The cost per event therefore follows the event's fields that rules name
-// and the rules that come close to matching, not the number of rules.
+// value indexes (hash maps for exact values, sorted key arrays for prefixes and suffixes,
+// per-prefix-length hash maps for cidr ranges and IP literals, sorted bounds for numeric
+// ranges), and only the alternatives whose anchor is met are then evaluated in full, on a
+// compact copy of their conditions. The cost per event therefore follows the event's fields that
+// rules name and the rules that come close to matching, not the number of rules.
 
 #include <algorithm>
 #include <cmath>
@@ -317,7 +318,8 @@ struct MatcherData {
   // candidate touches a few neighbouring cache lines rather than the patterns' scattered data.
   std::vector<Condition> conditions;
   std::vector<BoundCondition> bound;
-  // The same conditions in compact form, index for index with `bound`.
+  // The same conditions in compact form: an alternative's occupy the same index range as in
+  // `bound`, ordered for evaluation (most selective first, the anchor last).
   std::vector<CompactCondition> compact;
   std::vector<CompactPredicate> predicates;
   std::string text;
