@@ -87,6 +87,9 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   metrics::Registry metrics;
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   net::io_context io(static_cast<int>(threads));
+  // Caught from here on (and queued until the handler is set), so a signal that arrives while
+  // starting never kills the process with the default action.
+  net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   targets::TargetContext target_context{io};
 
   delivery::DispatcherOptions dispatch_options;
@@ -156,7 +159,6 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
                store->current()->rules().size(), config.rules_dir.string());
 
   std::thread stopper;
-  net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
