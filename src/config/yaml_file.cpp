@@ -201,7 +201,7 @@ std::vector<MapEntry> read_mapping(YamlFile& file, const YAML::Node& node, std::
     return entries;
   }
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    const YAML::Node key = it->first;  // a copy: `it->` returns a temporary proxy
     if (!key.IsScalar()) {
       file.error(key,
                  "keys in " + std::string(what) + " must be plain words, not " + type_name(key));

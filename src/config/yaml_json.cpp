@@ -147,7 +147,7 @@ class Converter {
     bool first = true;
     std::set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
+      const YAML::Node key = it->first;  // a copy: `it->` returns a temporary proxy
       if (!key.IsScalar()) {
         file_.error(key, "a key in a JSON object must be a string, not a list or mapping");
         ok = false;
