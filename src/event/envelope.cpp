@@ -37,10 +37,15 @@ struct Context {
   std::string now_text;
 };
 
-Entry finish(detail::EnvelopeFields& fields, std::string id_storage, std::string time_storage,
+// Fills the defaults, writes the envelope, and checks its size. `bus` is the entry's own (a
+// PutEvents entry may name one).
+Entry finish(detail::EnvelopeFields& fields, std::string time_storage, std::string_view bus,
              const Context& context) {
-  if (id_storage.empty() && fields.id.empty()) id_storage = make_uuid_v4();
-  if (!id_storage.empty()) fields.id = id_storage;
+  std::string id_storage;
+  if (fields.id.empty()) {
+    id_storage = make_uuid_v4();
+    fields.id = id_storage;
+  }
   if (!time_storage.empty()) fields.time = time_storage;
   if (fields.time.empty()) fields.time = context.now_text;
   if (fields.account.empty()) fields.account = context.options.default_account;
@@ -55,7 +60,7 @@ Entry finish(detail::EnvelopeFields& fields, std::string id_storage, std::string
                               " (limits.max_event_bytes): send a smaller detail"));
   }
   event.id = std::string(fields.id);
-  event.bus = std::string(context.bus);
+  event.bus = std::string(bus);
   event.source = std::string(fields.source);
   event.detail_type = std::string(fields.detail_type);
   event.time = std::string(fields.time);
@@ -153,7 +158,7 @@ Entry normalise_envelope(element value, std::string_view raw_detail, const Conte
     raw_detail = minified_fallback;
   }
   fields.detail_raw = raw_detail;
-  return finish(fields, {}, std::move(time_storage), context);
+  return finish(fields, std::move(time_storage), context.bus, context);
 }
 
 // The raw text of each event's `detail` object, in order, so the envelope keeps the
@@ -266,7 +271,7 @@ std::optional<std::string> aws_time(element value) {
 }
 
 Entry normalise_put_events_entry(element value, std::string_view default_bus,
-                                 const EnvelopeOptions& options, Context& context) {
+                                 const Context& context) {
   simdjson::dom::object object;
   if (value.get_object().get(object))
     return unexpected(invalid("each entry must be a JSON object"));
@@ -320,11 +325,7 @@ Entry normalise_put_events_entry(element value, std::string_view default_bus,
     return unexpected(EntryError{"MalformedDetail", "Detail is malformed: " + reason + "."});
   }
   fields.detail_raw = detail_text;
-  context.bus = bus;
-  Entry entry = finish(fields, {}, std::move(time_storage), context);
-  context.bus = default_bus;
-  (void)options;
-  return entry;
+  return finish(fields, std::move(time_storage), bus, context);
 }
 
 }  // namespace
@@ -348,11 +349,11 @@ Expected<std::vector<Entry>, BodyError> parse_put_events_request(std::string_vie
         "must have length less than or equal to 10 and greater than or equal to 1 (got " +
             std::to_string(array.size()) + ")"});
   }
-  Context context = make_context(default_bus, options);
+  const Context context = make_context(default_bus, options);
   std::vector<Entry> entries;
   entries.reserve(array.size());
   for (element item : array)
-    entries.push_back(normalise_put_events_entry(item, default_bus, options, context));
+    entries.push_back(normalise_put_events_entry(item, default_bus, context));
   return entries;
 }
 

@@ -137,11 +137,9 @@ void BasicSession<Stream>::on_body(beast::error_code ec) {
       std::move(request), [self = this->shared_from_this(), keep_alive, head](Response response) {
         auto shared = std::make_shared<Response>(std::move(response));
         net::post(self->stream_.get_executor(), [self, shared, keep_alive, head] {
-          if (head) {
+          if (head) {  // the GET answer's length, without its body
             shared->content_length(shared->body().size());
             shared->body().clear();
-            self->send(std::move(*shared), !keep_alive);
-            return;
           }
           self->send(std::move(*shared), !keep_alive);
         });
