@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "eventrouter/app/daemon.hpp"
+#include "eventrouter/app/dlq_command.hpp"
+#include "eventrouter/app/replay_command.hpp"
 #include "eventrouter/config/config.hpp"
 #include "eventrouter/pattern/pattern.hpp"
 #include "eventrouter/rules/commands.hpp"
@@ -24,7 +26,15 @@ commands:
   test-pattern --pattern P --event E
                                    P and E: a file, - (stdin) or inline JSON;
                                    prints match / no match; exit 0, 1, or 2 when invalid
+  dlq list [-c FILE] [--rule R] [--target T] [--json]
+                                   show dead letters (reads the files; no daemon needed)
+  dlq redrive [-c FILE] [--rule R] [--target T]
+                                   ask the daemon to deliver dead letters again
+  replay --from TIME --to TIME [--bus B] [--rule R] [--name N] [-c FILE]
+                                   ask the daemon to replay archived events
   --version                        print the version
+
+`eventrouter dlq --help` and `eventrouter replay --help` list every option of those commands.
 
 Without -c, the config is ./config/eventrouter.yaml if it exists, else
 /etc/eventrouter/eventrouter.yaml. A PATH that is a folder means PATH/eventrouter.yaml.
@@ -101,6 +111,8 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
     return rules::run_validate_command(path, targets::check_target, out, err);
   }
   if (command == "test-pattern") return test_pattern_command(rest, in, out, err);
+  if (command == "dlq") return run_dlq_command(rest, out, err);
+  if (command == "replay") return run_replay_command(rest, out, err);
   err << "eventrouter: unknown command " << command << "\n" << usage;
   return 2;
 }

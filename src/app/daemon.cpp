@@ -10,6 +10,7 @@
 #include <ostream>
 #include <thread>
 
+#include "admin_api.hpp"
 #include "eventrouter/app/logging.hpp"
 #include "eventrouter/app/watchdog.hpp"
 #include "eventrouter/config/config.hpp"
@@ -54,6 +55,20 @@ server::ServerOptions server_options(const config::Config& config) {
   return options;
 }
 
+delivery::DispatcherOptions dispatch_options(const config::Config& config,
+                                             delivery::Journal* journal) {
+  delivery::DispatcherOptions options;
+  options.default_dead_letter_file = config.state_dir / "dead-letters.jsonl";
+  options.journal = journal;
+  options.backoff_base = config.delivery.backoff_base;
+  options.backoff_cap = config.delivery.backoff_cap;
+  options.archive_retention =
+      std::chrono::duration_cast<std::chrono::seconds>(config.delivery.archive_retention);
+  options.max_pending_deliveries = config.delivery.max_pending_deliveries;
+  options.max_journal_bytes = config.delivery.max_journal_bytes;
+  return options;
+}
+
 }  // namespace
 
 int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
@@ -92,15 +107,27 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   targets::TargetContext target_context{io};
 
-  delivery::DispatcherOptions dispatch_options;
-  dispatch_options.default_dead_letter_file = config.state_dir / "dead-letters.jsonl";
-  delivery::Dispatcher dispatcher(io, dispatch_options, metrics);
+  // The journal opens before anything listens: a journal that cannot be opened stops the start.
+  std::unique_ptr<delivery::Journal> journal;
+  std::optional<delivery::Journal::Pending> pending;
+  if (config.delivery.durability != "none") {
+    try {
+      journal = std::make_unique<delivery::Journal>(delivery::JournalOptions{config.state_dir});
+      pending = journal->load_pending();
+    } catch (const std::exception& e) {
+      err << "eventrouter: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  delivery::Dispatcher dispatcher(io, dispatch_options(config, journal.get()), metrics);
   try {
     dispatcher.deploy(delivery::Deployment::create(store->current(), target_context, metrics));
   } catch (const std::exception& e) {
     err << "eventrouter: " << e.what() << "\n";
     return 1;
   }
+  if (pending) dispatcher.resume(std::move(*pending));
+  AdminApi admin(dispatcher);
   auto& reloads_ok = metrics.counter("eventrouter_rule_reloads_total", "Rule reloads, by outcome.",
                                      {{"outcome", "success"}});
   auto& reloads_failed = metrics.counter("eventrouter_rule_reloads_total",
@@ -129,6 +156,8 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
     return rules::render_rules_json(*store->current(), store->status());
   };
   services.test_pattern = test_pattern;
+  services.replay = admin.replay_handler();
+  services.redrive = admin.redrive_handler();
   if (tokens) {
     services.auth_required = true;
     services.token_valid = [&tokens](std::string_view token) { return tokens->contains(token); };
@@ -176,7 +205,9 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
           const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
           while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
-          dispatcher.shutdown(std::chrono::seconds(5));
+          dispatcher.shutdown(config.delivery.shutdown_grace);
+          // What is still queued (delivery progress) is written before the process ends.
+          if (journal) journal->close();
           watcher.stop();
           io.stop();
         });

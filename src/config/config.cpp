@@ -12,8 +12,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"listen", "rules_dir", "state_dir", "auth",
-                                           "tls",    "limits",    "log"};
+const std::vector<std::string> kTopKeys = {"listen",  "rules_dir", "state_dir", "auth",
+                                           "tls",     "limits",    "log",       "durability",
+                                           "archive", "delivery"};
+const std::vector<std::string> kDurabilities = {"fsync", "none"};
+const std::vector<std::string> kArchiveKeys = {"retention"};
+const std::vector<std::string> kDeliveryKeys = {"max_pending_deliveries", "max_journal_bytes",
+                                                "shutdown_grace", "backoff_base", "backoff_cap"};
 const std::vector<std::string> kAuthKeys = {"tokens_file"};
 const std::vector<std::string> kTlsKeys = {"cert_file", "key_file", "client_ca_file"};
 const std::vector<std::string> kLimitKeys = {"max_event_bytes", "max_request_bytes",
@@ -54,10 +59,10 @@ std::optional<fs::path> read_existing_file(YamlFile& file, const YAML::Node& nod
 }
 
 std::size_t read_limit(YamlFile& file, const std::vector<MapEntry>& entries, std::string_view key,
-                       std::size_t fallback) {
+                       std::size_t fallback, std::string_view section = "limits") {
   const MapEntry* entry = find_entry(entries, key);
   if (entry == nullptr) return fallback;
-  auto value = read_integer(file, entry->value, "limits." + std::string(key), 1,
+  auto value = read_integer(file, entry->value, std::string(section) + "." + std::string(key), 1,
                             std::numeric_limits<std::int64_t>::max());
   return value ? static_cast<std::size_t>(*value) : fallback;
 }
@@ -88,6 +93,33 @@ void read_limits(YamlFile& file, const YAML::Node& node, Limits& limits) {
                                 std::to_string(limits.max_request_bytes) +
                                 "), so such an event could never arrive; lower the first or "
                                 "raise the second");
+  }
+}
+
+void read_delivery(YamlFile& file, const YAML::Node& node, DeliveryConfig& delivery) {
+  auto entries = read_mapping(file, node, "the 'delivery' section", kDeliveryKeys);
+  delivery.max_pending_deliveries = read_limit(file, entries, "max_pending_deliveries",
+                                               delivery.max_pending_deliveries, "delivery");
+  delivery.max_journal_bytes =
+      read_limit(file, entries, "max_journal_bytes", delivery.max_journal_bytes, "delivery");
+  for (auto [key, field] : {std::pair{"shutdown_grace", &delivery.shutdown_grace},
+                            std::pair{"backoff_base", &delivery.backoff_base},
+                            std::pair{"backoff_cap", &delivery.backoff_cap}}) {
+    const MapEntry* entry = find_entry(entries, key);
+    if (entry == nullptr) continue;
+    if (auto value = read_duration(file, entry->value, "delivery." + std::string(key)))
+      *field = *value;
+  }
+  if (delivery.backoff_base.count() <= 0 || delivery.backoff_cap < delivery.backoff_base) {
+    file.error(node, "delivery.backoff_base must be above 0 and at most delivery.backoff_cap");
+  }
+}
+
+void read_archive(YamlFile& file, const YAML::Node& node, DeliveryConfig& delivery) {
+  auto entries = read_mapping(file, node, "the 'archive' section", kArchiveKeys);
+  if (const MapEntry* retention = find_entry(entries, "retention")) {
+    if (auto value = read_duration(file, retention->value, "archive.retention"))
+      delivery.archive_retention = *value;
   }
 }
 
@@ -145,6 +177,13 @@ void read_config(YamlFile& file, const YAML::Node& root, Config& config) {
       read_tls(file, e, config);
     } else if (e.key == "limits") {
       read_limits(file, e.value, config.limits);
+    } else if (e.key == "durability") {
+      if (auto v = read_choice(file, e.value, "durability", kDurabilities))
+        config.delivery.durability = *v;
+    } else if (e.key == "delivery") {
+      read_delivery(file, e.value, config.delivery);
+    } else if (e.key == "archive") {
+      read_archive(file, e.value, config.delivery);
     } else if (e.key == "log") {
       auto log = read_mapping(file, e.value, "the 'log' section", kLogKeys);
       if (const MapEntry* level = find_entry(log, "level")) {

@@ -9,7 +9,7 @@ namespace eventrouter::config {
 namespace {
 
 constexpr std::string_view kExamples =
-    "use a whole number and a unit (ms, s, m or h), e.g. 500ms, 30s, 5m, 1h";
+    "use a whole number and a unit (ms, s, m, h or d), e.g. 500ms, 30s, 5m, 1h, 7d";
 
 }  // namespace
 
@@ -30,6 +30,8 @@ Expected<std::chrono::milliseconds, std::string> parse_duration(std::string_view
     scale = 60 * 1000;
   } else if (unit == "h") {
     scale = 60 * 60 * 1000;
+  } else if (unit == "d") {
+    scale = 24 * 60 * 60 * 1000;
   } else if (unit.empty()) {
     return unexpected(shown + " has no unit: " + std::string(kExamples));
   } else {
@@ -69,6 +71,8 @@ std::optional<std::chrono::milliseconds> read_duration(YamlFile& file, const YAM
 
 std::string format_duration(std::chrono::milliseconds duration) {
   const std::int64_t ms = duration.count();
+  if (ms != 0 && ms % (24 * 60 * 60 * 1000) == 0)
+    return std::to_string(ms / (24 * 60 * 60 * 1000)) + "d";
   if (ms != 0 && ms % (60 * 60 * 1000) == 0) return std::to_string(ms / (60 * 60 * 1000)) + "h";
   if (ms != 0 && ms % (60 * 1000) == 0) return std::to_string(ms / (60 * 1000)) + "m";
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";

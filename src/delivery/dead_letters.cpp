@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "eventrouter/util/ids.hpp"
 #include "eventrouter/util/json_writer.hpp"
@@ -59,6 +60,39 @@ bool DeadLetters::write(const std::filesystem::path& file, const DeadLetter& let
   if (!ok) spdlog::error("cannot write dead letter to {}: {}", file.string(), std::strerror(errno));
   ::close(fd);
   return ok;
+}
+
+bool DeadLetters::rewrite(const std::filesystem::path& file,
+                          const std::function<bool(std::vector<std::string>& lines)>& edit) {
+  std::lock_guard lock(mutex_);
+  std::ifstream in(file);
+  if (!in) return false;  // no dead letters there
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(std::move(line));
+  in.close();
+  if (!edit(lines)) return false;
+  auto temporary = file;
+  temporary += ".redrive";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    for (const auto& line : lines) out << line << '\n';
+    out.flush();
+    if (!out) {
+      spdlog::error("cannot rewrite {}: {}", file.string(), std::strerror(errno));
+      return false;
+    }
+  }
+  // On disk before it replaces the file, so a power cut cannot leave the kept records empty.
+  if (const int fd = ::open(temporary.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  // The redriven records are in the journal already: a crash before the rename repeats them.
+  std::error_code ec;
+  std::filesystem::rename(temporary, file, ec);
+  if (ec) spdlog::error("cannot replace {}: {}", file.string(), ec.message());
+  return !ec;
 }
 
 }  // namespace eventrouter::delivery

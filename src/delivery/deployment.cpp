@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 
@@ -91,6 +92,33 @@ std::vector<DeployedTarget*> Deployment::targets_of(const rules::Rule& rule) {
 
 metrics::Counter& Deployment::matches_of(const rules::Rule& rule) {
   return *matches_.at(index_of(rule));
+}
+
+DeployedTarget* Deployment::find(std::string_view rule, std::string_view target) {
+  for (auto& per_rule : targets_) {
+    if (per_rule.empty() || per_rule.front().rule->name != rule) continue;
+    for (auto& deployed : per_rule)
+      if (deployed.spec->id == target) return &deployed;
+  }
+  return nullptr;
+}
+
+bool Deployment::has_rule(std::string_view rule) const {
+  for (const auto& r : rules_->rules())
+    if (r.name == rule) return true;
+  return false;
+}
+
+std::vector<std::filesystem::path> Deployment::dead_letter_files() const {
+  std::vector<std::filesystem::path> files;
+  for (const auto& per_rule : targets_) {
+    for (const auto& deployed : per_rule) {
+      if (!deployed.spec->dead_letter) continue;
+      const auto& path = deployed.spec->dead_letter->path;
+      if (std::find(files.begin(), files.end(), path) == files.end()) files.push_back(path);
+    }
+  }
+  return files;
 }
 
 }  // namespace eventrouter::delivery

@@ -5,39 +5,77 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <future>
 #include <random>
 #include <thread>
+#include <unordered_map>
 
+#include "event_json.hpp"
 #include "eventrouter/util/ids.hpp"
 
 namespace eventrouter::delivery {
 
 namespace net = boost::asio;
 using Clock = std::chrono::steady_clock;
+using SystemClock = std::chrono::system_clock;
+
+// What every delivery of one event shares.
+struct Dispatcher::EventState {
+  std::int64_t seq = 0;
+  EventFields fields;  // id, source, detail-type
+  std::string bus;
+  std::string json;  // with spare capacity for simdjson's padding
+  SystemClock::time_point ingested_at;
+  std::string ingestion_time;
+  bool archived = false;          // the journal keeps it after its deliveries finish
+  std::atomic<int> remaining{0};  // deliveries not finished
+};
 
 // One (event, rule, target) delivery and where it stands.
 struct Dispatcher::Attempt {
+  std::shared_ptr<EventState> event;
   std::shared_ptr<Deployment> deployment;  // keeps the rule set and its targets alive
-  DeployedTarget* target;
-  targets::Invocation invocation;
-  std::chrono::system_clock::time_point ingested_at;
-  Clock::time_point first_try;
+  DeployedTarget* target = nullptr;
+  std::int64_t id = 0;
+  int attempt = 1;                     // the attempt about to be made, 1-based
+  SystemClock::time_point created_at;  // the event-age clock starts here
+  std::optional<std::string> payload;  // shaped on the first attempt
+};
+
+struct Dispatcher::Batch {
+  std::vector<std::shared_ptr<EventState>> events;
+  std::vector<std::shared_ptr<Attempt>> attempts;
 };
 
 Dispatcher::Dispatcher(net::io_context& io, DispatcherOptions options, metrics::Registry& metrics)
     : io_(io),
       options_(std::move(options)),
       metrics_(metrics),
+      expiry_timer_(io),
       matched_(metrics.counter("eventrouter_events_matched_total",
                                "Events that matched at least one rule.")),
       unmatched_(metrics, "eventrouter_events_unmatched_total", "Events no enabled rule matched.",
                  "bus"),
       dispatch_latency_(
           metrics.histogram("eventrouter_ingest_to_invocation_seconds",
-                            "Time from ingestion to the start of the first invocation attempt.")) {
+                            "Time from ingestion to the start of the first invocation attempt.")),
+      replayed_(metrics.counter("eventrouter_events_replayed_total",
+                                "Archived events re-driven by replays.")),
+      redriven_(metrics.counter("eventrouter_dead_letters_redriven_total",
+                                "Dead letters put back into delivery.")) {
   metrics_.gauge_callback("eventrouter_pending_deliveries",
-                          "Deliveries in flight or waiting for a retry.",
-                          [this] { return static_cast<double>(in_flight_.load()); });
+                          "Deliveries recorded and not yet finished (in flight or waiting for a "
+                          "retry).",
+                          [this] { return static_cast<double>(pending_.load()); });
+  if (auto* journal = options_.journal) {
+    metrics_.gauge_callback("eventrouter_journal_bytes",
+                            "Bytes the journal uses (pages in use plus the write-ahead log).",
+                            [journal] { return static_cast<double>(journal->bytes_in_use()); });
+    metrics_.gauge_callback("eventrouter_journal_commits",
+                            "Journal transactions committed since start (group commits).",
+                            [journal] { return static_cast<double>(journal->commits()); });
+    if (options_.archive_retention.count() > 0) schedule_archive_expiry();
+  }
 }
 
 Dispatcher::~Dispatcher() = default;
@@ -56,72 +94,183 @@ std::shared_ptr<Deployment> Dispatcher::current() const {
   return deployment_;
 }
 
-void Dispatcher::accept(std::vector<event::Event> events, server::SinkCompletion done) {
+std::optional<server::SinkRefusal> Dispatcher::overloaded() const {
   if (stopping_.load()) {
-    done(server::SinkRefusal{503, "ShuttingDown", "the daemon is shutting down; retry shortly",
-                             std::chrono::seconds(2)});
-    return;
+    return server::SinkRefusal{503, "ShuttingDown", "the daemon is shutting down; retry shortly",
+                               std::chrono::seconds(2)};
   }
-  auto deployment = current();
-  for (const auto& event : events) dispatch(event, deployment);
-  done(std::nullopt);
+  if (pending_.load() >= options_.max_pending_deliveries) {
+    return server::SinkRefusal{
+        503, "TooManyPendingDeliveries",
+        std::to_string(pending_.load()) +
+            " deliveries are waiting for their targets (delivery.max_pending_deliveries is " +
+            std::to_string(options_.max_pending_deliveries) +
+            "); retry later, and check the targets' health",
+        std::chrono::seconds(5)};
+  }
+  if (options_.journal && options_.journal->bytes_in_use() >= options_.max_journal_bytes) {
+    return server::SinkRefusal{
+        503, "JournalFull",
+        "the journal uses " + std::to_string(options_.journal->bytes_in_use()) +
+            " bytes (delivery.max_journal_bytes is " + std::to_string(options_.max_journal_bytes) +
+            "); retry later, and check the targets' health and archive.retention",
+        std::chrono::seconds(5)};
+  }
+  return std::nullopt;
 }
 
-void Dispatcher::dispatch(const event::Event& event,
-                          const std::shared_ptr<Deployment>& deployment) {
+void Dispatcher::accept(std::vector<event::Event> events, server::SinkCompletion done) {
+  if (auto refusal = overloaded()) return done(std::move(refusal));
+  auto deployment = current();
+  Batch batch;
+  for (auto& event : events) {
+    auto state = std::make_shared<EventState>();
+    state->fields =
+        EventFields{std::move(event.id), std::move(event.source), std::move(event.detail_type)};
+    state->bus = std::move(event.bus);
+    state->json = std::move(event.json);
+    state->ingested_at = event.ingested_at;
+    state->archived = options_.journal && options_.archive_retention.count() > 0;
+    plan(std::move(state), deployment, {}, batch);
+  }
+  submit(std::move(batch), [done = std::move(done)](std::optional<JournalFailure> failure) {
+    if (!failure) return done(std::nullopt);
+    if (failure->disk_full) {
+      return done(server::SinkRefusal{
+          503, "DiskFull",
+          "the disk holding the journal is full, so the events were not recorded: free space "
+          "in state_dir, then retry",
+          std::chrono::seconds(30)});
+    }
+    done(server::SinkRefusal{503, "JournalUnavailable",
+                             "the events could not be recorded (" + failure->message + "); retry",
+                             std::chrono::seconds(5)});
+  });
+}
+
+void Dispatcher::plan(std::shared_ptr<EventState> event,
+                      const std::shared_ptr<Deployment>& deployment, const std::string& only_rule,
+                      Batch& batch) {
   std::vector<const rules::Rule*> matched;
   if (deployment)
-    deployment->rules().match(event.bus, simdjson::padded_string_view(event.json), matched);
-  if (matched.empty()) {
-    unmatched_.get(event.bus).inc();
-    spdlog::debug("event {} from {} on bus {} matched no rule", event.id, event.source, event.bus);
-    return;
-  }
-  matched_.inc();
-  const std::string ingestion_time = format_rfc3339_millis(event.ingested_at);
+    deployment->rules().match(event->bus, simdjson::padded_string_view(event->json), matched);
+  std::size_t planned = 0;
   for (const rules::Rule* rule : matched) {
+    if (!only_rule.empty() && rule->name != only_rule) continue;
     deployment->matches_of(*rule).inc();
     for (DeployedTarget* target : deployment->targets_of(*rule)) {
       auto attempt = std::make_shared<Attempt>();
+      attempt->event = event;
       attempt->deployment = deployment;
       attempt->target = target;
-      attempt->ingested_at = event.ingested_at;
-      attempt->first_try = Clock::now();
-      auto& inv = attempt->invocation;
-      inv.event_id = event.id;
-      inv.rule = rule->name;
-      inv.target = target->spec->id;
-      inv.source = event.source;
-      inv.detail_type = event.detail_type;
-      inv.event_json = event.json;
-      inv.ingestion_time = ingestion_time;
-      auto payload = target->shaper.shape(event.json, rule->name, ingestion_time);
-      in_flight_.fetch_add(1);
-      if (!payload) {
-        // The event lacks what the transformer needs: retrying cannot help.
-        on_result(std::move(attempt),
-                  targets::DeliveryResult::permanent("INVALID_PARAMETER", payload.error()));
-        continue;
-      }
-      inv.payload = std::move(*payload);
-      invoke(std::move(attempt));
+      attempt->id = options_.journal ? options_.journal->next_delivery_id() : 0;
+      attempt->created_at = event->ingested_at;
+      batch.attempts.push_back(std::move(attempt));
+      ++planned;
     }
+  }
+  if (planned == 0) {
+    unmatched_.get(event->bus).inc();
+    spdlog::debug("event {} from {} on bus {} matched no rule", event->fields.id,
+                  event->fields.source, event->bus);
+  } else {
+    matched_.inc();
+  }
+  event->remaining = static_cast<int>(planned);
+  event->ingestion_time = format_rfc3339_millis(event->ingested_at);
+  // Events without deliveries are only written for the archive.
+  if (planned > 0 || event->archived) {
+    if (options_.journal) event->seq = options_.journal->next_event_seq();
+    batch.events.push_back(std::move(event));
   }
 }
 
+void Dispatcher::submit(Batch batch, std::function<void(std::optional<JournalFailure>)> done) {
+  pending_.fetch_add(batch.attempts.size());
+  auto start_all = [this](std::vector<std::shared_ptr<Attempt>>& attempts) {
+    for (auto& attempt : attempts) start(std::move(attempt));
+  };
+  if (!options_.journal) {
+    done(std::nullopt);
+    return start_all(batch.attempts);
+  }
+  std::vector<JournalEvent> events;
+  events.reserve(batch.events.size());
+  for (const auto& e : batch.events) {
+    events.push_back(
+        JournalEvent{e->seq, to_epoch_millis(e->ingested_at), e->bus, e->json, e->archived});
+  }
+  std::vector<JournalDelivery> deliveries;
+  deliveries.reserve(batch.attempts.size());
+  for (const auto& a : batch.attempts) {
+    deliveries.push_back(JournalDelivery{a->id, a->event->seq, a->target->rule->name,
+                                         a->target->spec->id, 0, to_epoch_millis(a->created_at),
+                                         to_epoch_millis(a->created_at), ""});
+  }
+  options_.journal->append(std::move(events), std::move(deliveries),
+                           [this, attempts = std::move(batch.attempts), done = std::move(done),
+                            start_all](std::optional<JournalFailure> failure) mutable {
+                             if (failure) {
+                               pending_.fetch_sub(attempts.size());
+                               return done(std::move(failure));
+                             }
+                             done(std::nullopt);
+                             // Invocations start on the I/O threads: the journal's writer goes back
+                             // to committing.
+                             net::post(io_, [attempts = std::move(attempts), start_all]() mutable {
+                               start_all(attempts);
+                             });
+                           });
+}
+
+std::optional<JournalFailure> Dispatcher::submit_and_wait(Batch batch) {
+  std::promise<std::optional<JournalFailure>> promise;
+  auto result = promise.get_future();
+  submit(std::move(batch),
+         [&promise](std::optional<JournalFailure> failure) { promise.set_value(failure); });
+  return result.get();
+}
+
+void Dispatcher::start(std::shared_ptr<Attempt> attempt) {
+  if (!attempt->payload) {
+    const auto& event = *attempt->event;
+    auto payload = attempt->target->shaper.shape(event.json, attempt->target->rule->name,
+                                                 event.ingestion_time);
+    if (!payload) {
+      // The event lacks what the transformer needs: retrying cannot help.
+      return on_result(std::move(attempt),
+                       targets::DeliveryResult::permanent("INVALID_PARAMETER", payload.error()));
+    }
+    attempt->payload = std::move(*payload);
+  }
+  invoke(std::move(attempt));
+}
+
 void Dispatcher::invoke(std::shared_ptr<Attempt> attempt) {
-  if (attempt->invocation.attempt == 1) {
+  const auto& event = *attempt->event;
+  if (attempt->attempt == 1) {
     dispatch_latency_.observe(
-        std::chrono::duration<double>(std::chrono::system_clock::now() - attempt->ingested_at)
-            .count());
+        std::chrono::duration<double>(SystemClock::now() - event.ingested_at).count());
   }
   attempt->target->metrics.attempts->inc();
+  targets::Invocation invocation;
+  invocation.event_id = event.fields.id;
+  invocation.rule = attempt->target->rule->name;
+  invocation.target = attempt->target->spec->id;
+  invocation.source = event.fields.source;
+  invocation.detail_type = event.fields.detail_type;
+  invocation.attempt = attempt->attempt;
+  invocation.payload = *attempt->payload;
+  invocation.event_json = event.json;
+  invocation.ingestion_time = event.ingestion_time;
   auto* target = attempt->target->target.get();
   const auto started = Clock::now();
-  target->deliver(attempt->invocation, [this, attempt, started](targets::DeliveryResult result) {
+  running_.fetch_add(1);
+  target->deliver(std::move(invocation), [this, attempt, started](targets::DeliveryResult result) {
     attempt->target->metrics.duration->observe(
         std::chrono::duration<double>(Clock::now() - started).count());
     on_result(attempt, std::move(result));
+    running_.fetch_sub(1);
   });
 }
 
@@ -137,31 +286,47 @@ std::chrono::milliseconds Dispatcher::backoff(int attempt) const {
 }
 
 void Dispatcher::on_result(std::shared_ptr<Attempt> attempt, targets::DeliveryResult result) {
-  const auto& inv = attempt->invocation;
   const auto& counters = attempt->target->metrics;
+  const auto& rule = attempt->target->rule->name;
+  const auto& target = attempt->target->spec->id;
   if (result.outcome == targets::Outcome::success) {
     counters.succeeded->inc();
-    spdlog::debug("delivered event {} to {}/{} (attempt {})", inv.event_id, inv.rule, inv.target,
-                  inv.attempt);
-    in_flight_.fetch_sub(1);
-    return;
+    spdlog::debug("delivered event {} to {}/{} (attempt {})", attempt->event->fields.id, rule,
+                  target, attempt->attempt);
+    return finish(*attempt);
   }
+  if (result.outcome == targets::Outcome::permanent) return dead_letter(*attempt, result, "");
 
   const auto& policy = attempt->target->spec->retry_policy;
-  const auto age = Clock::now() - attempt->first_try;
-  if (result.outcome == targets::Outcome::permanent) return dead_letter(*attempt, result, "");
-  auto delay = backoff(inv.attempt);
+  auto delay = backoff(attempt->attempt);
   if (result.retry_after) delay = std::max<std::chrono::milliseconds>(delay, *result.retry_after);
-  if (inv.attempt > policy.maximum_retry_attempts)
+  if (attempt->attempt > policy.maximum_retry_attempts)
     return dead_letter(*attempt, result, "MaximumRetryAttempts");
+  const auto age = SystemClock::now() - attempt->created_at;
   if (age + delay > std::chrono::seconds(policy.maximum_event_age_seconds))
     return dead_letter(*attempt, result, "MaximumEventAgeInSeconds");
-  if (stopping_.load()) return dead_letter(*attempt, result, "ShuttingDown");
+  retry_later(std::move(attempt), delay, std::move(result));
+}
 
-  counters.retried->inc();
-  spdlog::warn("event {} to {}/{} failed (attempt {}): {} {}; retrying in {} ms", inv.event_id,
-               inv.rule, inv.target, inv.attempt, result.error_code, result.error_message,
-               delay.count());
+void Dispatcher::retry_later(std::shared_ptr<Attempt> attempt, std::chrono::milliseconds delay,
+                             targets::DeliveryResult result) {
+  const auto& rule = attempt->target->rule->name;
+  const auto& target = attempt->target->spec->id;
+  if (options_.journal && !result.error_code.empty()) {
+    options_.journal->record_attempt(attempt->id, attempt->attempt,
+                                     to_epoch_millis(SystemClock::now() + delay),
+                                     result.error_code + ": " + result.error_message);
+  }
+  if (stopping_.load()) {
+    if (options_.journal) return release(*attempt);
+    return dead_letter(*attempt, result, "ShuttingDown");
+  }
+  if (!result.error_code.empty()) {
+    attempt->target->metrics.retried->inc();
+    spdlog::warn("event {} to {}/{} failed (attempt {}): {} {}; retrying in {} ms",
+                 attempt->event->fields.id, rule, target, attempt->attempt, result.error_code,
+                 result.error_message, delay.count());
+  }
   auto timer = std::make_shared<net::steady_timer>(io_, delay);
   {
     std::lock_guard lock(waiting_mutex_);
@@ -172,41 +337,264 @@ void Dispatcher::on_result(std::shared_ptr<Attempt> attempt, targets::DeliveryRe
       std::lock_guard lock(waiting_mutex_);
       waiting_.erase(timer);
     }
-    if (stopping_.load()) return dead_letter(*attempt, result, "ShuttingDown");
-    attempt->invocation.attempt += 1;
-    invoke(std::move(attempt));
+    if (stopping_.load()) {
+      // With a journal the delivery resumes at the next start; without, it is written down.
+      if (options_.journal) return release(*attempt);
+      return dead_letter(*attempt, result, "ShuttingDown");
+    }
+    if (!result.error_code.empty()) attempt->attempt += 1;
+    start(std::move(attempt));
   });
 }
 
-void Dispatcher::dead_letter(const Attempt& attempt, const targets::DeliveryResult& result,
+void Dispatcher::dead_letter(Attempt& attempt, const targets::DeliveryResult& result,
                              std::string_view exhausted) {
-  const auto& inv = attempt.invocation;
   attempt.target->metrics.dead_lettered->inc();
   attempt.target->metrics.dead_letters->inc();
   const auto& spec = *attempt.target->spec;
+  const auto& rule = attempt.target->rule->name;
   const auto file = spec.dead_letter ? spec.dead_letter->path : options_.default_dead_letter_file;
-  spdlog::error("event {} to {}/{} dead-lettered to {} after {} attempt(s): {} {}", inv.event_id,
-                inv.rule, inv.target, file.string(), inv.attempt, result.error_code,
-                result.error_message);
-  dead_letters_.write(
-      file, DeadLetter{inv.event_json, inv.payload, inv.rule, inv.target, result.error_code,
-                       result.error_message, exhausted, inv.attempt - 1});
-  in_flight_.fetch_sub(1);
+  spdlog::error("event {} to {}/{} dead-lettered to {} after {} attempt(s): {} {}",
+                attempt.event->fields.id, rule, spec.id, file.string(), attempt.attempt,
+                result.error_code, result.error_message);
+  const bool written = dead_letters_.write(
+      file, DeadLetter{attempt.event->json, attempt.payload.value_or(""), rule, spec.id,
+                       result.error_code, result.error_message, exhausted, attempt.attempt - 1});
+  // A dead letter that could not be written keeps its journal record, to be tried again at the
+  // next start, rather than vanish.
+  if (written || !options_.journal) return finish(attempt);
+  release(attempt);
+}
+
+void Dispatcher::finish(Attempt& attempt) {
+  auto& event = *attempt.event;
+  const bool last = event.remaining.fetch_sub(1) == 1;
+  if (options_.journal) {
+    options_.journal->finish(attempt.id, last && !event.archived
+                                             ? std::optional<std::int64_t>(event.seq)
+                                             : std::nullopt);
+  }
+  pending_.fetch_sub(1);
+}
+
+void Dispatcher::release(Attempt&) {
+  pending_.fetch_sub(1);
+}
+
+std::size_t Dispatcher::resume(Journal::Pending pending) {
+  auto deployment = current();
+  std::unordered_map<std::int64_t, std::shared_ptr<EventState>> events;
+  for (auto& stored : pending.events) {
+    auto state = std::make_shared<EventState>();
+    state->seq = stored.seq;
+    state->fields = event_fields(stored.json);
+    state->bus = std::move(stored.bus);
+    state->json = std::move(stored.json);
+    state->json.reserve(state->json.size() + simdjson::SIMDJSON_PADDING);
+    state->ingested_at = from_epoch_millis(stored.ingested_at);
+    state->ingestion_time = format_rfc3339_millis(state->ingested_at);
+    state->archived = stored.archived;
+    events.emplace(stored.seq, std::move(state));
+  }
+  std::size_t resumed = 0;
+  const auto now = SystemClock::now();
+  for (auto& stored : pending.deliveries) {
+    auto it = events.find(stored.event_seq);
+    if (it == events.end()) continue;  // cannot happen: load_pending returns every event
+    auto attempt = std::make_shared<Attempt>();
+    attempt->event = it->second;
+    attempt->event->remaining += 1;
+    attempt->deployment = deployment;
+    attempt->id = stored.id;
+    attempt->attempt = stored.attempts + 1;
+    attempt->created_at = from_epoch_millis(stored.created_at);
+    pending_.fetch_add(1);
+    attempt->target = deployment ? deployment->find(stored.rule, stored.target) : nullptr;
+    if (!attempt->target) {
+      // The rule or target was removed or renamed while the delivery waited: it is written to
+      // the default dead-letter file, where `eventrouter dlq` can redrive it once it is back.
+      spdlog::error("event {} was waiting for {}/{}, which no longer exists; dead-lettered to {}",
+                    attempt->event->fields.id, stored.rule, stored.target,
+                    options_.default_dead_letter_file.string());
+      const bool written = dead_letters_.write(
+          options_.default_dead_letter_file,
+          DeadLetter{
+              attempt->event->json, "", stored.rule, stored.target, "RESOURCE_NOT_FOUND",
+              "rule " + stored.rule + " or its target " + stored.target + " no longer exists", "",
+              stored.attempts});
+      auto& event = *attempt->event;
+      const bool last = event.remaining.fetch_sub(1) == 1;
+      if (written) {
+        options_.journal->finish(stored.id, last && !event.archived
+                                                ? std::optional<std::int64_t>(event.seq)
+                                                : std::nullopt);
+      }
+      pending_.fetch_sub(1);
+      continue;
+    }
+    ++resumed;
+    const auto due = from_epoch_millis(stored.next_attempt_at);
+    const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(due - now);
+    // A resumed delivery waits out what is left of its backoff, without counting a new attempt.
+    retry_later(std::move(attempt), std::max(delay, std::chrono::milliseconds(0)),
+                targets::DeliveryResult::ok());
+  }
+  if (resumed > 0) spdlog::info("resumed {} unfinished deliveries from the journal", resumed);
+  return resumed;
+}
+
+Expected<ReplayResult, AdminError> Dispatcher::replay(const ReplayRequest& request) {
+  if (!options_.journal || options_.archive_retention.count() == 0) {
+    return unexpected(AdminError{
+        409, "ArchiveDisabled",
+        "there is no archive to replay: set durability: fsync and archive.retention above 0"});
+  }
+  auto deployment = current();
+  if (!request.rule.empty() && (!deployment || !deployment->has_rule(request.rule))) {
+    return unexpected(
+        AdminError{404, "RuleNotFound", "no rule named " + request.rule + " is loaded"});
+  }
+  ReplayResult result;
+  std::int64_t after = 0;
+  const auto from = to_epoch_millis(request.from), to = to_epoch_millis(request.to);
+  for (;;) {
+    auto stored = options_.journal->archived_events(from, to, request.bus, after, 256);
+    if (stored.empty()) break;
+    after = stored.back().seq;
+    // Waits for room instead of refusing: a replay is an operator's deliberate backlog.
+    const auto deadline = Clock::now() + std::chrono::minutes(10);
+    while (pending_.load() >= options_.max_pending_deliveries && !stopping_.load()) {
+      if (Clock::now() > deadline) {
+        return unexpected(AdminError{503, "TooManyPendingDeliveries",
+                                     "the replay stopped after " +
+                                         std::to_string(result.events_replayed) +
+                                         " events: deliveries are not draining; check targets"});
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (stopping_.load()) {
+      return unexpected(AdminError{503, "ShuttingDown",
+                                   "the daemon is shutting down; the replay stopped after " +
+                                       std::to_string(result.events_replayed) + " events"});
+    }
+    Batch batch;
+    for (auto& e : stored) {
+      auto state = std::make_shared<EventState>();
+      state->json = with_replay_name(e.json, request.name);
+      state->fields = event_fields(state->json);
+      state->bus = std::move(e.bus);
+      state->ingested_at = SystemClock::now();
+      plan(std::move(state), deployment, request.rule, batch);
+    }
+    result.events_replayed += stored.size();
+    result.deliveries += batch.attempts.size();
+    if (auto failure = submit_and_wait(std::move(batch))) {
+      return unexpected(AdminError{503, failure->disk_full ? "DiskFull" : "JournalUnavailable",
+                                   "the replay stopped after " +
+                                       std::to_string(result.events_replayed - stored.size()) +
+                                       " events: " + failure->message});
+    }
+    replayed_.inc(stored.size());
+  }
+  spdlog::info("replay {}: {} events, {} deliveries", request.name, result.events_replayed,
+               result.deliveries);
+  return result;
+}
+
+Expected<RedriveResult, AdminError> Dispatcher::redrive(const std::string& rule,
+                                                        const std::string& target) {
+  auto deployment = current();
+  std::vector<std::filesystem::path> files = {options_.default_dead_letter_file};
+  if (deployment) {
+    for (auto& file : deployment->dead_letter_files())
+      if (std::find(files.begin(), files.end(), file) == files.end()) files.push_back(file);
+  }
+  RedriveResult result;
+  std::optional<AdminError> error;
+  for (const auto& file : files) {
+    dead_letters_.rewrite(file, [&](std::vector<std::string>& lines) {
+      Batch batch;
+      std::vector<std::string> kept;
+      for (auto& line : lines) {
+        auto letter = parse_dead_letter(line);
+        const bool wanted = letter && (rule.empty() || letter->rule == rule) &&
+                            (target.empty() || letter->target == target);
+        DeployedTarget* deployed =
+            wanted && deployment ? deployment->find(letter->rule, letter->target) : nullptr;
+        if (!deployed) {
+          if (wanted) {
+            ++result.skipped;
+            const auto why = "rule " + letter->rule + " target " + letter->target +
+                             " is not loaded (in " + file.string() + ")";
+            if (std::find(result.skipped_why.begin(), result.skipped_why.end(), why) ==
+                result.skipped_why.end())
+              result.skipped_why.push_back(why);
+          }
+          kept.push_back(std::move(line));
+          continue;
+        }
+        auto state = std::make_shared<EventState>();
+        state->json = std::move(letter->event_json);
+        state->json.reserve(state->json.size() + simdjson::SIMDJSON_PADDING);
+        state->fields = event_fields(state->json);
+        state->bus = deployed->rule->bus;
+        state->ingested_at = SystemClock::now();
+        state->ingestion_time = format_rfc3339_millis(state->ingested_at);
+        state->remaining = 1;
+        if (options_.journal) state->seq = options_.journal->next_event_seq();
+        auto attempt = std::make_shared<Attempt>();
+        attempt->event = state;
+        attempt->deployment = deployment;
+        attempt->target = deployed;
+        attempt->id = options_.journal ? options_.journal->next_delivery_id() : 0;
+        attempt->created_at = state->ingested_at;
+        batch.events.push_back(std::move(state));
+        batch.attempts.push_back(std::move(attempt));
+      }
+      if (batch.attempts.empty()) return false;
+      const std::size_t count = batch.attempts.size();
+      if (auto failure = submit_and_wait(std::move(batch))) {
+        error = AdminError{503, failure->disk_full ? "DiskFull" : "JournalUnavailable",
+                           "could not record the redriven deliveries: " + failure->message};
+        return false;  // the file stays as it was
+      }
+      result.redriven += count;
+      redriven_.inc(count);
+      lines = std::move(kept);
+      return true;
+    });
+    if (error) return unexpected(std::move(*error));
+  }
+  spdlog::info("redrove {} dead letters ({} skipped)", result.redriven, result.skipped);
+  return result;
+}
+
+void Dispatcher::schedule_archive_expiry() {
+  expiry_timer_.expires_after(std::chrono::minutes(1));
+  expiry_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping_.load()) return;
+    options_.journal->expire_archive(
+        to_epoch_millis(SystemClock::now() - options_.archive_retention));
+    schedule_archive_expiry();
+  });
 }
 
 void Dispatcher::shutdown(std::chrono::milliseconds grace) {
   stopping_.store(true);
+  expiry_timer_.cancel();
   {
-    // Retries not yet due will not be made: their handlers dead-letter them.
+    // Retries not yet due will not be made here: their handlers leave them to the journal.
     std::lock_guard lock(waiting_mutex_);
     for (const auto& timer : waiting_) timer->cancel();
   }
   const auto deadline = Clock::now() + grace;
-  while (in_flight_.load() > 0 && Clock::now() < deadline)
+  while (running_.load() > 0 && Clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  if (in_flight_.load() > 0)
-    spdlog::warn("{} invocations still running at shutdown; their outcome is not recorded",
-                 in_flight_.load());
+  if (running_.load() > 0) {
+    spdlog::warn("{} invocations still running at shutdown; {}", running_.load(),
+                 options_.journal ? "they will be made again at the next start"
+                                  : "their outcome is not recorded");
+  }
 }
 
 }  // namespace eventrouter::delivery

@@ -115,6 +115,10 @@ std::string_view Router::route_name(Route route) {
       return "aws";
     case Route::test_event_pattern:
       return "test_event_pattern";
+    case Route::replays:
+      return "replays";
+    case Route::dead_letter_redrive:
+      return "dead_letter_redrive";
     case Route::not_found:
       return "not_found";
   }
@@ -130,6 +134,8 @@ Route Router::route_of(std::string_view target, std::string* bus) {
   if (path == "/metrics") return Route::metrics;
   if (path == "/rules") return Route::rules;
   if (path == "/test-event-pattern") return Route::test_event_pattern;
+  if (path == "/replays") return Route::replays;
+  if (path == "/dead-letters/redrive") return Route::dead_letter_redrive;
   constexpr std::string_view prefix = "/buses/", suffix = "/events";
   if (path.starts_with(prefix) && path.ends_with(suffix) &&
       path.size() > prefix.size() + suffix.size()) {
@@ -243,6 +249,15 @@ void Router::handle(Request&& request, Respond respond) {
       return handle_aws(std::move(request), std::move(recorded));
     case Route::test_event_pattern:
       return recorded(handle_test_event_pattern(request));
+    case Route::replays:
+    case Route::dead_letter_redrive: {
+      const auto& handler = route == Route::replays ? services_.replay : services_.redrive;
+      if (!handler) {
+        return recorded(json_error(http::status::not_implemented, "NotAvailable",
+                                   "this daemon does not offer " + std::string(route_name(route))));
+      }
+      return handler(std::move(request.body()), std::move(recorded));
+    }
     case Route::not_found:
       break;
   }

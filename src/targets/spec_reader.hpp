@@ -21,7 +21,7 @@ namespace eventrouter::targets {
 std::optional<std::string> did_you_mean(std::string_view word,
                                         const std::vector<std::string>& candidates);
 
-// Parses "<digits><unit>" with unit ms, s, m or h (also a bare number of seconds).
+// Parses "<digits><unit>" with unit ms, s, m, h or d (also a bare number of seconds).
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 // Parses a size: a whole number of bytes, optionally with K, M, G (powers of 1000) or KiB, MiB,

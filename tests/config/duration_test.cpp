@@ -14,13 +14,14 @@ TEST(Duration, Units) {
   EXPECT_EQ(*parse_duration("30s"), 30s);
   EXPECT_EQ(*parse_duration("5m"), 5min);
   EXPECT_EQ(*parse_duration("1h"), 1h);
+  EXPECT_EQ(*parse_duration("7d"), 168h);
   EXPECT_EQ(*parse_duration("0s"), 0ms);
 }
 
 TEST(Duration, BadInputsSayWhatToWrite) {
   EXPECT_EQ(parse_duration("30").error(),
-            "'30' has no unit: use a whole number and a unit (ms, s, m or h), e.g. 500ms, 30s, "
-            "5m, 1h");
+            "'30' has no unit: use a whole number and a unit (ms, s, m, h or d), e.g. 500ms, "
+            "30s, 5m, 1h, 7d");
   EXPECT_THAT(parse_duration("30sec").error(), HasSubstr("unknown unit 'sec'"));
   EXPECT_THAT(parse_duration("1.5s").error(), HasSubstr("unknown unit '.5s'"));
   EXPECT_THAT(parse_duration("").error(), HasSubstr("'' is not a duration"));
@@ -49,7 +50,7 @@ TEST(Duration, ReadFromYamlReportsPosition) {
   ASSERT_EQ(problems.size(), 2u);
   EXPECT_EQ(problems[0].to_string(),
             "/x/rules.yaml:1:10: timeout: '5 minutes' is not a duration: unknown unit ' minutes'; "
-            "use a whole number and a unit (ms, s, m or h), e.g. 500ms, 30s, 5m, 1h");
+            "use a whole number and a unit (ms, s, m, h or d), e.g. 500ms, 30s, 5m, 1h, 7d");
   EXPECT_EQ(problems[1].to_string(),
             "/x/rules.yaml:2:8: other must be a duration such as 30s, not a list");
 }

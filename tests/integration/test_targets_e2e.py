@@ -161,7 +161,9 @@ def test_a_dead_webhook_does_not_hold_up_other_targets(make_daemon, workdir):
     assert record["event"]["source"] == "app"
 
 
-def test_pending_retries_are_dead_lettered_at_shutdown(make_daemon):
+def test_without_a_journal_pending_retries_are_dead_lettered_at_shutdown(make_daemon):
+    """durability: none has nowhere to keep them; with the journal they wait for the next
+    start instead (test_durability.py)."""
     import signal
     import socket
     with socket.socket() as s:
@@ -176,7 +178,7 @@ def test_pending_retries_are_dead_lettered_at_shutdown(make_daemon):
         url: http://127.0.0.1:{dead_port}/
         dead_letter: {{path: dlq.jsonl}}
 """
-    daemon = make_daemon(rules={"r.yaml": rule})
+    daemon = make_daemon(base_config(extra="durability: none\n"), rules={"r.yaml": rule})
     post_json(daemon.url + "/events", '{"source":"app","detail-type":"t","detail":{}}')
     assert daemon.wait_for_log("retrying in")
     daemon.signal(signal.SIGTERM)

@@ -42,6 +42,22 @@ struct LogConfig {
   std::string format = "text";  // text | json
 };
 
+// How accepted events are kept until delivered (see docs/delivery.md).
+struct DeliveryConfig {
+  // fsync: journaled and forced to disk before the 200; none: memory only, lost on a crash.
+  std::string durability = "fsync";
+  // Past either bound ingest answers 503 with Retry-After.
+  std::size_t max_pending_deliveries = 100000;
+  std::size_t max_journal_bytes = std::size_t{1} << 30;
+  // Retries wait a random time up to backoff_base * 2^(retry - 1), at most backoff_cap.
+  std::chrono::milliseconds backoff_base{1000};
+  std::chrono::milliseconds backoff_cap{std::chrono::minutes(5)};
+  // On SIGTERM, invocations in flight get this long to finish.
+  std::chrono::milliseconds shutdown_grace{5000};
+  // Accepted events are kept this long for replays; 0 turns the archive off.
+  std::chrono::milliseconds archive_retention{std::chrono::hours(24 * 7)};
+};
+
 struct Config {
   std::filesystem::path file;  // the file this was loaded from (absolute)
   ListenAddress listen;
@@ -51,6 +67,7 @@ struct Config {
   std::optional<TlsConfig> tls;
   Limits limits;
   LogConfig log;
+  DeliveryConfig delivery;
 };
 
 // Loads and checks a configuration file (a folder stands for the eventrouter.yaml inside it).

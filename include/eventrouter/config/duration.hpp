@@ -1,6 +1,6 @@
 #pragma once
 // Durations as written in configuration: a whole number and a unit, e.g. "500ms", "30s",
-// "5m", "1h".
+// "5m", "1h", "7d".
 
 #include <chrono>
 #include <optional>
@@ -14,7 +14,7 @@
 
 namespace eventrouter::config {
 
-// Parses "<digits><unit>" with unit ms, s, m or h. The error message says what is wrong and
+// Parses "<digits><unit>" with unit ms, s, m, h or d. The error message says what is wrong and
 // shows valid examples.
 Expected<std::chrono::milliseconds, std::string> parse_duration(std::string_view text);
 

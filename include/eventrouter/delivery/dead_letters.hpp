@@ -3,9 +3,11 @@
 // lines with EventBridge's attributes, so nothing is dropped silently.
 
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace eventrouter::delivery {
 
@@ -26,6 +28,12 @@ class DeadLetters {
   // Appends one record to `file` (created with its folders). Returns false, having logged why,
   // when the file cannot be written.
   bool write(const std::filesystem::path& file, const DeadLetter& letter);
+
+  // Lets `edit` change the lines of `file` while no record can be appended to it; when `edit`
+  // returns true the file is replaced (atomically, by rename) with the edited lines. Used by
+  // redrive, which must not lose a record written meanwhile.
+  bool rewrite(const std::filesystem::path& file,
+               const std::function<bool(std::vector<std::string>& lines)>& edit);
 
   // One JSON line (no newline) for a record; exposed for tests.
   static std::string render(const DeadLetter& letter);

@@ -3,7 +3,9 @@
 // of each. Built when a rule set is swapped in; torn down (targets shut down) when the last
 // event matched against it is finished.
 
+#include <filesystem>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "eventrouter/metrics/registry.hpp"
@@ -53,6 +55,12 @@ class Deployment {
   std::vector<DeployedTarget*> targets_of(const rules::Rule& rule);
   // The TriggeredRules counter of `rule`.
   metrics::Counter& matches_of(const rules::Rule& rule);
+  // A target by rule name and target id (journal records and dead letters name them so), or
+  // nothing when the rule set has no such rule or target.
+  DeployedTarget* find(std::string_view rule, std::string_view target);
+  bool has_rule(std::string_view rule) const;
+  // Every dead_letter.path the targets name, each once.
+  std::vector<std::filesystem::path> dead_letter_files() const;
 
  private:
   std::shared_ptr<const rules::RuleSet> rules_;

@@ -32,6 +32,11 @@ struct RouterServices {
   // Bearer tokens (empty: no authentication). Health and readiness never need one.
   std::function<bool(std::string_view token)> token_valid;
   bool auth_required = false;
+  // POST /replays and POST /dead-letters/redrive: operator requests that may take long. They
+  // get the JSON body and answer through `respond`, from any thread.
+  using AdminHandler = std::function<void(std::string body, Respond respond)>;
+  AdminHandler replay;
+  AdminHandler redrive;
 };
 
 enum class Route {
@@ -43,6 +48,8 @@ enum class Route {
   bus_events,
   aws,
   test_event_pattern,
+  replays,
+  dead_letter_redrive,
   not_found
 };
 

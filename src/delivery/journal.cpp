@@ -1,0 +1,358 @@
+#include "eventrouter/delivery/journal.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_set>
+#include <variant>
+
+#include "sqlite.hpp"
+
+namespace eventrouter::delivery {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS events(
+  seq INTEGER PRIMARY KEY,
+  ingested_at INTEGER NOT NULL,
+  bus TEXT NOT NULL,
+  json TEXT NOT NULL,
+  archived INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_time ON events(ingested_at);
+CREATE TABLE IF NOT EXISTS deliveries(
+  id INTEGER PRIMARY KEY,
+  event_seq INTEGER NOT NULL,
+  rule TEXT NOT NULL,
+  target TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries(event_seq);
+)sql";
+
+// Only one daemon may use a journal: two writers would each resume the other's deliveries.
+int lock_state_dir(const fs::path& state_dir) {
+  const fs::path lock_file = state_dir / "eventrouter.lock";
+  const int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    throw JournalOpenError("cannot open " + lock_file.string() + ": " + std::strerror(errno) +
+                           " (check that state_dir is writable by this user)");
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    throw JournalOpenError("another eventrouter process is using state_dir " + state_dir.string() +
+                           "; stop it, or give this one a state_dir of its own");
+  }
+  return fd;
+}
+
+}  // namespace
+
+EpochMillis to_epoch_millis(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+std::chrono::system_clock::time_point from_epoch_millis(EpochMillis millis) {
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(millis));
+}
+
+struct Journal::Op {
+  struct Append {
+    std::vector<JournalEvent> events;
+    std::vector<JournalDelivery> deliveries;
+    AppendDone done;
+  };
+  struct Attempt {
+    std::int64_t id;
+    int attempts;
+    EpochMillis next_attempt_at;
+    std::string last_error;
+  };
+  struct Finish {
+    std::int64_t id;
+    std::optional<std::int64_t> event_seq;
+  };
+  struct Expire {
+    EpochMillis cutoff;
+  };
+  std::variant<Append, Attempt, Finish, Expire> what;
+};
+
+Journal::Journal(JournalOptions options) : file_(options.state_dir / "journal.db") {
+  std::error_code ec;
+  fs::create_directories(options.state_dir, ec);
+  if (ec) {
+    throw JournalOpenError("cannot create state_dir " + options.state_dir.string() + ": " +
+                           ec.message());
+  }
+  lock_fd_ = lock_state_dir(options.state_dir);
+  const bool existed = fs::exists(file_, ec);
+  try {
+    db_ = std::make_unique<sqlite::Database>(file_, false);
+    if (!existed) db_->exec("PRAGMA auto_vacuum=INCREMENTAL");
+    // Reading the header is the first thing that notices a file that is not a database.
+    const auto version = db_->query_int("PRAGMA user_version");
+    if (version > kSchemaVersion) {
+      throw JournalOpenError("the journal " + file_.string() + " was written by a newer " +
+                             "eventrouter (schema " + std::to_string(version) +
+                             "); run that version, or move the file aside");
+    }
+    if (db_->query_text("PRAGMA journal_mode=WAL") != "wal")
+      throw sqlite::Error(SQLITE_ERROR, "cannot switch the journal to WAL mode");
+    const std::string check = db_->query_text("PRAGMA quick_check");
+    if (check != "ok") throw sqlite::Error(SQLITE_CORRUPT, "integrity check failed: " + check);
+    db_->exec(options.fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF");
+    // Give the write-ahead log's space back after each checkpoint instead of keeping its peak.
+    db_->exec("PRAGMA journal_size_limit=67108864");
+    db_->exec(kSchema);
+    db_->exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+    next_event_seq_ = db_->query_int("SELECT coalesce(max(seq), 0) + 1 FROM events");
+    next_delivery_id_ = db_->query_int("SELECT coalesce(max(id), 0) + 1 FROM deliveries");
+    reader_ = std::make_unique<sqlite::Database>(file_, true);
+  } catch (const sqlite::Error& e) {
+    ::close(lock_fd_);
+    const bool corrupt = e.code() == SQLITE_CORRUPT || e.code() == SQLITE_NOTADB;
+    throw JournalOpenError(
+        "cannot open the journal " + file_.string() + ": " + e.what() +
+        (corrupt ? ". The file is damaged and was left as it is: it may hold "
+                   "undelivered events. Move it aside (keep it for inspection) to start with "
+                   "an empty journal."
+                 : ""));
+  } catch (...) {
+    ::close(lock_fd_);
+    throw;
+  }
+  update_size();
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+Journal::~Journal() {
+  close();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+void Journal::close() {
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_) return;
+    closing_ = true;
+  }
+  wake_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void Journal::enqueue(Op op) {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) {
+      // Progress after the writer stopped is not recorded: the delivery resumes next start.
+      if (auto* append = std::get_if<Op::Append>(&op.what)) {
+        append->done(JournalFailure{false, "the journal is closed (shutting down)"});
+      }
+      return;
+    }
+    queue_.push_back(std::move(op));
+  }
+  wake_.notify_one();
+}
+
+void Journal::append(std::vector<JournalEvent> events, std::vector<JournalDelivery> deliveries,
+                     AppendDone done) {
+  enqueue(Op{Op::Append{std::move(events), std::move(deliveries), std::move(done)}});
+}
+
+void Journal::record_attempt(std::int64_t delivery_id, int attempts, EpochMillis next_attempt_at,
+                             std::string last_error) {
+  enqueue(Op{Op::Attempt{delivery_id, attempts, next_attempt_at, std::move(last_error)}});
+}
+
+void Journal::finish(std::int64_t delivery_id, std::optional<std::int64_t> delete_event_seq) {
+  enqueue(Op{Op::Finish{delivery_id, delete_event_seq}});
+}
+
+void Journal::expire_archive(EpochMillis cutoff) {
+  enqueue(Op{Op::Expire{cutoff}});
+}
+
+void Journal::update_size() {
+  const auto page_size = static_cast<std::uint64_t>(db_->query_int("PRAGMA page_size"));
+  const auto pages = static_cast<std::uint64_t>(db_->query_int("PRAGMA page_count"));
+  const auto free_pages = static_cast<std::uint64_t>(db_->query_int("PRAGMA freelist_count"));
+  std::error_code ec;
+  auto wal = fs::file_size(fs::path(file_.string() + "-wal"), ec);
+  if (ec) wal = 0;
+  bytes_in_use_ = (pages - free_pages) * page_size + wal;
+}
+
+void Journal::writer_loop() {
+  sqlite::Statement insert_event(
+      *db_, "INSERT INTO events(seq, ingested_at, bus, json, archived) VALUES(?,?,?,?,?)");
+  sqlite::Statement insert_delivery(*db_,
+                                    "INSERT INTO deliveries(id, event_seq, rule, target, attempts, "
+                                    "created_at, next_attempt_at, last_error) "
+                                    "VALUES(?,?,?,?,?,?,?,?)");
+  sqlite::Statement update_delivery(
+      *db_, "UPDATE deliveries SET attempts=?, next_attempt_at=?, last_error=? WHERE id=?");
+  sqlite::Statement delete_delivery(*db_, "DELETE FROM deliveries WHERE id=?");
+  sqlite::Statement delete_event(*db_, "DELETE FROM events WHERE seq=?");
+  sqlite::Statement expire(*db_,
+                           "DELETE FROM events WHERE ingested_at < ? AND NOT EXISTS "
+                           "(SELECT 1 FROM deliveries WHERE event_seq = events.seq)");
+
+  auto apply = [&](Op& op) {
+    if (auto* append = std::get_if<Op::Append>(&op.what)) {
+      for (const auto& e : append->events) {
+        insert_event.bind(1, e.seq).bind(2, e.ingested_at).bind(3, e.bus).bind(4, e.json);
+        insert_event.bind(5, std::int64_t{e.archived});
+        insert_event.run();
+      }
+      for (const auto& d : append->deliveries) {
+        insert_delivery.bind(1, d.id).bind(2, d.event_seq).bind(3, d.rule).bind(4, d.target);
+        insert_delivery.bind(5, std::int64_t{d.attempts}).bind(6, d.created_at);
+        insert_delivery.bind(7, d.next_attempt_at).bind(8, d.last_error);
+        insert_delivery.run();
+      }
+    } else if (auto* attempt = std::get_if<Op::Attempt>(&op.what)) {
+      update_delivery.bind(1, std::int64_t{attempt->attempts}).bind(2, attempt->next_attempt_at);
+      update_delivery.bind(3, attempt->last_error).bind(4, attempt->id);
+      update_delivery.run();
+    } else if (auto* finish = std::get_if<Op::Finish>(&op.what)) {
+      delete_delivery.bind(1, finish->id).run();
+      if (finish->event_seq) delete_event.bind(1, *finish->event_seq).run();
+    } else if (auto* ex = std::get_if<Op::Expire>(&op.what)) {
+      expire.bind(1, ex->cutoff).run();
+      db_->exec("PRAGMA incremental_vacuum");
+    }
+  };
+
+  std::deque<Op> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return closing_ || !queue_.empty() || !batch.empty(); });
+      if (batch.empty() && queue_.empty() && closing_) {
+        closed_ = true;
+        return;
+      }
+      // Progress that failed last time goes first, then everything that queued up meanwhile.
+      for (auto& op : queue_) batch.push_back(std::move(op));
+      queue_.clear();
+    }
+
+    std::optional<JournalFailure> failure;
+    try {
+      db_->exec("BEGIN IMMEDIATE");
+      for (auto& op : batch) apply(op);
+      db_->exec("COMMIT");
+      commits_.fetch_add(1);
+    } catch (const sqlite::Error& e) {
+      try {
+        db_->exec("ROLLBACK");
+      } catch (const sqlite::Error&) {
+        // Nothing was begun, or SQLite already rolled back.
+      }
+      failure = JournalFailure{e.code() == SQLITE_FULL, e.what()};
+    }
+    try {
+      update_size();
+    } catch (const sqlite::Error&) {
+    }
+
+    std::deque<Op> retry;
+    for (auto& op : batch) {
+      if (auto* append = std::get_if<Op::Append>(&op.what)) {
+        append->done(failure);
+      } else if (failure) {
+        retry.push_back(std::move(op));
+      }
+    }
+    batch = std::move(retry);
+    if (failure) {
+      spdlog::error("journal write failed: {}", failure->message);
+      std::unique_lock lock(mutex_);
+      if (closing_) {
+        spdlog::warn("{} delivery updates not written at shutdown; those deliveries may repeat",
+                     batch.size());
+        batch.clear();
+        continue;
+      }
+      // Progress is retried after a pause (a disk that filled up may get room again).
+      wake_.wait_for(lock, std::chrono::milliseconds(500), [&] { return closing_; });
+    }
+  }
+}
+
+Journal::Pending Journal::load_pending() {
+  Pending pending;
+  // Events of finished deliveries whose removal was not written before a crash or stop.
+  db_->exec(
+      "DELETE FROM events WHERE archived = 0 AND NOT EXISTS "
+      "(SELECT 1 FROM deliveries WHERE event_seq = events.seq)");
+  sqlite::Statement deliveries(*db_,
+                               "SELECT id, event_seq, rule, target, attempts, created_at, "
+                               "next_attempt_at, last_error FROM deliveries ORDER BY id");
+  std::unordered_set<std::int64_t> seqs;
+  while (deliveries.step()) {
+    JournalDelivery d;
+    d.id = deliveries.column_int(0);
+    d.event_seq = deliveries.column_int(1);
+    d.rule = deliveries.column_text(2);
+    d.target = deliveries.column_text(3);
+    d.attempts = static_cast<int>(deliveries.column_int(4));
+    d.created_at = deliveries.column_int(5);
+    d.next_attempt_at = deliveries.column_int(6);
+    d.last_error = deliveries.column_text(7);
+    seqs.insert(d.event_seq);
+    pending.deliveries.push_back(std::move(d));
+  }
+  sqlite::Statement events(*db_,
+                           "SELECT seq, ingested_at, bus, json, archived FROM events WHERE "
+                           "EXISTS (SELECT 1 FROM deliveries WHERE event_seq = events.seq) "
+                           "ORDER BY seq");
+  while (events.step()) {
+    JournalEvent e;
+    e.seq = events.column_int(0);
+    e.ingested_at = events.column_int(1);
+    e.bus = events.column_text(2);
+    e.json = events.column_text(3);
+    e.archived = events.column_int(4) != 0;
+    pending.events.push_back(std::move(e));
+  }
+  update_size();
+  return pending;
+}
+
+std::vector<JournalEvent> Journal::archived_events(EpochMillis from, EpochMillis to,
+                                                   const std::string& bus, std::int64_t after_seq,
+                                                   std::size_t limit) {
+  std::lock_guard lock(reader_mutex_);
+  sqlite::Statement query(*reader_,
+                          "SELECT seq, ingested_at, bus, json FROM events WHERE archived = 1 "
+                          "AND ingested_at >= ? AND ingested_at < ? AND seq > ? "
+                          "AND (? = '' OR bus = ?) ORDER BY seq LIMIT ?");
+  query.bind(1, from).bind(2, to).bind(3, after_seq).bind(4, bus).bind(5, bus);
+  query.bind(6, static_cast<std::int64_t>(limit));
+  std::vector<JournalEvent> out;
+  while (query.step()) {
+    JournalEvent e;
+    e.seq = query.column_int(0);
+    e.ingested_at = query.column_int(1);
+    e.bus = query.column_text(2);
+    e.json = query.column_text(3);
+    e.archived = true;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace eventrouter::delivery
