@@ -114,11 +114,15 @@ Journal::Journal(JournalOptions options) : file_(options.state_dir / "journal.db
     db_->exec(options.fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF");
     // Give the write-ahead log's space back after each checkpoint instead of keeping its peak.
     db_->exec("PRAGMA journal_size_limit=67108864");
+    // Checkpoints (copying the log into the database, with an fsync of their own) run on a
+    // thread of their own, off the commit path that ingest waits on.
+    db_->exec("PRAGMA wal_autocheckpoint=0");
     db_->exec(kSchema);
     db_->exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
     next_event_seq_ = db_->query_int("SELECT coalesce(max(seq), 0) + 1 FROM events");
     next_delivery_id_ = db_->query_int("SELECT coalesce(max(id), 0) + 1 FROM deliveries");
-    reader_ = std::make_unique<sqlite::Database>(file_, true);
+    // Read-write only so that it can run checkpoints; it never writes rows.
+    reader_ = std::make_unique<sqlite::Database>(file_, false);
   } catch (const sqlite::Error& e) {
     ::close(lock_fd_);
     const bool corrupt = e.code() == SQLITE_CORRUPT || e.code() == SQLITE_NOTADB;
@@ -134,6 +138,25 @@ Journal::Journal(JournalOptions options) : file_(options.state_dir / "journal.db
   }
   update_size();
   writer_ = std::thread([this] { writer_loop(); });
+  checkpointer_ = std::thread([this] { checkpoint_loop(); });
+}
+
+void Journal::checkpoint_loop() {
+  std::unique_lock lock(mutex_);
+  while (!closing_) {
+    checkpoint_wake_.wait_for(lock, std::chrono::milliseconds(200));
+    if (commits_.load() == checkpointed_at_commit_) continue;
+    checkpointed_at_commit_ = commits_.load();
+    lock.unlock();
+    int log_frames = 0, copied = 0;
+    {
+      std::lock_guard reader(reader_mutex_);
+      // PASSIVE: never waits for the writer or for readers, copies what it can.
+      sqlite3_wal_checkpoint_v2(reader_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                &copied);
+    }
+    lock.lock();
+  }
 }
 
 Journal::~Journal() {
@@ -148,7 +171,9 @@ void Journal::close() {
     closing_ = true;
   }
   wake_.notify_all();
+  checkpoint_wake_.notify_all();
   if (writer_.joinable()) writer_.join();
+  if (checkpointer_.joinable()) checkpointer_.join();
 }
 
 void Journal::enqueue(Op op) {
@@ -185,9 +210,20 @@ void Journal::expire_archive(EpochMillis cutoff) {
 }
 
 void Journal::update_size() {
-  const auto page_size = static_cast<std::uint64_t>(db_->query_int("PRAGMA page_size"));
-  const auto pages = static_cast<std::uint64_t>(db_->query_int("PRAGMA page_count"));
-  const auto free_pages = static_cast<std::uint64_t>(db_->query_int("PRAGMA freelist_count"));
+  // One statement, prepared once: this runs after every commit.
+  if (!size_query_) {
+    size_query_ = std::make_unique<sqlite::Statement>(
+        *db_,
+        "SELECT page_size, page_count, freelist_count FROM pragma_page_size, "
+        "pragma_page_count, pragma_freelist_count");
+  }
+  std::uint64_t page_size = 0, pages = 0, free_pages = 0;
+  if (size_query_->step()) {
+    page_size = static_cast<std::uint64_t>(size_query_->column_int(0));
+    pages = static_cast<std::uint64_t>(size_query_->column_int(1));
+    free_pages = static_cast<std::uint64_t>(size_query_->column_int(2));
+  }
+  size_query_->reset();
   std::error_code ec;
   auto wal = fs::file_size(fs::path(file_.string() + "-wal"), ec);
   if (ec) wal = 0;

@@ -25,7 +25,8 @@ namespace eventrouter::delivery {
 
 namespace sqlite {
 class Database;
-}
+class Statement;
+}  // namespace sqlite
 
 // Milliseconds since the Unix epoch: how the journal stores times.
 using EpochMillis = std::int64_t;
@@ -119,14 +120,16 @@ class Journal {
  private:
   struct Op;
   void writer_loop();
+  void checkpoint_loop();
   void enqueue(Op op);
   void update_size();
 
   std::filesystem::path file_;
   int lock_fd_ = -1;
   std::unique_ptr<sqlite::Database> db_;      // the writer thread's (and start-up's)
-  std::unique_ptr<sqlite::Database> reader_;  // archive queries
+  std::unique_ptr<sqlite::Database> reader_;  // archive queries and checkpoints
   std::mutex reader_mutex_;
+  std::unique_ptr<sqlite::Statement> size_query_;
   std::atomic<std::int64_t> next_event_seq_{1};
   std::atomic<std::int64_t> next_delivery_id_{1};
   std::atomic<std::uint64_t> bytes_in_use_{0};
@@ -138,6 +141,9 @@ class Journal {
   bool closing_ = false;
   bool closed_ = false;
   std::thread writer_;
+  std::condition_variable checkpoint_wake_;
+  std::uint64_t checkpointed_at_commit_ = 0;
+  std::thread checkpointer_;
 };
 
 }  // namespace eventrouter::delivery
