@@ -487,3 +487,54 @@ def test_bad_delivery_settings_are_refused(make_daemon):
     assert "durability" in proc.stderr and "fsync" in proc.stderr
     assert "delivery.max_pending_deliveries" in proc.stderr
     assert "archive.retention" in proc.stderr
+
+
+# --- the operator commands against the real daemon --------------------------------------------
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def eventrouter(*args):
+    return subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_dlq_and_replay_commands_drive_the_running_daemon(make_daemon, webhook):
+    webhook.set("503")
+    rule = webhook_rule(webhook.port, "        retry_policy: {maximum_retry_attempts: 0}\n")
+    config = base_config(extra=FAST_RETRIES).replace("127.0.0.1:0", f"127.0.0.1:{free_port()}")
+    daemon = make_daemon(config, rules={"h.yaml": rule})
+    window_start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
+    assert post_events(daemon, [event(7)])[0] == 200
+    dlq = daemon.state_dir / "dead-letters.jsonl"
+    assert wait_for(lambda: read_jsonl(dlq)), daemon.log()
+
+    listed = eventrouter("dlq", "list", "-c", str(daemon.config))
+    assert listed.returncode == 0, listed.stderr
+    assert "to-hook" in listed.stdout and "ERROR_FROM_TARGET" in listed.stdout
+    assert "MaximumRetryAttempts" in listed.stdout
+
+    webhook.set("ok")
+    redriven = eventrouter("dlq", "redrive", "-c", str(daemon.config), "--rule", "to-hook")
+    assert redriven.returncode == 0, redriven.stderr
+    assert "redriven 1 dead letter" in redriven.stdout
+    assert wait_for(lambda: webhook.ids() == {7}), daemon.log()
+    assert read_jsonl(dlq) == []
+
+    window_end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
+    replayed = eventrouter("replay", "-c", str(daemon.config), "--from", window_start,
+                           "--to", window_end, "--name", "drill")
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.startswith("replay drill COMPLETED: 1 event replayed from ")
+    assert replayed.stdout.rstrip().endswith(", 1 delivery")
+    bodies = wait_for(lambda: len(webhook.received) == 2 and list(webhook.received))
+    assert bodies and json.loads(bodies[1])["replay-name"] == "drill"
+
+    daemon.stop()
+    down = eventrouter("dlq", "redrive", "-c", str(daemon.config))
+    assert down.returncode == 1
+    assert "cannot reach the eventrouter daemon" in down.stderr
