@@ -192,7 +192,11 @@ void Dispatcher::submit(Batch batch, std::function<void(std::optional<JournalFai
   };
   if (!options_.journal) {
     done(std::nullopt);
-    return start_all(batch.attempts);
+    // On the I/O threads, as with a journal: the caller may hold a lock (redrive holds the
+    // dead-letter file's) that an invocation failing at once would need.
+    net::post(io_,
+              [attempts = std::move(batch.attempts), start_all]() mutable { start_all(attempts); });
+    return;
   }
   std::vector<JournalEvent> events;
   events.reserve(batch.events.size());

@@ -381,6 +381,26 @@ def test_too_many_pending_deliveries_get_503_with_retry_after(make_daemon, webho
     assert wait_for(lambda: post_events(daemon, [event(4)])[0] == 200)
 
 
+def test_a_journal_past_its_size_bound_gets_503(make_daemon, workdir):
+    daemon = make_daemon(base_config(extra="delivery:\n  max_journal_bytes: 200000\n"),
+                         rules={"q.yaml": queue_rule(workdir / "q.jsonl")})
+    blob = "x" * 50000
+    statuses = []
+    for i in range(40):
+        status, headers, body = post_events(daemon, [event(i, blob=blob)])
+        statuses.append(status)
+        if status != 200:
+            break
+    assert statuses[0] == 200
+    assert statuses[-1] == 503, "the journal grew past its bound"
+    assert body["error"]["code"] == "JournalFull"
+    assert "delivery.max_journal_bytes" in body["error"]["message"]
+    assert int(headers["retry-after"]) > 0
+    _, _, metrics = curl(daemon.url + "/metrics")
+    size = [line for line in metrics.splitlines() if line.startswith("eventrouter_journal_bytes ")]
+    assert size and float(size[0].split()[1]) >= 200000
+
+
 def test_a_full_disk_answers_503_and_recovers(workdir):
     """The state_dir is a 2 MiB tmpfs in a mount namespace of the daemon's own."""
     probe = subprocess.run(["unshare", "-Urm", "sh", "-c",
