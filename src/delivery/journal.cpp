@@ -313,8 +313,8 @@ void Journal::writer_loop() {
       }
     }
     batch = std::move(retry);
-    if (failure) {
-      spdlog::error("journal write failed: {}", failure->message);
+    if (failure) spdlog::error("journal write failed: {}", failure->message);
+    if (failure && !batch.empty()) {
       std::unique_lock lock(mutex_);
       if (closing_) {
         spdlog::warn("{} delivery updates not written at shutdown; those deliveries may repeat",

@@ -1,0 +1,337 @@
+"""A scripted run against the real daemon, then one scrape of GET /metrics: every count must be
+exactly what happened (issue 7: events received/rejected, matches, invocations by outcome,
+attempts, dead letters, pending deliveries, journal size, reloads, HTTP requests, histograms)."""
+import json
+import re
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import SOURCE_DIR, base_config, curl, post_json
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def wait_for(predicate, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    return predicate()
+
+
+def parse_metrics(text):
+    """{(name, frozenset(labels)): value} for every sample, plus the TYPE of each family."""
+    samples, types = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            types[name] = kind
+            continue
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        assert m, f"not a Prometheus sample line: {line!r}"
+        labels = frozenset(LABEL.findall(m.group(3) or ""))
+        key = (m.group(1), labels)
+        assert key not in samples, f"duplicate series: {line!r}"
+        samples[key] = float(m.group(4))
+    return samples, types
+
+
+class Metrics:
+    def __init__(self, text):
+        self.text = text
+        self.samples, self.types = parse_metrics(text)
+
+    def get(self, name, **labels):
+        key = (name, frozenset(labels.items()))
+        assert key in self.samples, (f"no series {name}{labels} in /metrics; series of that name: "
+                                     + repr([dict(k[1]) for k in self.samples if k[0] == name]))
+        return self.samples[key]
+
+    def series(self, name):
+        """{frozenset(labels): value} of every series of `name`."""
+        return {labels: v for (n, labels), v in self.samples.items() if n == name}
+
+    def nonzero(self, name):
+        return {tuple(sorted(labels)): v for labels, v in self.series(name).items() if v}
+
+
+class Peer:
+    """A loopback webhook receiver: /reject answers 400 (a permanent failure), /flaky answers
+    503 to its first request and 200 afterwards."""
+
+    def __init__(self):
+        self.requests = []
+        self.lock = threading.Lock()
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with peer.lock:
+                    peer.requests.append(self.path)
+                    flaky_seen = sum(1 for p in peer.requests if p == "/flaky")
+                if self.path == "/reject":
+                    status = 400
+                elif self.path == "/flaky":
+                    status = 503 if flaky_seen == 1 else 200
+                else:
+                    status = 404
+                self.send_response(status)
+                if status == 503:
+                    self.send_header("Retry-After", "0")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def count(self, path):
+        with self.lock:
+            return sum(1 for p in self.requests if p == path)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def peer():
+    p = Peer()
+    yield p
+    p.close()
+
+
+def rules_yaml(workdir, peer_port):
+    return f"""rules:
+  - name: to-queue
+    event_pattern: {{source: [test.app]}}
+    targets:
+      - id: queue
+        type: queue_file
+        path: {workdir / "default.jsonl"}
+  - name: to-hook
+    event_pattern: {{source: [test.app], detail-type: [Hook]}}
+    targets:
+      - id: reject
+        type: webhook
+        url: http://127.0.0.1:{peer_port}/reject
+        timeout: 2s
+      - id: flaky
+        type: webhook
+        url: http://127.0.0.1:{peer_port}/flaky
+        timeout: 2s
+  - name: sec-only
+    bus: sec
+    event_pattern: {{source: [test.app]}}
+    targets:
+      - id: queue
+        type: queue_file
+        path: {workdir / "sec.jsonl"}
+"""
+
+
+def lines(path):
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def scrape(daemon):
+    status, headers, body = curl(daemon.url + "/metrics")
+    assert status == 200
+    assert headers["content-type"].startswith("text/plain; version=0.0.4")
+    return Metrics(body)
+
+
+def test_metrics_after_a_scripted_run(make_daemon, workdir, peer):
+    daemon = make_daemon(
+        base_config(extra="delivery:\n  backoff_base: 50ms\n  backoff_cap: 200ms\n"),
+        rules={"r.yaml": rules_yaml(workdir, peer.port)})
+
+    # A first scrape: nothing has happened yet.
+    before = scrape(daemon)
+    assert before.get("eventrouter_events_matched_total") == 0
+    assert before.get("eventrouter_pending_deliveries") == 0
+    assert before.get("eventrouter_rule_reloads_total", outcome="success") == 0
+    assert before.get("eventrouter_rule_reloads_total", outcome="failure") == 0
+    assert before.get("eventrouter_ingest_to_invocation_seconds_count") == 0
+
+    # 1. Three entries on the default bus: one for the queue, one nothing matches, one rejected
+    #    (no detail-type), one rejected (detail not an object).
+    status, _, body = post_json(daemon.url + "/events", json.dumps([
+        {"source": "test.app", "detail-type": "Queue", "detail": {"n": 1, "id": "secret-id-1"}},
+        {"source": "other.app", "detail-type": "Nobody", "detail": {"n": 2}},
+        {"source": "test.app", "detail": {"n": 3}},
+        {"source": "test.app", "detail-type": "Queue", "detail": 5},
+    ]))
+    assert status == 200 and body["FailedEntryCount"] == 2, body
+    assert body["Entries"][2]["ErrorCode"] == "InvalidArgument"
+    assert body["Entries"][3]["ErrorCode"] == "MalformedDetail"
+    # 2. One on bus "sec".
+    status, _, body = post_json(daemon.url + "/buses/sec/events", json.dumps(
+        {"source": "test.app", "detail-type": "Queue", "detail": {"n": 4}}))
+    assert status == 200 and body["FailedEntryCount"] == 0, body
+    # 3. One that goes to the queue and both webhooks (400: dead letter; 503 then 200: retried).
+    status, _, body = post_json(daemon.url + "/events", json.dumps(
+        {"source": "test.app", "detail-type": "Hook", "detail": {"n": 5}}))
+    assert status == 200 and body["FailedEntryCount"] == 0, body
+    # 4. Requests refused whole or on the wrong route/method.
+    status, _, _ = curl("-X", "POST", "-H", "Content-Type: application/json",
+                        "--data-binary", "{not json", daemon.url + "/events")
+    assert status == 400
+    assert curl(daemon.url + "/events")[0] == 405
+    assert curl(daemon.url + "/no/such/path")[0] == 404
+    assert curl(daemon.url + "/healthz")[0] == 200
+
+    default_queue, sec_queue = workdir / "default.jsonl", workdir / "sec.jsonl"
+    dead_letters = daemon.state_dir / "dead-letters.jsonl"
+    assert wait_for(lambda: len(lines(default_queue)) == 2 and len(lines(sec_queue)) == 1
+                    and len(lines(dead_letters)) == 1 and peer.count("/flaky") == 2), (
+        f"deliveries did not happen: queue {lines(default_queue)}, sec {lines(sec_queue)}, "
+        f"dead letters {lines(dead_letters)}, peer {peer.requests}\n" + daemon.log())
+
+    # 5. Reloads: SIGHUP (succeeds), a broken rule file dropped in (fails, old rules stay),
+    #    the broken file removed (succeeds).
+    def reloads_logged():
+        return sum(1 for line in list(daemon.lines) if "reloading rules (" in line)
+
+    daemon.signal(signal.SIGHUP)
+    assert wait_for(lambda: reloads_logged() == 1), daemon.log()
+    broken = workdir / "broken.yaml"
+    broken.write_text("rules:\n  - name: broken\n    event_pattern: {source: 3}\n")
+    broken.rename(daemon.rules_dir / "broken.yaml")
+    assert wait_for(lambda: reloads_logged() == 2), daemon.log()
+    (daemon.rules_dir / "broken.yaml").unlink()
+    assert wait_for(lambda: reloads_logged() == 3), daemon.log()
+    # Let a late watcher event (if any) show up before counting.
+    time.sleep(1.0)
+
+    # 6. One more event after the reloads, through the AWS PutEvents route.
+    status, _, text = curl(
+        "-X", "POST", "-H", "Content-Type: application/x-amz-json-1.1",
+        "-H", "X-Amz-Target: AWSEvents.PutEvents", "--data-binary", "@-", daemon.url + "/",
+        data=json.dumps({"Entries": [
+            {"Source": "test.app", "DetailType": "Queue", "Detail": '{"n": 6}'}]}))
+    assert status == 200 and json.loads(text)["FailedEntryCount"] == 0, text
+    assert wait_for(lambda: len(lines(default_queue)) == 3), daemon.log()
+
+    m = wait_for(lambda: (lambda s: s if s.get("eventrouter_pending_deliveries") == 0 else None)(
+        scrape(daemon)))
+    assert m, "pending deliveries never went back to 0"
+
+    # Received, by bus; rejected, by reason.
+    assert m.nonzero("eventrouter_events_received_total") == {
+        (("bus", "default"),): 4, (("bus", "sec"),): 1}
+    assert m.nonzero("eventrouter_events_rejected_total") == {
+        (("reason", "InvalidArgument"),): 1, (("reason", "MalformedDetail"),): 1}
+    assert m.nonzero("eventrouter_requests_rejected_total") == {
+        (("reason", "MalformedJSON"),): 1}
+    # Matched (events with at least one rule) and unmatched (by bus).
+    assert m.get("eventrouter_events_matched_total") == 4
+    assert m.nonzero("eventrouter_events_unmatched_total") == {(("bus", "default"),): 1}
+    # TriggeredRules, by rule.
+    assert m.nonzero("eventrouter_rule_matches_total") == {
+        (("rule", "to-queue"),): 3, (("rule", "to-hook"),): 1, (("rule", "sec-only"),): 1}
+    # Invocations by final outcome per rule/target.
+    assert m.nonzero("eventrouter_invocations_total") == {
+        (("outcome", "success"), ("rule", "to-queue"), ("target", "queue")): 3,
+        (("outcome", "success"), ("rule", "sec-only"), ("target", "queue")): 1,
+        (("outcome", "dead_lettered"), ("rule", "to-hook"), ("target", "reject")): 1,
+        (("outcome", "retried"), ("rule", "to-hook"), ("target", "flaky")): 1,
+        (("outcome", "success"), ("rule", "to-hook"), ("target", "flaky")): 1,
+    }
+    attempts = {
+        ("to-queue", "queue"): 3, ("sec-only", "queue"): 1,
+        ("to-hook", "reject"): 1, ("to-hook", "flaky"): 2,
+    }
+    assert m.nonzero("eventrouter_invocation_attempts_total") == {
+        (("rule", r), ("target", t)): n for (r, t), n in attempts.items()}
+    assert m.nonzero("eventrouter_dead_letters_total") == {
+        (("rule", "to-hook"), ("target", "reject")): 1}
+    assert m.get("eventrouter_dead_letters_total", rule="to-hook", target="flaky") == 0
+    # Gauges.
+    assert m.get("eventrouter_pending_deliveries") == 0
+    assert m.get("eventrouter_journal_bytes") > 0
+    assert m.types["eventrouter_journal_bytes"] == "gauge"
+    assert m.types["eventrouter_pending_deliveries"] == "gauge"
+    # Reloads, by outcome.
+    assert m.get("eventrouter_rule_reloads_total", outcome="success") == 2
+    assert m.get("eventrouter_rule_reloads_total", outcome="failure") == 1
+    # HTTP requests by route and status. This scrape is counted once it is answered, so the
+    # /metrics line counts the earlier scrapes (the first one plus the polls for pending == 0).
+    http = m.nonzero("eventrouter_http_requests_total")
+    metrics_scrapes = http.pop((("route", "metrics"), ("status", "200")))
+    assert metrics_scrapes >= 1
+    assert http == {
+        (("route", "events"), ("status", "200")): 2,
+        (("route", "events"), ("status", "400")): 1,
+        (("route", "events"), ("status", "405")): 1,
+        (("route", "bus_events"), ("status", "200")): 1,
+        (("route", "aws"), ("status", "200")): 1,
+        (("route", "not_found"), ("status", "404")): 1,
+        (("route", "healthz"), ("status", "200")): 1,
+    }
+    again = scrape(daemon)
+    assert again.get("eventrouter_http_requests_total", route="metrics",
+                     status="200") == metrics_scrapes + 1
+    # Histograms: one ingest-to-invocation observation per delivery (its first attempt), one
+    # target-duration observation per attempt.
+    assert m.types["eventrouter_ingest_to_invocation_seconds"] == "histogram"
+    assert m.get("eventrouter_ingest_to_invocation_seconds_count") == 6
+    assert m.get("eventrouter_ingest_to_invocation_seconds_bucket", le="+Inf") == 6
+    assert m.get("eventrouter_ingest_to_invocation_seconds_sum") >= 0
+    assert m.types["eventrouter_target_duration_seconds"] == "histogram"
+    for (rule, target), n in attempts.items():
+        assert m.get("eventrouter_target_duration_seconds_count", rule=rule, target=target) == n
+        assert m.get("eventrouter_target_duration_seconds_bucket", rule=rule, target=target,
+                     le="+Inf") == n
+    # Buckets are cumulative.
+    buckets = sorted(((float(dict(labels)["le"]), v) for labels, v in
+                      m.series("eventrouter_ingest_to_invocation_seconds_bucket").items()))
+    assert [v for _, v in buckets] == sorted(v for _, v in buckets)
+
+    # No event field is ever a label: only these label names exist, and no label value is
+    # taken from an event (ids, sources, detail-types, detail values).
+    allowed = {"bus", "reason", "rule", "target", "outcome", "route", "status", "le"}
+    for (name, labels) in m.samples:
+        for key, value in labels:
+            assert key in allowed, f"{name} has an unexpected label {key}={value}"
+    event_values = {"test.app", "other.app", "Queue", "Hook", "Nobody", "secret-id-1"}
+    leaked = [(name, dict(labels)) for (name, labels) in m.samples
+              if any(value in event_values for _, value in labels)]
+    assert not leaked, leaked
+    for value in event_values:
+        assert f'"{value}"' not in m.text
+
+
+def test_every_metric_named_in_the_operations_doc_exists(make_daemon, workdir, peer):
+    """docs/operations.md's metric list and sample alerts name only metrics the daemon serves."""
+    daemon = make_daemon(rules={"r.yaml": rules_yaml(workdir, peer.port)})
+    # Labelled families show up with their first series: one rejected event, one received.
+    status, _, _ = post_json(daemon.url + "/events", json.dumps([
+        {"source": "other.app", "detail-type": "X", "detail": {}}, {"source": "other.app"}]))
+    assert status == 200
+    m = scrape(daemon)
+    families = set(m.types)
+    text = (SOURCE_DIR / "docs" / "operations.md").read_text()
+    named = set(re.findall(r"\beventrouter_[a-z0-9_]*[a-z0-9]", text))
+    assert "eventrouter_pending_deliveries" in named and "eventrouter_journal_bytes" in named
+    missing = {name for name in named if name not in families
+               and re.sub(r"_(bucket|count|sum)$", "", name) not in families}
+    assert not missing, f"docs/operations.md names metrics /metrics does not have: {missing}"
