@@ -25,6 +25,7 @@ TargetMetrics target_metrics(metrics::Registry& registry, const std::string& rul
                        outcome("success"),
                        outcome("retried"),
                        outcome("dead_lettered"),
+                       outcome("failed"),
                        &registry.counter("eventrouter_dead_letters_total",
                                          "Deliveries written to a dead-letter file.", labels),
                        &registry.histogram("eventrouter_target_duration_seconds",

@@ -353,8 +353,6 @@ void Dispatcher::retry_later(std::shared_ptr<Attempt> attempt, std::chrono::mill
 
 void Dispatcher::dead_letter(Attempt& attempt, const targets::DeliveryResult& result,
                              std::string_view exhausted) {
-  attempt.target->metrics.dead_lettered->inc();
-  attempt.target->metrics.dead_letters->inc();
   const auto& spec = *attempt.target->spec;
   const auto& rule = attempt.target->rule->name;
   const auto file = spec.dead_letter ? spec.dead_letter->path : options_.default_dead_letter_file;
@@ -364,9 +362,15 @@ void Dispatcher::dead_letter(Attempt& attempt, const targets::DeliveryResult& re
   const bool written = dead_letters_.write(
       file, DeadLetter{attempt.event->json, attempt.payload.value_or(""), rule, spec.id,
                        result.error_code, result.error_message, exhausted, attempt.attempt - 1});
-  // A dead letter that could not be written keeps its journal record, to be tried again at the
-  // next start, rather than vanish.
-  if (written || !options_.journal) return finish(attempt);
+  if (written) {
+    attempt.target->metrics.dead_lettered->inc();
+    attempt.target->metrics.dead_letters->inc();
+    return finish(attempt);
+  }
+  // Neither delivered nor dead-lettered (EventBridge's InvocationsFailedToBeSentToDlq). With a
+  // journal the record stays, to be tried again at the next start, rather than vanish.
+  attempt.target->metrics.failed->inc();
+  if (!options_.journal) return finish(attempt);
   release(attempt);
 }
 

@@ -22,6 +22,7 @@ struct TargetMetrics {
   metrics::Counter* succeeded;
   metrics::Counter* retried;
   metrics::Counter* dead_lettered;
+  metrics::Counter* failed;  // given up and the dead-letter file could not be written
   metrics::Counter* dead_letters;
   metrics::Histogram* duration;
 };
