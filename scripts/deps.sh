@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache clang-format
   libboost1.81-dev libsimdjson-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
-  libssl-dev libcurl4-openssl-dev libsqlite3-dev libsystemd-dev
+  libssl-dev libcurl4-openssl-dev libsqlite3-dev sqlite3 libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl openssl ca-certificates jq python3 python3-pytest python3-aiosmtpd python3-boto3
 )

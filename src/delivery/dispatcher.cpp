@@ -159,13 +159,7 @@ void Dispatcher::plan(std::shared_ptr<EventState> event,
     if (!only_rule.empty() && rule->name != only_rule) continue;
     deployment->matches_of(*rule).inc();
     for (DeployedTarget* target : deployment->targets_of(*rule)) {
-      auto attempt = std::make_shared<Attempt>();
-      attempt->event = event;
-      attempt->deployment = deployment;
-      attempt->target = target;
-      attempt->id = options_.journal ? options_.journal->next_delivery_id() : 0;
-      attempt->created_at = event->ingested_at;
-      batch.attempts.push_back(std::move(attempt));
+      batch.attempts.push_back(new_attempt(event, deployment, target));
       ++planned;
     }
   }
@@ -183,6 +177,18 @@ void Dispatcher::plan(std::shared_ptr<EventState> event,
     if (options_.journal) event->seq = options_.journal->next_event_seq();
     batch.events.push_back(std::move(event));
   }
+}
+
+std::shared_ptr<Dispatcher::Attempt> Dispatcher::new_attempt(
+    const std::shared_ptr<EventState>& event, const std::shared_ptr<Deployment>& deployment,
+    DeployedTarget* target) {
+  auto attempt = std::make_shared<Attempt>();
+  attempt->event = event;
+  attempt->deployment = deployment;
+  attempt->target = target;
+  attempt->id = options_.journal ? options_.journal->next_delivery_id() : 0;
+  attempt->created_at = event->ingested_at;
+  return attempt;
 }
 
 void Dispatcher::submit(Batch batch, std::function<void(std::optional<JournalFailure>)> done) {
@@ -550,14 +556,8 @@ Expected<RedriveResult, AdminError> Dispatcher::redrive(const std::string& rule,
         state->ingestion_time = format_rfc3339_millis(state->ingested_at);
         state->remaining = 1;
         if (options_.journal) state->seq = options_.journal->next_event_seq();
-        auto attempt = std::make_shared<Attempt>();
-        attempt->event = state;
-        attempt->deployment = deployment;
-        attempt->target = deployed;
-        attempt->id = options_.journal ? options_.journal->next_delivery_id() : 0;
-        attempt->created_at = state->ingested_at;
+        batch.attempts.push_back(new_attempt(state, deployment, deployed));
         batch.events.push_back(std::move(state));
-        batch.attempts.push_back(std::move(attempt));
       }
       if (batch.attempts.empty()) return false;
       const std::size_t count = batch.attempts.size();

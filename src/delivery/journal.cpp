@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <unordered_set>
 #include <variant>
 
 #include "sqlite.hpp"
@@ -54,6 +53,17 @@ int lock_state_dir(const fs::path& state_dir) {
                            "; stop it, or give this one a state_dir of its own");
   }
   return fd;
+}
+
+// A row of SELECT seq, ingested_at, bus, json, archived FROM events.
+JournalEvent read_event(const sqlite::Statement& row) {
+  JournalEvent e;
+  e.seq = row.column_int(0);
+  e.ingested_at = row.column_int(1);
+  e.bus = row.column_text(2);
+  e.json = row.column_text(3);
+  e.archived = row.column_int(4) != 0;
+  return e;
 }
 
 }  // namespace
@@ -337,7 +347,6 @@ Journal::Pending Journal::load_pending() {
   sqlite::Statement deliveries(*db_,
                                "SELECT id, event_seq, rule, target, attempts, created_at, "
                                "next_attempt_at, last_error FROM deliveries ORDER BY id");
-  std::unordered_set<std::int64_t> seqs;
   while (deliveries.step()) {
     JournalDelivery d;
     d.id = deliveries.column_int(0);
@@ -348,22 +357,13 @@ Journal::Pending Journal::load_pending() {
     d.created_at = deliveries.column_int(5);
     d.next_attempt_at = deliveries.column_int(6);
     d.last_error = deliveries.column_text(7);
-    seqs.insert(d.event_seq);
     pending.deliveries.push_back(std::move(d));
   }
   sqlite::Statement events(*db_,
                            "SELECT seq, ingested_at, bus, json, archived FROM events WHERE "
                            "EXISTS (SELECT 1 FROM deliveries WHERE event_seq = events.seq) "
                            "ORDER BY seq");
-  while (events.step()) {
-    JournalEvent e;
-    e.seq = events.column_int(0);
-    e.ingested_at = events.column_int(1);
-    e.bus = events.column_text(2);
-    e.json = events.column_text(3);
-    e.archived = events.column_int(4) != 0;
-    pending.events.push_back(std::move(e));
-  }
+  while (events.step()) pending.events.push_back(read_event(events));
   update_size();
   return pending;
 }
@@ -373,21 +373,14 @@ std::vector<JournalEvent> Journal::archived_events(EpochMillis from, EpochMillis
                                                    std::size_t limit) {
   std::lock_guard lock(reader_mutex_);
   sqlite::Statement query(*reader_,
-                          "SELECT seq, ingested_at, bus, json FROM events WHERE archived = 1 "
+                          "SELECT seq, ingested_at, bus, json, archived FROM events WHERE "
+                          "archived = 1 "
                           "AND ingested_at >= ? AND ingested_at < ? AND seq > ? "
                           "AND (? = '' OR bus = ?) ORDER BY seq LIMIT ?");
   query.bind(1, from).bind(2, to).bind(3, after_seq).bind(4, bus).bind(5, bus);
   query.bind(6, static_cast<std::int64_t>(limit));
   std::vector<JournalEvent> out;
-  while (query.step()) {
-    JournalEvent e;
-    e.seq = query.column_int(0);
-    e.ingested_at = query.column_int(1);
-    e.bus = query.column_text(2);
-    e.json = query.column_text(3);
-    e.archived = true;
-    out.push_back(std::move(e));
-  }
+  while (query.step()) out.push_back(read_event(query));
   return out;
 }
 

@@ -13,16 +13,15 @@ std::uint32_t PathTrie::add(std::string_view path) {
   while (true) {
     std::size_t dot = path.find('.');
     std::string_view segment = path.substr(0, dot);
-    const std::uint32_t* found = nodes_[node].children.find(segment);
-    std::uint32_t next;
-    if (!found) {
+    std::uint32_t next = nodes_[node].child_count == 0 ? kNone : named_child(nodes_[node], segment);
+    if (next == kNone) {
       next = static_cast<std::uint32_t>(nodes_.size());
-      nodes_[node].children.insert(segment) = next;
-      nodes_[node].list.emplace_back(std::string(segment), next);
-      nodes_[node].length_mask |= 1ull << std::min<std::size_t>(segment.size(), 63);
+      Slot slot{static_cast<std::uint32_t>(names_.size()),
+                static_cast<std::uint32_t>(segment.size()), next};
+      names_.append(segment);
       nodes_.emplace_back();
-    } else {
-      next = *found;
+      insert_slot(nodes_[node], slot);
+      nodes_[node].length_mask |= 1ull << std::min<std::size_t>(segment.size(), 63);
     }
     node = next;
     if (dot == std::string_view::npos) break;
@@ -32,33 +31,29 @@ std::uint32_t PathTrie::add(std::string_view path) {
   return nodes_[node].field;
 }
 
-// The child of one node named exactly `segment` (no dot), or kNone.
-static std::uint32_t named_child(const PathTrie::Node& here, std::string_view segment) {
-  if (!(here.length_mask >> std::min<std::size_t>(segment.size(), 63) & 1)) return kNone;
-  if (here.list.size() > PathTrie::kScanLimit) {
-    const std::uint32_t* found = here.children.find(segment);
-    return found ? *found : kNone;
-  }
-  for (const auto& [name, index] : here.list) {
-    // Length, then first and last byte, before a full comparison: names of one node rarely
-    // share all three.
-    if (name.size() == segment.size() &&
-        (segment.empty() || (name.front() == segment.front() && name.back() == segment.back() &&
-                             std::memcmp(name.data(), segment.data(), segment.size()) == 0))) {
-      return index;
+void PathTrie::insert_slot(Node& node, const Slot& slot) {
+  auto place = [&](std::vector<Slot>& table, const Slot& s) {
+    const std::size_t mask = table.size() - 1;
+    std::size_t i = slot_hash(names_.data() + s.name_offset, s.name_length) & mask;
+    while (table[i].child != kNone) i = (i + 1) & mask;
+    table[i] = s;
+  };
+  ++node.child_count;
+  if (node.child_count * 2 > node.table.size()) {  // keep it at most half full
+    std::vector<Slot> grown(std::max<std::size_t>(4, node.table.size() * 2), Slot{0, 0, kNone});
+    for (const Slot& s : node.table) {
+      if (s.child != kNone) place(grown, s);
     }
+    node.table = std::move(grown);
   }
-  return kNone;
+  place(node.table, slot);
 }
 
-std::uint32_t PathTrie::child(std::uint32_t from, std::string_view key) const {
-  // Most event keys have no dot: try the whole key first (trie names never contain one), and
-  // look for dots only when that fails.
-  if (std::uint32_t whole = named_child(nodes_[from], key); whole != kNone) return whole;
-  if (!std::memchr(key.data(), '.', key.size())) return kNone;
+std::uint32_t PathTrie::dotted_child(std::uint32_t from, std::string_view key) const {
   std::uint32_t node = from;
   while (true) {
     std::size_t dot = key.find('.');
+    if (nodes_[node].child_count == 0) return kNone;
     std::uint32_t next = named_child(nodes_[node], key.substr(0, dot));
     if (next == kNone) return kNone;
     node = next;
@@ -67,7 +62,7 @@ std::uint32_t PathTrie::child(std::uint32_t from, std::string_view key) const {
   }
 }
 
-void FlatEvent::build(const PathTrie& trie, dom::element root) {
+void FlatEvent::build(const PathTrie& trie, const dom::document& doc) {
   occurrences_.clear();
   chains_.clear();
   current_chain_.clear();
@@ -80,75 +75,133 @@ void FlatEvent::build(const PathTrie& trie, dom::element root) {
     std::fill(head_stamp_.begin(), head_stamp_.end(), 0);
     stamp_ = 1;
   }
-  visit(trie, 0, root);
+  tape_ = doc.tape.get();
+  strings_ = doc.string_buf.get();
+  // tape[0] is the root marker, tape[1] the root value (an object).
+  if (trie.has_children(0)) visit_object(trie, 0, 1);
 }
 
 void FlatEvent::record(std::uint32_t field, const Value& value) {
-  Occurrence o;
-  o.value = value;
-  o.field = field;
-  o.chain_begin = static_cast<std::uint32_t>(chains_.size());
-  o.chain_length = static_cast<std::uint32_t>(current_chain_.size());
-  if (!current_chain_.empty()) {
+  const auto chain_length = static_cast<std::uint32_t>(current_chain_.size());
+  const auto chain_begin = static_cast<std::uint32_t>(chains_.size());
+  if (chain_length != 0) {
     chains_.insert(chains_.end(), current_chain_.begin(), current_chain_.end());
   }
-  o.next = first(field);
-  head_[field] = static_cast<std::uint32_t>(occurrences_.size());
+  occurrences_.push_back({value, field, chain_begin, chain_length, first(field)});
+  head_[field] = static_cast<std::uint32_t>(occurrences_.size() - 1);
   head_stamp_[field] = stamp_;
-  occurrences_.push_back(o);
 }
 
-void FlatEvent::visit(const PathTrie& trie, std::uint32_t node, dom::element value) {
-  const PathTrie::Node& here = trie.node(node);
-  switch (value.type()) {
-    case dom::element_type::OBJECT: {
-      if (here.children.empty()) return;
-      for (auto [key, child_value] : dom::object(value)) {
-        std::uint32_t child = trie.child(node, key);
-        if (child != kNone) visit(trie, child, child_value);
-      }
-      return;
+namespace {
+
+inline std::uint8_t tape_type(std::uint64_t word) {
+  return static_cast<std::uint8_t>(word >> 56);
+}
+// For '{' and '[': the index just after the matching '}' or ']'.
+inline std::size_t tape_after(std::uint64_t word) {
+  return static_cast<std::uint32_t>(word);
+}
+inline std::uint64_t tape_payload(std::uint64_t word) {
+  return word & simdjson::internal::JSON_VALUE_MASK;
+}
+
+}  // namespace
+
+// `at` is the index of an object's '{' whose node has children; returns the index after it.
+std::size_t FlatEvent::visit_object(const PathTrie& trie, std::uint32_t node, std::size_t at) {
+  const std::size_t end = tape_after(tape_[at]) - 1;  // the '}'
+  std::size_t i = at + 1;
+  while (i < end) {
+    // A key (a string on the tape: a 32-bit length, then the bytes), then its value.
+    const std::uint8_t* text = strings_ + tape_payload(tape_[i]);
+    std::uint32_t length;
+    std::memcpy(&length, text, sizeof(length));
+    ++i;
+    std::uint32_t child =
+        trie.child(node, std::string_view(reinterpret_cast<const char*>(text + 4), length));
+    if (child != kNone) {
+      i = visit(trie, child, i);
+      continue;
     }
-    case dom::element_type::ARRAY: {
+    // Skip the value.
+    switch (tape_type(tape_[i])) {
+      case '{':
+      case '[':
+        i = tape_after(tape_[i]);
+        break;
+      case 'l':
+      case 'u':
+      case 'd':
+        i += 2;
+        break;
+      default:
+        i += 1;
+        break;
+    }
+  }
+  return end + 1;
+}
+
+// Visits the value at `at` for trie node `node`; returns the index after it.
+std::size_t FlatEvent::visit(const PathTrie& trie, std::uint32_t node, std::size_t at) {
+  const std::uint64_t word = tape_[at];
+  const std::uint32_t field = trie.node(node).field;
+  Value v;
+  switch (tape_type(word)) {
+    case '{':
+      if (trie.has_children(node)) return visit_object(trie, node, at);
+      return tape_after(word);
+    case '[': {
+      const std::size_t end = tape_after(word) - 1;  // the ']'
       std::uint32_t array = next_array_++;
       std::uint32_t index = 0;
-      for (dom::element item : dom::array(value)) {
+      for (std::size_t i = at + 1; i < end;) {
         current_chain_.push_back({array, index++});
-        visit(trie, node, item);
+        i = visit(trie, node, i);
         current_chain_.pop_back();
       }
-      return;
+      return end + 1;
     }
-    default:
-      break;
-  }
-  if (here.field == kNone) return;
-  Value v;
-  switch (value.type()) {
-    case dom::element_type::STRING:
+    case '"': {
+      if (field == kNone) return at + 1;
+      const std::uint8_t* text = strings_ + tape_payload(word);
+      std::uint32_t length;
+      std::memcpy(&length, text, sizeof(length));
       v.kind = ValueKind::kString;
-      v.str = std::string_view(value);
-      break;
-    case dom::element_type::INT64:
+      v.str = std::string_view(reinterpret_cast<const char*>(text + 4), length);
+      record(field, v);
+      return at + 1;
+    }
+    case 'l':
+      if (field == kNone) return at + 2;
       v.kind = ValueKind::kNumber;
-      v.num = static_cast<double>(int64_t(value));
-      break;
-    case dom::element_type::UINT64:
+      v.num = static_cast<double>(static_cast<std::int64_t>(tape_[at + 1]));
+      record(field, v);
+      return at + 2;
+    case 'u':
+      if (field == kNone) return at + 2;
       v.kind = ValueKind::kNumber;
-      v.num = static_cast<double>(uint64_t(value));
-      break;
-    case dom::element_type::DOUBLE:
+      v.num = static_cast<double>(tape_[at + 1]);
+      record(field, v);
+      return at + 2;
+    case 'd':
+      if (field == kNone) return at + 2;
       v.kind = ValueKind::kNumber;
-      v.num = double(value);
+      std::memcpy(&v.num, &tape_[at + 1], sizeof(v.num));
+      record(field, v);
+      return at + 2;
+    case 't':
+      v.kind = ValueKind::kTrue;
       break;
-    case dom::element_type::BOOL:
-      v.kind = bool(value) ? ValueKind::kTrue : ValueKind::kFalse;
+    case 'f':
+      v.kind = ValueKind::kFalse;
       break;
-    default:
+    default:  // 'n'
       v.kind = ValueKind::kNull;
       break;
   }
-  record(here.field, v);
+  if (field != kNone) record(field, v);
+  return at + 1;
 }
 
 namespace {

@@ -24,27 +24,66 @@ inline constexpr std::uint32_t kNone = 0xffffffffu;
 // address the same field (as in event-ruler).
 class PathTrie {
  public:
+  struct Slot {
+    std::uint32_t name_offset;  // into names_
+    std::uint32_t name_length;
+    std::uint32_t child = kNone;  // kNone: empty slot
+  };
   struct Node {
-    FlatStringMap<std::uint32_t> children;
-    // The same children as a list, scanned when short (cheaper than hashing), and a mask of
-    // their key lengths that turns most unknown event keys away at once.
-    std::vector<std::pair<std::string, std::uint32_t>> list;
+    // The children in an open-addressed table hashed on the name's length and three of its
+    // bytes (no loop over the name), and a mask of their key lengths that turns most unknown
+    // event keys away at once.
+    std::vector<Slot> table;
+    std::uint32_t child_count = 0;
     std::uint64_t length_mask = 0;
     std::uint32_t field = kNone;
   };
-  static constexpr std::size_t kScanLimit = 8;
 
   PathTrie() : nodes_(1) {}
   // Returns the field id of the path, adding it if new.
   std::uint32_t add(std::string_view dotted_path);
   std::uint32_t field_count() const { return field_count_; }
   const Node& node(std::uint32_t index) const { return nodes_[index]; }
+  bool has_children(std::uint32_t index) const { return nodes_[index].child_count != 0; }
   // Child of `from` reached by an event key (which may itself contain dots); kNone if no path
   // continues that way.
-  std::uint32_t child(std::uint32_t from, std::string_view key) const;
+  std::uint32_t child(std::uint32_t from, std::string_view key) const {
+    // Most event keys have no dot: try the whole key first (trie names never contain one), and
+    // look for dots only when that fails.
+    std::uint32_t whole = named_child(nodes_[from], key);
+    if (whole != kNone || !std::memchr(key.data(), '.', key.size())) return whole;
+    return dotted_child(from, key);
+  }
 
  private:
+  static std::uint32_t slot_hash(const char* p, std::size_t n) {
+    std::uint32_t bytes = 0;
+    if (n != 0) {
+      bytes = static_cast<std::uint32_t>(static_cast<unsigned char>(p[0])) |
+              static_cast<std::uint32_t>(static_cast<unsigned char>(p[n - 1])) << 8 |
+              static_cast<std::uint32_t>(static_cast<unsigned char>(p[n / 2])) << 16;
+    }
+    std::uint32_t h = (bytes ^ static_cast<std::uint32_t>(n) * 0x9E3779B1u) * 0x85EBCA77u;
+    return h ^ (h >> 15);
+  }
+  // The child of one node named exactly `segment` (no dot), or kNone.
+  std::uint32_t named_child(const Node& here, std::string_view segment) const {
+    if (!(here.length_mask >> std::min<std::size_t>(segment.size(), 63) & 1)) return kNone;
+    const std::size_t mask = here.table.size() - 1;
+    for (std::size_t i = slot_hash(segment.data(), segment.size()) & mask;; i = (i + 1) & mask) {
+      const Slot& slot = here.table[i];
+      if (slot.child == kNone) return kNone;
+      if (slot.name_length == segment.size() &&
+          bytes_equal(names_.data() + slot.name_offset, segment.data(), segment.size())) {
+        return slot.child;
+      }
+    }
+  }
+  std::uint32_t dotted_child(std::uint32_t from, std::string_view key) const;
+  void insert_slot(Node& node, const Slot& slot);
+
   std::vector<Node> nodes_;
+  std::string names_;
   std::uint32_t field_count_ = 0;
 };
 
@@ -63,8 +102,10 @@ struct Occurrence {
 
 class FlatEvent {
  public:
-  // Walks `root` (an object) collecting the leaf values at the trie's fields.
-  void build(const PathTrie& trie, simdjson::dom::element root);
+  // Walks the document (its root must be an object) collecting the leaf values at the trie's
+  // fields. It reads simdjson's tape directly (see simdjson's doc/tape.md): subtrees no rule
+  // names are skipped in one step, and no element objects are built on the way.
+  void build(const PathTrie& trie, const simdjson::dom::document& doc);
 
   std::uint32_t first(std::uint32_t field) const {
     return head_stamp_[field] == stamp_ ? head_[field] : kNone;
@@ -75,8 +116,12 @@ class FlatEvent {
   bool has_arrays() const { return !chains_.empty(); }
 
  private:
-  void visit(const PathTrie& trie, std::uint32_t node, simdjson::dom::element value);
+  std::size_t visit_object(const PathTrie& trie, std::uint32_t node, std::size_t at);
+  std::size_t visit(const PathTrie& trie, std::uint32_t node, std::size_t at);
   void record(std::uint32_t field, const Value& value);
+
+  const std::uint64_t* tape_ = nullptr;
+  const std::uint8_t* strings_ = nullptr;
 
   std::vector<Occurrence> occurrences_;
   std::vector<ArrayStep> chains_;

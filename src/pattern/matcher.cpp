@@ -1,18 +1,23 @@
 // The bus matcher. Every alternative of every pattern is indexed under one "anchor" condition,
-// the one expected to be met least often; an event's values are looked up in the anchors'
-// value indexes (hash maps for exact values, sorted key arrays for prefixes and suffixes,
-// per-prefix-length hash maps for cidr ranges and IP literals, sorted bounds for numeric
-// ranges), and only the alternatives whose anchor is met are then evaluated in full, on a
-// compact copy of their conditions. The cost per event therefore follows the event's fields that
-// rules name and the rules that come close to matching, not the number of rules.
+// the one expected to be met least often (rules' own values stand for the events': a value many
+// rules name on a field is common, one among hundreds of different values is rare); an event's
+// values are looked up in the anchors' value indexes (one hash map for exact values, one sorted
+// key array for prefixes and one for suffixes, the case-sensitive and ignore-case forms together
+// keyed lower-case; per-prefix-length hash maps for cidr ranges and IP literals; sorted bounds
+// for numeric ranges), and only the alternatives whose anchor is met are then evaluated in full,
+// on a compact copy of their conditions kept in one contiguous block per alternative. The cost
+// per event therefore follows the event's fields that rules name and the rules that come close
+// to matching, not the number of rules. After warm-up nothing is allocated per event.
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <new>
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include "compiled.hpp"
 #include "eventrouter/pattern/pattern.hpp"
@@ -21,18 +26,68 @@ namespace eventrouter::pattern {
 namespace detail {
 namespace {
 
-using AltList = std::vector<std::uint32_t>;
+// A list of alternatives: most hold one or two, kept inline so that reading them costs no
+// further cache miss; the rest go to the heap.
+class AltList {
+ public:
+  void push_back(std::uint32_t alt) {
+    if (count_ < kInline) {
+      inline_[count_] = alt;
+    } else {
+      rest_.push_back(alt);
+    }
+    ++count_;
+  }
+  std::size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  template <class F>
+  [[gnu::always_inline]] void for_each(F&& f) const {
+    if (count_ == 0) return;
+    f(inline_[0]);
+    if (count_ == 1) return;
+    for (std::uint32_t i = 1; i < kInline && i < count_; ++i) f(inline_[i]);
+    for (std::uint32_t alt : rest_) f(alt);
+  }
+
+ private:
+  static constexpr std::uint32_t kInline = 3;
+  std::uint32_t count_ = 0;
+  std::uint32_t inline_[kInline] = {};
+  std::vector<std::uint32_t> rest_;
+};
+
+// The length of the common prefix of a[0, n) and b[0, n), given that the first `from` bytes
+// are equal; eight bytes at a time.
+inline std::size_t common_prefix(const char* a, const char* b, std::size_t from, std::size_t n) {
+  std::size_t i = from;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    if (x != y) return i + static_cast<std::size_t>(__builtin_ctzll(x ^ y) >> 3);
+  }
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
 
 // Prefixes (suffixes are stored and looked up reversed) in a sorted array. The keys that are
 // prefixes of a value v all lie on the chain of prefixes of the last key <= v (any key between
 // a prefix of v and v starts with that prefix), so one binary search and a walk up that chain
 // find them all, whatever the number of keys.
+//
+// With thousands of keys a binary search over the keys' bytes costs a cache miss or two per
+// step, so the search first runs over `heads`: per key, the eight bytes that follow the prefix
+// all keys share, as a big-endian integer (zero-padded), in one small contiguous array. Integer
+// order agrees with byte order wherever two heads differ, so only the keys whose head equals the
+// value's are then compared in full.
 struct AffixIndex {
-  // The sorted, unique keys, packed in one buffer so that a binary search stays in cache.
+  // The sorted, unique keys, packed in one buffer.
   std::string bytes;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> spans;  // offset, length per key
   std::vector<AltList> alts;                                   // per key
   std::vector<std::int32_t> parent;  // longest other key that is a prefix of this one, or -1
+  std::vector<std::uint64_t> heads;  // per key
+  std::string shared;                // the longest prefix all keys share
   std::vector<std::pair<std::string, std::uint32_t>> pending;  // filled by add(), sorted by seal()
 
   void add(std::string_view key, bool suffix, std::uint32_t alt) {
@@ -42,6 +97,14 @@ struct AffixIndex {
   }
   std::string_view key(std::size_t i) const {
     return std::string_view(bytes).substr(spans[i].first, spans[i].second);
+  }
+  static std::uint64_t head(std::string_view text, std::size_t from) {
+    std::uint64_t h = 0;
+    for (std::size_t i = 0; i < 8; ++i) {
+      std::uint64_t byte = from + i < text.size() ? static_cast<unsigned char>(text[from + i]) : 0;
+      h = h << 8 | byte;
+    }
+    return h;
   }
   void seal() {
     std::sort(pending.begin(), pending.end());
@@ -58,66 +121,86 @@ struct AffixIndex {
       parent.push_back(chain.empty() ? -1 : chain.back());
       chain.push_back(static_cast<std::int32_t>(keys.size()));
       keys.push_back(std::move(key));
-      alts.push_back({alt});
+      alts.emplace_back().push_back(alt);
     }
     pending.clear();
     pending.shrink_to_fit();
+    if (keys.empty()) return;
+    // Sorted keys: the prefix all share is the one the first and the last share.
+    const std::string& first = keys.front();
+    const std::string& last = keys.back();
+    std::size_t n = 0;
+    while (n < first.size() && n < last.size() && first[n] == last[n]) ++n;
+    shared = first.substr(0, n);
     for (const std::string& k : keys) {
       spans.emplace_back(static_cast<std::uint32_t>(bytes.size()),
                          static_cast<std::uint32_t>(k.size()));
       bytes += k;
+      heads.push_back(head(k, n));
     }
   }
-  // Looks the value up as seen reversed (suffix keys) and/or ASCII lower-cased (ignore-case
-  // keys), without copying it.
-  template <bool kReverse, bool kLower, class Emit>
+  // Looks up a value already prepared the way the keys are stored (reversed for suffix keys,
+  // ASCII lower-cased), calling emit(alts) for every key that is a prefix of it.
+  template <class Emit>
   void lookup(std::string_view value, Emit&& emit) const {
     if (spans.empty()) return;
-    auto at = [&](std::size_t i) {
-      auto c = static_cast<unsigned char>(kReverse ? value[value.size() - 1 - i] : value[i]);
-      if (kLower && c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
-      return c;
-    };
-    // Compares from `from` on (the first `from` bytes are known equal); sets `common` to the
-    // length of the common prefix of the value and the key.
-    auto value_less_than = [&](std::string_view key, std::size_t from, std::size_t& common) {
-      std::size_t n = std::min(key.size(), value.size());
-      for (std::size_t i = from; i < n; ++i) {
-        auto a = at(i);
-        auto b = static_cast<unsigned char>(key[i]);
-        if (a != b) {
-          common = i;
-          return a < b;
-        }
-      }
-      common = n;
-      return value.size() < key.size();
-    };
-    // Keys share long prefixes (ARNs, ids): every key between two bounds shares with the value
-    // at least the shorter of the bounds' common prefixes with it, so comparisons skip those.
-    std::size_t low = 0, high = spans.size();  // first key greater than the value
-    std::size_t low_common = 0, high_common = 0;
+    // Every key starts with `shared` (and is at least that long).
+    const std::size_t skip = shared.size();
+    if (value.size() < skip || !bytes_equal(value.data(), shared.data(), skip)) return;
+    // The number of heads <= the value's (branch-free: the steps are unpredictable).
+    const std::uint64_t h = head_at(value, skip);
+    const std::uint64_t* base = heads.data();
+    std::size_t n = heads.size();
+    while (n > 1) {
+      std::size_t half = n / 2;
+      base = base[half] <= h ? base + half : base;
+      n -= half;
+    }
+    std::size_t upper = static_cast<std::size_t>(base - heads.data()) + (*base <= h ? 1 : 0);
+    // Keys with a smaller head are smaller than the value and keys with a greater head are
+    // greater; those with an equal head (just before `upper`) are compared in full.
+    std::size_t low = upper;
+    if (low >= 8 && heads[low - 8] == h) {
+      low = static_cast<std::size_t>(
+          std::lower_bound(heads.begin(), heads.begin() + static_cast<std::ptrdiff_t>(upper), h) -
+          heads.begin());
+    }
+    while (low > 0 && heads[low - 1] == h) --low;
+    std::size_t high = upper;  // first key greater than the value, within [low, upper]
     while (low < high) {
       std::size_t mid = (low + high) / 2;
-      std::size_t common;
-      if (value_less_than(key(mid), std::min(low_common, high_common), common)) {
+      std::string_view k = key(mid);
+      std::size_t m = std::min(k.size(), value.size());
+      std::size_t common = common_prefix(value.data(), k.data(), skip, m);
+      bool less = common < m ? static_cast<unsigned char>(value[common]) <
+                                   static_cast<unsigned char>(k[common])
+                             : value.size() < k.size();
+      if (less) {
         high = mid;
-        high_common = common;
       } else {
         low = mid + 1;
-        low_common = common;
       }
     }
     if (low == 0) return;
-    // The last key <= the value is the one that set low_common: their common prefix.
     auto i = static_cast<std::int32_t>(low) - 1;
-    std::size_t common = low_common;
+    std::string_view last = key(static_cast<std::size_t>(i));
+    std::size_t common =
+        common_prefix(value.data(), last.data(), skip, std::min(last.size(), value.size()));
     for (; i >= 0; i = parent[static_cast<std::size_t>(i)]) {
       if (spans[static_cast<std::size_t>(i)].second <= common)
         emit(alts[static_cast<std::size_t>(i)]);
     }
   }
-  bool empty() const { return spans.empty() && pending.empty(); }
+  // head() of a value, eight bytes at a time when it has them.
+  static std::uint64_t head_at(std::string_view text, std::size_t from) {
+    if (text.size() >= from + 8) {
+      std::uint64_t w;
+      std::memcpy(&w, text.data() + from, 8);
+      return __builtin_bswap64(w);
+    }
+    return head(text, from);
+  }
+  bool empty() const { return spans.empty(); }
 };
 
 // A hash map of strings that first checks whether any key has the value's length, so most
@@ -135,7 +218,11 @@ struct ExactIndex {
   bool may_hold(std::size_t length) const {
     return !by_text.empty() && (length >= kLengths || has_length[length]);
   }
-  const AltList* find(std::string_view key) const { return by_text.find(key); }
+  // May return extra alternatives (see find_by_hash), as every index may. `hash` is
+  // hash_bytes(key).
+  const AltList* find(std::string_view key, std::uint64_t hash) const {
+    return by_text.find_by_hash(key, hash);
+  }
 };
 
 // IP addresses (cidr, and exact values that are IP literals) by network: for each prefix length
@@ -220,18 +307,26 @@ struct RangeIndex {
 };
 
 // The value indexes of one field, holding only anchor conditions. Lookups may return more
-// alternatives than truly match (the full evaluation decides), never fewer.
+// alternatives than truly match (the full evaluation decides), never fewer: so the string
+// indexes are keyed ASCII lower-case, and case-sensitive and ignore-case anchors share them
+// (a value costs one lower-casing, one hash lookup and two binary searches, not six lookups);
+// a candidate whose value differs only in case is dropped by the evaluation.
 struct FieldIndex {
-  ExactIndex exact;
+  ExactIndex exact;  // exact strings, ASCII equals-ignore-case
   std::unordered_map<double, AltList> numbers;
   AltList on_true, on_false, on_null;
-  AltList on_any;     // exists, anything-but: any value
-  AltList on_string;  // any string: wildcards without literal ends, non-ASCII ci
-  IpIndex ips;        // cidr, IP literals
-  AffixIndex prefix, suffix, prefix_ci, suffix_ci;
-  ExactIndex equals_ci;  // ASCII patterns, keyed lower-case
+  AltList on_any;             // exists, anything-but: any value
+  AltList on_string;          // any string: wildcards without literal ends, non-ASCII ci
+  IpIndex ips;                // cidr, IP literals
+  AffixIndex prefix, suffix;  // with their ASCII ignore-case forms
   RangeIndex ranges;
 };
+
+std::string lowered(std::string_view text) {
+  std::string out;
+  ascii_lower(text, out);
+  return out;
+}
 
 double canonical(double v) {
   return v == 0 ? 0.0 : v;
@@ -265,6 +360,23 @@ double predicate_weight(const Predicate& p) {
   }
 }
 
+// The expected share of events that meet a predicate, roughly, for choosing anchors: rules'
+// values stand for the events' (a value many rules on a field name, like a region or a source,
+// is common in events; a value one rule in hundreds on that field names, like an id, is rare;
+// a field few rules name tells little, so its values count as common), scaled by the kind's
+// weight, and lowered for texts with many digits (ids, accounts, addresses).
+double predicate_cost(const Predicate& p, std::uint32_t shared, std::uint32_t field_total) {
+  double share = (shared + 1.0) / (field_total + 1.0);
+  std::size_t digits = 0;
+  for (char c : p.text) digits += c >= '0' && c <= '9';
+  for (const WildcardGlob& g : p.globs) {
+    for (const std::string& piece : g.pieces) {
+      for (char c : piece) digits += c >= '0' && c <= '9';
+    }
+  }
+  return predicate_weight(p) * share / (1.0 + 0.25 * static_cast<double>(digits));
+}
+
 std::string predicate_key(std::uint32_t field, const Predicate& p) {
   std::string key = std::to_string(field) + ':' + std::to_string(static_cast<int>(p.kind)) + ':';
   switch (p.kind) {
@@ -279,65 +391,151 @@ std::string predicate_key(std::uint32_t field, const Predicate& p) {
 
 }  // namespace
 
-// A predicate in the matcher's compact form, laid out alternative after alternative so that
-// evaluating a candidate reads a few neighbouring cache lines: the common kinds carry their
-// operands inline (their text in MatcherData::text), the others point at the full Predicate.
-struct CompactPredicate {
-  PredKind kind;
-  bool low_open = false;
-  bool high_open = false;
-  std::uint32_t text_offset = 0;
-  std::uint32_t text_length = 0;
-  double low = 0;  // exact number, or range bounds
-  double high = 0;
-  const Predicate* full = nullptr;
+// Each alternative in the matcher's compact form, in one contiguous block of `blob` so that
+// evaluating a candidate reads a few neighbouring cache lines (one stream the prefetcher
+// follows) instead of several scattered heap blocks: a header, its conditions (ordered for
+// evaluation: most selective first, the anchor last), their predicates, then their texts.
+struct AltHeader {
+  std::uint32_t pattern;
+  std::uint32_t bound_begin;  // into MatcherData::bound (the full search)
+  // A second cheap test besides the anchor: a condition that needs one exact string on this
+  // field. A candidate whose guard fails is dropped without reading its conditions.
+  std::uint32_t guard_field = kNone;
+  std::uint32_t count;  // conditions
+  std::uint64_t guard_hash = 0;
 };
 
-struct CompactCondition {
+struct CondCell {
   std::uint32_t field;
-  std::uint32_t first;  // into MatcherData::predicates
-  std::uint16_t count;
+  std::uint32_t predicate_count;
   bool has_absent;
 };
 
-struct AltEntry {
-  std::uint32_t pattern;
-  std::uint32_t begin;  // into MatcherData::bound
-  std::uint32_t count;
-  // A second cheap test besides the anchor: a condition that needs one exact string on this
-  // field. A candidate whose guard fails is dropped without touching its conditions.
-  std::uint32_t guard_field = kNone;
-  std::uint64_t guard_hash = 0;
+// The common kinds carry their operands inline (text at `text_offset` bytes from the header),
+// the others point at the full Predicate.
+struct PredCell {
+  PredKind kind;
+  bool low_open = false;
+  bool high_open = false;
+  bool ascii_ci = false;  // an ignore-case kind with an ASCII text, stored lower-case
+  std::uint32_t text_length = 0;
+  union {
+    double low;  // exact number, or range bounds
+    std::uint64_t text_offset;
+    const Predicate* full;
+  };
+  double high = 0;
 };
+static_assert(sizeof(AltHeader) == 24 && sizeof(CondCell) == 12 && sizeof(PredCell) == 24);
+
+// Where an alternative's predicates start in its block: after the header and the conditions,
+// rounded up to 8 bytes (blocks start on 8-byte words).
+constexpr std::size_t predicates_offset(std::size_t conditions) {
+  return (sizeof(AltHeader) + conditions * sizeof(CondCell) + 7) & ~std::size_t{7};
+}
 
 struct MatcherData {
   std::vector<Pattern> patterns;
   PathTrie trie;
-  std::vector<AltEntry> alternatives;
-  // Copies of every condition, laid out alternative after alternative so that evaluating a
-  // candidate touches a few neighbouring cache lines rather than the patterns' scattered data.
+  // Copies of every condition, laid out alternative after alternative, for the full search.
   std::vector<Condition> conditions;
   std::vector<BoundCondition> bound;
-  // The same conditions in compact form: an alternative's occupy the same index range as in
-  // `bound`, ordered for evaluation (most selective first, the anchor last).
-  std::vector<CompactCondition> compact;
-  std::vector<CompactPredicate> predicates;
-  std::string text;
-  std::vector<FieldIndex> fields;   // by field id
-  std::vector<char> field_indexed;  // field has at least one anchor
-  AltList always;                   // alternatives with no condition a value can anchor
+  std::vector<std::uint64_t> blob;      // the alternatives' compact forms (8-byte words)
+  std::vector<std::uint32_t> alt_word;  // per alternative: its first word in `blob`
+  std::vector<FieldIndex> fields;       // by field id
+  std::vector<char> field_indexed;      // field has at least one anchor
+  AltList always;                       // alternatives with no condition a value can anchor
 
+  std::size_t alternative_count() const { return alt_word.size(); }
+  const AltHeader& header(std::uint32_t alt) const {
+    return *reinterpret_cast<const AltHeader*>(blob.data() + alt_word[alt]);
+  }
   void build();
-  void add_compact(std::uint32_t field, const Condition& c);
   void index(std::uint32_t field, const Predicate& p, std::uint32_t alt);
 };
+
+namespace {
+
+// Appends one alternative's compact form to `blob`.
+void append_compact(std::vector<std::uint64_t>& blob, AltHeader header,
+                    const std::vector<std::pair<std::uint32_t, const Condition*>>& ordered) {
+  std::vector<PredCell> preds;
+  std::string text;
+  std::size_t pred_count = 0;
+  for (const auto& [field, c] : ordered) pred_count += c->predicates.size();
+  const std::size_t preds_at = predicates_offset(ordered.size());
+  const std::size_t text_base = preds_at + pred_count * sizeof(PredCell);
+  std::vector<CondCell> conds;
+  for (const auto& [field, c] : ordered) {
+    conds.push_back({field, static_cast<std::uint32_t>(c->predicates.size()), c->has_absent});
+    for (const Predicate& p : c->predicates) {
+      PredCell cell{};
+      cell.kind = p.kind;
+      cell.full = &p;
+      switch (p.kind) {
+        case PredKind::kPrefixCi:
+        case PredKind::kSuffixCi:
+        case PredKind::kEqualsCi:
+          cell.text_offset = text_base + text.size();
+          cell.text_length = static_cast<std::uint32_t>(p.text.size());
+          cell.ascii_ci = is_ascii(p.text);
+          if (cell.ascii_ci) {
+            std::string lower;
+            ascii_lower(p.text, lower);
+            text += lower;
+          } else {
+            text += p.text;
+          }
+          break;
+        case PredKind::kExactString:
+        case PredKind::kPrefix:
+        case PredKind::kSuffix:
+          cell.text_offset = text_base + text.size();
+          cell.text_length = static_cast<std::uint32_t>(p.text.size());
+          text += p.text;
+          break;
+        case PredKind::kExactNumber:
+          cell.low = p.number;
+          break;
+        case PredKind::kNumericRange:
+          cell.low = p.range.low;
+          cell.high = p.range.high;
+          cell.low_open = p.range.low_open;
+          cell.high_open = p.range.high_open;
+          break;
+        default:
+          break;
+      }
+      preds.push_back(cell);
+    }
+  }
+  header.count = static_cast<std::uint32_t>(ordered.size());
+  const std::size_t bytes = text_base + text.size();
+  const std::size_t first = blob.size();
+  blob.resize(first + (bytes + 7) / 8, 0);
+  auto* base = reinterpret_cast<std::byte*>(blob.data() + first);
+  new (base) AltHeader(header);
+  auto* cond_at = base + sizeof(AltHeader);
+  for (const CondCell& c : conds) {
+    new (cond_at) CondCell(c);
+    cond_at += sizeof(CondCell);
+  }
+  auto* pred_at = base + preds_at;
+  for (const PredCell& p : preds) {
+    new (pred_at) PredCell(p);
+    pred_at += sizeof(PredCell);
+  }
+  std::memcpy(pred_at, text.data(), text.size());
+}
+
+}  // namespace
 
 void MatcherData::index(std::uint32_t field, const Predicate& p, std::uint32_t alt) {
   FieldIndex& fi = fields[field];
   field_indexed[field] = 1;
   switch (p.kind) {
     case PredKind::kExactString:
-      fi.exact.add(p.text, alt);
+      fi.exact.add(lowered(p.text), alt);
       break;
     case PredKind::kExactNumber:
       fi.numbers[canonical(p.number)].push_back(alt);
@@ -352,38 +550,34 @@ void MatcherData::index(std::uint32_t field, const Predicate& p, std::uint32_t a
       fi.on_null.push_back(alt);
       break;
     case PredKind::kPrefix:
-      fi.prefix.add(p.text, false, alt);
+      fi.prefix.add(lowered(p.text), false, alt);
       break;
     case PredKind::kSuffix:
-      fi.suffix.add(p.text, true, alt);
+      fi.suffix.add(lowered(p.text), true, alt);
       break;
     case PredKind::kPrefixCi:
     case PredKind::kSuffixCi:
     case PredKind::kEqualsCi: {
       if (!is_ascii(p.text)) {
         fi.on_string.push_back(alt);
-        break;
-      }
-      std::string lower;
-      ascii_lower(p.text, lower);
-      if (p.kind == PredKind::kEqualsCi) {
-        fi.equals_ci.add(lower, alt);
+      } else if (p.kind == PredKind::kEqualsCi) {
+        fi.exact.add(lowered(p.text), alt);
       } else if (p.kind == PredKind::kPrefixCi) {
-        fi.prefix_ci.add(lower, false, alt);
+        fi.prefix.add(lowered(p.text), false, alt);
       } else {
-        fi.suffix_ci.add(lower, true, alt);
+        fi.suffix.add(lowered(p.text), true, alt);
       }
       break;
     }
     case PredKind::kWildcard: {
       const WildcardGlob& glob = p.globs.front();
       if (glob.pieces.size() == 1) {
-        fi.exact.add(glob.pieces[0], alt);
+        fi.exact.add(lowered(glob.pieces[0]), alt);
       } else if (!glob.pieces.front().empty() &&
                  glob.pieces.front().size() >= glob.pieces.back().size()) {
-        fi.prefix.add(glob.pieces.front(), false, alt);
+        fi.prefix.add(lowered(glob.pieces.front()), false, alt);
       } else if (!glob.pieces.back().empty()) {
-        fi.suffix.add(glob.pieces.back(), true, alt);
+        fi.suffix.add(lowered(glob.pieces.back()), true, alt);
       } else {
         fi.on_string.push_back(alt);
       }
@@ -413,76 +607,52 @@ void MatcherData::index(std::uint32_t field, const Predicate& p, std::uint32_t a
   }
 }
 
-void MatcherData::add_compact(std::uint32_t field, const Condition& c) {
-  compact.push_back({field, static_cast<std::uint32_t>(predicates.size()),
-                     static_cast<std::uint16_t>(c.predicates.size()), c.has_absent});
-  for (const Predicate& p : c.predicates) {
-    CompactPredicate cp{p.kind};
-    cp.full = &p;
-    switch (p.kind) {
-      case PredKind::kExactString:
-      case PredKind::kPrefix:
-      case PredKind::kSuffix:
-      case PredKind::kPrefixCi:
-      case PredKind::kSuffixCi:
-      case PredKind::kEqualsCi:
-        cp.text_offset = static_cast<std::uint32_t>(text.size());
-        cp.text_length = static_cast<std::uint32_t>(p.text.size());
-        text += p.text;
-        break;
-      case PredKind::kExactNumber:
-        cp.low = p.number;
-        break;
-      case PredKind::kNumericRange:
-        cp.low = p.range.low;
-        cp.high = p.range.high;
-        cp.low_open = p.range.low_open;
-        cp.high_open = p.range.high_open;
-        break;
-      default:
-        break;
-    }
-    predicates.push_back(cp);
-  }
-}
-
 void MatcherData::build() {
   // Bind every condition to this matcher's fields, and count how many alternatives share each
   // predicate: a shared predicate (say source = aws.guardduty) is a poor anchor.
   std::unordered_map<std::string, std::uint32_t> shared;
+  std::vector<std::uint32_t> field_total;  // predicates on each field, all rules together
   std::size_t total = 0;
   for (const Pattern& pattern : patterns) {
     for (const Alternative& alt : pattern.data().tree.alternatives) total += alt.conditions.size();
   }
   conditions.reserve(total);  // no reallocation: `bound` points into it
+  struct Entry {
+    std::uint32_t pattern, begin, count;
+  };
+  std::vector<Entry> entries;
   for (std::uint32_t pi = 0; pi < patterns.size(); ++pi) {
     for (const Alternative& alt : patterns[pi].data().tree.alternatives) {
-      AltEntry entry{pi, static_cast<std::uint32_t>(bound.size()),
-                     static_cast<std::uint32_t>(alt.conditions.size())};
+      entries.push_back({pi, static_cast<std::uint32_t>(bound.size()),
+                         static_cast<std::uint32_t>(alt.conditions.size())});
       for (const Condition& c : alt.conditions) {
         std::uint32_t field = trie.add(c.path);
         conditions.push_back(c);
         bound.push_back({field, &conditions.back()});
-        add_compact(field, conditions.back());
         for (const Predicate& p : c.predicates) ++shared[predicate_key(field, p)];
+        if (field_total.size() <= field) field_total.resize(field + 1, 0);
+        field_total[field] += static_cast<std::uint32_t>(c.predicates.size());
       }
-      alternatives.push_back(entry);
     }
   }
   fields.resize(trie.field_count());
   field_indexed.assign(trie.field_count(), 0);
-  for (std::uint32_t ai = 0; ai < alternatives.size(); ++ai) {
-    const AltEntry& entry = alternatives[ai];
+  for (std::uint32_t ai = 0; ai < entries.size(); ++ai) {
+    const Entry& entry = entries[ai];
+    AltHeader header{};
+    header.pattern = entry.pattern;
+    header.bound_begin = entry.begin;
+    header.guard_field = kNone;
     const BoundCondition* anchor = nullptr;
     double best = 0;
-    std::vector<std::pair<double, CompactCondition>> order;  // (cost, condition)
+    std::vector<std::pair<double, std::uint32_t>> order;  // (cost, condition)
     for (std::uint32_t ci = entry.begin; ci < entry.begin + entry.count; ++ci) {
       const BoundCondition& bc = bound[ci];
       double cost = 0;
       for (const Predicate& p : bc.condition->predicates) {
-        cost += predicate_weight(p) * shared[predicate_key(bc.field, p)];
+        cost += predicate_cost(p, shared[predicate_key(bc.field, p)], field_total[bc.field]);
       }
-      order.emplace_back(cost, compact[ci]);
+      order.emplace_back(cost, ci);
       if (bc.condition->has_absent) continue;  // met by absence: no value to look up
       if (!anchor || cost < best) {
         anchor = &bc;
@@ -495,29 +665,33 @@ void MatcherData::build() {
     if (anchor) order[static_cast<std::size_t>(anchor - &bound[entry.begin])].first = 1e300;
     std::stable_sort(order.begin(), order.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (std::uint32_t k = 0; k < entry.count; ++k) compact[entry.begin + k] = order[k].second;
     if (!anchor) {
       always.push_back(ai);
-      continue;
-    }
-    for (const Predicate& p : anchor->condition->predicates) index(anchor->field, p, ai);
-    std::uint32_t guard_shared = 0;
-    for (std::uint32_t ci = entry.begin; ci < entry.begin + entry.count; ++ci) {
-      const BoundCondition& bc = bound[ci];
-      const auto& predicates = bc.condition->predicates;
-      if (&bc == anchor || predicates.size() != 1 || predicates[0].kind != PredKind::kExactString) {
-        continue;
+    } else {
+      for (const Predicate& p : anchor->condition->predicates) index(anchor->field, p, ai);
+      std::uint32_t guard_shared = 0;
+      for (std::uint32_t ci = entry.begin; ci < entry.begin + entry.count; ++ci) {
+        const BoundCondition& bc = bound[ci];
+        const auto& predicates = bc.condition->predicates;
+        if (&bc == anchor || predicates.size() != 1 ||
+            predicates[0].kind != PredKind::kExactString) {
+          continue;
+        }
+        std::uint32_t count = shared[predicate_key(bc.field, predicates[0])];
+        if (header.guard_field == kNone || count < guard_shared) {
+          header.guard_field = bc.field;
+          header.guard_hash = hash_bytes(predicates[0].text);
+          guard_shared = count;
+        }
       }
-      std::uint32_t count = shared[predicate_key(bc.field, predicates[0])];
-      if (alternatives[ai].guard_field == kNone || count < guard_shared) {
-        alternatives[ai].guard_field = bc.field;
-        alternatives[ai].guard_hash = hash_bytes(predicates[0].text);
-        guard_shared = count;
-      }
     }
+    std::vector<std::pair<std::uint32_t, const Condition*>> ordered;
+    for (const auto& [cost, ci] : order) ordered.emplace_back(bound[ci].field, bound[ci].condition);
+    alt_word.push_back(static_cast<std::uint32_t>(blob.size()));
+    append_compact(blob, header, ordered);
   }
   for (FieldIndex& fi : fields) {
-    for (AffixIndex* affix : {&fi.prefix, &fi.suffix, &fi.prefix_ci, &fi.suffix_ci}) affix->seal();
+    for (AffixIndex* affix : {&fi.prefix, &fi.suffix}) affix->seal();
     auto by_value = [](const Bound& a, const Bound& b) { return a.value < b.value; };
     std::sort(fi.ranges.lower_only.begin(), fi.ranges.lower_only.end(), by_value);
     std::sort(fi.ranges.upper_only.begin(), fi.ranges.upper_only.end(), by_value);
@@ -528,10 +702,12 @@ void MatcherData::build() {
 namespace {
 
 struct MatchScratch {
-  std::vector<std::uint32_t> alt_stamp;
-  std::vector<std::uint32_t> pattern_stamp;
+  // One bit per alternative: already a candidate this event. Cleared through `candidates`, so
+  // the cost follows the candidates, not the rules (and the bits stay in the first-level cache).
+  std::vector<std::uint64_t> seen;
   std::vector<std::uint32_t> candidates;
-  std::string lower;
+  std::vector<char> lower, reversed;  // a value prepared for the index lookups (grow only)
+  std::string ip_key;
   std::uint32_t stamp = 0;
   // Per field, for guards: whether it holds exactly one string value this event, and its hash.
   enum : std::uint8_t { kMissing, kOneString, kOther };
@@ -565,24 +741,26 @@ struct MatchScratch {
     return field_state[field] == kOther || field_hash[field] == hash;
   }
 
-  void begin(std::size_t alts, std::size_t patterns) {
-    if (alt_stamp.size() < alts) alt_stamp.resize(alts, 0);
-    if (pattern_stamp.size() < patterns) pattern_stamp.resize(patterns, 0);
+  void begin(std::size_t alts) {
+    // Forget the previous event's candidates (their words only).
+    for (std::uint32_t alt : candidates) seen[alt >> 6] = 0;
+    candidates.clear();
+    if (seen.size() * 64 < alts) seen.resize((alts + 63) / 64, 0);
     if (++stamp == 0) {
-      std::fill(alt_stamp.begin(), alt_stamp.end(), 0);
-      std::fill(pattern_stamp.begin(), pattern_stamp.end(), 0);
+      std::fill(field_stamp.begin(), field_stamp.end(), 0);
       stamp = 1;
     }
-    candidates.clear();
   }
   void add(std::uint32_t alt) {
-    if (alt_stamp[alt] != stamp) {
-      alt_stamp[alt] = stamp;
+    std::uint64_t& word = seen[alt >> 6];
+    const std::uint64_t bit = 1ull << (alt & 63);
+    if (!(word & bit)) {
+      word |= bit;
       candidates.push_back(alt);
     }
   }
   void add_all(const AltList& alts) {
-    for (std::uint32_t alt : alts) add(alt);
+    alts.for_each([this](std::uint32_t alt) { add(alt); });
   }
 };
 
@@ -591,24 +769,57 @@ MatchScratch& match_scratch() {
   return scratch;
 }
 
+// Writes the value ASCII lower-cased to lower[0, n) and, when `reversed` is set, the same
+// reversed to reversed[0, n), eight bytes at a time; returns hash_bytes() of the lower-cased
+// value, computed on the way.
+std::uint64_t prepare(std::string_view text, char* lower, char* reversed) {
+  const std::size_t n = text.size();
+  std::uint64_t h = hash_start(n);
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    w = lower_word(w);
+    std::memcpy(lower + i, &w, 8);
+    h = hash_word(h, w);
+    if (reversed) {
+      w = __builtin_bswap64(w);
+      std::memcpy(reversed + n - i - 8, &w, 8);
+    }
+  }
+  for (std::size_t j = i; j < n; ++j) {
+    char c = text[j];
+    c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    lower[j] = c;
+    if (reversed) reversed[n - 1 - j] = c;
+  }
+  return hash_finish(h, lower + i, n - i);
+}
+
 void collect(const FieldIndex& fi, const Value& v, MatchScratch& s) {
   s.add_all(fi.on_any);
   switch (v.kind) {
     case ValueKind::kString: {
       s.add_all(fi.on_string);
-      if (fi.exact.may_hold(v.str.size())) {
-        if (const AltList* alts = fi.exact.find(v.str)) s.add_all(*alts);
-      }
       auto emit = [&](const AltList& alts) { s.add_all(alts); };
-      fi.prefix.lookup<false, false>(v.str, emit);
-      fi.suffix.lookup<true, false>(v.str, emit);
-      fi.prefix_ci.lookup<false, true>(v.str, emit);
-      fi.suffix_ci.lookup<true, true>(v.str, emit);
-      fi.ips.lookup(v.str, s.lower, emit);
-      if (fi.equals_ci.may_hold(v.str.size())) {
-        ascii_lower(v.str, s.lower);
-        if (const AltList* alts = fi.equals_ci.find(s.lower)) s.add_all(*alts);
+      const bool exact = fi.exact.may_hold(v.str.size());
+      if (exact || !fi.prefix.empty() || !fi.suffix.empty()) {
+        const std::size_t n = v.str.size();
+        if (s.lower.size() < n) {
+          s.lower.resize(std::max<std::size_t>(n, 2 * s.lower.size()));
+          s.reversed.resize(s.lower.size());
+        }
+        const bool suffix = !fi.suffix.empty();
+        const std::uint64_t hash =
+            prepare(v.str, s.lower.data(), suffix ? s.reversed.data() : nullptr);
+        const std::string_view lower(s.lower.data(), n);
+        if (exact) {
+          if (const AltList* alts = fi.exact.find(lower, hash)) s.add_all(*alts);
+        }
+        fi.prefix.lookup(lower, emit);
+        if (suffix) fi.suffix.lookup(std::string_view(s.reversed.data(), n), emit);
       }
+      fi.ips.lookup(v.str, s.ip_key, emit);
       break;
     }
     case ValueKind::kNumber: {
@@ -631,24 +842,41 @@ void collect(const FieldIndex& fi, const Value& v, MatchScratch& s) {
   }
 }
 
-bool compact_matches(const MatcherData& data, const CompactPredicate& p, const Value& v) {
+bool compact_matches(const PredCell& p, const char* base, const Value& v) {
   const bool is_string = v.kind == ValueKind::kString;
-  std::string_view text(data.text.data() + p.text_offset, p.text_length);
   switch (p.kind) {
     case PredKind::kExactString:
-      return is_string && v.str == text;
+      return is_string && v.str.size() == p.text_length &&
+             bytes_equal(v.str.data(), base + p.text_offset, p.text_length);
     case PredKind::kPrefix:
-      return is_string && v.str.size() >= text.size() &&
-             std::memcmp(v.str.data(), text.data(), text.size()) == 0;
+      return is_string && v.str.size() >= p.text_length &&
+             bytes_equal(v.str.data(), base + p.text_offset, p.text_length);
     case PredKind::kSuffix:
-      return is_string && v.str.size() >= text.size() &&
-             std::memcmp(v.str.data() + v.str.size() - text.size(), text.data(), text.size()) == 0;
+      return is_string && v.str.size() >= p.text_length &&
+             bytes_equal(v.str.data() + v.str.size() - p.text_length, base + p.text_offset,
+                         p.text_length);
     case PredKind::kPrefixCi:
-      return is_string && starts_with_ci(v.str, text);
+      if (!is_string) return false;
+      if (p.ascii_ci) {
+        return v.str.size() >= p.text_length &&
+               equals_ascii_ci(v.str.data(), base + p.text_offset, p.text_length);
+      }
+      return starts_with_ci(v.str, {base + p.text_offset, p.text_length});
     case PredKind::kSuffixCi:
-      return is_string && ends_with_ci(v.str, text);
+      if (!is_string) return false;
+      if (p.ascii_ci) {
+        return v.str.size() >= p.text_length &&
+               equals_ascii_ci(v.str.data() + v.str.size() - p.text_length, base + p.text_offset,
+                               p.text_length);
+      }
+      return ends_with_ci(v.str, {base + p.text_offset, p.text_length});
     case PredKind::kEqualsCi:
-      return is_string && equals_ci(v.str, text);
+      if (!is_string) return false;
+      if (p.ascii_ci) {
+        return v.str.size() == p.text_length &&
+               equals_ascii_ci(v.str.data(), base + p.text_offset, p.text_length);
+      }
+      return equals_ci(v.str, {base + p.text_offset, p.text_length});
     case PredKind::kExactNumber:
       return v.kind == ValueKind::kNumber && v.num == p.low;
     case PredKind::kNumericRange: {
@@ -672,85 +900,154 @@ bool compact_matches(const MatcherData& data, const CompactPredicate& p, const V
   }
 }
 
-// evaluate_alternative's common case on the compact form: a value outside every array imposes
-// no element on the other conditions, so a condition met by such a value is met whatever else
-// is chosen, and one whose values all lie outside arrays and fail it fails the alternative.
-// Returns 1 (match), 0 (no match) or -1 (a value in an array decides: run the full search).
-int evaluate_compact(const MatcherData& data, const AltEntry& entry, const FlatEvent& event) {
-  int result = 1;
-  for (std::uint32_t ci = entry.begin; ci < entry.begin + entry.count; ++ci) {
-    const CompactCondition& c = data.compact[ci];
-    bool met = false, present = false, in_array = false;
-    for (std::uint32_t index = event.first(c.field); index != kNone && !met;
-         index = event.occurrence(index).next) {
-      const Occurrence& o = event.occurrence(index);
-      if (o.chain_length != 0) {
-        in_array = true;
-        break;
-      }
-      present = true;
-      for (std::uint32_t pi = c.first; pi < c.first + c.count; ++pi) {
-        if (compact_matches(data, data.predicates[pi], o.value)) {
-          met = true;
-          break;
-        }
-      }
-    }
-    if (in_array) {
-      result = -1;  // keep looking for a condition that fails outright
-    } else if (!met && !(c.has_absent && !present)) {
-      return 0;
+bool any_matches(const PredCell* p, std::uint32_t count, const char* base, const Value& v) {
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (compact_matches(p[i], base, v)) return true;
+  }
+  return false;
+}
+
+// Two values in arrays can be chosen together unless they lie in different elements of one
+// array.
+bool consistent(const FlatEvent& event, const Occurrence& a, const Occurrence& b) {
+  const ArrayStep* ca = event.chain(a);
+  const ArrayStep* cb = event.chain(b);
+  for (std::uint32_t i = 0; i < a.chain_length; ++i) {
+    for (std::uint32_t j = 0; j < b.chain_length; ++j) {
+      if (ca[i].array == cb[j].array && ca[i].index != cb[j].index) return false;
     }
   }
-  return result;
+  return true;
+}
+
+// evaluate_alternative on the compact form, for all but the rare cases that need its search.
+// A value outside every array imposes no element on the other conditions, so a condition met
+// by such a value is met whatever else is chosen. A condition met by exactly one value in an
+// array pins that value; the pinned values must be pairwise consistent, and at most one
+// condition with several candidate values in arrays is resolved against them. An
+// {"exists": false} condition whose field has values in arrays depends on the values chosen
+// before it (in path order): those, and two or more conditions with several values in arrays,
+// are left to the search. Returns 1 (match), 0 (no match) or -1 (run the full search).
+int evaluate_compact(const AltHeader& header, const FlatEvent& event) {
+  const char* base = reinterpret_cast<const char*>(&header);
+  const auto* conds = reinterpret_cast<const CondCell*>(base + sizeof(AltHeader));
+  const auto* preds = reinterpret_cast<const PredCell*>(base + predicates_offset(header.count));
+  constexpr std::size_t kMaxPinned = 8;
+  const Occurrence* pinned[kMaxPinned];
+  std::size_t pinned_count = 0;
+  const CondCell* multi = nullptr;
+  const PredCell* multi_preds = nullptr;
+  bool search = false;
+  for (std::uint32_t ci = 0; ci < header.count; ++ci) {
+    const CondCell& c = conds[ci];
+    const PredCell* p = preds;
+    preds += c.predicate_count;
+    const std::uint32_t first = event.first(c.field);
+    if (first != kNone) {
+      // The common case: one value, outside every array.
+      const Occurrence& o = event.occurrence(first);
+      if (o.next == kNone && o.chain_length == 0) {
+        if (any_matches(p, c.predicate_count, base, o.value)) continue;
+        return 0;  // present and not met: {"exists": false} cannot help either
+      }
+    } else if (c.has_absent) {
+      continue;  // met by the absence of the field
+    } else {
+      return 0;
+    }
+    bool present = false, in_array = false, free_match = false;
+    const Occurrence* only = nullptr;
+    std::uint32_t matched = 0;
+    for (std::uint32_t index = first; index != kNone;) {
+      const Occurrence& o = event.occurrence(index);
+      index = o.next;
+      present = true;
+      if (o.chain_length != 0) in_array = true;
+      if (!any_matches(p, c.predicate_count, base, o.value)) continue;
+      if (o.chain_length == 0) {
+        free_match = true;
+        if (!c.has_absent) break;
+      } else if (matched++ == 0) {
+        only = &o;
+      }
+    }
+    if (c.has_absent && in_array) {
+      search = true;
+    } else if (free_match) {
+      continue;
+    } else if (matched == 0) {
+      if (c.has_absent && !present) continue;
+      return 0;  // no value can meet it, whatever is chosen for the others
+    } else if (matched == 1 && pinned_count < kMaxPinned) {
+      pinned[pinned_count++] = only;
+    } else if (!multi) {
+      multi = &c;
+      multi_preds = p;
+    } else {
+      search = true;
+    }
+  }
+  if (search) return -1;
+  for (std::size_t i = 1; i < pinned_count; ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (!consistent(event, *pinned[i], *pinned[j])) return 0;
+    }
+  }
+  if (!multi) return 1;
+  for (std::uint32_t index = event.first(multi->field); index != kNone;) {
+    const Occurrence& o = event.occurrence(index);
+    index = o.next;
+    if (!any_matches(multi_preds, multi->predicate_count, base, o.value)) continue;
+    bool ok = true;
+    for (std::size_t i = 0; i < pinned_count && ok; ++i) ok = consistent(event, o, *pinned[i]);
+    if (ok) return 1;
+  }
+  return 0;
 }
 
 void run_match(const MatcherData& data, simdjson::dom::element root,
                std::vector<std::uint32_t>& out) {
   if (!root.is_object()) return;
   FlatEvent& event = thread_scratch().event;
-  event.build(data.trie, root);
+  event.build(data.trie, thread_scratch().parser.doc);
   MatchScratch& s = match_scratch();
-  s.begin(data.alternatives.size(), data.patterns.size());
+  s.begin(data.alternative_count());
   for (const Occurrence& o : event.occurrences()) {
     if (data.field_indexed[o.field]) collect(data.fields[o.field], o.value, s);
   }
   s.add_all(data.always);
   std::size_t first_out = out.size();
-  // With thousands of rules the candidates' data is spread over megabytes: fetch ahead, each
-  // step from what an earlier step fetched (entry, then its conditions, then its predicates),
-  // so that the misses overlap instead of adding up.
-  constexpr std::size_t kEntryAhead = 8, kConditionAhead = 4, kPredicateAhead = 2;
+  // With thousands of rules the candidates' blocks are spread over megabytes: fetch a few
+  // ahead so that the misses overlap instead of adding up.
+  constexpr std::size_t kAhead = 4;
   const std::size_t candidate_count = s.candidates.size();
+  const std::uint64_t* blob = data.blob.data();
   for (std::size_t k = 0; k < candidate_count; ++k) {
-    if (k + kEntryAhead < candidate_count) {
-      __builtin_prefetch(&data.alternatives[s.candidates[k + kEntryAhead]]);
+    if (k + kAhead < candidate_count) {
+      const char* ahead =
+          reinterpret_cast<const char*>(blob + data.alt_word[s.candidates[k + kAhead]]);
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead + 64);
+      __builtin_prefetch(ahead + 128);
     }
-    if (k + kConditionAhead < candidate_count) {
-      __builtin_prefetch(data.compact.data() +
-                         data.alternatives[s.candidates[k + kConditionAhead]].begin);
-    }
-    if (k + kPredicateAhead < candidate_count) {
-      const AltEntry& ahead = data.alternatives[s.candidates[k + kPredicateAhead]];
-      if (ahead.count != 0)
-        __builtin_prefetch(data.predicates.data() + data.compact[ahead.begin].first);
-    }
-    const AltEntry& entry = data.alternatives[s.candidates[k]];
-    if (s.pattern_stamp[entry.pattern] == s.stamp) continue;
-    if (entry.guard_field != kNone &&
-        !s.guard_may_hold(event, entry.guard_field, entry.guard_hash)) {
+    const AltHeader& header = data.header(s.candidates[k]);
+    if (header.guard_field != kNone &&
+        !s.guard_may_hold(event, header.guard_field, header.guard_hash)) {
       continue;
     }
-    int verdict = evaluate_compact(data, entry, event);
+    int verdict = evaluate_compact(header, event);
     if (verdict < 0) {
-      verdict = evaluate_alternative(data.bound.data() + entry.begin, entry.count, event) ? 1 : 0;
+      verdict =
+          evaluate_alternative(data.bound.data() + header.bound_begin, header.count, event) ? 1 : 0;
     }
     if (verdict == 1) {
-      s.pattern_stamp[entry.pattern] = s.stamp;
-      out.push_back(entry.pattern);
+      out.push_back(header.pattern);
     }
   }
+  // A pattern with several alternatives ($or) may have matched more than once.
   std::sort(out.begin() + static_cast<std::ptrdiff_t>(first_out), out.end());
+  out.erase(std::unique(out.begin() + static_cast<std::ptrdiff_t>(first_out), out.end()),
+            out.end());
 }
 
 }  // namespace

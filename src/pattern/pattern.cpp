@@ -51,7 +51,7 @@ Expected<bool, std::string> matches(const Pattern& pattern, std::string_view eve
   if (!root.is_object()) return unexpected(std::string("Event must be a JSON object"));
   const detail::PatternData& data = pattern.data();
   detail::FlatEvent& event = detail::thread_scratch().event;
-  event.build(data.trie, root);
+  event.build(data.trie, detail::thread_scratch().parser.doc);
   for (const auto& bound : data.bound) {
     if (detail::evaluate_alternative(bound.data(), bound.size(), event)) return true;
   }

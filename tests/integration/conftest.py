@@ -166,3 +166,15 @@ def post_json(url, body, *extra):
     status, headers, text = curl("-X", "POST", "-H", "Content-Type: application/json",
                                  "--data-binary", "@-", *extra, url, data=body)
     return status, headers, (json.loads(text) if text else None)
+
+
+def wait_for(predicate, timeout=30):
+    """Polls `predicate` until it returns something true or `timeout` seconds pass; returns its
+    last value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    return predicate()

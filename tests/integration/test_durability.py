@@ -11,19 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, Daemon, base_config, curl, post_json
+from conftest import BINARY, Daemon, base_config, curl, post_json, wait_for
 
 FAST_RETRIES = "delivery:\n  backoff_base: 100ms\n  backoff_cap: 500ms\n"
 
 
-def wait_for(predicate, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
 
 
 class Webhook:

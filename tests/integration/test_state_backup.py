@@ -8,27 +8,12 @@ import time
 
 import pytest
 
-from conftest import base_config, post_json
-from test_durability import FAST_RETRIES, Webhook, event, webhook_rule
+from conftest import base_config, post_json, wait_for
+from test_durability import FAST_RETRIES, event, webhook, webhook_rule  # noqa: F401 (fixture)
 
 SQLITE3 = shutil.which("sqlite3")
 
 
-def wait_for(predicate, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
-
-
-@pytest.fixture
-def webhook():
-    hook = Webhook()
-    yield hook
-    hook.close()
 
 
 @pytest.mark.skipif(SQLITE3 is None, reason="the sqlite3 command is not installed (apt-get "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SOURCE_DIR, base_config, fixture_text, post_json
+from conftest import SOURCE_DIR, base_config, fixture_text, post_json, wait_for
 
 PEERS = SOURCE_DIR / "tests" / "targets" / "peers"
 SLOW = 2.0  # seconds the webhook and the runbook each take
@@ -44,14 +44,6 @@ def peers(workdir):
         proc.wait()
 
 
-def wait_for(predicate, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    return predicate()
 
 
 def test_guardduty_finding_fires_all_four_targets_in_parallel(make_daemon, peers, workdir):

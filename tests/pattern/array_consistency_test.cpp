@@ -83,6 +83,32 @@ TEST(ArrayConsistency, ExistsFalseIsJudgedAgainstTheElementsChosenBefore) {
   EXPECT_TRUE(match(R"({"a": {"w": [{"exists": false}]}})", event));
 }
 
+// The bus matcher decides these without its full search: a condition met by one value pins its
+// element, one met by several values in an array is resolved against the pinned ones, and a
+// value outside every array constrains nothing.
+TEST(ArrayConsistency, PinnedAndSeveralCandidateElements) {
+  const char* event = R"({"a": [{"x": "1", "y": "p", "z": 7}, {"x": "1", "y": "q"},
+                                {"x": "2", "y": "q", "z": 9}]})";
+  EXPECT_TRUE(match(R"({"a": {"x": ["1"], "y": ["q"]}})", event));
+  EXPECT_FALSE(match(R"({"a": {"x": ["1"], "y": ["r"]}})", event));
+  EXPECT_TRUE(match(R"({"a": {"x": ["1"], "z": [7]}})", event));
+  EXPECT_FALSE(match(R"({"a": {"x": ["1"], "z": [9]}})", event));
+  EXPECT_FALSE(match(R"({"a": {"y": ["p"], "z": [9]}})", event));
+  // Two conditions with several candidate elements each.
+  EXPECT_TRUE(match(R"({"a": {"x": ["1", "2"], "y": ["q"], "z": [9]}})", event));
+  EXPECT_FALSE(match(R"({"a": {"x": ["1"], "y": ["q"], "z": [9]}})", event));
+  EXPECT_TRUE(match(R"({"a": {"x": [{"prefix": ""}], "y": [{"prefix": ""}]}})", event));
+}
+
+TEST(ArrayConsistency, ValuesOutsideArraysConstrainNothing) {
+  // "a.b" outside the array and a.b inside it address the same field.
+  const char* event = R"({"a.b": "1", "a": [{"b": "2", "c": "z"}, {"b": "3", "c": "w"}]})";
+  EXPECT_TRUE(match(R"({"a": {"b": ["1"], "c": ["w"]}})", event));
+  EXPECT_TRUE(match(R"({"a": {"b": ["2"], "c": ["z"]}})", event));
+  EXPECT_FALSE(match(R"({"a": {"b": ["2"], "c": ["w"]}})", event));
+  EXPECT_TRUE(match(R"({"a": {"b": ["1", "2"], "c": ["w"]}})", event));
+}
+
 TEST(ArrayConsistency, ManyElementsStayFast) {
   std::string event = R"({"a": [)";
   for (int i = 0; i < 300; ++i) {

@@ -94,6 +94,10 @@ class Dispatcher : public server::EventSink {
   std::optional<server::SinkRefusal> overloaded() const;
   void plan(std::shared_ptr<EventState> event, const std::shared_ptr<Deployment>& deployment,
             const std::string& only_rule, Batch& batch);
+  // A new delivery of `event` to `target`, its age clock started at ingestion.
+  std::shared_ptr<Attempt> new_attempt(const std::shared_ptr<EventState>& event,
+                                       const std::shared_ptr<Deployment>& deployment,
+                                       DeployedTarget* target);
   void submit(Batch batch, std::function<void(std::optional<JournalFailure>)> done);
   std::optional<JournalFailure> submit_and_wait(Batch batch);
   void start(std::shared_ptr<Attempt> attempt);
