@@ -550,3 +550,37 @@ def test_dlq_and_replay_commands_drive_the_running_daemon(make_daemon, webhook):
     down = eventrouter("dlq", "redrive", "-c", str(daemon.config))
     assert down.returncode == 1
     assert "cannot reach the eventrouter daemon" in down.stderr
+
+
+def test_concurrent_requests_share_journal_commits(make_daemon):
+    """Group commit: requests that wait at the same time are committed (and fsynced) together."""
+    daemon = make_daemon()
+
+    def commits():
+        _, _, text = curl(daemon.url + "/metrics")
+        line = next(l for l in text.splitlines() if l.startswith("eventrouter_journal_commits "))
+        return float(line.split()[1])
+
+    before = commits()
+    clients, per_client = 16, 15
+    statuses = []
+
+    def client(c):
+        for i in range(per_client):
+            # Unmatched events: the archive keeps them, and no delivery adds commits of its own.
+            body = json.dumps({"source": "nobody", "detail-type": "x", "detail": {"c": c, "i": i}})
+            cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+                   "-H", "Content-Type: application/json", "--data-binary", body,
+                   daemon.url + "/events"]
+            statuses.append(subprocess.run(cmd, capture_output=True, text=True).stdout)
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    requests = clients * per_client
+    assert statuses.count("200") == requests
+    used = commits() - before
+    print(f"\ngroup commit: {requests} requests from {clients} clients in {used:.0f} commits")
+    assert 0 < used < requests
