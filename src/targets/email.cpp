@@ -358,18 +358,8 @@ EmailTarget::~EmailTarget() {
 }
 
 void EmailTarget::deliver(Invocation invocation, Completion done) {
-  auto shared_done = std::make_shared<Completion>(std::move(done));
-  auto shared_invocation = std::make_shared<Invocation>(std::move(invocation));
-  WorkerPool::Job job;
-  job.run = [this, shared_invocation, shared_done] { (*shared_done)(send(*shared_invocation)); };
-  job.cancel = [shared_done] {
-    (*shared_done)(
-        DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
-  };
-  if (stopped_ || !pool_.post(std::move(job))) {
-    (*shared_done)(
-        DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
-  }
+  deliver_pooled(pool_, std::move(invocation), std::move(done),
+                 [this](const Invocation& pending) { return send(pending); });
 }
 
 DeliveryResult EmailTarget::send(const Invocation& invocation) {

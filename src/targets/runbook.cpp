@@ -156,21 +156,11 @@ RunbookTarget::~RunbookTarget() {
 }
 
 void RunbookTarget::deliver(Invocation invocation, Completion done) {
-  auto shared_done = std::make_shared<Completion>(std::move(done));
-  auto shared_invocation = std::make_shared<Invocation>(std::move(invocation));
-  WorkerPool::Job job;
-  job.run = [this, shared_invocation, shared_done] { run(*shared_invocation, *shared_done); };
-  job.cancel = [shared_done] {
-    (*shared_done)(
-        DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
-  };
-  if (stopped_ || !pool_.post(std::move(job))) {
-    (*shared_done)(
-        DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
-  }
+  deliver_pooled(pool_, std::move(invocation), std::move(done),
+                 [this](const Invocation& pending) { return run(pending); });
 }
 
-void RunbookTarget::run(const Invocation& invocation, const Completion& done) {
+DeliveryResult RunbookTarget::run(const Invocation& invocation) {
   ProcessRequest request;
   request.argv = config_.command;
   request.environment = runbook_environment(config_, invocation);
@@ -237,7 +227,7 @@ void RunbookTarget::run(const Invocation& invocation, const Completion& done) {
     spdlog::log(level, "{} event {} stderr{}: {}", who, invocation.event_id,
                 result.err_truncated ? " (truncated)" : "", result.err);
   }
-  done(std::move(outcome));
+  return outcome;
 }
 
 void RunbookTarget::shutdown(std::chrono::milliseconds grace) {

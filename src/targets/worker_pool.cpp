@@ -1,6 +1,7 @@
 #include "eventrouter/targets/worker_pool.hpp"
 
 #include <csignal>
+#include <memory>
 
 #include <pthread.h>
 
@@ -76,6 +77,24 @@ void WorkerPool::work() {
     --running_;
     if (running_ == 0 && queue_.empty()) idle_.notify_all();
   }
+}
+
+void deliver_pooled(WorkerPool& pool, Invocation invocation, Completion done,
+                    std::function<DeliveryResult(const Invocation&)> attempt) {
+  // Shared because a Job's run and cancel are two copies of the same state, one of which fires.
+  auto shared_done = std::make_shared<Completion>(std::move(done));
+  auto shared_invocation = std::make_shared<Invocation>(std::move(invocation));
+  auto shutting_down = [shared_done] {
+    (*shared_done)(
+        DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
+  };
+  WorkerPool::Job job;
+  job.run = [shared_invocation, shared_done, attempt = std::move(attempt)] {
+    (*shared_done)(attempt(*shared_invocation));
+  };
+  job.cancel = shutting_down;
+  // A refused job is dropped without its cancel being called, so the completion is ours to call.
+  if (!pool.post(std::move(job))) shutting_down();
 }
 
 }  // namespace eventrouter::targets

@@ -5,8 +5,9 @@
 
 #include <simdjson.h>
 
+#include "eventrouter/config/yaml_file.hpp"
+#include "eventrouter/config/yaml_json.hpp"
 #include "eventrouter/transform/json_text.hpp"
-#include "eventrouter/transform/yaml_json.hpp"
 
 namespace eventrouter::transform {
 namespace {
@@ -181,11 +182,15 @@ Expected<PayloadShaper, std::vector<config::Diagnostic>> PayloadShaper::from_nod
   if (input) {
     shaper.mode_ = Mode::constant;
     if (input.IsMap() || input.IsSequence()) {
-      auto json = yaml_to_json(input);
-      if (!json) {
-        problems.push_back(at(input, file, "input: " + json.error()));
-      } else {
+      // The same YAML 1.2 conversion as event patterns, so a value means the same in both.
+      std::vector<config::Diagnostic> input_problems;
+      config::YamlFile yaml_file(file, input_problems);
+      if (auto json = config::yaml_to_json(yaml_file, input)) {
         shaper.constant_ = std::move(*json);
+      }
+      for (auto& problem : input_problems) {
+        problem.message = "input: " + problem.message;
+        problems.push_back(std::move(problem));
       }
     } else if (input.IsScalar()) {
       bool valid = false;

@@ -73,6 +73,21 @@ TEST(PayloadShaper, InputIsAConstantFromYamlOrJsonText) {
   EXPECT_EQ(shape(R"({input: '"just text"'})"), R"("just text")");
 }
 
+TEST(PayloadShaper, InputYamlScalarsHaveTheSameTypesAsInEventPatterns) {
+  EXPECT_EQ(shape("{input: {hex: 0x1F, plus: +1, str: !!str 5, yes: yes, list: [1.5, ~]}}"),
+            R"({"hex":31,"plus":1,"str":"5","yes":"yes","list":[1.5,null]})");
+}
+
+TEST(PayloadShaper, InputYamlThatJsonCannotHoldIsReportedWhereItIs) {
+  auto problems = problems_of("{input: {a: 1,\n b: .inf, a: 2}}");
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0].message.rfind("input: '.inf'", 0), 0u) << problems[0].message;
+  EXPECT_EQ(problems[0].line, 2);
+  EXPECT_EQ(problems[0].column, 5);
+  EXPECT_EQ(problems[1].message.rfind("input: duplicate key 'a'", 0), 0u) << problems[1].message;
+  EXPECT_EQ(problems[1].line, 2);
+}
+
 TEST(PayloadShaper, InputMustBeJsonText) {
   auto problems = problems_of("{input: hello world}");
   ASSERT_EQ(problems.size(), 1u);

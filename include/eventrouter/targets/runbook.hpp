@@ -46,7 +46,7 @@ class RunbookTarget final : public Target {
   void shutdown(std::chrono::milliseconds grace) override;
 
  private:
-  void run(const Invocation& invocation, const Completion& done);
+  DeliveryResult run(const Invocation& invocation);
 
   RunbookConfig config_;
   std::atomic<std::chrono::steady_clock::rep> abort_at_;

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "eventrouter/targets/target.hpp"
+
 namespace eventrouter::targets {
 
 class WorkerPool {
@@ -50,5 +52,13 @@ class WorkerPool {
   std::size_t running_ = 0;
   bool stopped_ = false;
 };
+
+// How the pooled targets (runbook, email) deliver: `attempt` runs on a pool thread and its result
+// goes to `done`. An invocation the pool refuses, or drops at stop() before it started, completes
+// as retryable so the delivery engine tries it again after a restart; `done` is called exactly
+// once either way. `attempt` may use the target that owns `pool`: the pool is that target's last
+// member, so it is joined before anything `attempt` uses is destroyed.
+void deliver_pooled(WorkerPool& pool, Invocation invocation, Completion done,
+                    std::function<DeliveryResult(const Invocation&)> attempt);
 
 }  // namespace eventrouter::targets
