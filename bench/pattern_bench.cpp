@@ -11,6 +11,7 @@
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -478,7 +479,6 @@ void BM_SimdjsonParseOnly(benchmark::State& state) {
   state.SetBytesProcessed(
       static_cast<std::int64_t>(state.iterations() * in.event_bytes / in.events.size()));
 }
-BENCHMARK(BM_SimdjsonParseOnly);
 
 void run_matcher(benchmark::State& state, const std::vector<std::string>& rules) {
   const Inputs& in = inputs();
@@ -506,14 +506,37 @@ void run_matcher(benchmark::State& state, const std::vector<std::string>& rules)
 void BM_MatchRules(benchmark::State& state) {
   run_matcher(state, inputs().rules);
 }
-BENCHMARK(BM_MatchRules)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
 
 // Series 2: seven broad routes plus rare rules, so matches per event stay about constant.
 void BM_MatchSparseRules(benchmark::State& state) {
   run_matcher(state, inputs().sparse_rules);
 }
-BENCHMARK(BM_MatchSparseRules)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
+
+// PATTERN_BENCH_ITERATIONS=N runs every benchmark for exactly N events (for instruction counts
+// under callgrind: 1024 is each event once, so runs of two binaries count the same events).
+void register_benchmarks() {
+  std::int64_t iterations = 0;
+  if (const char* env = std::getenv("PATTERN_BENCH_ITERATIONS")) iterations = std::atoll(env);
+  auto fixed = [&](benchmark::internal::Benchmark* b) {
+    if (iterations > 0) b->Iterations(iterations);
+    return b;
+  };
+  fixed(benchmark::RegisterBenchmark("BM_SimdjsonParseOnly", BM_SimdjsonParseOnly));
+  for (std::int64_t rules : {10, 100, 1000, 10000}) {
+    fixed(benchmark::RegisterBenchmark("BM_MatchRules", BM_MatchRules))->Arg(rules);
+  }
+  for (std::int64_t rules : {10, 100, 1000, 10000}) {
+    fixed(benchmark::RegisterBenchmark("BM_MatchSparseRules", BM_MatchSparseRules))->Arg(rules);
+  }
+}
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  register_benchmarks();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

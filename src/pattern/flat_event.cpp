@@ -81,7 +81,8 @@ void FlatEvent::build(const PathTrie& trie, const dom::document& doc) {
   if (trie.has_children(0)) visit_object(trie, 0, 1);
 }
 
-void FlatEvent::record(std::uint32_t field, const Value& value) {
+// Inlined into its one caller, visit() (called for every value recorded).
+[[gnu::always_inline]] inline void FlatEvent::record(std::uint32_t field, const Value& value) {
   const auto chain_length = static_cast<std::uint32_t>(current_chain_.size());
   const auto chain_begin = static_cast<std::uint32_t>(chains_.size());
   if (chain_length != 0) {
@@ -147,6 +148,7 @@ std::size_t FlatEvent::visit(const PathTrie& trie, std::uint32_t node, std::size
   const std::uint64_t word = tape_[at];
   const std::uint32_t field = trie.node(node).field;
   Value v;
+  std::size_t next = at + 1;  // the tape index after this value
   switch (tape_type(word)) {
     case '{':
       if (trie.has_children(node)) return visit_object(trie, node, at);
@@ -169,27 +171,27 @@ std::size_t FlatEvent::visit(const PathTrie& trie, std::uint32_t node, std::size
       std::memcpy(&length, text, sizeof(length));
       v.kind = ValueKind::kString;
       v.str = std::string_view(reinterpret_cast<const char*>(text + 4), length);
-      record(field, v);
-      return at + 1;
+      next = at + 1;
+      break;
     }
     case 'l':
       if (field == kNone) return at + 2;
       v.kind = ValueKind::kNumber;
       v.num = static_cast<double>(static_cast<std::int64_t>(tape_[at + 1]));
-      record(field, v);
-      return at + 2;
+      next = at + 2;
+      break;
     case 'u':
       if (field == kNone) return at + 2;
       v.kind = ValueKind::kNumber;
       v.num = static_cast<double>(tape_[at + 1]);
-      record(field, v);
-      return at + 2;
+      next = at + 2;
+      break;
     case 'd':
       if (field == kNone) return at + 2;
       v.kind = ValueKind::kNumber;
       std::memcpy(&v.num, &tape_[at + 1], sizeof(v.num));
-      record(field, v);
-      return at + 2;
+      next = at + 2;
+      break;
     case 't':
       v.kind = ValueKind::kTrue;
       break;
@@ -201,7 +203,7 @@ std::size_t FlatEvent::visit(const PathTrie& trie, std::uint32_t node, std::size
       break;
   }
   if (field != kNone) record(field, v);
-  return at + 1;
+  return next;
 }
 
 namespace {

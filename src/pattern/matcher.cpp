@@ -10,6 +10,7 @@
 // to matching, not the number of rules. After warm-up nothing is allocated per event.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -225,6 +226,49 @@ struct ExactIndex {
   }
 };
 
+// The IP address each string value of the current event parses to, so that a value is parsed
+// once however many cidr and IP-literal predicates test it (the index lookup, then every
+// candidate's evaluation). Keyed by the address and length of the value's bytes, which lie in
+// the parser's string buffer and do not move during one event; forgotten at every event. An
+// event with many IP-tested values keeps only the first kMax (the others are parsed each time).
+struct EventIps {
+  static constexpr std::size_t kMax = 16;
+  struct Entry {
+    const char* data;
+    std::size_t size;
+    std::optional<IpAddress> ip;
+  };
+  std::array<Entry, kMax> entries;
+  std::size_t count = 0;
+
+  void clear() { count = 0; }
+  // The parse of `text` (parse_ip), or nullptr when it is not an IP literal. The pointer is
+  // valid until the next call.
+  const IpAddress* get(std::string_view text) {
+    for (std::size_t i = 0; i < count; ++i) {
+      const Entry& e = entries[i];
+      if (e.data == text.data() && e.size == text.size()) return e.ip ? &*e.ip : nullptr;
+    }
+    if (count == kMax) {
+      overflow = parse_ip(text);
+      return overflow ? &*overflow : nullptr;
+    }
+    Entry& e = entries[count++];
+    e.data = text.data();
+    e.size = text.size();
+    e.ip = parse_ip(text);
+    return e.ip ? &*e.ip : nullptr;
+  }
+
+ private:
+  std::optional<IpAddress> overflow;
+};
+
+EventIps& event_ips() {
+  thread_local EventIps ips;
+  return ips;
+}
+
 // IP addresses (cidr, and exact values that are IP literals) by network: for each prefix length
 // in use, a hash map from the masked address to the alternatives, so a value costs one parse
 // and one lookup per distinct prefix length, whatever the number of ranges.
@@ -265,7 +309,7 @@ struct IpIndex {
   template <class Emit>
   void lookup(std::string_view value, std::string& scratch, Emit&& emit) const {
     if (shapes.empty()) return;
-    std::optional<IpAddress> ip = parse_ip(value);
+    const IpAddress* ip = event_ips().get(value);
     if (!ip) return;
     for (auto [length, bits] : shapes) {
       if (length != ip->length) continue;
@@ -787,6 +831,19 @@ std::uint64_t prepare(std::string_view text, char* lower, char* reversed) {
       std::memcpy(reversed + n - i - 8, &w, 8);
     }
   }
+  if (i != n && n >= 8) {
+    // The last 1-7 bytes: one more word, overlapping the previous one (whose bytes it
+    // rewrites with the same values), instead of a byte loop.
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + n - 8, 8);
+    w = lower_word(w);
+    std::memcpy(lower + n - 8, &w, 8);
+    if (reversed) {
+      w = __builtin_bswap64(w);
+      std::memcpy(reversed, &w, 8);
+    }
+    return hash_finish(h, lower + i, n - i);
+  }
   for (std::size_t j = i; j < n; ++j) {
     char c = text[j];
     c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
@@ -891,6 +948,12 @@ bool compact_matches(const PredCell& p, const char* base, const Value& v) {
       return v.kind == ValueKind::kFalse;
     case PredKind::kNull:
       return v.kind == ValueKind::kNull;
+    case PredKind::kExactIp:
+    case PredKind::kCidr: {
+      if (!is_string) return false;
+      const IpAddress* ip = event_ips().get(v.str);
+      return ip && ip_in_range(*ip, p.full->ip);
+    }
     case PredKind::kExists:
       return true;
     case PredKind::kAbsent:
@@ -1012,6 +1075,7 @@ void run_match(const MatcherData& data, simdjson::dom::element root,
   event.build(data.trie, thread_scratch().parser.doc);
   MatchScratch& s = match_scratch();
   s.begin(data.alternative_count());
+  event_ips().clear();
   for (const Occurrence& o : event.occurrences()) {
     if (data.field_indexed[o.field]) collect(data.fields[o.field], o.value, s);
   }
