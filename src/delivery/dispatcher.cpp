@@ -436,14 +436,12 @@ std::size_t Dispatcher::resume(Journal::Pending pending) {
               attempt->event->json, "", stored.rule, stored.target, "RESOURCE_NOT_FOUND",
               "rule " + stored.rule + " or its target " + stored.target + " no longer exists", "",
               stored.attempts});
-      auto& event = *attempt->event;
-      const bool last = event.remaining.fetch_sub(1) == 1;
+      // As for any dead letter: finished once written, else kept for the next start.
       if (written) {
-        options_.journal->finish(stored.id, last && !event.archived
-                                                ? std::optional<std::int64_t>(event.seq)
-                                                : std::nullopt);
+        finish(*attempt);
+      } else {
+        release(*attempt);
       }
-      pending_.fetch_sub(1);
       continue;
     }
     ++resumed;
