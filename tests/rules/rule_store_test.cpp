@@ -128,7 +128,9 @@ TEST(RuleStore, ConcurrentMatchingDuringReloads) {
       matches += match_count(*store.current(), kGuardDuty);
     }
   });
-  for (int i = 0; i < 20; ++i) EXPECT_TRUE(store.reload());
+  // At least 20 reloads, and more until the matcher thread has had its turn (on a loaded
+  // machine it may not be scheduled before 20 quick reloads are over); bounded.
+  for (int i = 0; i < 20 || (matches.load() == 0 && i < 20000); ++i) EXPECT_TRUE(store.reload());
   done = true;
   matcher.join();
   EXPECT_GT(matches.load(), 0u);
