@@ -16,13 +16,16 @@ struct PatternData {
 
 // Each thread's parser and scratch event; events are parsed on the calling thread.
 struct ThreadScratch {
-  simdjson::dom::parser parser;
+  simdjson::dom::parser parser;  // its stage 1 and string unescaping (no DOM is built)
   FlatEvent event;
   std::string padded;  // a copy of an unpadded event, with simdjson's padding
 };
 ThreadScratch& thread_scratch();
 
-// Parses `json` (copied into padding) with the thread's parser.
-simdjson::error_code parse_event(std::string_view json, simdjson::dom::element& root);
+// The event copied into the thread's buffer with simdjson's padding.
+simdjson::padded_string_view pad_event(std::string_view json);
+
+// Walks the event for the trie's fields into the thread's FlatEvent (see FlatEvent::build).
+simdjson::error_code flatten_event(const PathTrie& trie, simdjson::padded_string_view json);
 
 }  // namespace eventrouter::pattern::detail

@@ -1,12 +1,11 @@
 #include "flat_event.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <unordered_set>
 
 namespace eventrouter::pattern::detail {
-
-namespace dom = simdjson::dom;
 
 std::uint32_t PathTrie::add(std::string_view path) {
   std::uint32_t node = 0;
@@ -62,11 +61,25 @@ std::uint32_t PathTrie::dotted_child(std::uint32_t from, std::string_view key) c
   }
 }
 
-void FlatEvent::build(const PathTrie& trie, const dom::document& doc) {
-  occurrences_.clear();
+simdjson::error_code FlatEvent::build(const PathTrie& trie, const Structurals& doc) {
+  doc_ = doc;
+  // Keys and strings are read in place when they lie before the document's first backslash
+  // (most events have none at all); the others are unescaped by simdjson into `unescaped_`,
+  // which is sized so that it never moves during the walk (views into it stay valid).
+  const void* backslash = std::memchr(doc.text, '\\', doc.length);
+  escapes_from_ = backslash ? static_cast<const char*>(backslash) : doc.text + doc.length;
+  if (backslash && unescaped_.size() < doc.length + simdjson::SIMDJSON_PADDING) {
+    unescaped_.resize(doc.length + simdjson::SIMDJSON_PADDING);
+  }
+  unescaped_end_ = unescaped_.data();
+  // Every recorded value is a distinct scalar token, so the structural count bounds them:
+  // sized once here, record() writes without a capacity check.
+  if (occurrences_.size() < doc.count) occurrences_.resize(doc.count);
+  occurrence_count_ = 0;
   chains_.clear();
   current_chain_.clear();
   next_array_ = 0;
+  depth_ = 0;
   if (head_.size() < trie.field_count()) {
     head_.resize(trie.field_count(), kNone);
     head_stamp_.resize(trie.field_count(), 0);
@@ -75,10 +88,10 @@ void FlatEvent::build(const PathTrie& trie, const dom::document& doc) {
     std::fill(head_stamp_.begin(), head_stamp_.end(), 0);
     stamp_ = 1;
   }
-  tape_ = doc.tape.get();
-  strings_ = doc.string_buf.get();
-  // tape[0] is the root marker, tape[1] the root value (an object).
-  if (trie.has_children(0)) visit_object(trie, 0, 1);
+  if (doc.count == 0 || token(0) != '{') return simdjson::INCORRECT_TYPE;
+  std::uint32_t at = 0;
+  if (!trie.has_children(0)) return simdjson::SUCCESS;
+  return visit_object(trie, 0, at);
 }
 
 // Inlined into its one caller, visit() (called for every value recorded).
@@ -88,109 +101,124 @@ void FlatEvent::build(const PathTrie& trie, const dom::document& doc) {
   if (chain_length != 0) {
     chains_.insert(chains_.end(), current_chain_.begin(), current_chain_.end());
   }
-  occurrences_.push_back({value, field, chain_begin, chain_length, first(field)});
-  head_[field] = static_cast<std::uint32_t>(occurrences_.size() - 1);
+  occurrences_[occurrence_count_] = {value, field, chain_begin, chain_length, first(field)};
+  head_[field] = occurrence_count_++;
   head_stamp_[field] = stamp_;
 }
 
 namespace {
 
-inline std::uint8_t tape_type(std::uint64_t word) {
-  return static_cast<std::uint8_t>(word >> 56);
+// Whether any of the n bytes at p is a backslash, eight at a time (for a text past the
+// document's first backslash). It may read up to seven bytes past the end, which simdjson's
+// padding (after the document) makes safe. The zero-byte test has false positives only above
+// a true hit, so masking off the bytes past the end keeps the answer exact.
+[[gnu::always_inline]] inline bool has_backslash(const char* p, std::size_t n) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  for (std::size_t i = 0; i < n; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p + i, 8);
+    const std::uint64_t x = word ^ (kOnes * static_cast<unsigned char>('\\'));
+    std::uint64_t found = (x - kOnes) & ~x & (kOnes * 0x80);
+    if (n - i < 8) found &= (1ull << (8 * (n - i))) - 1;
+    if (found) return true;
+  }
+  return false;
 }
-// For '{' and '[': the index just after the matching '}' or ']'.
-inline std::size_t tape_after(std::uint64_t word) {
-  return static_cast<std::uint32_t>(word);
+
+inline bool is_json_space(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
-inline std::uint64_t tape_payload(std::uint64_t word) {
-  return word & simdjson::internal::JSON_VALUE_MASK;
+
+// A JSON number as a double, as simdjson reads it: out of range upwards is an error, a value
+// too small for a double is zero.
+simdjson::error_code parse_json_number(const char* begin, const char* end, double& out) {
+  const auto [stop, error] = std::from_chars(begin, end, out);
+  if (error == std::errc()) return simdjson::SUCCESS;
+  if (error != std::errc::result_out_of_range) return simdjson::NUMBER_ERROR;
+  const char* exponent = begin;
+  while (exponent != stop && *exponent != 'e' && *exponent != 'E') ++exponent;
+  if (exponent + 1 < stop && exponent[1] == '-') {
+    out = *begin == '-' ? -0.0 : 0.0;
+    return simdjson::SUCCESS;
+  }
+  return simdjson::NUMBER_ERROR;
 }
+
+// Nested arrays are the one thing the walk recurses into that the rules do not bound.
+constexpr std::uint32_t kMaxDepth = simdjson::DEFAULT_MAX_DEPTH;
 
 }  // namespace
 
-// `at` is the index of an object's '{' whose node has children; returns the index after it.
-std::size_t FlatEvent::visit_object(const PathTrie& trie, std::uint32_t node, std::size_t at) {
-  const std::size_t end = tape_after(tape_[at]) - 1;  // the '}'
-  std::size_t i = at + 1;
-  while (i < end) {
-    // A key (a string on the tape: a 32-bit length, then the bytes), then its value.
-    const std::uint8_t* text = strings_ + tape_payload(tape_[i]);
-    std::uint32_t length;
-    std::memcpy(&length, text, sizeof(length));
-    ++i;
-    std::uint32_t child =
-        trie.child(node, std::string_view(reinterpret_cast<const char*>(text + 4), length));
-    if (child != kNone) {
-      i = visit(trie, child, i);
-      continue;
-    }
-    // Skip the value.
-    switch (tape_type(tape_[i])) {
-      case '{':
-      case '[':
-        i = tape_after(tape_[i]);
-        break;
-      case 'l':
-      case 'u':
-      case 'd':
-        i += 2;
-        break;
-      default:
-        i += 1;
-        break;
-    }
-  }
-  return end + 1;
+// The text of the string token at structural `at` (its opening quote): it ends at the last
+// quote before the next structural character. Inlined (it runs for every key); a text past
+// the document's first backslash goes to unescape().
+[[gnu::always_inline]] inline simdjson::error_code FlatEvent::string_at(std::uint32_t at,
+                                                                        std::string_view& out) {
+  if (at + 1 >= doc_.count) return simdjson::TAPE_ERROR;
+  const char* begin = doc_.text + doc_.index[at] + 1;
+  const char* end = doc_.text + doc_.index[at + 1] - 1;
+  while (end >= begin && is_json_space(*end)) --end;
+  if (end < begin || *end != '"') return simdjson::TAPE_ERROR;
+  out = std::string_view(begin, static_cast<std::size_t>(end - begin));
+  if (end <= escapes_from_) return simdjson::SUCCESS;
+  return unescape(out);
 }
 
-// Visits the value at `at` for trie node `node`; returns the index after it.
-std::size_t FlatEvent::visit(const PathTrie& trie, std::uint32_t node, std::size_t at) {
-  const std::uint64_t word = tape_[at];
+// `raw` is a string's text as it stands in the document; if it holds an escape it is replaced
+// by its unescaped form, written by simdjson after the previous ones.
+simdjson::error_code FlatEvent::unescape(std::string_view& raw) {
+  if (!has_backslash(raw.data(), raw.size())) return simdjson::SUCCESS;
+  auto* dst = reinterpret_cast<std::uint8_t*>(unescaped_end_);
+  std::uint8_t* written =
+      doc_.unescaper->parse_string(reinterpret_cast<const std::uint8_t*>(raw.data()), dst);
+  if (!written) return simdjson::STRING_ERROR;
+  raw = std::string_view(unescaped_end_, static_cast<std::size_t>(written - dst));
+  unescaped_end_ = reinterpret_cast<char*>(written);
+  return simdjson::SUCCESS;
+}
+
+// Moves `at` past the value that starts there, counting brackets over the structural
+// characters (nothing in a skipped value is read).
+[[gnu::always_inline]] inline simdjson::error_code FlatEvent::skip(std::uint32_t& at) const {
+  const char c = token(at);
+  if (c != '{' && c != '[') {
+    ++at;
+    return simdjson::SUCCESS;
+  }
+  std::uint32_t depth = 0;
+  for (std::uint32_t i = at; i < doc_.count; ++i) {
+    const char t = token(i);
+    if (t == '{' || t == '[') {
+      ++depth;
+    } else if ((t == '}' || t == ']') && --depth == 0) {
+      at = i + 1;
+      return simdjson::SUCCESS;
+    }
+  }
+  return simdjson::TAPE_ERROR;
+}
+
+// Visits the value at `at` for trie node `node`; on return `at` is just past it. Scalars are
+// handled inline (most values the walk reads are), containers out of line.
+[[gnu::always_inline]] inline simdjson::error_code FlatEvent::visit(const PathTrie& trie,
+                                                                    std::uint32_t node,
+                                                                    std::uint32_t& at) {
+  const char c = token(at);
+  if (c == '{') {
+    if (!trie.has_children(node)) return skip(at);
+    return visit_object(trie, node, at);
+  }
+  if (c == '[') return visit_array(trie, node, at);
   const std::uint32_t field = trie.node(node).field;
+  if (field == kNone) {
+    ++at;
+    return simdjson::SUCCESS;
+  }
   Value v;
-  std::size_t next = at + 1;  // the tape index after this value
-  switch (tape_type(word)) {
-    case '{':
-      if (trie.has_children(node)) return visit_object(trie, node, at);
-      return tape_after(word);
-    case '[': {
-      const std::size_t end = tape_after(word) - 1;  // the ']'
-      std::uint32_t array = next_array_++;
-      std::uint32_t index = 0;
-      for (std::size_t i = at + 1; i < end;) {
-        current_chain_.push_back({array, index++});
-        i = visit(trie, node, i);
-        current_chain_.pop_back();
-      }
-      return end + 1;
-    }
-    case '"': {
-      if (field == kNone) return at + 1;
-      const std::uint8_t* text = strings_ + tape_payload(word);
-      std::uint32_t length;
-      std::memcpy(&length, text, sizeof(length));
+  switch (c) {
+    case '"':
       v.kind = ValueKind::kString;
-      v.str = std::string_view(reinterpret_cast<const char*>(text + 4), length);
-      next = at + 1;
-      break;
-    }
-    case 'l':
-      if (field == kNone) return at + 2;
-      v.kind = ValueKind::kNumber;
-      v.num = static_cast<double>(static_cast<std::int64_t>(tape_[at + 1]));
-      next = at + 2;
-      break;
-    case 'u':
-      if (field == kNone) return at + 2;
-      v.kind = ValueKind::kNumber;
-      v.num = static_cast<double>(tape_[at + 1]);
-      next = at + 2;
-      break;
-    case 'd':
-      if (field == kNone) return at + 2;
-      v.kind = ValueKind::kNumber;
-      std::memcpy(&v.num, &tape_[at + 1], sizeof(v.num));
-      next = at + 2;
+      if (auto error = string_at(at, v.str)) return error;
       break;
     case 't':
       v.kind = ValueKind::kTrue;
@@ -198,12 +226,73 @@ std::size_t FlatEvent::visit(const PathTrie& trie, std::uint32_t node, std::size
     case 'f':
       v.kind = ValueKind::kFalse;
       break;
-    default:  // 'n'
+    case 'n':
       v.kind = ValueKind::kNull;
       break;
+    default:  // a number
+      if (c != '-' && (c < '0' || c > '9')) return simdjson::TAPE_ERROR;
+      v.kind = ValueKind::kNumber;
+      if (auto error =
+              parse_json_number(doc_.text + doc_.index[at], doc_.text + doc_.length, v.num)) {
+        return error;
+      }
+      break;
   }
-  if (field != kNone) record(field, v);
-  return next;
+  ++at;
+  record(field, v);
+  return simdjson::SUCCESS;
+}
+
+// `at` is an object's '{' (of a node with children); on return it is just past the '}'.
+simdjson::error_code FlatEvent::visit_object(const PathTrie& trie, std::uint32_t node,
+                                             std::uint32_t& at) {
+  ++at;
+  if (at < doc_.count && token(at) == '}') {
+    ++at;
+    return simdjson::SUCCESS;
+  }
+  while (true) {
+    // A key, a ':', a value, then ',' or '}'.
+    if (at + 2 >= doc_.count || token(at) != '"' || token(at + 1) != ':') {
+      return simdjson::TAPE_ERROR;
+    }
+    std::string_view key;
+    if (auto error = string_at(at, key)) return error;
+    at += 2;
+    const std::uint32_t child = trie.child(node, key);
+    if (auto error = child == kNone ? skip(at) : visit(trie, child, at)) return error;
+    if (at >= doc_.count) return simdjson::TAPE_ERROR;
+    const char next = token(at++);
+    if (next == '}') return simdjson::SUCCESS;
+    if (next != ',') return simdjson::TAPE_ERROR;
+  }
+}
+
+// `at` is an array's '[' at a field's node; on return it is just past the ']'.
+simdjson::error_code FlatEvent::visit_array(const PathTrie& trie, std::uint32_t node,
+                                            std::uint32_t& at) {
+  if (++depth_ > kMaxDepth) return simdjson::DEPTH_ERROR;
+  const std::uint32_t id = next_array_++;
+  std::uint32_t index = 0;
+  ++at;
+  if (at < doc_.count && token(at) == ']') {
+    ++at;
+    --depth_;
+    return simdjson::SUCCESS;
+  }
+  while (true) {
+    if (at >= doc_.count) return simdjson::TAPE_ERROR;
+    current_chain_.push_back({id, index++});
+    auto error = visit(trie, node, at);
+    current_chain_.pop_back();
+    if (error) return error;
+    if (at >= doc_.count) return simdjson::TAPE_ERROR;
+    const char next = token(at++);
+    if (next == ']') break;
+    if (next != ',') return simdjson::TAPE_ERROR;
+  }
+  --depth_;
+  return simdjson::SUCCESS;
 }
 
 namespace {

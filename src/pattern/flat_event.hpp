@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -102,30 +103,54 @@ struct Occurrence {
   std::uint32_t next;  // next occurrence of the same field, or kNone
 };
 
+// A document after simdjson's stage 1: its text (with simdjson's padding after it), the
+// positions of its structural characters and of the first byte of every scalar, and the
+// parser that can unescape its strings.
+struct Structurals {
+  const char* text = nullptr;
+  std::size_t length = 0;
+  const std::uint32_t* index = nullptr;
+  std::uint32_t count = 0;
+  const simdjson::internal::dom_parser_implementation* unescaper = nullptr;
+};
+
 class FlatEvent {
  public:
   // Walks the document (its root must be an object) collecting the leaf values at the trie's
-  // fields. It reads simdjson's tape directly (see simdjson's doc/tape.md): subtrees no rule
-  // names are skipped in one step, and no element objects are built on the way.
-  void build(const PathTrie& trie, const simdjson::dom::document& doc);
+  // fields, over simdjson's structural index (stage 1): one forward pass that compares keys in
+  // place, reads only the values some rule names, and steps over every other value by its
+  // brackets without parsing it. The document must be valid JSON (callers validate it, see
+  // Matcher::match); anything else gives an error or, in parts no rule reads, goes unnoticed,
+  // but never a read outside the document and its padding.
+  simdjson::error_code build(const PathTrie& trie, const Structurals& doc);
 
   std::uint32_t first(std::uint32_t field) const {
     return head_stamp_[field] == stamp_ ? head_[field] : kNone;
   }
   const Occurrence& occurrence(std::uint32_t index) const { return occurrences_[index]; }
-  const std::vector<Occurrence>& occurrences() const { return occurrences_; }
+  std::span<const Occurrence> occurrences() const {
+    return {occurrences_.data(), occurrence_count_};
+  }
   const ArrayStep* chain(const Occurrence& o) const { return chains_.data() + o.chain_begin; }
   bool has_arrays() const { return !chains_.empty(); }
 
  private:
-  std::size_t visit_object(const PathTrie& trie, std::uint32_t node, std::size_t at);
-  std::size_t visit(const PathTrie& trie, std::uint32_t node, std::size_t at);
+  char token(std::uint32_t at) const { return doc_.text[doc_.index[at]]; }
+  simdjson::error_code visit_object(const PathTrie& trie, std::uint32_t node, std::uint32_t& at);
+  simdjson::error_code visit_array(const PathTrie& trie, std::uint32_t node, std::uint32_t& at);
+  simdjson::error_code visit(const PathTrie& trie, std::uint32_t node, std::uint32_t& at);
+  simdjson::error_code skip(std::uint32_t& at) const;
+  simdjson::error_code string_at(std::uint32_t at, std::string_view& out);
+  simdjson::error_code unescape(std::string_view& raw);
   void record(std::uint32_t field, const Value& value);
 
-  const std::uint64_t* tape_ = nullptr;
-  const std::uint8_t* strings_ = nullptr;
-
-  std::vector<Occurrence> occurrences_;
+  Structurals doc_;
+  const char* escapes_from_ = nullptr;  // the document's first backslash (or its end)
+  std::vector<char> unescaped_;         // strings with escapes, unescaped (one event's)
+  char* unescaped_end_ = nullptr;
+  std::uint32_t depth_ = 0;              // of nested arrays
+  std::vector<Occurrence> occurrences_;  // the first occurrence_count_ are this event's
+  std::uint32_t occurrence_count_ = 0;
   std::vector<ArrayStep> chains_;
   std::vector<ArrayStep> current_chain_;
   std::vector<std::uint32_t> head_;

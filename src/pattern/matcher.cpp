@@ -1068,11 +1068,10 @@ int evaluate_compact(const AltHeader& header, const FlatEvent& event) {
   return 0;
 }
 
-void run_match(const MatcherData& data, simdjson::dom::element root,
+void run_match(const MatcherData& data, simdjson::padded_string_view json,
                std::vector<std::uint32_t>& out) {
-  if (!root.is_object()) return;
-  FlatEvent& event = thread_scratch().event;
-  event.build(data.trie, thread_scratch().parser.doc);
+  if (flatten_event(data.trie, json)) return;
+  const FlatEvent& event = thread_scratch().event;
   MatchScratch& s = match_scratch();
   s.begin(data.alternative_count());
   event_ips().clear();
@@ -1132,16 +1131,11 @@ std::size_t Matcher::size() const {
 
 void Matcher::match(simdjson::padded_string_view event_json,
                     std::vector<std::uint32_t>& out) const {
-  simdjson::dom::element root;
-  auto& parser = detail::thread_scratch().parser;
-  if (parser.parse(event_json.data(), event_json.length(), false).get(root)) return;
-  detail::run_match(*data_, root, out);
+  detail::run_match(*data_, event_json, out);
 }
 
 void Matcher::match(std::string_view event_json, std::vector<std::uint32_t>& out) const {
-  simdjson::dom::element root;
-  if (detail::parse_event(event_json, root)) return;
-  detail::run_match(*data_, root, out);
+  detail::run_match(*data_, detail::pad_event(event_json), out);
 }
 
 }  // namespace eventrouter::pattern

@@ -1,7 +1,16 @@
 #include "eventrouter/pattern/pattern.hpp"
 
+#include <algorithm>
+
 #include "compiled.hpp"
 #include "compiler.hpp"
+
+// flatten_event() runs simdjson's stage 1 on its own through dom::parser::implementation and
+// the stage-1 result (structural_indexes), public members that simdjson marks as meant for
+// internal and benchmarking use. They are as in simdjson 3.x (Debian 12 ships 3.0.1); check
+// them before building against another major version.
+static_assert(simdjson::SIMDJSON_VERSION_MAJOR == 3,
+              "flatten_event() uses simdjson 3.x's stage-1 interface: check it for this version");
 
 namespace eventrouter::pattern {
 namespace detail {
@@ -11,11 +20,30 @@ ThreadScratch& thread_scratch() {
   return scratch;
 }
 
-simdjson::error_code parse_event(std::string_view json, simdjson::dom::element& root) {
+simdjson::padded_string_view pad_event(std::string_view json) {
+  std::string& padded = thread_scratch().padded;
+  padded.reserve(json.size() + simdjson::SIMDJSON_PADDING);
+  padded.assign(json.data(), json.size());
+  return simdjson::padded_string_view(padded.data(), json.size(), padded.capacity());
+}
+
+simdjson::error_code flatten_event(const PathTrie& trie, simdjson::padded_string_view json) {
   ThreadScratch& scratch = thread_scratch();
-  scratch.padded.reserve(json.size() + simdjson::SIMDJSON_PADDING);
-  scratch.padded.assign(json.data(), json.size());
-  return scratch.parser.parse(scratch.padded.data(), json.size(), false).get(root);
+  simdjson::dom::parser& parser = scratch.parser;
+  if (!parser.implementation || parser.capacity() < json.length()) {
+    if (auto error = parser.allocate(std::max<std::size_t>(json.length(), 4096))) return error;
+  }
+  // Only simdjson's stage 1 (finding the structural characters and validating UTF-8 and
+  // strings): FlatEvent walks its index itself instead of having stage 2 build simdjson's tape
+  // for the whole event, most of which no rule reads.
+  simdjson::internal::dom_parser_implementation& stage1 = *parser.implementation;
+  if (auto error = stage1.stage1(reinterpret_cast<const std::uint8_t*>(json.data()), json.length(),
+                                 simdjson::stage1_mode::regular)) {
+    return error;
+  }
+  return scratch.event.build(
+      trie, Structurals{json.data(), json.length(), stage1.structural_indexes.get(),
+                        stage1.n_structural_indexes, &stage1});
 }
 
 }  // namespace detail
@@ -44,14 +72,19 @@ Expected<Pattern, std::string> compile(std::string_view pattern_json) {
 }
 
 Expected<bool, std::string> matches(const Pattern& pattern, std::string_view event_json) {
+  // The matcher's walk reads only what rules name, so the whole event is validated first.
+  thread_local simdjson::dom::parser validator;
+  const simdjson::padded_string_view padded = detail::pad_event(event_json);
   simdjson::dom::element root;
-  if (auto err = detail::parse_event(event_json, root)) {
+  if (auto err = validator.parse(padded.data(), padded.length(), false).get(root)) {
     return unexpected(std::string("Event is not valid JSON: ") + simdjson::error_message(err));
   }
   if (!root.is_object()) return unexpected(std::string("Event must be a JSON object"));
   const detail::PatternData& data = pattern.data();
-  detail::FlatEvent& event = detail::thread_scratch().event;
-  event.build(data.trie, detail::thread_scratch().parser.doc);
+  if (auto err = detail::flatten_event(data.trie, padded)) {
+    return unexpected(std::string("Event is not valid JSON: ") + simdjson::error_message(err));
+  }
+  const detail::FlatEvent& event = detail::thread_scratch().event;
   for (const auto& bound : data.bound) {
     if (detail::evaluate_alternative(bound.data(), bound.size(), event)) return true;
   }
