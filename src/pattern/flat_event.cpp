@@ -88,7 +88,7 @@ simdjson::error_code FlatEvent::build(const PathTrie& trie, const Structurals& d
     std::fill(head_stamp_.begin(), head_stamp_.end(), 0);
     stamp_ = 1;
   }
-  if (doc.count == 0 || token(0) != '{') return simdjson::INCORRECT_TYPE;
+  if (doc.count == 0 || cursor().token(0) != '{') return simdjson::INCORRECT_TYPE;
   std::uint32_t at = 0;
   if (!trie.has_children(0)) return simdjson::SUCCESS;
   return visit_object(trie, 0, at);
@@ -151,43 +151,47 @@ constexpr std::uint32_t kMaxDepth = simdjson::DEFAULT_MAX_DEPTH;
 
 // The text of the string token at structural `at` (its opening quote): it ends at the last
 // quote before the next structural character. Inlined (it runs for every key); a text past
-// the document's first backslash goes to unescape().
-[[gnu::always_inline]] inline simdjson::error_code FlatEvent::string_at(std::uint32_t at,
-                                                                        std::string_view& out) {
-  if (at + 1 >= doc_.count) return simdjson::TAPE_ERROR;
-  const char* begin = doc_.text + doc_.index[at] + 1;
-  const char* end = doc_.text + doc_.index[at + 1] - 1;
+// the document's first backslash goes to unescaped(). Returned by value, with a null data()
+// for a damaged token: a string_view passed out by reference would make the compiler keep it
+// in memory, and reloading it there stalled the walk on every key.
+[[gnu::always_inline]] inline std::string_view FlatEvent::string_at(const Cursor& c,
+                                                                    std::uint32_t at) {
+  if (at + 1 >= c.count) return {};
+  const char* begin = c.text + c.index[at] + 1;
+  const char* end = c.text + c.index[at + 1] - 1;
   while (end >= begin && is_json_space(*end)) --end;
-  if (end < begin || *end != '"') return simdjson::TAPE_ERROR;
-  out = std::string_view(begin, static_cast<std::size_t>(end - begin));
-  if (end <= escapes_from_) return simdjson::SUCCESS;
-  return unescape(out);
+  if (end < begin || *end != '"') return {};
+  const std::string_view raw(begin, static_cast<std::size_t>(end - begin));
+  if (end <= escapes_from_) return raw;
+  return unescaped(raw);
 }
 
-// `raw` is a string's text as it stands in the document; if it holds an escape it is replaced
-// by its unescaped form, written by simdjson after the previous ones.
-simdjson::error_code FlatEvent::unescape(std::string_view& raw) {
-  if (!has_backslash(raw.data(), raw.size())) return simdjson::SUCCESS;
+// `raw` is a string's text as it stands in the document; if it holds an escape, its unescaped
+// form (written by simdjson after the previous ones) is returned instead, or a null view for
+// an invalid escape.
+std::string_view FlatEvent::unescaped(std::string_view raw) {
+  if (!has_backslash(raw.data(), raw.size())) return raw;
   auto* dst = reinterpret_cast<std::uint8_t*>(unescaped_end_);
   std::uint8_t* written =
       doc_.unescaper->parse_string(reinterpret_cast<const std::uint8_t*>(raw.data()), dst);
-  if (!written) return simdjson::STRING_ERROR;
-  raw = std::string_view(unescaped_end_, static_cast<std::size_t>(written - dst));
+  if (!written) return {};
+  const std::string_view text(unescaped_end_, static_cast<std::size_t>(written - dst));
   unescaped_end_ = reinterpret_cast<char*>(written);
-  return simdjson::SUCCESS;
+  return text;
 }
 
 // Moves `at` past the value that starts there, counting brackets over the structural
 // characters (nothing in a skipped value is read).
-[[gnu::always_inline]] inline simdjson::error_code FlatEvent::skip(std::uint32_t& at) const {
-  const char c = token(at);
-  if (c != '{' && c != '[') {
+[[gnu::always_inline]] inline simdjson::error_code FlatEvent::skip(const Cursor& c,
+                                                                   std::uint32_t& at) {
+  const char first = c.token(at);
+  if (first != '{' && first != '[') {
     ++at;
     return simdjson::SUCCESS;
   }
   std::uint32_t depth = 0;
-  for (std::uint32_t i = at; i < doc_.count; ++i) {
-    const char t = token(i);
+  for (std::uint32_t i = at; i < c.count; ++i) {
+    const char t = c.token(i);
     if (t == '{' || t == '[') {
       ++depth;
     } else if ((t == '}' || t == ']') && --depth == 0) {
@@ -200,12 +204,13 @@ simdjson::error_code FlatEvent::unescape(std::string_view& raw) {
 
 // Visits the value at `at` for trie node `node`; on return `at` is just past it. Scalars are
 // handled inline (most values the walk reads are), containers out of line.
-[[gnu::always_inline]] inline simdjson::error_code FlatEvent::visit(const PathTrie& trie,
+[[gnu::always_inline]] inline simdjson::error_code FlatEvent::visit(const Cursor& cursor,
+                                                                    const PathTrie& trie,
                                                                     std::uint32_t node,
                                                                     std::uint32_t& at) {
-  const char c = token(at);
+  const char c = cursor.token(at);
   if (c == '{') {
-    if (!trie.has_children(node)) return skip(at);
+    if (!trie.has_children(node)) return skip(cursor, at);
     return visit_object(trie, node, at);
   }
   if (c == '[') return visit_array(trie, node, at);
@@ -218,7 +223,8 @@ simdjson::error_code FlatEvent::unescape(std::string_view& raw) {
   switch (c) {
     case '"':
       v.kind = ValueKind::kString;
-      if (auto error = string_at(at, v.str)) return error;
+      v.str = string_at(cursor, at);
+      if (!v.str.data()) return simdjson::STRING_ERROR;
       break;
     case 't':
       v.kind = ValueKind::kTrue;
@@ -246,23 +252,24 @@ simdjson::error_code FlatEvent::unescape(std::string_view& raw) {
 // `at` is an object's '{' (of a node with children); on return it is just past the '}'.
 simdjson::error_code FlatEvent::visit_object(const PathTrie& trie, std::uint32_t node,
                                              std::uint32_t& at) {
+  const Cursor c = cursor();  // in registers: stores made by the walk cannot alias it
   ++at;
-  if (at < doc_.count && token(at) == '}') {
+  if (at < c.count && c.token(at) == '}') {
     ++at;
     return simdjson::SUCCESS;
   }
   while (true) {
     // A key, a ':', a value, then ',' or '}'.
-    if (at + 2 >= doc_.count || token(at) != '"' || token(at + 1) != ':') {
+    if (at + 2 >= c.count || c.token(at) != '"' || c.token(at + 1) != ':') {
       return simdjson::TAPE_ERROR;
     }
-    std::string_view key;
-    if (auto error = string_at(at, key)) return error;
+    const std::string_view key = string_at(c, at);
+    if (!key.data()) return simdjson::STRING_ERROR;
     at += 2;
     const std::uint32_t child = trie.child(node, key);
-    if (auto error = child == kNone ? skip(at) : visit(trie, child, at)) return error;
-    if (at >= doc_.count) return simdjson::TAPE_ERROR;
-    const char next = token(at++);
+    if (auto error = child == kNone ? skip(c, at) : visit(c, trie, child, at)) return error;
+    if (at >= c.count) return simdjson::TAPE_ERROR;
+    const char next = c.token(at++);
     if (next == '}') return simdjson::SUCCESS;
     if (next != ',') return simdjson::TAPE_ERROR;
   }
@@ -272,22 +279,23 @@ simdjson::error_code FlatEvent::visit_object(const PathTrie& trie, std::uint32_t
 simdjson::error_code FlatEvent::visit_array(const PathTrie& trie, std::uint32_t node,
                                             std::uint32_t& at) {
   if (++depth_ > kMaxDepth) return simdjson::DEPTH_ERROR;
+  const Cursor c = cursor();
   const std::uint32_t id = next_array_++;
   std::uint32_t index = 0;
   ++at;
-  if (at < doc_.count && token(at) == ']') {
+  if (at < c.count && c.token(at) == ']') {
     ++at;
     --depth_;
     return simdjson::SUCCESS;
   }
   while (true) {
-    if (at >= doc_.count) return simdjson::TAPE_ERROR;
+    if (at >= c.count) return simdjson::TAPE_ERROR;
     current_chain_.push_back({id, index++});
-    auto error = visit(trie, node, at);
+    auto error = visit(c, trie, node, at);
     current_chain_.pop_back();
     if (error) return error;
-    if (at >= doc_.count) return simdjson::TAPE_ERROR;
-    const char next = token(at++);
+    if (at >= c.count) return simdjson::TAPE_ERROR;
+    const char next = c.token(at++);
     if (next == ']') break;
     if (next != ',') return simdjson::TAPE_ERROR;
   }

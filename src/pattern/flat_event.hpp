@@ -135,13 +135,21 @@ class FlatEvent {
   bool has_arrays() const { return !chains_.empty(); }
 
  private:
-  char token(std::uint32_t at) const { return doc_.text[doc_.index[at]]; }
+  // The structural index, copied into locals by each out-of-line step of the walk.
+  struct Cursor {
+    const char* text;
+    const std::uint32_t* index;
+    std::uint32_t count;
+    char token(std::uint32_t at) const { return text[index[at]]; }
+  };
+  Cursor cursor() const { return {doc_.text, doc_.index, doc_.count}; }
   simdjson::error_code visit_object(const PathTrie& trie, std::uint32_t node, std::uint32_t& at);
   simdjson::error_code visit_array(const PathTrie& trie, std::uint32_t node, std::uint32_t& at);
-  simdjson::error_code visit(const PathTrie& trie, std::uint32_t node, std::uint32_t& at);
-  simdjson::error_code skip(std::uint32_t& at) const;
-  simdjson::error_code string_at(std::uint32_t at, std::string_view& out);
-  simdjson::error_code unescape(std::string_view& raw);
+  simdjson::error_code visit(const Cursor& cursor, const PathTrie& trie, std::uint32_t node,
+                             std::uint32_t& at);
+  static simdjson::error_code skip(const Cursor& cursor, std::uint32_t& at);
+  std::string_view string_at(const Cursor& cursor, std::uint32_t at);
+  std::string_view unescaped(std::string_view raw);
   void record(std::uint32_t field, const Value& value);
 
   Structurals doc_;
