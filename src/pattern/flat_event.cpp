@@ -22,6 +22,7 @@ std::uint32_t PathTrie::add(std::string_view path) {
       insert_slot(nodes_[node], slot);
       nodes_[node].length_mask |= 1ull << std::min<std::size_t>(segment.size(), 63);
     }
+    if (dot != std::string_view::npos) nodes_[node].has_grandchildren = true;
     node = next;
     if (dot == std::string_view::npos) break;
     path.remove_prefix(dot + 1);
@@ -44,6 +45,7 @@ void PathTrie::insert_slot(Node& node, const Slot& slot) {
       if (s.child != kNone) place(grown, s);
     }
     node.table = std::move(grown);
+    node.table_mask = static_cast<std::uint32_t>(node.table.size() - 1);
   }
   place(node.table, slot);
 }
@@ -129,6 +131,15 @@ inline bool is_json_space(char c) {
   return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
+// How each character moves the bracket depth: +1 for '{' and '[', -1 for '}' and ']'.
+constexpr struct BracketDepth {
+  std::int8_t delta[256] = {};
+  constexpr BracketDepth() {
+    delta[static_cast<unsigned char>('{')] = delta[static_cast<unsigned char>('[')] = 1;
+    delta[static_cast<unsigned char>('}')] = delta[static_cast<unsigned char>(']')] = -1;
+  }
+} kBracketDepth;
+
 // A JSON number as a double, as simdjson reads it: out of range upwards is an error, a value
 // too small for a double is zero.
 simdjson::error_code parse_json_number(const char* begin, const char* end, double& out) {
@@ -189,12 +200,11 @@ std::string_view FlatEvent::unescaped(std::string_view raw) {
     ++at;
     return simdjson::SUCCESS;
   }
-  std::uint32_t depth = 0;
+  // Branch-free over the brackets' unpredictable order: one table load per character.
+  std::int32_t depth = 0;
   for (std::uint32_t i = at; i < c.count; ++i) {
-    const char t = c.token(i);
-    if (t == '{' || t == '[') {
-      ++depth;
-    } else if ((t == '}' || t == ']') && --depth == 0) {
+    depth += kBracketDepth.delta[static_cast<unsigned char>(c.token(i))];
+    if (depth == 0) {
       at = i + 1;
       return simdjson::SUCCESS;
     }

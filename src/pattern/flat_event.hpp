@@ -35,9 +35,13 @@ class PathTrie {
     // bytes (no loop over the name), and a mask of their key lengths that turns most unknown
     // event keys away at once.
     std::vector<Slot> table;
+    std::uint32_t table_mask = 0;  // table.size() - 1
     std::uint32_t child_count = 0;
     std::uint64_t length_mask = 0;
     std::uint32_t field = kNone;
+    // Whether some child has children of its own: only then can an event key with a dot
+    // ("a.b") lead anywhere from here.
+    bool has_grandchildren = false;
   };
 
   PathTrie() : nodes_(1) {}
@@ -51,8 +55,10 @@ class PathTrie {
   std::uint32_t child(std::uint32_t from, std::string_view key) const {
     // Most event keys have no dot: try the whole key first (trie names never contain one), and
     // look for dots only when that fails.
-    std::uint32_t whole = named_child(nodes_[from], key);
-    if (whole != kNone || !std::memchr(key.data(), '.', key.size())) return whole;
+    const Node& here = nodes_[from];
+    std::uint32_t whole = named_child(here, key);
+    if (whole != kNone || !here.has_grandchildren) return whole;
+    if (!std::memchr(key.data(), '.', key.size())) return kNone;
     return dotted_child(from, key);
   }
 
@@ -72,7 +78,7 @@ class PathTrie {
   [[gnu::always_inline]] std::uint32_t named_child(const Node& here,
                                                    std::string_view segment) const {
     if (!(here.length_mask >> std::min<std::size_t>(segment.size(), 63) & 1)) return kNone;
-    const std::size_t mask = here.table.size() - 1;
+    const std::size_t mask = here.table_mask;
     for (std::size_t i = slot_hash(segment.data(), segment.size()) & mask;; i = (i + 1) & mask) {
       const Slot& slot = here.table[i];
       if (slot.child == kNone) return kNone;
