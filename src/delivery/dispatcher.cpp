@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <future>
 #include <random>
 #include <thread>
@@ -42,9 +43,19 @@ struct Dispatcher::Attempt {
   std::optional<std::string> payload;  // shaped on the first attempt
 };
 
+// What a batch adds to the match counters. Counted only once the batch is recorded: a request
+// refused after matching (the journal could not record it) must not count as matched.
+struct Dispatcher::Matches {
+  std::shared_ptr<Deployment> deployment;    // the batch's (one per batch); keeps `rules` alive
+  std::vector<const rules::Rule*> rules;     // one per (event, matched rule)
+  std::uint64_t events = 0;                  // events that matched a rule
+  std::vector<metrics::Counter*> unmatched;  // one per unmatched event: its bus's counter
+};
+
 struct Dispatcher::Batch {
   std::vector<std::shared_ptr<EventState>> events;
   std::vector<std::shared_ptr<Attempt>> attempts;
+  Matches matches;
 };
 
 Dispatcher::Dispatcher(net::io_context& io, DispatcherOptions options, metrics::Registry& metrics)
@@ -151,24 +162,32 @@ void Dispatcher::accept(std::vector<event::Event> events, server::SinkCompletion
 void Dispatcher::plan(std::shared_ptr<EventState> event,
                       const std::shared_ptr<Deployment>& deployment, const std::string& only_rule,
                       Batch& batch) {
-  std::vector<const rules::Rule*> matched;
-  if (deployment)
+  // Matched straight into the batch's list, which submit() counts if the batch is recorded.
+  auto& matched = batch.matches.rules;
+  const std::size_t first = matched.size();
+  if (deployment) {
+    if (!batch.matches.deployment) batch.matches.deployment = deployment;
     deployment->rules().match(event->bus, simdjson::padded_string_view(event->json), matched);
+  }
+  if (!only_rule.empty()) {
+    matched.erase(
+        std::remove_if(matched.begin() + static_cast<std::ptrdiff_t>(first), matched.end(),
+                       [&](const rules::Rule* rule) { return rule->name != only_rule; }),
+        matched.end());
+  }
   std::size_t planned = 0;
-  for (const rules::Rule* rule : matched) {
-    if (!only_rule.empty() && rule->name != only_rule) continue;
-    deployment->matches_of(*rule).inc();
-    for (DeployedTarget* target : deployment->targets_of(*rule)) {
+  for (std::size_t i = first; i < matched.size(); ++i) {
+    for (DeployedTarget* target : deployment->targets_of(*matched[i])) {
       batch.attempts.push_back(new_attempt(event, deployment, target));
       ++planned;
     }
   }
   if (planned == 0) {
-    unmatched_.get(event->bus).inc();
+    batch.matches.unmatched.push_back(&unmatched_.get(event->bus));
     spdlog::debug("event {} from {} on bus {} matched no rule", event->fields.id,
                   event->fields.source, event->bus);
   } else {
-    matched_.inc();
+    ++batch.matches.events;
   }
   event->remaining = static_cast<int>(planned);
   event->ingestion_time = format_rfc3339_millis(event->ingested_at);
@@ -191,12 +210,22 @@ std::shared_ptr<Dispatcher::Attempt> Dispatcher::new_attempt(
   return attempt;
 }
 
+void Dispatcher::count(const Matches& matches) {
+  for (const rules::Rule* rule : matches.rules) {
+    rules::RuleSet::count_match(*rule);
+    matches.deployment->matches_of(*rule).inc();
+  }
+  if (matches.events > 0) matched_.inc(matches.events);
+  for (metrics::Counter* unmatched : matches.unmatched) unmatched->inc();
+}
+
 void Dispatcher::submit(Batch batch, std::function<void(std::optional<JournalFailure>)> done) {
   pending_.fetch_add(batch.attempts.size());
   auto start_all = [this](std::vector<std::shared_ptr<Attempt>>& attempts) {
     for (auto& attempt : attempts) start(std::move(attempt));
   };
   if (!options_.journal) {
+    count(batch.matches);
     done(std::nullopt);
     // On the I/O threads, as with a journal: the caller may hold a lock (redrive holds the
     // dead-letter file's) that an invocation failing at once would need.
@@ -217,20 +246,22 @@ void Dispatcher::submit(Batch batch, std::function<void(std::optional<JournalFai
                                          a->target->spec->id, 0, to_epoch_millis(a->created_at),
                                          to_epoch_millis(a->created_at), ""});
   }
-  options_.journal->append(std::move(events), std::move(deliveries),
-                           [this, attempts = std::move(batch.attempts), done = std::move(done),
-                            start_all](std::optional<JournalFailure> failure) mutable {
-                             if (failure) {
-                               pending_.fetch_sub(attempts.size());
-                               return done(std::move(failure));
-                             }
-                             done(std::nullopt);
-                             // Invocations start on the I/O threads: the journal's writer goes back
-                             // to committing.
-                             net::post(io_, [attempts = std::move(attempts), start_all]() mutable {
-                               start_all(attempts);
-                             });
-                           });
+  options_.journal->append(
+      std::move(events), std::move(deliveries),
+      [this, attempts = std::move(batch.attempts), matches = std::move(batch.matches),
+       done = std::move(done), start_all](std::optional<JournalFailure> failure) mutable {
+        if (failure) {
+          pending_.fetch_sub(attempts.size());
+          return done(std::move(failure));
+        }
+        // Before answering: a scrape after the 200 sees the counts.
+        count(matches);
+        done(std::nullopt);
+        // Invocations start on the I/O threads: the journal's writer goes back
+        // to committing.
+        net::post(io_,
+                  [attempts = std::move(attempts), start_all]() mutable { start_all(attempts); });
+      });
 }
 
 std::optional<JournalFailure> Dispatcher::submit_and_wait(Batch batch) {

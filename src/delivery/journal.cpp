@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <variant>
 
 #include "sqlite.hpp"
@@ -171,7 +172,6 @@ void Journal::checkpoint_loop() {
 
 Journal::~Journal() {
   close();
-  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 void Journal::close() {
@@ -184,6 +184,9 @@ void Journal::close() {
   checkpoint_wake_.notify_all();
   if (writer_.joinable()) writer_.join();
   if (checkpointer_.joinable()) checkpointer_.join();
+  // Nothing writes rows any more, so a successor may take the state_dir over now rather than
+  // when this object goes away. Reset, so that nothing closes the descriptor number twice.
+  if (lock_fd_ >= 0) ::close(std::exchange(lock_fd_, -1));
 }
 
 void Journal::enqueue(Op op) {

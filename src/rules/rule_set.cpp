@@ -39,11 +39,7 @@ void RuleSet::match_impl(std::string_view bus, Json event_json,
   thread_local std::vector<std::uint32_t> indices;
   indices.clear();
   it->second.matcher.match(event_json, indices);
-  for (std::uint32_t index : indices) {
-    const Rule& rule = rules_[it->second.rule_of[index]];
-    rule.match_count->fetch_add(1, std::memory_order_relaxed);
-    out.push_back(&rule);
-  }
+  for (std::uint32_t index : indices) out.push_back(&rules_[it->second.rule_of[index]]);
 }
 
 void RuleSet::match(std::string_view bus, std::string_view event_json,

@@ -443,10 +443,26 @@ TEST(Journal, SecondJournalOnTheSameStateDirIsRefused) {
   // The first one still works.
   EXPECT_EQ(append_sync(*first, {make_event(1, 1, "b", false)}, {make_delivery(1, 1, "r", "t")}),
             std::nullopt);
-  // Once it is gone (destroyed: close() alone keeps the lock), the state_dir opens again.
+  // Once it is gone, the state_dir opens again.
   first.reset();
   Journal third(options_for(dir.path()));
   EXPECT_EQ(third.load_pending().deliveries.size(), 1u);
+}
+
+TEST(Journal, CloseReleasesTheStateDirLock) {
+  TempDir dir;
+  auto first = std::make_unique<Journal>(options_for(dir.path()));
+  first->load_pending();
+  ASSERT_EQ(append_sync(*first, {make_event(1, 1, "b", false)}, {make_delivery(1, 1, "r", "t")}),
+            std::nullopt);
+  first->close();
+  // A successor need not wait for the closed journal to be destroyed.
+  Journal second(options_for(dir.path()));
+  EXPECT_EQ(second.load_pending().deliveries.size(), 1u);
+  // Closing again and destroying the closed journal leave the successor's lock alone.
+  first->close();
+  first.reset();
+  EXPECT_THROW(Journal{options_for(dir.path())}, JournalOpenError);
 }
 
 TEST(Journal, StateDirThatCannotBeCreatedIsAClearError) {

@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -433,6 +434,50 @@ def test_a_full_disk_answers_503_and_recovers(workdir):
         want = set(acked) | {1000}
         assert wait_for(lambda: {line["detail"]["n"] for line in read_jsonl(queue)} >= want,
                         timeout=30), daemon.log()
+    finally:
+        daemon.stop()
+
+
+# Runs argv[2:] with files limited to argv[1] bytes; SIGXFSZ ignored, so that writes past the
+# limit fail (EFBIG, or a short write) instead of killing the process.
+_FILE_SIZE_LIMITED = ("import os, resource, signal, sys; "
+                      "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+                      "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]),) * 2); "
+                      "os.execv(sys.argv[2], sys.argv[2:])")
+
+
+def test_requests_the_journal_refuses_do_not_count_as_matched(workdir, webhook):
+    """Events are matched before the journal records them; a request it cannot record is
+    refused, and its events must not show in the match counters people alert on."""
+    daemon = Daemon(workdir / "d", base_config(), rules={"h.yaml": webhook_rule(webhook.port)})
+    # The journal (archived events, so it only grows) soon outgrows a 1 MiB file size limit.
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _FILE_SIZE_LIMITED, str(1 << 20), BINARY, "serve", "-c",
+         str(daemon.config)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _adopt(daemon, proc)
+    try:
+        blob = "x" * 50000
+        accepted = refused = 0
+        for i in range(100):
+            status, _, body = post_events(daemon, [event(i, blob=blob)])
+            if status == 200:
+                accepted += 1
+                continue
+            assert status == 503, body
+            assert body["error"]["code"] in ("DiskFull", "JournalUnavailable"), body
+            refused += 1
+            if refused == 3:
+                break
+        assert accepted > 0 and refused == 3, (accepted, refused, daemon.log())
+        _, _, text = curl(daemon.url + "/metrics")
+        samples = dict(line.rsplit(" ", 1) for line in text.splitlines()
+                       if line and not line.startswith("#"))
+        assert float(samples['eventrouter_rule_matches_total{rule="to-hook"}']) == accepted
+        assert float(samples["eventrouter_events_matched_total"]) == accepted
+        _, _, text = curl(daemon.url + "/rules")
+        rules = {r["name"]: r for r in json.loads(text)["rules"]}
+        assert rules["to-hook"]["match_count"] == accepted
     finally:
         daemon.stop()
 

@@ -93,6 +93,7 @@ TEST(RenderRules, DocumentListsRulesAndReloadOutcome) {
   auto rules = load_rule_set(dir.config(), testing::fake_checker());
   std::vector<const Rule*> out;
   rules->match("default", R"({"source":"aws.guardduty","detail":{"severity":9}})", out);
+  for (const Rule* rule : out) RuleSet::count_match(*rule);
   ReloadStatus status;
   status.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1795866307123));
   status.ok = false;

@@ -12,12 +12,16 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
+// Matches and counts the matches, as the dispatcher does for an event it accepts.
 std::vector<std::string> matched(const RuleSet& rules, std::string_view bus,
                                  std::string_view event) {
   std::vector<const Rule*> out;
   rules.match(bus, event, out);
   std::vector<std::string> names;
-  for (const Rule* r : out) names.push_back(r->name);
+  for (const Rule* r : out) {
+    RuleSet::count_match(*r);
+    names.push_back(r->name);
+  }
   return names;
 }
 
@@ -60,6 +64,19 @@ TEST(RuleSet, PaddedInputMatchesToo) {
   rules->match("default", simdjson::padded_string_view(padded), out);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0]->name, "gd");
+}
+
+TEST(RuleSet, MatchingAloneCountsNothing) {
+  testing::RulesDir dir;
+  dir.rule_file("a.yaml", testing::one_rule("gd", "aws.guardduty"));
+  auto rules = load_rule_set(dir.config(), testing::fake_checker());
+  std::vector<const Rule*> out;
+  // The caller counts once the event is accepted: a refused request must not count.
+  rules->match("default", kGuardDuty, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(rules->find("gd")->match_count->load(), 0u);
+  RuleSet::count_match(*out[0]);
+  EXPECT_EQ(rules->find("gd")->match_count->load(), 1u);
 }
 
 TEST(RuleSet, MatchCountsCarryOverToTheNextRuleSetByName) {

@@ -17,9 +17,11 @@ constexpr std::string_view kGuardDuty =
     R"({"source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{}})";
 constexpr std::string_view kMacie = R"({"source":"aws.macie","detail-type":"x","detail":{}})";
 
+// Matches and counts the matches, as the dispatcher does for an event it accepts.
 std::size_t match_count(const RuleSet& rules, std::string_view event) {
   std::vector<const Rule*> out;
   rules.match("default", event, out);
+  for (const Rule* rule : out) RuleSet::count_match(*rule);
   return out.size();
 }
 

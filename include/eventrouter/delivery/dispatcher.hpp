@@ -90,6 +90,7 @@ class Dispatcher : public server::EventSink {
  private:
   struct EventState;
   struct Attempt;
+  struct Matches;
   struct Batch;
   std::optional<server::SinkRefusal> overloaded() const;
   void plan(std::shared_ptr<EventState> event, const std::shared_ptr<Deployment>& deployment,
@@ -98,6 +99,10 @@ class Dispatcher : public server::EventSink {
   std::shared_ptr<Attempt> new_attempt(const std::shared_ptr<EventState>& event,
                                        const std::shared_ptr<Deployment>& deployment,
                                        DeployedTarget* target);
+  // Adds a recorded batch's matches to the rules' match_count and the match metrics.
+  void count(const Matches& matches);
+  // Records the batch, counts its matches, then starts its deliveries; `done` says whether it
+  // was recorded.
   void submit(Batch batch, std::function<void(std::optional<JournalFailure>)> done);
   std::optional<JournalFailure> submit_and_wait(Batch batch);
   void start(std::shared_ptr<Attempt> attempt);

@@ -114,7 +114,8 @@ class Journal {
   std::uint64_t commits() const { return commits_.load(); }
   const std::filesystem::path& file() const { return file_; }
 
-  // Writes what is queued and stops the writer thread. Later calls are ignored.
+  // Writes what is queued, stops the writer thread and releases the state_dir lock, so that
+  // another journal may open it. Later calls are ignored.
   void close();
 
  private:

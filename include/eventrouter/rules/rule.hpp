@@ -22,8 +22,8 @@ struct Rule {
   pattern::Pattern pattern;                  // the compiled pattern
   std::vector<targets::TargetSpec> targets;  // 1 to 5, ids unique within the rule
   targets::SourcePosition position;          // where the rule's mapping starts
-  // Events matched so far. Shared with the rule of the same name in later rule sets, so counts
-  // survive reloads.
+  // Accepted events matched so far. Shared with the rule of the same name in later rule sets, so
+  // counts survive reloads.
   std::shared_ptr<std::atomic<std::uint64_t>> match_count;
 };
 

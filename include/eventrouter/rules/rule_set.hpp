@@ -30,12 +30,17 @@ class RuleSet {
   const std::vector<std::filesystem::path>& files() const noexcept { return files_; }
   const Rule* find(std::string_view name) const;
 
-  // Appends to `out` the enabled rules of `bus` that the event matches, in rule order, and
-  // counts a match for each. Thread-safe. An empty result means the event is unmatched.
+  // Appends to `out` the enabled rules of `bus` that the event matches, in rule order.
+  // Thread-safe. An empty result means the event is unmatched. Counts nothing: an event
+  // counts as matched only once it is accepted (see count_match).
   void match(std::string_view bus, std::string_view event_json,
              std::vector<const Rule*>& out) const;
   void match(std::string_view bus, simdjson::padded_string_view event_json,
              std::vector<const Rule*>& out) const;
+  // Adds one to the match_count of `rule`, one of a RuleSet's rules. Thread-safe.
+  static void count_match(const Rule& rule) {
+    rule.match_count->fetch_add(1, std::memory_order_relaxed);
+  }
 
   // Whether any rule (enabled or not) names `bus`.
   bool has_bus(std::string_view bus) const;
