@@ -45,7 +45,6 @@ void PathTrie::insert_slot(Node& node, const Slot& slot) {
       if (s.child != kNone) place(grown, s);
     }
     node.table = std::move(grown);
-    node.table_mask = static_cast<std::uint32_t>(node.table.size() - 1);
   }
   place(node.table, slot);
 }
@@ -90,7 +89,7 @@ simdjson::error_code FlatEvent::build(const PathTrie& trie, const Structurals& d
     std::fill(head_stamp_.begin(), head_stamp_.end(), 0);
     stamp_ = 1;
   }
-  if (doc.count == 0 || cursor().token(0) != '{') return simdjson::INCORRECT_TYPE;
+  if (doc.count == 0 || token(0) != '{') return simdjson::INCORRECT_TYPE;
   std::uint32_t at = 0;
   if (!trie.has_children(0)) return simdjson::SUCCESS;
   return visit_object(trie, 0, at);
@@ -165,11 +164,10 @@ constexpr std::uint32_t kMaxDepth = simdjson::DEFAULT_MAX_DEPTH;
 // the document's first backslash goes to unescaped(). Returned by value, with a null data()
 // for a damaged token: a string_view passed out by reference would make the compiler keep it
 // in memory, and reloading it there stalled the walk on every key.
-[[gnu::always_inline]] inline std::string_view FlatEvent::string_at(const Cursor& c,
-                                                                    std::uint32_t at) {
-  if (at + 1 >= c.count) return {};
-  const char* begin = c.text + c.index[at] + 1;
-  const char* end = c.text + c.index[at + 1] - 1;
+[[gnu::always_inline]] inline std::string_view FlatEvent::string_at(std::uint32_t at) {
+  if (at + 1 >= doc_.count) return {};
+  const char* begin = doc_.text + doc_.index[at] + 1;
+  const char* end = doc_.text + doc_.index[at + 1] - 1;
   while (end >= begin && is_json_space(*end)) --end;
   if (end < begin || *end != '"') return {};
   const std::string_view raw(begin, static_cast<std::size_t>(end - begin));
@@ -193,17 +191,16 @@ std::string_view FlatEvent::unescaped(std::string_view raw) {
 
 // Moves `at` past the value that starts there, counting brackets over the structural
 // characters (nothing in a skipped value is read).
-[[gnu::always_inline]] inline simdjson::error_code FlatEvent::skip(const Cursor& c,
-                                                                   std::uint32_t& at) {
-  const char first = c.token(at);
+[[gnu::always_inline]] inline simdjson::error_code FlatEvent::skip(std::uint32_t& at) const {
+  const char first = token(at);
   if (first != '{' && first != '[') {
     ++at;
     return simdjson::SUCCESS;
   }
   // Branch-free over the brackets' unpredictable order: one table load per character.
   std::int32_t depth = 0;
-  for (std::uint32_t i = at; i < c.count; ++i) {
-    depth += kBracketDepth.delta[static_cast<unsigned char>(c.token(i))];
+  for (std::uint32_t i = at; i < doc_.count; ++i) {
+    depth += kBracketDepth.delta[static_cast<unsigned char>(token(i))];
     if (depth == 0) {
       at = i + 1;
       return simdjson::SUCCESS;
@@ -214,13 +211,12 @@ std::string_view FlatEvent::unescaped(std::string_view raw) {
 
 // Visits the value at `at` for trie node `node`; on return `at` is just past it. Scalars are
 // handled inline (most values the walk reads are), containers out of line.
-[[gnu::always_inline]] inline simdjson::error_code FlatEvent::visit(const Cursor& cursor,
-                                                                    const PathTrie& trie,
+[[gnu::always_inline]] inline simdjson::error_code FlatEvent::visit(const PathTrie& trie,
                                                                     std::uint32_t node,
                                                                     std::uint32_t& at) {
-  const char c = cursor.token(at);
+  const char c = token(at);
   if (c == '{') {
-    if (!trie.has_children(node)) return skip(cursor, at);
+    if (!trie.has_children(node)) return skip(at);
     return visit_object(trie, node, at);
   }
   if (c == '[') return visit_array(trie, node, at);
@@ -233,7 +229,7 @@ std::string_view FlatEvent::unescaped(std::string_view raw) {
   switch (c) {
     case '"':
       v.kind = ValueKind::kString;
-      v.str = string_at(cursor, at);
+      v.str = string_at(at);
       if (!v.str.data()) return simdjson::STRING_ERROR;
       break;
     case 't':
@@ -262,24 +258,23 @@ std::string_view FlatEvent::unescaped(std::string_view raw) {
 // `at` is an object's '{' (of a node with children); on return it is just past the '}'.
 simdjson::error_code FlatEvent::visit_object(const PathTrie& trie, std::uint32_t node,
                                              std::uint32_t& at) {
-  const Cursor c = cursor();  // in registers: stores made by the walk cannot alias it
   ++at;
-  if (at < c.count && c.token(at) == '}') {
+  if (at < doc_.count && token(at) == '}') {
     ++at;
     return simdjson::SUCCESS;
   }
   while (true) {
     // A key, a ':', a value, then ',' or '}'.
-    if (at + 2 >= c.count || c.token(at) != '"' || c.token(at + 1) != ':') {
+    if (at + 2 >= doc_.count || token(at) != '"' || token(at + 1) != ':') {
       return simdjson::TAPE_ERROR;
     }
-    const std::string_view key = string_at(c, at);
+    const std::string_view key = string_at(at);
     if (!key.data()) return simdjson::STRING_ERROR;
     at += 2;
     const std::uint32_t child = trie.child(node, key);
-    if (auto error = child == kNone ? skip(c, at) : visit(c, trie, child, at)) return error;
-    if (at >= c.count) return simdjson::TAPE_ERROR;
-    const char next = c.token(at++);
+    if (auto error = child == kNone ? skip(at) : visit(trie, child, at)) return error;
+    if (at >= doc_.count) return simdjson::TAPE_ERROR;
+    const char next = token(at++);
     if (next == '}') return simdjson::SUCCESS;
     if (next != ',') return simdjson::TAPE_ERROR;
   }
@@ -289,23 +284,22 @@ simdjson::error_code FlatEvent::visit_object(const PathTrie& trie, std::uint32_t
 simdjson::error_code FlatEvent::visit_array(const PathTrie& trie, std::uint32_t node,
                                             std::uint32_t& at) {
   if (++depth_ > kMaxDepth) return simdjson::DEPTH_ERROR;
-  const Cursor c = cursor();
   const std::uint32_t id = next_array_++;
   std::uint32_t index = 0;
   ++at;
-  if (at < c.count && c.token(at) == ']') {
+  if (at < doc_.count && token(at) == ']') {
     ++at;
     --depth_;
     return simdjson::SUCCESS;
   }
   while (true) {
-    if (at >= c.count) return simdjson::TAPE_ERROR;
+    if (at >= doc_.count) return simdjson::TAPE_ERROR;
     current_chain_.push_back({id, index++});
-    auto error = visit(c, trie, node, at);
+    auto error = visit(trie, node, at);
     current_chain_.pop_back();
     if (error) return error;
-    if (at >= c.count) return simdjson::TAPE_ERROR;
-    const char next = c.token(at++);
+    if (at >= doc_.count) return simdjson::TAPE_ERROR;
+    const char next = token(at++);
     if (next == ']') break;
     if (next != ',') return simdjson::TAPE_ERROR;
   }

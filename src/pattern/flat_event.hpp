@@ -35,7 +35,6 @@ class PathTrie {
     // bytes (no loop over the name), and a mask of their key lengths that turns most unknown
     // event keys away at once.
     std::vector<Slot> table;
-    std::uint32_t table_mask = 0;  // table.size() - 1
     std::uint32_t child_count = 0;
     std::uint64_t length_mask = 0;
     std::uint32_t field = kNone;
@@ -78,7 +77,7 @@ class PathTrie {
   [[gnu::always_inline]] std::uint32_t named_child(const Node& here,
                                                    std::string_view segment) const {
     if (!(here.length_mask >> std::min<std::size_t>(segment.size(), 63) & 1)) return kNone;
-    const std::size_t mask = here.table_mask;
+    const std::size_t mask = here.table.size() - 1;
     for (std::size_t i = slot_hash(segment.data(), segment.size()) & mask;; i = (i + 1) & mask) {
       const Slot& slot = here.table[i];
       if (slot.child == kNone) return kNone;
@@ -141,20 +140,12 @@ class FlatEvent {
   bool has_arrays() const { return !chains_.empty(); }
 
  private:
-  // The structural index, copied into locals by each out-of-line step of the walk.
-  struct Cursor {
-    const char* text;
-    const std::uint32_t* index;
-    std::uint32_t count;
-    char token(std::uint32_t at) const { return text[index[at]]; }
-  };
-  Cursor cursor() const { return {doc_.text, doc_.index, doc_.count}; }
+  char token(std::uint32_t at) const { return doc_.text[doc_.index[at]]; }
   simdjson::error_code visit_object(const PathTrie& trie, std::uint32_t node, std::uint32_t& at);
   simdjson::error_code visit_array(const PathTrie& trie, std::uint32_t node, std::uint32_t& at);
-  simdjson::error_code visit(const Cursor& cursor, const PathTrie& trie, std::uint32_t node,
-                             std::uint32_t& at);
-  static simdjson::error_code skip(const Cursor& cursor, std::uint32_t& at);
-  std::string_view string_at(const Cursor& cursor, std::uint32_t at);
+  simdjson::error_code visit(const PathTrie& trie, std::uint32_t node, std::uint32_t& at);
+  simdjson::error_code skip(std::uint32_t& at) const;
+  std::string_view string_at(std::uint32_t at);
   std::string_view unescaped(std::string_view raw);
   void record(std::uint32_t field, const Value& value);
 

@@ -72,11 +72,12 @@ Expected<Pattern, std::string> compile(std::string_view pattern_json) {
 }
 
 Expected<bool, std::string> matches(const Pattern& pattern, std::string_view event_json) {
-  // The matcher's walk reads only what rules name, so the whole event is validated first.
-  thread_local simdjson::dom::parser validator;
+  // The matcher's walk reads only what rules name, so the whole event is validated first, with
+  // a full parse by the same thread parser (the walk then runs its stage 1 again).
   const simdjson::padded_string_view padded = detail::pad_event(event_json);
   simdjson::dom::element root;
-  if (auto err = validator.parse(padded.data(), padded.length(), false).get(root)) {
+  if (auto err =
+          detail::thread_scratch().parser.parse(padded.data(), padded.length(), false).get(root)) {
     return unexpected(std::string("Event is not valid JSON: ") + simdjson::error_message(err));
   }
   if (!root.is_object()) return unexpected(std::string("Event must be a JSON object"));
