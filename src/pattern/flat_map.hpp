@@ -79,8 +79,11 @@ inline std::uint64_t hash_mix(std::uint64_t x) {
 inline std::uint64_t hash_start(std::size_t size) {
   return 0x9E3779B97F4A7C15ull ^ (size * 0xff51afd7ed558ccdull);
 }
+// Per word only a multiply and a rotation (both bijective, so no word's bits are lost);
+// hash_finish mixes the whole.
 inline std::uint64_t hash_word(std::uint64_t h, std::uint64_t word) {
-  return hash_mix(h ^ word) * 0x94d049bb133111ebull;
+  const std::uint64_t x = (h ^ word) * 0x94d049bb133111ebull;
+  return x << 29 | x >> 35;
 }
 inline std::uint64_t hash_finish(std::uint64_t h, const char* p, std::size_t n) {
   // The last 0-7 bytes, read as at most two overlapping loads (no call to memcpy).

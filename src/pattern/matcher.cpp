@@ -82,13 +82,25 @@ inline std::size_t common_prefix(const char* a, const char* b, std::size_t from,
 // order agrees with byte order wherever two heads differ, so only the keys whose head equals the
 // value's are then compared in full.
 struct AffixIndex {
-  // The sorted, unique keys, packed in one buffer.
-  std::string bytes;
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> spans;  // offset, length per key
-  std::vector<AltList> alts;                                   // per key
-  std::vector<std::int32_t> parent;  // longest other key that is a prefix of this one, or -1
+  // What a lookup reads of one key, in one 16-byte record: its text's place in `bytes`, the
+  // longest other key that is a prefix of it (-1: none), and its alternatives.
+  struct Key {
+    std::uint32_t offset;
+    std::uint32_t length;
+    std::int32_t parent;
+    std::uint32_t alts;  // into `alts`
+  };
   std::vector<std::uint64_t> heads;  // per key
-  std::string shared;                // the longest prefix all keys share
+  std::vector<Key> keys;             // sorted, unique
+  std::string bytes;                 // the keys' texts, packed
+  std::uint32_t skip = 0;            // the length of the prefix all keys share
+  // A Bloom filter of the keys' "windows", the up to eight bytes after the shared prefix (the
+  // window's length is part of its hash): a value whose windows of those lengths are all
+  // absent has no key as prefix, and is turned away before the binary search.
+  std::vector<std::uint64_t> gate;
+  std::uint32_t gate_shift = 0;
+  std::uint32_t window_lengths = 0;  // bit w: some key has a window of w bytes
+  std::vector<AltList> alts;
   std::vector<std::pair<std::string, std::uint32_t>> pending;  // filled by add(), sorted by seal()
 
   void add(std::string_view key, bool suffix, std::uint32_t alt) {
@@ -97,7 +109,7 @@ struct AffixIndex {
     pending.emplace_back(std::move(k), alt);
   }
   std::string_view key(std::size_t i) const {
-    return std::string_view(bytes).substr(spans[i].first, spans[i].second);
+    return {bytes.data() + keys[i].offset, keys[i].length};
   }
   static std::uint64_t head(std::string_view text, std::size_t from) {
     std::uint64_t h = 0;
@@ -109,45 +121,87 @@ struct AffixIndex {
   }
   void seal() {
     std::sort(pending.begin(), pending.end());
-    std::vector<std::string> keys;
+    std::vector<std::string> texts;
     std::vector<std::int32_t> chain;
-    for (auto& [key, alt] : pending) {
-      if (!keys.empty() && keys.back() == key) {
+    for (auto& [text, alt] : pending) {
+      if (!texts.empty() && texts.back() == text) {
         alts.back().push_back(alt);
         continue;
       }
-      while (!chain.empty() && key.compare(0, keys[chain.back()].size(), keys[chain.back()]) != 0) {
+      while (!chain.empty() && text.compare(0, texts[static_cast<std::size_t>(chain.back())].size(),
+                                            texts[static_cast<std::size_t>(chain.back())]) != 0) {
         chain.pop_back();
       }
-      parent.push_back(chain.empty() ? -1 : chain.back());
-      chain.push_back(static_cast<std::int32_t>(keys.size()));
-      keys.push_back(std::move(key));
+      keys.push_back(
+          {0, 0, chain.empty() ? -1 : chain.back(), static_cast<std::uint32_t>(alts.size())});
+      chain.push_back(static_cast<std::int32_t>(texts.size()));
+      texts.push_back(std::move(text));
       alts.emplace_back().push_back(alt);
     }
     pending.clear();
     pending.shrink_to_fit();
-    if (keys.empty()) return;
+    if (texts.empty()) return;
     // Sorted keys: the prefix all share is the one the first and the last share.
-    const std::string& first = keys.front();
-    const std::string& last = keys.back();
+    const std::string& first = texts.front();
+    const std::string& last = texts.back();
     std::size_t n = 0;
     while (n < first.size() && n < last.size() && first[n] == last[n]) ++n;
-    shared = first.substr(0, n);
-    for (const std::string& k : keys) {
-      spans.emplace_back(static_cast<std::uint32_t>(bytes.size()),
-                         static_cast<std::uint32_t>(k.size()));
-      bytes += k;
-      heads.push_back(head(k, n));
+    skip = static_cast<std::uint32_t>(n);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      keys[i].offset = static_cast<std::uint32_t>(bytes.size());
+      keys[i].length = static_cast<std::uint32_t>(texts[i].size());
+      bytes += texts[i];
+      heads.push_back(head(texts[i], n));
     }
+    build_gate();
+  }
+  // `word` holds the window's w bytes (and zeros above them).
+  static std::uint64_t window_hash(std::uint64_t word, std::size_t w) {
+    return (word ^ (w * 0x9E3779B97F4A7C15ull)) * 0xff51afd7ed558ccdull;
+  }
+  void build_gate() {
+    std::size_t bits = 64;
+    while (bits < keys.size() * 16) bits *= 2;
+    gate.assign(bits / 64, 0);
+    gate_shift = static_cast<std::uint32_t>(64 - __builtin_ctzll(bits));
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const std::size_t w = std::min<std::size_t>(keys[i].length - skip, 8);
+      if (w == 0) {  // the shared prefix itself is a key: every value that gets this far passes
+        gate.clear();
+        window_lengths = 0;
+        return;
+      }
+      window_lengths |= 1u << w;
+      std::uint64_t word = 0;
+      std::memcpy(&word, bytes.data() + keys[i].offset + skip, w);
+      const std::uint64_t bit = window_hash(word, w) >> gate_shift;
+      gate[bit / 64] |= 1ull << (bit % 64);
+    }
+  }
+  // False when no key can be a prefix of the value (which starts with the shared prefix).
+  // The value's buffer must have eight readable bytes after skip.
+  bool may_match(std::string_view value) const {
+    if (gate.empty()) return true;
+    const std::size_t room = value.size() - skip;
+    std::uint64_t word;
+    std::memcpy(&word, value.data() + skip, 8);
+    for (std::uint32_t lengths = window_lengths; lengths != 0; lengths &= lengths - 1) {
+      const auto w = static_cast<std::size_t>(__builtin_ctz(lengths));
+      if (w > room) break;
+      const std::uint64_t kept = w == 8 ? word : word & ((1ull << (8 * w)) - 1);
+      const std::uint64_t bit = window_hash(kept, w) >> gate_shift;
+      if (gate[bit / 64] >> (bit % 64) & 1) return true;
+    }
+    return false;
   }
   // Looks up a value already prepared the way the keys are stored (reversed for suffix keys,
   // ASCII lower-cased), calling emit(alts) for every key that is a prefix of it.
   template <class Emit>
   void lookup(std::string_view value, Emit&& emit) const {
-    if (spans.empty()) return;
-    // Every key starts with `shared` (and is at least that long).
-    const std::size_t skip = shared.size();
-    if (value.size() < skip || !bytes_equal(value.data(), shared.data(), skip)) return;
+    if (keys.empty()) return;
+    // Every key starts with the first `skip` bytes of the first key (and is at least that long).
+    if (value.size() < skip || !bytes_equal(value.data(), bytes.data(), skip)) return;
+    if (!may_match(value)) return;
     // The number of heads <= the value's (branch-free: the steps are unpredictable).
     const std::uint64_t h = head_at(value, skip);
     const std::uint64_t* base = heads.data();
@@ -187,9 +241,10 @@ struct AffixIndex {
     std::string_view last = key(static_cast<std::size_t>(i));
     std::size_t common =
         common_prefix(value.data(), last.data(), skip, std::min(last.size(), value.size()));
-    for (; i >= 0; i = parent[static_cast<std::size_t>(i)]) {
-      if (spans[static_cast<std::size_t>(i)].second <= common)
-        emit(alts[static_cast<std::size_t>(i)]);
+    while (i >= 0) {
+      const Key& k = keys[static_cast<std::size_t>(i)];
+      if (k.length <= common) emit(alts[k.alts]);
+      i = k.parent;
     }
   }
   // head() of a value, eight bytes at a time when it has them.
@@ -201,23 +256,17 @@ struct AffixIndex {
     }
     return head(text, from);
   }
-  bool empty() const { return spans.empty(); }
+  bool empty() const { return keys.empty(); }
 };
 
-// A hash map of strings that first checks whether any key has the value's length, so most
-// values are never hashed.
+// A hash map of strings, with a mask of its keys' lengths that turns most values away unhashed.
 struct ExactIndex {
   FlatStringMap<AltList> by_text;
-  std::vector<char> has_length;  // index = length, for lengths below kLengths
-  static constexpr std::size_t kLengths = 512;
+  std::uint64_t lengths = 0;  // bit min(length, 63) for each key
 
   void add(const std::string& key, std::uint32_t alt) {
     by_text.insert(key).push_back(alt);
-    has_length.resize(kLengths, 0);
-    if (key.size() < kLengths) has_length[key.size()] = 1;
-  }
-  bool may_hold(std::size_t length) const {
-    return !by_text.empty() && (length >= kLengths || has_length[length]);
+    lengths |= 1ull << std::min<std::size_t>(key.size(), 63);
   }
   // May return extra alternatives (see find_by_hash), as every index may. `hash` is
   // hash_bytes(key).
@@ -366,6 +415,50 @@ struct FieldIndex {
   RangeIndex ranges;
 };
 
+// What a field's index holds, in 16 bytes per field kept side by side: every value of an
+// indexed field reads this first, and touches only the parts of its (much larger, scattered)
+// FieldIndex that can find something, instead of testing each part for emptiness there.
+struct FieldProbe {
+  enum : std::uint32_t {
+    kAny = 1,
+    kString = 2,
+    kExact = 4,
+    kPrefix = 8,
+    kSuffix = 16,
+    kIp = 32,
+    kNumber = 64,
+    kRange = 128,
+    kTrue = 256,
+    kFalse = 512,
+    kNull = 1024,
+  };
+  std::uint32_t kinds = 0;
+  // Bit min(length, 63) is set when an exact key has that length: most values whose length no
+  // key has are never hashed.
+  std::uint64_t exact_lengths = 0;
+
+  static FieldProbe of(const FieldIndex& fi) {
+    FieldProbe p;
+    auto set = [&p](bool on, std::uint32_t kind) { p.kinds |= on ? kind : 0; };
+    set(!fi.on_any.empty(), kAny);
+    set(!fi.on_string.empty(), kString);
+    set(!fi.exact.by_text.empty(), kExact);
+    set(!fi.prefix.empty(), kPrefix);
+    set(!fi.suffix.empty(), kSuffix);
+    set(!fi.ips.shapes.empty(), kIp);
+    set(!fi.numbers.empty(), kNumber);
+    set(!fi.ranges.empty(), kRange);
+    set(!fi.on_true.empty(), kTrue);
+    set(!fi.on_false.empty(), kFalse);
+    set(!fi.on_null.empty(), kNull);
+    p.exact_lengths = fi.exact.lengths;
+    return p;
+  }
+  bool may_hold_exact(std::size_t length) const {
+    return exact_lengths >> std::min<std::size_t>(length, 63) & 1;
+  }
+};
+
 std::string lowered(std::string_view text) {
   std::string out;
   ascii_lower(text, out);
@@ -487,7 +580,7 @@ struct MatcherData {
   std::vector<std::uint64_t> blob;      // the alternatives' compact forms (8-byte words)
   std::vector<std::uint32_t> alt_word;  // per alternative: its first word in `blob`
   std::vector<FieldIndex> fields;       // by field id
-  std::vector<char> field_indexed;      // field has at least one anchor
+  std::vector<FieldProbe> probes;       // by field id; kinds == 0: no anchor on the field
   AltList always;                       // alternatives with no condition a value can anchor
 
   std::size_t alternative_count() const { return alt_word.size(); }
@@ -576,7 +669,6 @@ void append_compact(std::vector<std::uint64_t>& blob, AltHeader header,
 
 void MatcherData::index(std::uint32_t field, const Predicate& p, std::uint32_t alt) {
   FieldIndex& fi = fields[field];
-  field_indexed[field] = 1;
   switch (p.kind) {
     case PredKind::kExactString:
       fi.exact.add(lowered(p.text), alt);
@@ -680,7 +772,6 @@ void MatcherData::build() {
     }
   }
   fields.resize(trie.field_count());
-  field_indexed.assign(trie.field_count(), 0);
   for (std::uint32_t ai = 0; ai < entries.size(); ++ai) {
     const Entry& entry = entries[ai];
     AltHeader header{};
@@ -740,6 +831,7 @@ void MatcherData::build() {
     std::sort(fi.ranges.lower_only.begin(), fi.ranges.lower_only.end(), by_value);
     std::sort(fi.ranges.upper_only.begin(), fi.ranges.upper_only.end(), by_value);
     std::sort(fi.ranges.both.begin(), fi.ranges.both.end());
+    probes.push_back(FieldProbe::of(fi));
   }
 }
 
@@ -853,48 +945,54 @@ std::uint64_t prepare(std::string_view text, char* lower, char* reversed) {
   return hash_finish(h, lower + i, n - i);
 }
 
-void collect(const FieldIndex& fi, const Value& v, MatchScratch& s) {
-  s.add_all(fi.on_any);
+// Adds the alternatives whose anchor on this field the value may meet. `probe` says which
+// parts of `fi` hold anything; the others are not read.
+void collect(const FieldProbe& probe, const FieldIndex& fi, const Value& v, MatchScratch& s) {
+  const std::uint32_t kinds = probe.kinds;
+  if (kinds & FieldProbe::kAny) s.add_all(fi.on_any);
   switch (v.kind) {
     case ValueKind::kString: {
-      s.add_all(fi.on_string);
+      if (kinds & FieldProbe::kString) s.add_all(fi.on_string);
       auto emit = [&](const AltList& alts) { s.add_all(alts); };
-      const bool exact = fi.exact.may_hold(v.str.size());
-      if (exact || !fi.prefix.empty() || !fi.suffix.empty()) {
+      const bool exact = (kinds & FieldProbe::kExact) && probe.may_hold_exact(v.str.size());
+      const bool prefix = kinds & FieldProbe::kPrefix;
+      const bool suffix = kinds & FieldProbe::kSuffix;
+      if (exact || prefix || suffix) {
         const std::size_t n = v.str.size();
-        if (s.lower.size() < n) {
-          s.lower.resize(std::max<std::size_t>(n, 2 * s.lower.size()));
+        if (s.lower.size() < n + 8) {  // eight more readable bytes (see AffixIndex::may_match)
+          s.lower.resize(std::max<std::size_t>(n + 8, 2 * s.lower.size()));
           s.reversed.resize(s.lower.size());
         }
-        const bool suffix = !fi.suffix.empty();
         const std::uint64_t hash =
             prepare(v.str, s.lower.data(), suffix ? s.reversed.data() : nullptr);
         const std::string_view lower(s.lower.data(), n);
         if (exact) {
           if (const AltList* alts = fi.exact.find(lower, hash)) s.add_all(*alts);
         }
-        fi.prefix.lookup(lower, emit);
+        if (prefix) fi.prefix.lookup(lower, emit);
         if (suffix) fi.suffix.lookup(std::string_view(s.reversed.data(), n), emit);
       }
-      fi.ips.lookup(v.str, s.ip_key, emit);
+      if (kinds & FieldProbe::kIp) fi.ips.lookup(v.str, s.ip_key, emit);
       break;
     }
     case ValueKind::kNumber: {
-      if (!fi.numbers.empty()) {
+      if (kinds & FieldProbe::kNumber) {
         auto it = fi.numbers.find(canonical(v.num));
         if (it != fi.numbers.end()) s.add_all(it->second);
       }
-      if (!fi.ranges.empty()) fi.ranges.lookup(v.num, [&](std::uint32_t alt) { s.add(alt); });
+      if (kinds & FieldProbe::kRange) {
+        fi.ranges.lookup(v.num, [&](std::uint32_t alt) { s.add(alt); });
+      }
       break;
     }
     case ValueKind::kTrue:
-      s.add_all(fi.on_true);
+      if (kinds & FieldProbe::kTrue) s.add_all(fi.on_true);
       break;
     case ValueKind::kFalse:
-      s.add_all(fi.on_false);
+      if (kinds & FieldProbe::kFalse) s.add_all(fi.on_false);
       break;
     case ValueKind::kNull:
-      s.add_all(fi.on_null);
+      if (kinds & FieldProbe::kNull) s.add_all(fi.on_null);
       break;
   }
 }
@@ -1076,7 +1174,8 @@ void run_match(const MatcherData& data, simdjson::padded_string_view json,
   s.begin(data.alternative_count());
   event_ips().clear();
   for (const Occurrence& o : event.occurrences()) {
-    if (data.field_indexed[o.field]) collect(data.fields[o.field], o.value, s);
+    const FieldProbe& probe = data.probes[o.field];
+    if (probe.kinds != 0) collect(probe, data.fields[o.field], o.value, s);
   }
   s.add_all(data.always);
   std::size_t first_out = out.size();
