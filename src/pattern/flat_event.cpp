@@ -9,64 +9,100 @@ namespace eventrouter::pattern::detail {
 
 std::uint32_t PathTrie::add(std::string_view path) {
   std::uint32_t node = 0;
+  Slot* slot = nullptr;
   while (true) {
-    std::size_t dot = path.find('.');
-    std::string_view segment = path.substr(0, dot);
-    std::uint32_t next = nodes_[node].child_count == 0 ? kNone : named_child(nodes_[node], segment);
-    if (next == kNone) {
-      next = static_cast<std::uint32_t>(nodes_.size());
-      Slot slot{static_cast<std::uint32_t>(names_.size()),
-                static_cast<std::uint32_t>(segment.size()), next};
-      names_.append(segment);
-      nodes_.emplace_back();
-      insert_slot(nodes_[node], slot);
-      nodes_[node].length_mask |= 1ull << std::min<std::size_t>(segment.size(), 63);
-    }
-    if (dot != std::string_view::npos) nodes_[node].has_grandchildren = true;
-    node = next;
+    const std::size_t dot = path.find('.');
+    const std::string_view segment = path.substr(0, dot);
+    // named_child() reads eight bytes past the name it is given: look it up in a padded copy.
+    std::string padded(segment);
+    padded.append(8, '\0');
+    slot = const_cast<Slot*>(
+        named_child(children(node), std::string_view(padded.data(), segment.size())));
+    if (!slot) slot = add_child(node, segment);
+    if (dot != std::string_view::npos) nodes_[node].length_mask |= 1ull << kDottedBit;
+    node = slot->child;
     if (dot == std::string_view::npos) break;
     path.remove_prefix(dot + 1);
   }
-  if (nodes_[node].field == kNone) nodes_[node].field = field_count_++;
-  return nodes_[node].field;
+  // `slot` stays valid: nothing was added after it was found.
+  if (slot->field == kNone) slot->field = field_count_++;
+  return slot->field;
 }
 
-void PathTrie::insert_slot(Node& node, const Slot& slot) {
-  auto place = [&](std::vector<Slot>& table, const Slot& s) {
-    const std::size_t mask = table.size() - 1;
-    std::size_t i = slot_hash(names_.data() + s.name_offset, s.name_length) & mask;
-    while (table[i].child != kNone) i = (i + 1) & mask;
-    table[i] = s;
-  };
-  ++node.child_count;
-  if (node.child_count * 2 > node.table.size()) {  // keep it at most half full
-    std::vector<Slot> grown(std::max<std::size_t>(4, node.table.size() * 2), Slot{0, 0, kNone});
-    for (const Slot& s : node.table) {
-      if (s.child != kNone) place(grown, s);
+PathTrie::Slot* PathTrie::add_child(std::uint32_t parent, std::string_view segment) {
+  Slot slot;
+  std::memcpy(&slot.head, segment.data(), std::min<std::size_t>(segment.size(), 8));
+  if (segment.size() > 8) std::memcpy(&slot.tail, segment.data() + segment.size() - 8, 8);
+  slot.length = static_cast<std::uint32_t>(segment.size());
+  slot.child = static_cast<std::uint32_t>(nodes_.size());
+  slot.name_offset = static_cast<std::uint32_t>(names_.size());
+  names_.append(segment);
+  nodes_.emplace_back();
+  child_counts_.push_back(0);
+
+  Node& node = nodes_[parent];
+  const std::size_t size = node.length_mask == 0 ? 0 : node.table_mask + 1;
+  if (++child_counts_[parent] * 2 > size) {
+    // Keep tables at most half full. The grown table goes at the end of slots_; the old one is
+    // left unused (tables double, so that wastes less than the live ones take). Sizes are
+    // powers of two from 4, so every table starts on a cache line or half of one.
+    const std::size_t grown = std::max<std::size_t>(4, size * 2);
+    const auto begin = static_cast<std::uint32_t>(slots_.size());
+    slots_.resize(slots_.size() + grown);
+    for (std::size_t i = 0; i < size; ++i) {
+      const Slot old = slots_[node.table_begin + i];
+      if (old.length != kNone) place(begin, static_cast<std::uint32_t>(grown - 1), old);
     }
-    node.table = std::move(grown);
+    node.table_begin = begin;
+    node.table_mask = static_cast<std::uint32_t>(grown - 1);
   }
-  place(node.table, slot);
+  node.length_mask |= length_bit(segment.size());
+  return place(node.table_begin, node.table_mask, slot);
 }
 
-std::uint32_t PathTrie::dotted_child(std::uint32_t from, std::string_view key) const {
+PathTrie::Slot* PathTrie::place(std::uint32_t table_begin, std::uint32_t table_mask,
+                                const Slot& slot) {
+  std::uint32_t i = slot_hash(slot.head, slot.length) & table_mask;
+  while (slots_[table_begin + i].length != kNone) i = (i + 1) & table_mask;
+  slots_[table_begin + i] = slot;
+  return &slots_[table_begin + i];
+}
+
+const PathTrie::Slot* PathTrie::dotted_child(std::uint32_t from, std::string_view key) const {
   std::uint32_t node = from;
   while (true) {
-    std::size_t dot = key.find('.');
-    if (nodes_[node].child_count == 0) return kNone;
-    std::uint32_t next = named_child(nodes_[node], key.substr(0, dot));
-    if (next == kNone) return kNone;
-    node = next;
-    if (dot == std::string_view::npos) return node;
+    const std::size_t dot = key.find('.');
+    // The segment is followed by the rest of the key, so named_child()'s over-read stays
+    // within what the caller guarantees readable.
+    const Slot* next = named_child(children(node), key.substr(0, dot));
+    if (!next || dot == std::string_view::npos) return next;
+    node = next->child;
     key.remove_prefix(dot + 1);
   }
 }
 
+// Forgets the previous event's lists, resetting the heads its occurrences set (its fields may
+// be of another trie: head_ only grows). Two at a time: the loop is short, and its own
+// counting was a third of its instructions.
+void FlatEvent::forget_heads() {
+  const Occurrence* o = occurrences_.data();
+  const Occurrence* end = o + occurrence_count_;
+  std::uint32_t* head = head_.data();
+  for (; end - o >= 2; o += 2) {
+    head[o[0].field] = kNone;
+    head[o[1].field] = kNone;
+  }
+  if (o != end) head[o->field] = kNone;
+  occurrence_count_ = 0;
+}
+
 simdjson::error_code FlatEvent::build(const PathTrie& trie, const Structurals& doc) {
+  forget_heads();
   doc_ = doc;
   // Keys and strings are read in place when they lie before the document's first backslash
   // (most events have none at all); the others are unescaped by simdjson into `unescaped_`,
-  // which is sized so that it never moves during the walk (views into it stay valid).
+  // which is sized so that it never moves during the walk (views into it stay valid), and has
+  // room for the trie's eight-byte reads past a key's end.
   const void* backslash = std::memchr(doc.text, '\\', doc.length);
   escapes_from_ = backslash ? static_cast<const char*>(backslash) : doc.text + doc.length;
   if (backslash && unescaped_.size() < doc.length + simdjson::SIMDJSON_PADDING) {
@@ -76,35 +112,32 @@ simdjson::error_code FlatEvent::build(const PathTrie& trie, const Structurals& d
   // Every recorded value is a distinct scalar token, so the structural count bounds them:
   // sized once here, record() writes without a capacity check.
   if (occurrences_.size() < doc.count) occurrences_.resize(doc.count);
-  occurrence_count_ = 0;
   chains_.clear();
   current_chain_.clear();
   next_array_ = 0;
   depth_ = 0;
-  if (head_.size() < trie.field_count()) {
-    head_.resize(trie.field_count(), kNone);
-    head_stamp_.resize(trie.field_count(), 0);
-  }
-  if (++stamp_ == 0) {  // wrapped: forget every stamp
-    std::fill(head_stamp_.begin(), head_stamp_.end(), 0);
-    stamp_ = 1;
-  }
+  if (head_.size() < trie.field_count()) head_.resize(trie.field_count(), kNone);
   if (doc.count == 0 || token(0) != '{') return simdjson::INCORRECT_TYPE;
-  std::uint32_t at = 0;
+  // Positions must stay below kFailed (simdjson's documents are smaller anyway).
+  if (doc.count >= kFailed - 2) return simdjson::CAPACITY;
   if (!trie.has_children(0)) return simdjson::SUCCESS;
-  return visit_object(trie, 0, at);
+  return visit_object(trie, 0, 0) == kFailed ? error_ : simdjson::SUCCESS;
 }
 
+// `o` is occurrences_[occurrence_count_] with its value set: links it into its field's list.
 // Inlined into its one caller, visit() (called for every value recorded).
-[[gnu::always_inline]] inline void FlatEvent::record(std::uint32_t field, const Value& value) {
-  const auto chain_length = static_cast<std::uint32_t>(current_chain_.size());
-  const auto chain_begin = static_cast<std::uint32_t>(chains_.size());
-  if (chain_length != 0) {
+[[gnu::always_inline]] inline void FlatEvent::record(std::uint32_t field, Occurrence& o) {
+  o.field = field;
+  o.next = head_[field];
+  head_[field] = occurrence_count_++;
+  // Outside arrays (most values) there is no chain to copy: chain_begin is then never read.
+  // Inside, the chain has one step per enclosing array, as many as depth_ counts.
+  o.chain_begin = 0;
+  o.chain_length = depth_;
+  if (depth_ != 0) [[unlikely]] {
+    o.chain_begin = static_cast<std::uint32_t>(chains_.size());
     chains_.insert(chains_.end(), current_chain_.begin(), current_chain_.end());
   }
-  occurrences_[occurrence_count_] = {value, field, chain_begin, chain_length, first(field)};
-  head_[field] = occurrence_count_++;
-  head_stamp_[field] = stamp_;
 }
 
 namespace {
@@ -139,9 +172,53 @@ constexpr struct BracketDepth {
   }
 } kBracketDepth;
 
+inline bool is_digit(char c) {
+  return static_cast<unsigned char>(c - '0') < 10;
+}
+
+// Powers of ten that a double holds exactly.
+constexpr double kPowersOfTen[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+// Short plain decimals ("70", "-5.5", "0.25"), which are most numbers in events, without
+// from_chars (over a hundred instructions each): at most 15 digits and no exponent. The
+// digits as an integer and the power of ten that scales them are both exact in a double, so
+// the division's one rounding gives the correctly rounded value, the same as from_chars.
+// False (nothing written) for anything else, which from_chars then reads.
+bool parse_short_decimal(const char* p, const char* end, double& out) {
+  const bool negative = *p == '-';
+  p += negative;
+  // Fifteen digits and a point take at most sixteen characters: reading stops there (a longer
+  // number is refused below without being read to its end).
+  const char* limit = end - p > 16 ? p + 16 : end;
+  const char* start = p;
+  std::uint64_t digits = 0;
+  for (; p < limit && is_digit(*p); ++p) {
+    digits = digits * 10 + static_cast<std::uint64_t>(*p - '0');
+  }
+  const auto whole = p - start;
+  if (whole == 0) return false;
+  std::ptrdiff_t fraction = 0;
+  if (p < limit && *p == '.') {
+    const char* first = ++p;
+    for (; p < limit && is_digit(*p); ++p) {
+      digits = digits * 10 + static_cast<std::uint64_t>(*p - '0');
+    }
+    fraction = p - first;
+    if (fraction == 0) return false;
+  }
+  // More digits than were read, an exponent, or anything else from_chars might read on.
+  if (whole + fraction > 15) return false;
+  if (p < end && (is_digit(*p) || *p == '.' || *p == 'e' || *p == 'E')) return false;
+  const double value = static_cast<double>(digits) / kPowersOfTen[fraction];
+  out = negative ? -value : value;
+  return true;
+}
+
 // A JSON number as a double, as simdjson reads it: out of range upwards is an error, a value
 // too small for a double is zero.
 simdjson::error_code parse_json_number(const char* begin, const char* end, double& out) {
+  if (parse_short_decimal(begin, end, out)) return simdjson::SUCCESS;
   const auto [stop, error] = std::from_chars(begin, end, out);
   if (error == std::errc()) return simdjson::SUCCESS;
   if (error != std::errc::result_out_of_range) return simdjson::NUMBER_ERROR;
@@ -159,15 +236,30 @@ constexpr std::uint32_t kMaxDepth = simdjson::DEFAULT_MAX_DEPTH;
 
 }  // namespace
 
-// The text of the string token at structural `at` (its opening quote): it ends at the last
-// quote before the next structural character. Inlined (it runs for every key); a text past
-// the document's first backslash goes to unescaped(). Returned by value, with a null data()
-// for a damaged token: a string_view passed out by reference would make the compiler keep it
-// in memory, and reloading it there stalled the walk on every key.
-[[gnu::always_inline]] inline std::string_view FlatEvent::string_at(std::uint32_t at) {
-  if (at + 1 >= doc_.count) return {};
-  const char* begin = doc_.text + doc_.index[at] + 1;
-  const char* end = doc_.text + doc_.index[at + 1] - 1;
+// The text of the string token whose opening quote is at text offset `open`, where `next` is
+// the offset of the next structural character: the string ends at the last quote before it.
+// Inlined (it runs for every key); a text past the document's first backslash goes to
+// unescaped(). Returned by value, with a null data() for a damaged token: a string_view passed
+// out by reference would make the compiler keep it in memory, and reloading it there stalled
+// the walk on every key.
+[[gnu::always_inline]] inline std::string_view FlatEvent::string_between(std::uint32_t open,
+                                                                         std::uint32_t next) {
+  const char* begin = doc_.text + open + 1;
+  const char* end = doc_.text + next - 1;
+  // Nearly always the closing quote is just before the next structural (no whitespace): one
+  // byte test, and the backward scan over whitespace only otherwise.
+  if (*end != '"' || end < begin) [[unlikely]] {
+    return string_before_spaces(begin, end);
+  }
+  const std::string_view raw(begin, static_cast<std::size_t>(end - begin));
+  if (end <= escapes_from_) [[likely]] {
+    return raw;
+  }
+  return unescaped(raw);
+}
+
+// string_between() when whitespace may separate the closing quote from the next structural.
+std::string_view FlatEvent::string_before_spaces(const char* begin, const char* end) {
   while (end >= begin && is_json_space(*end)) --end;
   if (end < begin || *end != '"') return {};
   const std::string_view raw(begin, static_cast<std::size_t>(end - begin));
@@ -189,122 +281,116 @@ std::string_view FlatEvent::unescaped(std::string_view raw) {
   return text;
 }
 
-// Moves `at` past the value that starts there, counting brackets over the structural
+// The position past the value at `at` (< count), counting brackets over the structural
 // characters (nothing in a skipped value is read).
-[[gnu::always_inline]] inline simdjson::error_code FlatEvent::skip(std::uint32_t& at) const {
+[[gnu::always_inline]] inline std::uint32_t FlatEvent::skip(std::uint32_t at) {
   const char first = token(at);
-  if (first != '{' && first != '[') {
-    ++at;
-    return simdjson::SUCCESS;
-  }
+  if (first != '{' && first != '[') return at + 1;
   // Branch-free over the brackets' unpredictable order: one table load per character.
   std::int32_t depth = 0;
   for (std::uint32_t i = at; i < doc_.count; ++i) {
     depth += kBracketDepth.delta[static_cast<unsigned char>(token(i))];
-    if (depth == 0) {
-      at = i + 1;
-      return simdjson::SUCCESS;
-    }
+    if (depth == 0) return i + 1;
   }
-  return simdjson::TAPE_ERROR;
+  return fail(simdjson::TAPE_ERROR);
 }
 
-// Visits the value at `at` for trie node `node`; on return `at` is just past it. Scalars are
-// handled inline (most values the walk reads are), containers out of line.
-[[gnu::always_inline]] inline simdjson::error_code FlatEvent::visit(const PathTrie& trie,
-                                                                    std::uint32_t node,
-                                                                    std::uint32_t& at) {
+// Visits the value at `at` (< count) for the trie child of `slot`. Scalars are handled inline
+// (most values the walk reads are), containers out of line. A recorded value is written
+// straight into its occurrence (no Value on the stack to copy).
+[[gnu::always_inline]] inline std::uint32_t FlatEvent::visit(const PathTrie& trie,
+                                                             const PathTrie::Slot& slot,
+                                                             std::uint32_t at) {
   const char c = token(at);
   if (c == '{') {
-    if (!trie.has_children(node)) return skip(at);
-    return visit_object(trie, node, at);
+    return trie.has_children(slot.child) ? visit_object(trie, slot.child, at) : skip(at);
   }
-  if (c == '[') return visit_array(trie, node, at);
-  const std::uint32_t field = trie.node(node).field;
-  if (field == kNone) {
-    ++at;
-    return simdjson::SUCCESS;
+  if (c == '[') return visit_array(trie, slot, at);
+  const std::uint32_t field = slot.field;
+  if (field == kNone) return at + 1;
+  // Every field of the value is written once (as a default-constructed Value would have it
+  // apart from what the token sets).
+  Occurrence& o = occurrences_[occurrence_count_];
+  if (c == '"') [[likely]] {
+    if (at + 1 >= doc_.count) return fail(simdjson::STRING_ERROR);
+    const std::string_view str = string_between(doc_.index[at], doc_.index[at + 1]);
+    if (!str.data()) return fail(simdjson::STRING_ERROR);
+    o.value.kind = ValueKind::kString;
+    o.value.str = str;
+    o.value.num = 0;
+  } else {
+    o.value.str = {};
+    o.value.num = 0;
+    switch (c) {
+      case 't':
+        o.value.kind = ValueKind::kTrue;
+        break;
+      case 'f':
+        o.value.kind = ValueKind::kFalse;
+        break;
+      case 'n':
+        o.value.kind = ValueKind::kNull;
+        break;
+      default:  // a number
+        if (c != '-' && (c < '0' || c > '9')) return fail(simdjson::TAPE_ERROR);
+        o.value.kind = ValueKind::kNumber;
+        if (auto error = parse_json_number(doc_.text + doc_.index[at], doc_.text + doc_.length,
+                                           o.value.num)) {
+          return fail(error);
+        }
+        break;
+    }
   }
-  Value v;
-  switch (c) {
-    case '"':
-      v.kind = ValueKind::kString;
-      v.str = string_at(at);
-      if (!v.str.data()) return simdjson::STRING_ERROR;
-      break;
-    case 't':
-      v.kind = ValueKind::kTrue;
-      break;
-    case 'f':
-      v.kind = ValueKind::kFalse;
-      break;
-    case 'n':
-      v.kind = ValueKind::kNull;
-      break;
-    default:  // a number
-      if (c != '-' && (c < '0' || c > '9')) return simdjson::TAPE_ERROR;
-      v.kind = ValueKind::kNumber;
-      if (auto error =
-              parse_json_number(doc_.text + doc_.index[at], doc_.text + doc_.length, v.num)) {
-        return error;
-      }
-      break;
-  }
-  ++at;
-  record(field, v);
-  return simdjson::SUCCESS;
+  record(field, o);
+  return at + 1;
 }
 
-// `at` is an object's '{' (of a node with children); on return it is just past the '}'.
-simdjson::error_code FlatEvent::visit_object(const PathTrie& trie, std::uint32_t node,
-                                             std::uint32_t& at) {
+// `at` is an object's '{' (of a node with children).
+std::uint32_t FlatEvent::visit_object(const PathTrie& trie, std::uint32_t node, std::uint32_t at) {
+  const std::uint32_t count = doc_.count;
+  const PathTrie::Children children = trie.children(node);
   ++at;
-  if (at < doc_.count && token(at) == '}') {
-    ++at;
-    return simdjson::SUCCESS;
-  }
+  if (at < count && token(at) == '}') return at + 1;
   while (true) {
     // A key, a ':', a value, then ',' or '}'.
-    if (at + 2 >= doc_.count || token(at) != '"' || token(at + 1) != ':') {
-      return simdjson::TAPE_ERROR;
-    }
-    const std::string_view key = string_at(at);
-    if (!key.data()) return simdjson::STRING_ERROR;
-    at += 2;
-    const std::uint32_t child = trie.child(node, key);
-    if (auto error = child == kNone ? skip(at) : visit(trie, child, at)) return error;
-    if (at >= doc_.count) return simdjson::TAPE_ERROR;
+    if (at + 2 >= count) return fail(simdjson::TAPE_ERROR);
+    const std::uint32_t open = doc_.index[at];
+    const std::uint32_t colon = doc_.index[at + 1];
+    if (doc_.text[open] != '"' || doc_.text[colon] != ':') return fail(simdjson::TAPE_ERROR);
+    const std::string_view key = string_between(open, colon);
+    if (!key.data()) return fail(simdjson::STRING_ERROR);
+    const PathTrie::Slot* child = trie.child(children, key);
+    at = child ? visit(trie, *child, at + 2) : skip(at + 2);
+    if (at >= count) return at == kFailed ? kFailed : fail(simdjson::TAPE_ERROR);
     const char next = token(at++);
-    if (next == '}') return simdjson::SUCCESS;
-    if (next != ',') return simdjson::TAPE_ERROR;
+    if (next == '}') return at;
+    if (next != ',') return fail(simdjson::TAPE_ERROR);
   }
 }
 
-// `at` is an array's '[' at a field's node; on return it is just past the ']'.
-simdjson::error_code FlatEvent::visit_array(const PathTrie& trie, std::uint32_t node,
-                                            std::uint32_t& at) {
-  if (++depth_ > kMaxDepth) return simdjson::DEPTH_ERROR;
+// `at` is an array's '[' at the trie child of `slot`.
+std::uint32_t FlatEvent::visit_array(const PathTrie& trie, const PathTrie::Slot& slot,
+                                     std::uint32_t at) {
+  if (++depth_ > kMaxDepth) return fail(simdjson::DEPTH_ERROR);
   const std::uint32_t id = next_array_++;
   std::uint32_t index = 0;
   ++at;
   if (at < doc_.count && token(at) == ']') {
-    ++at;
     --depth_;
-    return simdjson::SUCCESS;
+    return at + 1;
   }
   while (true) {
-    if (at >= doc_.count) return simdjson::TAPE_ERROR;
+    if (at >= doc_.count) return fail(simdjson::TAPE_ERROR);
     current_chain_.push_back({id, index++});
-    auto error = visit(trie, node, at);
+    at = visit(trie, slot, at);
     current_chain_.pop_back();
-    if (error) return error;
-    if (at >= doc_.count) return simdjson::TAPE_ERROR;
+    if (at >= doc_.count) return at == kFailed ? kFailed : fail(simdjson::TAPE_ERROR);
     const char next = token(at++);
     if (next == ']') break;
-    if (next != ',') return simdjson::TAPE_ERROR;
+    if (next != ',') return fail(simdjson::TAPE_ERROR);
   }
   --depth_;
-  return simdjson::SUCCESS;
+  return at;
 }
 
 namespace {

@@ -5,9 +5,11 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
@@ -21,76 +23,144 @@ namespace eventrouter::pattern::detail {
 
 inline constexpr std::uint32_t kNone = 0xffffffffu;
 
+// Reads eight bytes at p as one word (unaligned; the caller makes sure they are readable).
+[[gnu::always_inline]] inline std::uint64_t load_word(const char* p) {
+  std::uint64_t word;
+  std::memcpy(&word, p, 8);
+  return word;
+}
+
+// The word of a name's first eight bytes (zero beyond its end), read as load_word(p) & this
+// mask: one table load instead of a shift whose width is undefined at a length of zero.
+inline constexpr struct HeadMasks {
+  std::uint64_t mask[9] = {};
+  constexpr HeadMasks() {
+    for (int n = 0; n < 8; ++n) mask[n] = (1ull << (8 * n)) - 1;
+    mask[8] = ~0ull;
+  }
+} kHeadMasks;
+
+// Memory for the trie's slot array, aligned to a cache line so that no slot straddles two.
+template <class T>
+struct LineAligned {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{64};
+  LineAligned() = default;
+  template <class U>
+  LineAligned(const LineAligned<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, kAlign); }
+  template <class U>
+  bool operator==(const LineAligned<U>&) const {
+    return true;
+  }
+};
+
 // Field paths split at '.', so that {"a":{"b":..}}, {"a.b":..} and an event key "a.b" all
 // address the same field (as in event-ruler).
+//
+// The walk looks up every key of every object it enters, so the layout serves that lookup: a
+// node's children sit in one open-addressed table (all nodes' tables in one array), and a
+// child's slot holds all the walk needs of it: its name's first eight bytes, last eight bytes
+// and length, so that a masked 8-byte load of the event key finds the slot (hash of that word
+// and the length) and decides names of up to sixteen bytes; its field; and its node, read only
+// to descend into it. A recorded leaf value thus costs one slot (half a cache line) and no node.
+// Lookups read up to eight bytes past the end of the key they are given, which the event's
+// padding (or the unescaping buffer) makes safe.
 class PathTrie {
  public:
   struct Slot {
-    std::uint32_t name_offset;  // into names_
-    std::uint32_t name_length;
-    std::uint32_t child = kNone;  // kNone: empty slot
+    std::uint64_t head = 0;         // the name's first eight bytes, zero beyond its end
+    std::uint64_t tail = 0;         // the name's last eight bytes, if it is longer
+    std::uint32_t length = kNone;   // kNone: empty slot (no name has that length)
+    std::uint32_t child = kNone;    // the child's node
+    std::uint32_t field = kNone;    // the child's field, if a rule names it
+    std::uint32_t name_offset = 0;  // into names_ (read only for names past 16 bytes)
   };
   struct Node {
-    // The children in an open-addressed table hashed on the name's length and three of its
-    // bytes (no loop over the name), and a mask of their key lengths that turns most unknown
-    // event keys away at once.
-    std::vector<Slot> table;
-    std::uint32_t child_count = 0;
+    // A bit per length of the children's names (length modulo 64: a shared bit only lets a
+    // key on to the table), which turns most unknown event keys away before the table is read;
+    // bit kDottedBit says some child has children of its own: only then can an event key with
+    // a dot ("a.b") lead anywhere from here. Zero when the node has no children.
     std::uint64_t length_mask = 0;
-    std::uint32_t field = kNone;
-    // Whether some child has children of its own: only then can an event key with a dot
-    // ("a.b") lead anywhere from here.
-    bool has_grandchildren = false;
+    std::uint32_t table_begin = 0;  // into slots_
+    std::uint32_t table_mask = 0;   // table size - 1 (tables are powers of two, at least 4)
+  };
+  static constexpr unsigned kDottedBit = 63;
+  // What a lookup among one node's children needs, taken once per object the walk enters
+  // (and then kept in registers or the walk's frame instead of reached through the trie for
+  // every key).
+  struct Children {
+    std::uint64_t length_mask;
+    const Slot* table;
+    std::uint32_t table_mask;
+    std::uint32_t node;
   };
 
-  PathTrie() : nodes_(1) {}
+  PathTrie() : nodes_(1), child_counts_(1) {}
   // Returns the field id of the path, adding it if new.
   std::uint32_t add(std::string_view dotted_path);
   std::uint32_t field_count() const { return field_count_; }
-  const Node& node(std::uint32_t index) const { return nodes_[index]; }
-  bool has_children(std::uint32_t index) const { return nodes_[index].child_count != 0; }
-  // Child of `from` reached by an event key (which may itself contain dots); kNone if no path
-  // continues that way.
-  std::uint32_t child(std::uint32_t from, std::string_view key) const {
+  bool has_children(std::uint32_t node) const { return nodes_[node].length_mask != 0; }
+  Children children(std::uint32_t node) const {
+    const Node& n = nodes_[node];
+    return {n.length_mask, slots_.data() + n.table_begin, n.table_mask, node};
+  }
+  // The slot of the child of `from` reached by an event key (which may itself contain dots);
+  // null if no path continues that way. The eight bytes after the key must be readable.
+  // Inlined into the walk (a call per key cost more than the lookup itself).
+  [[gnu::always_inline]] const Slot* child(const Children& from, std::string_view key) const {
     // Most event keys have no dot: try the whole key first (trie names never contain one), and
     // look for dots only when that fails.
-    const Node& here = nodes_[from];
-    std::uint32_t whole = named_child(here, key);
-    if (whole != kNone || !here.has_grandchildren) return whole;
-    if (!std::memchr(key.data(), '.', key.size())) return kNone;
-    return dotted_child(from, key);
+    const Slot* whole = named_child(from, key);
+    if (whole || !(from.length_mask >> kDottedBit & 1)) [[likely]] {
+      return whole;
+    }
+    if (!std::memchr(key.data(), '.', key.size())) return nullptr;
+    return dotted_child(from.node, key);
   }
 
  private:
-  static std::uint32_t slot_hash(const char* p, std::size_t n) {
-    std::uint32_t bytes = 0;
-    if (n != 0) {
-      bytes = static_cast<std::uint32_t>(static_cast<unsigned char>(p[0])) |
-              static_cast<std::uint32_t>(static_cast<unsigned char>(p[n - 1])) << 8 |
-              static_cast<std::uint32_t>(static_cast<unsigned char>(p[n / 2])) << 16;
-    }
-    std::uint32_t h = (bytes ^ static_cast<std::uint32_t>(n) * 0x9E3779B1u) * 0x85EBCA77u;
-    return h ^ (h >> 15);
+  static std::uint64_t length_bit(std::size_t n) { return 1ull << (n & 63); }
+  // Multiplicative hash of the head word and the length; the product's high half is well mixed.
+  static std::uint32_t slot_hash(std::uint64_t head, std::size_t n) {
+    return static_cast<std::uint32_t>(((head ^ n) * 0x9E3779B97F4A7C15ull) >> 32);
   }
-  // The child of one node named exactly `segment` (no dot), or kNone. Inlined: it runs for
-  // every key of every object the walk enters.
-  [[gnu::always_inline]] std::uint32_t named_child(const Node& here,
-                                                   std::string_view segment) const {
-    if (!(here.length_mask >> std::min<std::size_t>(segment.size(), 63) & 1)) return kNone;
-    const std::size_t mask = here.table.size() - 1;
-    for (std::size_t i = slot_hash(segment.data(), segment.size()) & mask;; i = (i + 1) & mask) {
+  // Whether the bytes of a name longer than eight past its first eight are those of `segment`
+  // (of the same length): the last eight are in the slot, and longer names compare the words
+  // between against names_ (overlapping loads, no call).
+  bool tail_equal(const Slot& slot, const char* segment, std::size_t n) const {
+    if (load_word(segment + n - 8) != slot.tail) return false;
+    const char* name = names_.data() + slot.name_offset;
+    for (std::size_t i = 8; i + 8 < n; i += 8) {
+      if (load_word(segment + i) != load_word(name + i)) return false;
+    }
+    return true;
+  }
+  // The slot of the child of one node named exactly `segment` (no dot), or null. Inlined: it
+  // runs for every key of every object the walk enters.
+  [[gnu::always_inline]] const Slot* named_child(const Children& here,
+                                                 std::string_view segment) const {
+    const std::size_t n = segment.size();
+    if (!(here.length_mask & length_bit(n))) return nullptr;
+    const std::uint64_t head =
+        load_word(segment.data()) & kHeadMasks.mask[std::min<std::size_t>(n, 8)];
+    for (std::uint32_t i = slot_hash(head, n) & here.table_mask;; i = (i + 1) & here.table_mask) {
       const Slot& slot = here.table[i];
-      if (slot.child == kNone) return kNone;
-      if (slot.name_length == segment.size() &&
-          bytes_equal(names_.data() + slot.name_offset, segment.data(), segment.size())) {
-        return slot.child;
+      if (slot.head == head && slot.length == n && (n <= 8 || tail_equal(slot, segment.data(), n)))
+          [[likely]] {
+        return &slot;
       }
+      if (slot.length == kNone) return nullptr;
     }
   }
-  std::uint32_t dotted_child(std::uint32_t from, std::string_view key) const;
-  void insert_slot(Node& node, const Slot& slot);
+  const Slot* dotted_child(std::uint32_t from, std::string_view key) const;
+  Slot* add_child(std::uint32_t parent, std::string_view segment);
+  Slot* place(std::uint32_t table_begin, std::uint32_t table_mask, const Slot& slot);
 
   std::vector<Node> nodes_;
+  std::vector<Slot, LineAligned<Slot>> slots_;
+  std::vector<std::uint32_t> child_counts_;  // per node (for adding only)
   std::string names_;
   std::uint32_t field_count_ = 0;
 };
@@ -129,9 +199,7 @@ class FlatEvent {
   // but never a read outside the document and its padding.
   simdjson::error_code build(const PathTrie& trie, const Structurals& doc);
 
-  std::uint32_t first(std::uint32_t field) const {
-    return head_stamp_[field] == stamp_ ? head_[field] : kNone;
-  }
+  std::uint32_t first(std::uint32_t field) const { return head_[field]; }
   const Occurrence& occurrence(std::uint32_t index) const { return occurrences_[index]; }
   std::span<const Occurrence> occurrences() const {
     return {occurrences_.data(), occurrence_count_};
@@ -140,16 +208,30 @@ class FlatEvent {
   bool has_arrays() const { return !chains_.empty(); }
 
  private:
+  // The visit functions take the position in the structural index of the value they visit and
+  // return the position just past it, or kFailed after storing the error in error_. Positions
+  // travel in registers (a position passed by reference lived in memory, reloaded and stored
+  // again around every call), and since kFailed is past every valid position, the caller's one
+  // bounds check (at >= count) also catches a failure.
+  static constexpr std::uint32_t kFailed = kNone;
+  std::uint32_t fail(simdjson::error_code error) {
+    error_ = error;
+    return kFailed;
+  }
   char token(std::uint32_t at) const { return doc_.text[doc_.index[at]]; }
-  simdjson::error_code visit_object(const PathTrie& trie, std::uint32_t node, std::uint32_t& at);
-  simdjson::error_code visit_array(const PathTrie& trie, std::uint32_t node, std::uint32_t& at);
-  simdjson::error_code visit(const PathTrie& trie, std::uint32_t node, std::uint32_t& at);
-  simdjson::error_code skip(std::uint32_t& at) const;
-  std::string_view string_at(std::uint32_t at);
+  std::uint32_t visit_object(const PathTrie& trie, std::uint32_t node, std::uint32_t at);
+  std::uint32_t visit_array(const PathTrie& trie, const PathTrie::Slot& slot, std::uint32_t at);
+  std::uint32_t visit(const PathTrie& trie, const PathTrie::Slot& slot, std::uint32_t at);
+  std::uint32_t skip(std::uint32_t at);
+  std::string_view string_between(std::uint32_t open, std::uint32_t next);
+  std::string_view string_before_spaces(const char* begin, const char* end);
   std::string_view unescaped(std::string_view raw);
-  void record(std::uint32_t field, const Value& value);
+  void record(std::uint32_t field, Occurrence& o);
+  void forget_heads();
 
   Structurals doc_;
+  // Why the walk returned kFailed.
+  simdjson::error_code error_ = simdjson::SUCCESS;
   const char* escapes_from_ = nullptr;  // the document's first backslash (or its end)
   std::vector<char> unescaped_;         // strings with escapes, unescaped (one event's)
   char* unescaped_end_ = nullptr;
@@ -158,9 +240,10 @@ class FlatEvent {
   std::uint32_t occurrence_count_ = 0;
   std::vector<ArrayStep> chains_;
   std::vector<ArrayStep> current_chain_;
+  // Per field, its last occurrence (the head of its list), kNone for none. build() resets only
+  // the entries the previous event set, found through its occurrences: cheaper than a stamp
+  // per entry, which record() and every first() had to load and compare.
   std::vector<std::uint32_t> head_;
-  std::vector<std::uint32_t> head_stamp_;
-  std::uint32_t stamp_ = 0;
   std::uint32_t next_array_ = 0;
 };
 

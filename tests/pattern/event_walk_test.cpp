@@ -5,7 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 #include "eventrouter/pattern/pattern.hpp"
 #include "test_helpers.hpp"
@@ -52,6 +54,61 @@ TEST(EventWalk, NumbersMatchByValueWhateverTheirSpelling) {
   EXPECT_TRUE(match(R"({"n":[{"numeric":["<",-1e300]}]})", R"({"n":-1.5e308})"));
   EXPECT_TRUE(match(R"({"n":[9007199254740993]})", R"({"n":9007199254740993})"));
   EXPECT_FALSE(match(R"({"n":["5"]})", R"({"n":5})"));
+}
+
+// The trie compares names of up to eight bytes in one word, up to sixteen with a second word
+// and longer ones against its name text: a key differing from a rule's name in any one byte, or
+// by length, must not reach it, whatever the length and whether it is escaped.
+TEST(EventWalk, KeysOfEveryLengthMatchOnlyExactly) {
+  for (std::size_t length = 1; length <= 40; ++length) {
+    std::string name;
+    for (std::size_t i = 0; i < length; ++i) name += static_cast<char>('a' + i % 26);
+    const std::string pattern = R"({")" + name + R"(":["x"],"z":["y"]})";
+    auto event = [](const std::string& key) { return R"({")" + key + R"(":"x","z":"y"})"; };
+    EXPECT_TRUE(match(pattern, event(name))) << name;
+    // The same key spelled with an escape (read from the unescaped copy).
+    EXPECT_TRUE(match(pattern, event("\\u0061" + name.substr(1)))) << name;
+    for (std::size_t at : {std::size_t{0}, length / 2, length - 1}) {
+      std::string other = name;
+      other[at] = 'A';
+      EXPECT_FALSE(match(pattern, event(other))) << other;
+    }
+    EXPECT_FALSE(match(pattern, event(name + "a"))) << name;
+    EXPECT_FALSE(match(pattern, event(name.substr(0, length - 1)))) << name;
+    // A nested spelling of a dotted rule path reaches it through each segment.
+    EXPECT_TRUE(match(R"({"p.)" + name + R"(":["x"]})", R"({"p":{")" + name + R"(":"x"}})"));
+    EXPECT_TRUE(match(R"({"p":{")" + name + R"(":["x"]}})", R"({"p.)" + name + R"(":"x"})"));
+  }
+}
+
+// The walk reads short plain decimals itself (not through from_chars): every spelling must give
+// the double the pattern's parser (simdjson) gives, exactly. Spellings with up to 15 digits take
+// that path; longer ones and exponents take from_chars.
+TEST(EventWalk, ShortDecimalsReadExactly) {
+  std::vector<std::string> spellings;
+  for (const char* n :
+       {"0", "-0", "-0.0", "0.1", "0.2", "0.3", "12.50", "-7.25", "100.0", "1e2", "1.5E-3",
+        "123456789012345", "1234567890123456", "0.30000000000000004", "999999999999999",
+        "0.000000000000001", "-0.000000000000009", "4503599627370497.5"}) {
+    spellings.push_back(n);
+  }
+  std::mt19937_64 random(20240611);
+  for (int i = 0; i < 1500; ++i) {
+    std::string s = random() % 4 == 0 ? "-" : "";
+    const int whole = 1 + static_cast<int>(random() % 9);
+    const int fraction = static_cast<int>(random() % 9);
+    s += static_cast<char>('1' + random() % 9);
+    for (int d = 1; d < whole; ++d) s += static_cast<char>('0' + random() % 10);
+    if (fraction != 0) {
+      s += '.';
+      for (int d = 0; d < fraction; ++d) s += static_cast<char>('0' + random() % 10);
+    }
+    spellings.push_back(s);
+  }
+  for (const std::string& n : spellings) {
+    EXPECT_TRUE(match(R"({"n":[)" + n + "]}", R"({"n":)" + n + "}")) << n;
+    EXPECT_TRUE(match(R"({"n":[{"numeric":["=",)" + n + "]}]}", R"({"x":1,"n":)" + n + "}")) << n;
+  }
 }
 
 TEST(EventWalk, ValuesInNestedArraysAndSkippedSubtrees) {
