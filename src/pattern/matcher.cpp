@@ -10,6 +10,9 @@
 // to matching, not the number of rules. After warm-up nothing is allocated per event.
 
 #include <algorithm>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -185,6 +188,11 @@ struct AffixIndex {
     const std::size_t room = value.size() - skip;
     std::uint64_t word;
     std::memcpy(&word, value.data() + skip, 8);
+    if (window_lengths == 1u << 8) {  // the common case: every key has eight bytes past skip
+      if (room < 8) return false;
+      const std::uint64_t bit = window_hash(word, 8) >> gate_shift;
+      return gate[bit / 64] >> (bit % 64) & 1;
+    }
     for (std::uint32_t lengths = window_lengths; lengths != 0; lengths &= lengths - 1) {
       const auto w = static_cast<std::size_t>(__builtin_ctz(lengths));
       if (w > room) break;
@@ -486,10 +494,16 @@ double predicate_weight(const Predicate& p) {
     case PredKind::kSuffix:
     case PredKind::kPrefixCi:
     case PredKind::kSuffixCi:
-      return 3;
+      // A long prefix or suffix is nearly as specific as a whole value, a short one is not.
+      return 1 + 16.0 / static_cast<double>(std::max<std::size_t>(p.text.size(), 8));
     case PredKind::kWildcard:
-    case PredKind::kCidr:
       return 4;
+    case PredKind::kCidr: {
+      // By the share of the address space the range covers: a /24 is far narrower than a /8.
+      const double bits = p.ip.low.length * 8.0;
+      const int prefix = IpIndex::prefix_bits(p.ip);
+      return 1 + 3 * (prefix < 0 ? 1.0 : (bits - prefix) / bits);
+    }
     case PredKind::kNumericRange:
       return 6;
     default:
@@ -499,11 +513,14 @@ double predicate_weight(const Predicate& p) {
 
 // The expected share of events that meet a predicate, roughly, for choosing anchors: rules'
 // values stand for the events' (a value many rules on a field name, like a region or a source,
-// is common in events; a value one rule in hundreds on that field names, like an id, is rare;
-// a field few rules name tells little, so its values count as common), scaled by the kind's
-// weight, and lowered for texts with many digits (ids, accounts, addresses).
+// is common in events; a value one rule in hundreds on that field names, like an id, is rare),
+// scaled by the kind's weight, and lowered for texts with many digits (ids, accounts,
+// addresses). A field few rules name tells little: kFieldPrior counts as that many more values
+// on every field, so that one value among two rules on a field is not taken for a common one
+// (it made a source, which a ninth of the rules name, look the better anchor than a /24).
+constexpr double kFieldPrior = 8;
 double predicate_cost(const Predicate& p, std::uint32_t shared, std::uint32_t field_total) {
-  double share = (shared + 1.0) / (field_total + 1.0);
+  double share = (shared + 1.0) / (field_total + kFieldPrior);
   std::size_t digits = 0;
   for (char c : p.text) digits += c >= '0' && c <= '9';
   for (const WildcardGlob& g : p.globs) {
@@ -912,6 +929,27 @@ std::uint64_t prepare(std::string_view text, char* lower, char* reversed) {
   const std::size_t n = text.size();
   std::uint64_t h = hash_start(n);
   std::size_t i = 0;
+#if defined(__SSE2__)
+  // Sixteen bytes at a time where SSE2 is there (every x86-64): upper-case letters are the
+  // bytes in 'A'..'Z' as signed bytes (so no byte from 0x80 up), each raised by 0x20.
+  const __m128i before_a = _mm_set1_epi8('A' - 1);
+  const __m128i after_z = _mm_set1_epi8('Z' + 1);
+  const __m128i case_bit = _mm_set1_epi8(0x20);
+  for (; i + 16 <= n; i += 16) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    const __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(x, before_a), _mm_cmplt_epi8(x, after_z));
+    x = _mm_add_epi8(x, _mm_and_si128(upper, case_bit));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(lower + i), x);
+    const auto w0 = static_cast<std::uint64_t>(_mm_cvtsi128_si64(x));
+    const auto w1 = static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x)));
+    h = hash_word(hash_word(h, w0), w1);
+    if (reversed) {
+      const std::uint64_t r0 = __builtin_bswap64(w0), r1 = __builtin_bswap64(w1);
+      std::memcpy(reversed + n - i - 8, &r0, 8);
+      std::memcpy(reversed + n - i - 16, &r1, 8);
+    }
+  }
+#endif
   for (; i + 8 <= n; i += 8) {
     std::uint64_t w;
     std::memcpy(&w, text.data() + i, 8);
