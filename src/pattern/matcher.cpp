@@ -505,7 +505,8 @@ double predicate_weight(const Predicate& p) {
       return 1 + 3 * (prefix < 0 ? 1.0 : (bits - prefix) / bits);
     }
     case PredKind::kNumericRange:
-      return 6;
+      // A range bounded on both sides is far narrower than one open on a side.
+      return std::isinf(p.range.low) || std::isinf(p.range.high) ? 6 : 2;
     default:
       return 30;  // exists, anything-but
   }
