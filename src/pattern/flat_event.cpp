@@ -7,6 +7,13 @@
 
 namespace eventrouter::pattern::detail {
 
+namespace {
+
+// Nested arrays are the one thing the walk recurses into that the rules do not bound.
+constexpr std::uint32_t kMaxDepth = simdjson::DEFAULT_MAX_DEPTH;
+
+}  // namespace
+
 std::uint32_t PathTrie::add(std::string_view path) {
   std::uint32_t node = 0;
   Slot* slot = nullptr;
@@ -83,14 +90,17 @@ const PathTrie::Slot* PathTrie::dotted_child(std::uint32_t from, std::string_vie
 
 // Forgets the previous event's lists, resetting the heads its occurrences set (its fields may
 // be of another trie: head_ only grows). Two at a time: the loop is short, and its own
-// counting was a third of its instructions.
+// counting was a third of its instructions. It stops at the last occurrence (one pointer
+// compare per pair; `end - o >= 2` took a subtraction and a shift as well).
 void FlatEvent::forget_heads() {
   const Occurrence* o = occurrences_.data();
   const Occurrence* end = o + occurrence_count_;
   std::uint32_t* head = head_.data();
-  for (; end - o >= 2; o += 2) {
-    head[o[0].field] = kNone;
-    head[o[1].field] = kNone;
+  if (occurrence_count_ >= 2) {
+    for (const Occurrence* last = end - 1; o < last; o += 2) {
+      head[o[0].field] = kNone;
+      head[o[1].field] = kNone;
+    }
   }
   if (o != end) head[o->field] = kNone;
   occurrence_count_ = 0;
@@ -112,8 +122,8 @@ simdjson::error_code FlatEvent::build(const PathTrie& trie, const Structurals& d
   // Every recorded value is a distinct scalar token, so the structural count bounds them:
   // sized once here, record() writes without a capacity check.
   if (occurrences_.size() < doc.count) occurrences_.resize(doc.count);
-  chains_.clear();
-  current_chain_.clear();
+  chain_size_ = 0;
+  if (current_chain_.size() < kMaxDepth) current_chain_.resize(kMaxDepth);
   next_array_ = 0;
   depth_ = 0;
   if (head_.size() < trie.field_count()) head_.resize(trie.field_count(), kNone);
@@ -122,6 +132,18 @@ simdjson::error_code FlatEvent::build(const PathTrie& trie, const Structurals& d
   if (doc.count >= kFailed - 2) return simdjson::CAPACITY;
   if (!trie.has_children(0)) return simdjson::SUCCESS;
   return visit_object(trie, 0, 0) == kFailed ? error_ : simdjson::SUCCESS;
+}
+
+// Gives `o` (a value depth_ arrays deep) a copy of the current chain at the end of chains_.
+// Inlined into record(): as a call, its entry and exit cost as much as the copy.
+[[gnu::always_inline]] inline void FlatEvent::copy_chain(Occurrence& o) {
+  if (chains_.size() - chain_size_ < depth_) [[unlikely]] {
+    grow_chains();
+  }
+  o.chain_begin = chain_size_;
+  ArrayStep* to = chains_.data() + chain_size_;
+  for (std::uint32_t i = 0; i < depth_; ++i) to[i] = current_chain_[i];
+  chain_size_ += depth_;
 }
 
 // `o` is occurrences_[occurrence_count_] with its value set: links it into its field's list.
@@ -135,9 +157,14 @@ simdjson::error_code FlatEvent::build(const PathTrie& trie, const Structurals& d
   o.chain_begin = 0;
   o.chain_length = depth_;
   if (depth_ != 0) [[unlikely]] {
-    o.chain_begin = static_cast<std::uint32_t>(chains_.size());
-    chains_.insert(chains_.end(), current_chain_.begin(), current_chain_.end());
+    copy_chain(o);
   }
+}
+
+// Room for at least one more chain of depth_ steps (out of line: once an event's arrays have
+// been seen, the buffer is large enough for the next ones like it).
+void FlatEvent::grow_chains() {
+  chains_.resize(std::max<std::size_t>(chains_.size() * 2, chain_size_ + depth_ + 64));
 }
 
 namespace {
@@ -215,10 +242,19 @@ bool parse_short_decimal(const char* p, const char* end, double& out) {
   return true;
 }
 
+// The most characters a number parse_short_decimal() accepts can have: a sign, fifteen digits
+// and a point.
+constexpr std::ptrdiff_t kShortDecimalChars = 17;
+
 // A JSON number as a double, as simdjson reads it: out of range upwards is an error, a value
-// too small for a double is zero.
-simdjson::error_code parse_json_number(const char* begin, const char* end, double& out) {
-  if (parse_short_decimal(begin, end, out)) return simdjson::SUCCESS;
+// too small for a double is zero. `next` is where the next structural character stands: a
+// number that far away is longer than any short decimal (unless whitespace follows it, which
+// from_chars reads as well), so it goes to from_chars without first being read digit by digit.
+simdjson::error_code parse_json_number(const char* begin, const char* next, const char* end,
+                                       double& out) {
+  if (next - begin <= kShortDecimalChars && parse_short_decimal(begin, end, out)) {
+    return simdjson::SUCCESS;
+  }
   const auto [stop, error] = std::from_chars(begin, end, out);
   if (error == std::errc()) return simdjson::SUCCESS;
   if (error != std::errc::result_out_of_range) return simdjson::NUMBER_ERROR;
@@ -230,9 +266,6 @@ simdjson::error_code parse_json_number(const char* begin, const char* end, doubl
   }
   return simdjson::NUMBER_ERROR;
 }
-
-// Nested arrays are the one thing the walk recurses into that the rules do not bound.
-constexpr std::uint32_t kMaxDepth = simdjson::DEFAULT_MAX_DEPTH;
 
 }  // namespace
 
@@ -334,8 +367,9 @@ std::string_view FlatEvent::unescaped(std::string_view raw) {
       default:  // a number
         if (c != '-' && (c < '0' || c > '9')) return fail(simdjson::TAPE_ERROR);
         o.value.kind = ValueKind::kNumber;
-        if (auto error = parse_json_number(doc_.text + doc_.index[at], doc_.text + doc_.length,
-                                           o.value.num)) {
+        const char* next = doc_.text + (at + 1 < doc_.count ? doc_.index[at + 1] : doc_.length);
+        if (auto error = parse_json_number(doc_.text + doc_.index[at], next,
+                                           doc_.text + doc_.length, o.value.num)) {
           return fail(error);
         }
         break;
@@ -381,9 +415,8 @@ std::uint32_t FlatEvent::visit_array(const PathTrie& trie, const PathTrie::Slot&
   }
   while (true) {
     if (at >= doc_.count) return fail(simdjson::TAPE_ERROR);
-    current_chain_.push_back({id, index++});
+    current_chain_[depth_ - 1] = {id, index++};
     at = visit(trie, slot, at);
-    current_chain_.pop_back();
     if (at >= doc_.count) return at == kFailed ? kFailed : fail(simdjson::TAPE_ERROR);
     const char next = token(at++);
     if (next == ']') break;

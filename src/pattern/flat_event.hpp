@@ -205,7 +205,7 @@ class FlatEvent {
     return {occurrences_.data(), occurrence_count_};
   }
   const ArrayStep* chain(const Occurrence& o) const { return chains_.data() + o.chain_begin; }
-  bool has_arrays() const { return !chains_.empty(); }
+  bool has_arrays() const { return chain_size_ != 0; }
 
  private:
   // The visit functions take the position in the structural index of the value they visit and
@@ -227,6 +227,8 @@ class FlatEvent {
   std::string_view string_before_spaces(const char* begin, const char* end);
   std::string_view unescaped(std::string_view raw);
   void record(std::uint32_t field, Occurrence& o);
+  void copy_chain(Occurrence& o);
+  void grow_chains();
   void forget_heads();
 
   Structurals doc_;
@@ -238,7 +240,13 @@ class FlatEvent {
   std::uint32_t depth_ = 0;              // of nested arrays
   std::vector<Occurrence> occurrences_;  // the first occurrence_count_ are this event's
   std::uint32_t occurrence_count_ = 0;
+  // The chains of this event's values in arrays: the first chain_size_ steps of chains_, which
+  // only grows (a step is written by index, not appended: vector::insert cost some seventy
+  // instructions per value).
   std::vector<ArrayStep> chains_;
+  std::uint32_t chain_size_ = 0;
+  // The element of each enclosing array, outermost first: the first depth_ entries. Sized for
+  // the depth limit once, so that entering an element is one store.
   std::vector<ArrayStep> current_chain_;
   // Per field, its last occurrence (the head of its list), kNone for none. build() resets only
   // the entries the previous event set, found through its occurrences: cheaper than a stamp

@@ -111,6 +111,23 @@ TEST(EventWalk, ShortDecimalsReadExactly) {
   }
 }
 
+// Array chains live in one buffer that grows while an event is walked: chains written before
+// and after it grows must keep telling array elements apart, at every nesting depth, and a
+// number followed by whitespace (far from the next structural character) is still read.
+TEST(EventWalk, ArrayChainsSurviveTheirBufferGrowing) {
+  std::string event = R"({"r":[)";
+  for (int i = 0; i < 300; ++i) {
+    if (i != 0) event += ',';
+    event += R"({"a":"a)" + std::to_string(i) + R"(","b":[["b)" + std::to_string(i) + R"("]]})";
+  }
+  event += R"(],"n":1.5                    })";
+  EXPECT_TRUE(match(R"({"r":{"a":["a0"],"b":["b0"]}})", event));
+  EXPECT_TRUE(match(R"({"r":{"a":["a299"],"b":["b299"]}})", event));
+  EXPECT_FALSE(match(R"({"r":{"a":["a0"],"b":["b299"]}})", event));
+  EXPECT_FALSE(match(R"({"r":{"a":["a298"],"b":["b299"]}})", event));
+  EXPECT_TRUE(match(R"({"n":[1.5]})", event));
+}
+
 TEST(EventWalk, ValuesInNestedArraysAndSkippedSubtrees) {
   EXPECT_TRUE(match(R"({"a":["x"]})", R"({"a":[[["x"]],[]]})"));
   EXPECT_TRUE(match(R"({"b":["y"]})", R"({"a":[{"c":[[{"d":"}"}]]}],"b":"y"})"));
