@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "ast.hpp"
-#include "flat_map.hpp"
 #include "predicates.hpp"
 
 namespace eventrouter::pattern::detail {

@@ -25,6 +25,7 @@
 
 #include "compiled.hpp"
 #include "eventrouter/pattern/pattern.hpp"
+#include "flat_map.hpp"
 
 namespace eventrouter::pattern {
 namespace detail {
@@ -196,8 +197,7 @@ struct AffixIndex {
     for (std::uint32_t lengths = window_lengths; lengths != 0; lengths &= lengths - 1) {
       const auto w = static_cast<std::size_t>(__builtin_ctz(lengths));
       if (w > room) break;
-      const std::uint64_t kept = w == 8 ? word : word & ((1ull << (8 * w)) - 1);
-      const std::uint64_t bit = window_hash(kept, w) >> gate_shift;
+      const std::uint64_t bit = window_hash(word & kHeadMasks.mask[w], w) >> gate_shift;
       if (gate[bit / 64] >> (bit % 64) & 1) return true;
     }
     return false;
