@@ -13,7 +13,7 @@ namespace eventrouter::pattern::detail {
 
 // Byte equality of two short strings of length n, without a call: overlapping 8- or 4-byte
 // loads.
-inline bool bytes_equal(const char* a, const char* b, std::size_t n) {
+[[gnu::always_inline]] inline bool bytes_equal(const char* a, const char* b, std::size_t n) {
   if (n >= 8) {
     std::uint64_t x, y;
     for (std::size_t i = 0; i + 8 < n; i += 8) {

@@ -94,22 +94,29 @@ struct AffixIndex {
     std::int32_t parent;
     std::uint32_t alts;  // into `alts`
   };
+  // What every value's first check (may_hold) reads, side by side at the front so that a
+  // value turned away costs one line of this index and one word of the gate.
+  const char* shared = nullptr;  // the prefix all keys share (see shared_forward)
+  // A Bloom filter of the keys' "windows", the up to eight bytes after the shared prefix (the
+  // window's length is part of its hash): a value whose windows of those lengths are all
+  // absent has no key as prefix, and is turned away before the binary search. Null: no gate.
+  const std::uint64_t* gate_words = nullptr;
+  std::uint32_t skip = 0;            // the length of the prefix all keys share
+  std::uint32_t window_lengths = 0;  // bit w: some key has a window of w bytes
+  std::uint32_t gate_shift = 0;
   std::vector<std::uint64_t> heads;  // per key
   std::vector<Key> keys;             // sorted, unique
   std::string bytes;                 // the keys' texts, packed
-  std::uint32_t skip = 0;            // the length of the prefix all keys share
-  // A Bloom filter of the keys' "windows", the up to eight bytes after the shared prefix (the
-  // window's length is part of its hash): a value whose windows of those lengths are all
-  // absent has no key as prefix, and is turned away before the binary search.
-  std::vector<std::uint64_t> gate;
-  std::uint32_t gate_shift = 0;
-  std::uint32_t window_lengths = 0;  // bit w: some key has a window of w bytes
+  std::vector<std::uint64_t> gate;   // the gate's words (gate_words points here)
   std::vector<AltList> alts;
+  bool reversed = false;       // a suffix index: keys (and the values searched) are reversed
+  std::string shared_forward;  // a suffix index's shared suffix, forwards (`shared`)
   std::vector<std::pair<std::string, std::uint32_t>> pending;  // filled by add(), sorted by seal()
 
-  void add(std::string_view key, bool suffix, std::uint32_t alt) {
+  explicit AffixIndex(bool reversed_keys = false) : reversed(reversed_keys) {}
+  void add(std::string_view key, std::uint32_t alt) {
     std::string k(key);
-    if (suffix) std::reverse(k.begin(), k.end());
+    if (reversed) std::reverse(k.begin(), k.end());
     pending.emplace_back(std::move(k), alt);
   }
   std::string_view key(std::size_t i) const {
@@ -158,6 +165,14 @@ struct AffixIndex {
       heads.push_back(head(texts[i], n));
     }
     build_gate();
+    if (reversed) {
+      shared_forward.assign(bytes.data(), skip);
+      std::reverse(shared_forward.begin(), shared_forward.end());
+      shared = shared_forward.data();
+    } else {
+      shared = bytes.data();
+    }
+    gate_words = gate.empty() ? nullptr : gate.data();
   }
   // `word` holds the window's w bytes (and zeros above them).
   static std::uint64_t window_hash(std::uint64_t word, std::size_t w) {
@@ -182,34 +197,51 @@ struct AffixIndex {
       gate[bit / 64] |= 1ull << (bit % 64);
     }
   }
-  // False when no key can be a prefix of the value (which starts with the shared prefix).
-  // The value's buffer must have eight readable bytes after skip.
-  bool may_match(std::string_view value) const {
-    if (gate.empty()) return true;
+  // False when no key can be a prefix of the value: it does not start with the shared prefix,
+  // or the gate turns it away. Inlined into the lookups of every value; the search itself is
+  // not. The value's buffer must have eight readable bytes after skip.
+  [[gnu::always_inline]] bool may_hold(std::string_view value) const {
+    if (value.size() < skip || !bytes_equal(value.data(), shared, skip)) return false;
+    return gate_passes(load_word(value.data() + skip), value.size() - skip);
+  }
+  // may_hold() of the reverse of `value` (for a suffix index, whose keys are stored reversed),
+  // read from the value as it stands so that only values the gate lets through are reversed.
+  // `shared` holds the shared suffix forwards. The eight bytes before the value must be
+  // readable.
+  [[gnu::always_inline]] bool may_hold_reversed(std::string_view value) const {
+    if (value.size() < skip) return false;
     const std::size_t room = value.size() - skip;
-    std::uint64_t word;
-    std::memcpy(&word, value.data() + skip, 8);
+    if (!bytes_equal(value.data() + room, shared, skip)) return false;
+    // The reversed text's eight bytes after skip are the eight before the shared suffix here.
+    return gate_passes(__builtin_bswap64(load_word(value.data() + room - 8)), room);
+  }
+  // Whether the gate lets through a value whose `room` bytes after the shared prefix start
+  // with those of `word` (the bytes past room are ignored).
+  [[gnu::always_inline]] bool gate_passes(std::uint64_t word, std::size_t room) const {
+    if (!gate_words) return true;
     if (window_lengths == 1u << 8) {  // the common case: every key has eight bytes past skip
       if (room < 8) return false;
       const std::uint64_t bit = window_hash(word, 8) >> gate_shift;
-      return gate[bit / 64] >> (bit % 64) & 1;
+      return gate_words[bit / 64] >> (bit % 64) & 1;
     }
     for (std::uint32_t lengths = window_lengths; lengths != 0; lengths &= lengths - 1) {
       const auto w = static_cast<std::size_t>(__builtin_ctz(lengths));
       if (w > room) break;
       const std::uint64_t bit = window_hash(word & kHeadMasks.mask[w], w) >> gate_shift;
-      if (gate[bit / 64] >> (bit % 64) & 1) return true;
+      if (gate_words[bit / 64] >> (bit % 64) & 1) return true;
     }
     return false;
   }
   // Looks up a value already prepared the way the keys are stored (reversed for suffix keys,
   // ASCII lower-cased), calling emit(alts) for every key that is a prefix of it.
   template <class Emit>
-  void lookup(std::string_view value, Emit&& emit) const {
+  [[gnu::always_inline]] void lookup(std::string_view value, Emit&& emit) const {
+    if (may_hold(value)) search(value, emit);
+  }
+  // lookup() past the gate.
+  template <class Emit>
+  [[gnu::noinline]] void search(std::string_view value, Emit&& emit) const {
     if (keys.empty()) return;
-    // Every key starts with the first `skip` bytes of the first key (and is at least that long).
-    if (value.size() < skip || !bytes_equal(value.data(), bytes.data(), skip)) return;
-    if (!may_match(value)) return;
     // The number of heads <= the value's (branch-free: the steps are unpredictable).
     const std::uint64_t h = head_at(value, skip);
     const std::uint64_t* base = heads.data();
@@ -344,34 +376,38 @@ struct IpIndex {
     return bits;
   }
   static int bit(const IpAddress& ip, int b) { return ip.bytes[b / 8] >> (7 - b % 8) & 1; }
-  static void key(const IpAddress& ip, int bits, std::string& out) {
-    out.assign({static_cast<char>(ip.length), static_cast<char>(bits)});
+  // The key of the network of `bits` that holds `ip`: its length, the prefix length and the
+  // masked address, written to `out` (room for 18 bytes).
+  static std::string_view key(const IpAddress& ip, int bits, char* out) {
+    out[0] = static_cast<char>(ip.length);
+    out[1] = static_cast<char>(bits);
     for (int i = 0; i < ip.length; ++i) {
       int keep = std::clamp(bits - i * 8, 0, 8);
       auto mask = static_cast<std::uint8_t>(keep == 0 ? 0 : 0xff << (8 - keep));
-      out += static_cast<char>(ip.bytes[static_cast<std::size_t>(i)] & mask);
+      out[2 + i] = static_cast<char>(ip.bytes[static_cast<std::size_t>(i)] & mask);
     }
+    return {out, static_cast<std::size_t>(2 + ip.length)};
   }
+  static constexpr std::size_t kKeyRoom = 18;
   // False when the range is not one network (the caller then indexes it another way).
   bool add(const IpRange& r, std::uint32_t alt) {
     int bits = prefix_bits(r);
     if (bits < 0) return false;
     std::pair<std::uint8_t, std::uint8_t> shape{r.low.length, static_cast<std::uint8_t>(bits)};
     if (std::find(shapes.begin(), shapes.end(), shape) == shapes.end()) shapes.push_back(shape);
-    std::string k;
-    key(r.low, bits, k);
-    by_network.insert(k).push_back(alt);
+    char k[kKeyRoom];
+    by_network.insert(key(r.low, bits, k)).push_back(alt);
     return true;
   }
   template <class Emit>
-  void lookup(std::string_view value, std::string& scratch, Emit&& emit) const {
+  void lookup(std::string_view value, Emit&& emit) const {
     if (shapes.empty()) return;
     const IpAddress* ip = event_ips().get(value);
     if (!ip) return;
+    char k[kKeyRoom];
     for (auto [length, bits] : shapes) {
       if (length != ip->length) continue;
-      key(*ip, bits, scratch);
-      if (const AltList* alts = by_network.find(scratch)) emit(*alts);
+      if (const AltList* alts = by_network.find(key(*ip, bits, k))) emit(*alts);
     }
   }
 };
@@ -416,10 +452,10 @@ struct FieldIndex {
   ExactIndex exact;  // exact strings, ASCII equals-ignore-case
   std::unordered_map<double, AltList> numbers;
   AltList on_true, on_false, on_null;
-  AltList on_any;             // exists, anything-but: any value
-  AltList on_string;          // any string: wildcards without literal ends, non-ASCII ci
-  IpIndex ips;                // cidr, IP literals
-  AffixIndex prefix, suffix;  // with their ASCII ignore-case forms
+  AltList on_any;                   // exists, anything-but: any value
+  AltList on_string;                // any string: wildcards without literal ends, non-ASCII ci
+  IpIndex ips;                      // cidr, IP literals
+  AffixIndex prefix, suffix{true};  // with their ASCII ignore-case forms
   RangeIndex ranges;
 };
 
@@ -704,10 +740,10 @@ void MatcherData::index(std::uint32_t field, const Predicate& p, std::uint32_t a
       fi.on_null.push_back(alt);
       break;
     case PredKind::kPrefix:
-      fi.prefix.add(lowered(p.text), false, alt);
+      fi.prefix.add(lowered(p.text), alt);
       break;
     case PredKind::kSuffix:
-      fi.suffix.add(lowered(p.text), true, alt);
+      fi.suffix.add(lowered(p.text), alt);
       break;
     case PredKind::kPrefixCi:
     case PredKind::kSuffixCi:
@@ -717,9 +753,9 @@ void MatcherData::index(std::uint32_t field, const Predicate& p, std::uint32_t a
       } else if (p.kind == PredKind::kEqualsCi) {
         fi.exact.add(lowered(p.text), alt);
       } else if (p.kind == PredKind::kPrefixCi) {
-        fi.prefix.add(lowered(p.text), false, alt);
+        fi.prefix.add(lowered(p.text), alt);
       } else {
-        fi.suffix.add(lowered(p.text), true, alt);
+        fi.suffix.add(lowered(p.text), alt);
       }
       break;
     }
@@ -729,9 +765,9 @@ void MatcherData::index(std::uint32_t field, const Predicate& p, std::uint32_t a
         fi.exact.add(lowered(glob.pieces[0]), alt);
       } else if (!glob.pieces.front().empty() &&
                  glob.pieces.front().size() >= glob.pieces.back().size()) {
-        fi.prefix.add(lowered(glob.pieces.front()), false, alt);
+        fi.prefix.add(lowered(glob.pieces.front()), alt);
       } else if (!glob.pieces.back().empty()) {
-        fi.suffix.add(lowered(glob.pieces.back()), true, alt);
+        fi.suffix.add(lowered(glob.pieces.back()), alt);
       } else {
         fi.on_string.push_back(alt);
       }
@@ -860,8 +896,11 @@ struct MatchScratch {
   // the cost follows the candidates, not the rules (and the bits stay in the first-level cache).
   std::vector<std::uint64_t> seen;
   std::vector<std::uint32_t> candidates;
-  std::vector<char> lower, reversed;  // a value prepared for the index lookups (grow only)
-  std::string ip_key;
+  // A value prepared for the index lookups, lower-cased (at kLowerPad: eight readable bytes
+  // before it, for AffixIndex::may_hold_reversed, and eight after, for may_hold) and reversed
+  // (eight readable bytes after it). Grow only.
+  static constexpr std::size_t kLowerPad = 8;
+  std::vector<char> lower, reversed;
   std::uint32_t stamp = 0;
   // Per field, for guards: whether it holds exactly one string value this event, and its hash.
   enum : std::uint8_t { kMissing, kOneString, kOther };
@@ -923,10 +962,9 @@ MatchScratch& match_scratch() {
   return scratch;
 }
 
-// Writes the value ASCII lower-cased to lower[0, n) and, when `reversed` is set, the same
-// reversed to reversed[0, n), eight bytes at a time; returns hash_bytes() of the lower-cased
-// value, computed on the way.
-std::uint64_t prepare(std::string_view text, char* lower, char* reversed) {
+// Writes the value ASCII lower-cased to lower[0, n), eight bytes at a time; returns
+// hash_bytes() of the lower-cased value, computed on the way.
+std::uint64_t prepare(std::string_view text, char* lower) {
   const std::size_t n = text.size();
   std::uint64_t h = hash_start(n);
   std::size_t i = 0;
@@ -944,44 +982,41 @@ std::uint64_t prepare(std::string_view text, char* lower, char* reversed) {
     const auto w0 = static_cast<std::uint64_t>(_mm_cvtsi128_si64(x));
     const auto w1 = static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x)));
     h = hash_word(hash_word(h, w0), w1);
-    if (reversed) {
-      const std::uint64_t r0 = __builtin_bswap64(w0), r1 = __builtin_bswap64(w1);
-      std::memcpy(reversed + n - i - 8, &r0, 8);
-      std::memcpy(reversed + n - i - 16, &r1, 8);
-    }
   }
 #endif
   for (; i + 8 <= n; i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, text.data() + i, 8);
-    w = lower_word(w);
+    std::uint64_t w = lower_word(load_word(text.data() + i));
     std::memcpy(lower + i, &w, 8);
     h = hash_word(h, w);
-    if (reversed) {
-      w = __builtin_bswap64(w);
-      std::memcpy(reversed + n - i - 8, &w, 8);
-    }
   }
   if (i != n && n >= 8) {
     // The last 1-7 bytes: one more word, overlapping the previous one (whose bytes it
     // rewrites with the same values), instead of a byte loop.
-    std::uint64_t w;
-    std::memcpy(&w, text.data() + n - 8, 8);
-    w = lower_word(w);
+    const std::uint64_t w = lower_word(load_word(text.data() + n - 8));
     std::memcpy(lower + n - 8, &w, 8);
-    if (reversed) {
-      w = __builtin_bswap64(w);
-      std::memcpy(reversed, &w, 8);
-    }
     return hash_finish(h, lower + i, n - i);
   }
   for (std::size_t j = i; j < n; ++j) {
     char c = text[j];
-    c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-    lower[j] = c;
-    if (reversed) reversed[n - 1 - j] = c;
+    lower[j] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
   }
   return hash_finish(h, lower + i, n - i);
+}
+
+// Writes text[0, n) reversed to out[0, n), eight bytes at a time. `text` must have eight
+// readable bytes before it (its first word may be read from there).
+void reverse_into(const char* text, std::size_t n, char* out) {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const std::uint64_t w = __builtin_bswap64(load_word(text + n - i - 8));
+    std::memcpy(out + i, &w, 8);
+  }
+  if (i != n) {
+    // The first 1-7 bytes of the text: the word ending there, of which the bytes before the
+    // text land past n in `out` (which has room for them).
+    const std::uint64_t w = __builtin_bswap64(load_word(text + n - i - 8));
+    std::memcpy(out + i, &w, 8);
+  }
 }
 
 // Adds the alternatives whose anchor on this field the value may meet. `probe` says which
@@ -998,20 +1033,24 @@ void collect(const FieldProbe& probe, const FieldIndex& fi, const Value& v, Matc
       const bool suffix = kinds & FieldProbe::kSuffix;
       if (exact || prefix || suffix) {
         const std::size_t n = v.str.size();
-        if (s.lower.size() < n + 8) {  // eight more readable bytes (see AffixIndex::may_match)
-          s.lower.resize(std::max<std::size_t>(n + 8, 2 * s.lower.size()));
+        if (s.lower.size() < n + 2 * MatchScratch::kLowerPad) {
+          s.lower.resize(
+              std::max<std::size_t>(n + 2 * MatchScratch::kLowerPad, 2 * s.lower.size()));
           s.reversed.resize(s.lower.size());
         }
-        const std::uint64_t hash =
-            prepare(v.str, s.lower.data(), suffix ? s.reversed.data() : nullptr);
-        const std::string_view lower(s.lower.data(), n);
+        char* lower_text = s.lower.data() + MatchScratch::kLowerPad;
+        const std::uint64_t hash = prepare(v.str, lower_text);
+        const std::string_view lower(lower_text, n);
         if (exact) {
           if (const AltList* alts = fi.exact.find(lower, hash)) s.add_all(*alts);
         }
         if (prefix) fi.prefix.lookup(lower, emit);
-        if (suffix) fi.suffix.lookup(std::string_view(s.reversed.data(), n), emit);
+        if (suffix && fi.suffix.may_hold_reversed(lower)) {
+          reverse_into(lower_text, n, s.reversed.data());
+          fi.suffix.search(std::string_view(s.reversed.data(), n), emit);
+        }
       }
-      if (kinds & FieldProbe::kIp) fi.ips.lookup(v.str, s.ip_key, emit);
+      if (kinds & FieldProbe::kIp) fi.ips.lookup(v.str, emit);
       break;
     }
     case ValueKind::kNumber: {
@@ -1036,7 +1075,8 @@ void collect(const FieldProbe& probe, const FieldIndex& fi, const Value& v, Matc
   }
 }
 
-bool compact_matches(const PredCell& p, const char* base, const Value& v) {
+// compact_matches() for every kind but an exact string.
+[[gnu::noinline]] bool compact_matches_other(const PredCell& p, const char* base, const Value& v) {
   const bool is_string = v.kind == ValueKind::kString;
   switch (p.kind) {
     case PredKind::kExactString:
@@ -1100,11 +1140,30 @@ bool compact_matches(const PredCell& p, const char* base, const Value& v) {
   }
 }
 
-bool any_matches(const PredCell* p, std::uint32_t count, const char* base, const Value& v) {
+// Whether the value meets the predicate. An exact string, the most common kind, is decided
+// inline; the others take a call.
+[[gnu::always_inline]] inline bool compact_matches(const PredCell& p, const char* base,
+                                                   const Value& v) {
+  if (p.kind == PredKind::kExactString) {
+    return v.kind == ValueKind::kString && v.str.size() == p.text_length &&
+           bytes_equal(v.str.data(), base + p.text_offset, p.text_length);
+  }
+  return compact_matches_other(p, base, v);
+}
+
+[[gnu::noinline]] bool any_of_several_matches(const PredCell* p, std::uint32_t count,
+                                              const char* base, const Value& v) {
   for (std::uint32_t i = 0; i < count; ++i) {
     if (compact_matches(p[i], base, v)) return true;
   }
   return false;
+}
+
+// Whether the value meets any of the condition's predicates (most conditions have one).
+[[gnu::always_inline]] inline bool any_matches(const PredCell* p, std::uint32_t count,
+                                               const char* base, const Value& v) {
+  if (count == 1) return compact_matches(*p, base, v);
+  return any_of_several_matches(p, count, base, v);
 }
 
 // Two values in arrays can be chosen together unless they lie in different elements of one

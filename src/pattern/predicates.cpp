@@ -185,7 +185,9 @@ bool ascii_char_eq_ci(char a, char b) {
 }  // namespace
 
 std::optional<IpAddress> parse_ip(std::string_view text) {
-  if (looks_like_ipv4(text)) return parse_ipv4(text);
+  // parse_ipv4 refuses whatever looks_like_ipv4 would (at its first unexpected character), so
+  // IPv4 literals, the common case, are read in one pass.
+  if (auto ip = parse_ipv4(text)) return ip;
   if (looks_like_ipv6(text)) return parse_ipv6(text);
   return std::nullopt;
 }
