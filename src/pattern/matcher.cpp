@@ -66,10 +66,14 @@ class AltList {
 inline std::size_t common_prefix(const char* a, const char* b, std::size_t from, std::size_t n) {
   std::size_t i = from;
   for (; i + 8 <= n; i += 8) {
-    std::uint64_t x, y;
-    std::memcpy(&x, a + i, 8);
-    std::memcpy(&y, b + i, 8);
-    if (x != y) return i + static_cast<std::size_t>(__builtin_ctzll(x ^ y) >> 3);
+    const std::uint64_t x = load_word(a + i) ^ load_word(b + i);
+    if (x != 0) return i + static_cast<std::size_t>(__builtin_ctzll(x) >> 3);
+  }
+  if (i == n) return n;
+  if (n >= 8) {
+    // The last 1-7 bytes: the word ending at n, whose first bytes are known equal.
+    const std::uint64_t x = load_word(a + n - 8) ^ load_word(b + n - 8);
+    return x == 0 ? n : n - 8 + static_cast<std::size_t>(__builtin_ctzll(x) >> 3);
   }
   while (i < n && a[i] == b[i]) ++i;
   return i;
@@ -944,7 +948,7 @@ struct MatchScratch {
       stamp = 1;
     }
   }
-  void add(std::uint32_t alt) {
+  [[gnu::always_inline]] void add(std::uint32_t alt) {
     std::uint64_t& word = seen[alt >> 6];
     const std::uint64_t bit = 1ull << (alt & 63);
     if (!(word & bit)) {
@@ -952,7 +956,7 @@ struct MatchScratch {
       candidates.push_back(alt);
     }
   }
-  void add_all(const AltList& alts) {
+  [[gnu::always_inline]] void add_all(const AltList& alts) {
     alts.for_each([this](std::uint32_t alt) { add(alt); });
   }
 };
