@@ -141,14 +141,12 @@ class FlatStringMap {
   // another key's value, so it serves only callers that tolerate extra results.
   // `h` is hash_bytes(key).
   const V* find_by_hash(std::string_view key, std::uint64_t h) const {
-    if (count_ == 0) return nullptr;
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-      const Slot& s = slots_[i];
-      if (!s.used) return nullptr;
-      if (s.hash == h && s.length == key.size()) return &s.value;
-    }
+    return lookup().find_by_hash(key, h);
   }
+  // All that find_by_hash() reads of the map itself (16 bytes), for keeping it beside the data a
+  // caller reads with it. Valid while the map is not changed.
+  class Lookup;
+  Lookup lookup() const;
   bool empty() const { return count_ == 0; }
   std::size_t size() const { return count_; }
 
@@ -190,5 +188,33 @@ class FlatStringMap {
   std::string bytes_;
   std::size_t count_ = 0;
 };
+
+template <class V>
+class FlatStringMap<V>::Lookup {
+ public:
+  const V* find_by_hash(std::string_view key, std::uint64_t h) const {
+    if (!slots_) return nullptr;
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (!s.used) return nullptr;
+      if (s.hash == h && s.length == key.size()) return &s.value;
+    }
+  }
+
+ private:
+  friend class FlatStringMap;
+  const Slot* slots_ = nullptr;  // null: the map is empty
+  std::size_t mask_ = 0;
+};
+
+template <class V>
+typename FlatStringMap<V>::Lookup FlatStringMap<V>::lookup() const {
+  Lookup l;
+  if (count_ != 0) {
+    l.slots_ = slots_.data();
+    l.mask_ = slots_.size() - 1;
+  }
+  return l;
+}
 
 }  // namespace eventrouter::pattern::detail

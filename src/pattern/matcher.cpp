@@ -79,6 +79,60 @@ inline std::size_t common_prefix(const char* a, const char* b, std::size_t from,
   return i;
 }
 
+// The first test of a value against a prefix or suffix index (AffixIndex), from 24 bytes that
+// are copied beside the field's other first tests (FieldHot): whether the value starts with the
+// prefix all keys share, then a Bloom filter ("gate") of the keys' "windows", the up to eight
+// bytes after that shared prefix (the window's length is part of its hash). A value whose
+// windows of those lengths are all absent has no key as prefix, and is turned away before the
+// index's binary search.
+struct AffixGate {
+  const char* shared = nullptr;               // the shared prefix (forwards for a suffix index)
+  const std::uint64_t* gate_words = nullptr;  // null: no gate, every value passes
+  std::uint32_t skip = 0;                     // the shared prefix's length
+  std::uint16_t window_lengths = 0;           // bit w: some key has a window of w bytes
+  std::uint16_t gate_shift = 0;
+
+  // `word` holds the window's w bytes (and zeros above them).
+  static std::uint64_t window_hash(std::uint64_t word, std::size_t w) {
+    return (word ^ (w * 0x9E3779B97F4A7C15ull)) * 0xff51afd7ed558ccdull;
+  }
+  // False when no key can be a prefix of the value (stored as the keys are). Inlined into the
+  // lookups of every value; the search itself is not. The value's buffer must have eight
+  // readable bytes after skip.
+  [[gnu::always_inline]] bool may_hold(std::string_view value) const {
+    if (value.size() < skip || !bytes_equal(value.data(), shared, skip)) return false;
+    return passes(load_word(value.data() + skip), value.size() - skip);
+  }
+  // may_hold() of the reverse of `value` (for a suffix index, whose keys are stored reversed),
+  // read from the value as it stands so that only values the gate lets through are reversed.
+  // The eight bytes before the value must be readable.
+  [[gnu::always_inline]] bool may_hold_reversed(std::string_view value) const {
+    if (value.size() < skip) return false;
+    const std::size_t room = value.size() - skip;
+    if (!bytes_equal(value.data() + room, shared, skip)) return false;
+    // The reversed text's eight bytes after skip are the eight before the shared suffix here.
+    return passes(__builtin_bswap64(load_word(value.data() + room - 8)), room);
+  }
+  // Whether the gate lets through a value whose `room` bytes after the shared prefix start
+  // with those of `word` (the bytes past room are ignored).
+  [[gnu::always_inline]] bool passes(std::uint64_t word, std::size_t room) const {
+    if (!gate_words) return true;
+    if (window_lengths == 1u << 8) {  // the common case: every key has eight bytes past skip
+      if (room < 8) return false;
+      const std::uint64_t bit = window_hash(word, 8) >> gate_shift;
+      return gate_words[bit / 64] >> (bit % 64) & 1;
+    }
+    for (std::uint32_t lengths = window_lengths; lengths != 0; lengths &= lengths - 1) {
+      const auto w = static_cast<std::size_t>(__builtin_ctz(lengths));
+      if (w > room) break;
+      const std::uint64_t bit = window_hash(word & kHeadMasks.mask[w], w) >> gate_shift;
+      if (gate_words[bit / 64] >> (bit % 64) & 1) return true;
+    }
+    return false;
+  }
+};
+static_assert(sizeof(AffixGate) == 24);
+
 // Prefixes (suffixes are stored and looked up reversed) in a sorted array. The keys that are
 // prefixes of a value v all lie on the chain of prefixes of the last key <= v (any key between
 // a prefix of v and v starts with that prefix), so one binary search and a walk up that chain
@@ -98,23 +152,15 @@ struct AffixIndex {
     std::int32_t parent;
     std::uint32_t alts;  // into `alts`
   };
-  // What every value's first check (may_hold) reads, side by side at the front so that a
-  // value turned away costs one line of this index and one word of the gate.
-  const char* shared = nullptr;  // the prefix all keys share (see shared_forward)
-  // A Bloom filter of the keys' "windows", the up to eight bytes after the shared prefix (the
-  // window's length is part of its hash): a value whose windows of those lengths are all
-  // absent has no key as prefix, and is turned away before the binary search. Null: no gate.
-  const std::uint64_t* gate_words = nullptr;
+  AffixGate first_test;              // filled by seal()
   std::uint32_t skip = 0;            // the length of the prefix all keys share
-  std::uint32_t window_lengths = 0;  // bit w: some key has a window of w bytes
-  std::uint32_t gate_shift = 0;
   std::vector<std::uint64_t> heads;  // per key
   std::vector<Key> keys;             // sorted, unique
   std::string bytes;                 // the keys' texts, packed
-  std::vector<std::uint64_t> gate;   // the gate's words (gate_words points here)
+  std::vector<std::uint64_t> gate;   // the gate's words
   std::vector<AltList> alts;
   bool reversed = false;       // a suffix index: keys (and the values searched) are reversed
-  std::string shared_forward;  // a suffix index's shared suffix, forwards (`shared`)
+  std::string shared_forward;  // a suffix index's shared suffix, forwards (first_test.shared)
   std::vector<std::pair<std::string, std::uint32_t>> pending;  // filled by add(), sorted by seal()
 
   explicit AffixIndex(bool reversed_keys = false) : reversed(reversed_keys) {}
@@ -169,80 +215,39 @@ struct AffixIndex {
       heads.push_back(head(texts[i], n));
     }
     build_gate();
+    first_test.skip = skip;
     if (reversed) {
       shared_forward.assign(bytes.data(), skip);
       std::reverse(shared_forward.begin(), shared_forward.end());
-      shared = shared_forward.data();
+      first_test.shared = shared_forward.data();
     } else {
-      shared = bytes.data();
+      first_test.shared = bytes.data();
     }
-    gate_words = gate.empty() ? nullptr : gate.data();
-  }
-  // `word` holds the window's w bytes (and zeros above them).
-  static std::uint64_t window_hash(std::uint64_t word, std::size_t w) {
-    return (word ^ (w * 0x9E3779B97F4A7C15ull)) * 0xff51afd7ed558ccdull;
+    first_test.gate_words = gate.empty() ? nullptr : gate.data();
   }
   void build_gate() {
     std::size_t bits = 64;
     while (bits < keys.size() * 16) bits *= 2;
     gate.assign(bits / 64, 0);
-    gate_shift = static_cast<std::uint32_t>(64 - __builtin_ctzll(bits));
+    const auto shift = static_cast<std::uint16_t>(64 - __builtin_ctzll(bits));
+    first_test.gate_shift = shift;
     for (std::size_t i = 0; i < keys.size(); ++i) {
       const std::size_t w = std::min<std::size_t>(keys[i].length - skip, 8);
       if (w == 0) {  // the shared prefix itself is a key: every value that gets this far passes
         gate.clear();
-        window_lengths = 0;
+        first_test.window_lengths = 0;
         return;
       }
-      window_lengths |= 1u << w;
+      first_test.window_lengths |= static_cast<std::uint16_t>(1u << w);
       std::uint64_t word = 0;
       std::memcpy(&word, bytes.data() + keys[i].offset + skip, w);
-      const std::uint64_t bit = window_hash(word, w) >> gate_shift;
+      const std::uint64_t bit = AffixGate::window_hash(word, w) >> shift;
       gate[bit / 64] |= 1ull << (bit % 64);
     }
   }
-  // False when no key can be a prefix of the value: it does not start with the shared prefix,
-  // or the gate turns it away. Inlined into the lookups of every value; the search itself is
-  // not. The value's buffer must have eight readable bytes after skip.
-  [[gnu::always_inline]] bool may_hold(std::string_view value) const {
-    if (value.size() < skip || !bytes_equal(value.data(), shared, skip)) return false;
-    return gate_passes(load_word(value.data() + skip), value.size() - skip);
-  }
-  // may_hold() of the reverse of `value` (for a suffix index, whose keys are stored reversed),
-  // read from the value as it stands so that only values the gate lets through are reversed.
-  // `shared` holds the shared suffix forwards. The eight bytes before the value must be
-  // readable.
-  [[gnu::always_inline]] bool may_hold_reversed(std::string_view value) const {
-    if (value.size() < skip) return false;
-    const std::size_t room = value.size() - skip;
-    if (!bytes_equal(value.data() + room, shared, skip)) return false;
-    // The reversed text's eight bytes after skip are the eight before the shared suffix here.
-    return gate_passes(__builtin_bswap64(load_word(value.data() + room - 8)), room);
-  }
-  // Whether the gate lets through a value whose `room` bytes after the shared prefix start
-  // with those of `word` (the bytes past room are ignored).
-  [[gnu::always_inline]] bool gate_passes(std::uint64_t word, std::size_t room) const {
-    if (!gate_words) return true;
-    if (window_lengths == 1u << 8) {  // the common case: every key has eight bytes past skip
-      if (room < 8) return false;
-      const std::uint64_t bit = window_hash(word, 8) >> gate_shift;
-      return gate_words[bit / 64] >> (bit % 64) & 1;
-    }
-    for (std::uint32_t lengths = window_lengths; lengths != 0; lengths &= lengths - 1) {
-      const auto w = static_cast<std::size_t>(__builtin_ctz(lengths));
-      if (w > room) break;
-      const std::uint64_t bit = window_hash(word & kHeadMasks.mask[w], w) >> gate_shift;
-      if (gate_words[bit / 64] >> (bit % 64) & 1) return true;
-    }
-    return false;
-  }
   // Looks up a value already prepared the way the keys are stored (reversed for suffix keys,
-  // ASCII lower-cased), calling emit(alts) for every key that is a prefix of it.
-  template <class Emit>
-  [[gnu::always_inline]] void lookup(std::string_view value, Emit&& emit) const {
-    if (may_hold(value)) search(value, emit);
-  }
-  // lookup() past the gate.
+  // ASCII lower-cased) and let through by first_test (or the copy of it in FieldHot), calling
+  // emit(alts) for every key that is a prefix of it.
   template <class Emit>
   [[gnu::noinline]] void search(std::string_view value, Emit&& emit) const {
     if (keys.empty()) return;
@@ -311,11 +316,6 @@ struct ExactIndex {
   void add(const std::string& key, std::uint32_t alt) {
     by_text.insert(key).push_back(alt);
     lengths |= 1ull << std::min<std::size_t>(key.size(), 63);
-  }
-  // May return extra alternatives (see find_by_hash), as every index may. `hash` is
-  // hash_bytes(key).
-  const AltList* find(std::string_view key, std::uint64_t hash) const {
-    return by_text.find_by_hash(key, hash);
   }
 };
 
@@ -452,7 +452,22 @@ struct RangeIndex {
 // indexes are keyed ASCII lower-case, and case-sensitive and ignore-case anchors share them
 // (a value costs one lower-casing, one hash lookup and two binary searches, not six lookups);
 // a candidate whose value differs only in case is dropped by the evaluation.
+// The first tests of a string value against a field's exact, prefix and suffix indexes, copied
+// side by side into one cache line: a value that meets no key costs this line and the words the
+// tests themselves read (a table slot, a gate word), instead of the scattered headers of three
+// indexes.
+struct alignas(64) FieldHot {
+  // May return extra alternatives (see find_by_hash), as every index may.
+  FlatStringMap<AltList>::Lookup exact;
+  AffixGate prefix, suffix;
+};
+static_assert(sizeof(FieldHot) == 64);
+
 struct FieldIndex {
+  // Filled once the indexes are sealed. It points into them (as their first tests do, a suffix
+  // index's shared suffix possibly into its own string object), so a FieldIndex stays where it
+  // was built.
+  FieldHot hot;
   ExactIndex exact;  // exact strings, ASCII equals-ignore-case
   std::unordered_map<double, AltList> numbers;
   AltList on_true, on_false, on_null;
@@ -885,6 +900,7 @@ void MatcherData::build() {
   }
   for (FieldIndex& fi : fields) {
     for (AffixIndex* affix : {&fi.prefix, &fi.suffix}) affix->seal();
+    fi.hot = {fi.exact.by_text.lookup(), fi.prefix.first_test, fi.suffix.first_test};
     auto by_value = [](const Bound& a, const Bound& b) { return a.value < b.value; };
     std::sort(fi.ranges.lower_only.begin(), fi.ranges.lower_only.end(), by_value);
     std::sort(fi.ranges.upper_only.begin(), fi.ranges.upper_only.end(), by_value);
@@ -901,7 +917,7 @@ struct MatchScratch {
   std::vector<std::uint64_t> seen;
   std::vector<std::uint32_t> candidates;
   // A value prepared for the index lookups, lower-cased (at kLowerPad: eight readable bytes
-  // before it, for AffixIndex::may_hold_reversed, and eight after, for may_hold) and reversed
+  // before it, for AffixGate::may_hold_reversed, and eight after, for may_hold) and reversed
   // (eight readable bytes after it). Grow only.
   static constexpr std::size_t kLowerPad = 8;
   std::vector<char> lower, reversed;
@@ -1046,10 +1062,10 @@ void collect(const FieldProbe& probe, const FieldIndex& fi, const Value& v, Matc
         const std::uint64_t hash = prepare(v.str, lower_text);
         const std::string_view lower(lower_text, n);
         if (exact) {
-          if (const AltList* alts = fi.exact.find(lower, hash)) s.add_all(*alts);
+          if (const AltList* alts = fi.hot.exact.find_by_hash(lower, hash)) s.add_all(*alts);
         }
-        if (prefix) fi.prefix.lookup(lower, emit);
-        if (suffix && fi.suffix.may_hold_reversed(lower)) {
+        if (prefix && fi.hot.prefix.may_hold(lower)) fi.prefix.search(lower, emit);
+        if (suffix && fi.hot.suffix.may_hold_reversed(lower)) {
           reverse_into(lower_text, n, s.reversed.data());
           fi.suffix.search(std::string_view(s.reversed.data(), n), emit);
         }
