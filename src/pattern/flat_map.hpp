@@ -166,7 +166,7 @@ class FlatStringMap {
       const Slot& s = slots_[i];
       if (!s.used) return i;
       if (s.hash == h && s.length == key.size() &&
-          std::memcmp(bytes_.data() + s.offset, key.data(), key.size()) == 0) {
+          bytes_equal(bytes_.data() + s.offset, key.data(), key.size())) {
         return i;
       }
     }

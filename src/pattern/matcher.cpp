@@ -143,6 +143,11 @@ static_assert(sizeof(AffixGate) == 24);
 // all keys share, as a big-endian integer (zero-padded), in one small contiguous array. Integer
 // order agrees with byte order wherever two heads differ, so only the keys whose head equals the
 // value's are then compared in full.
+//
+// Most indexes need no search at all: every key is at least as long as the shortest, so a key
+// that is a prefix of a value shares the value's first `group_length` bytes (the shortest key's
+// length, up to kMaxGroupLength) and lies in the run of sorted keys that begin with them. A hash
+// map from those bytes to the run finds the few keys to test, or the range to search.
 struct AffixIndex {
   // What a lookup reads of one key, in one 16-byte record: its text's place in `bytes`, the
   // longest other key that is a prefix of it (-1: none), and its alternatives.
@@ -152,8 +157,15 @@ struct AffixIndex {
     std::int32_t parent;
     std::uint32_t alts;  // into `alts`
   };
-  AffixGate first_test;              // filled by seal()
-  std::uint32_t skip = 0;            // the length of the prefix all keys share
+  AffixGate first_test;    // filled by seal()
+  std::uint32_t skip = 0;  // the length of the prefix all keys share
+  struct Group {
+    std::uint32_t begin, end;  // into `keys`
+  };
+  // Groups of up to kLinearKeys keys are tested key by key, larger ones searched.
+  static constexpr std::size_t kMaxGroupLength = 32, kLinearKeys = 8;
+  std::uint32_t group_length = 0;    // 0: no groups (search() searches)
+  FlatStringMap<Group> groups;       // by the keys' first group_length bytes
   std::vector<std::uint64_t> heads;  // per key
   std::vector<Key> keys;             // sorted, unique
   std::string bytes;                 // the keys' texts, packed
@@ -214,6 +226,7 @@ struct AffixIndex {
       bytes += texts[i];
       heads.push_back(head(texts[i], n));
     }
+    build_groups(texts);
     build_gate();
     first_test.skip = skip;
     if (reversed) {
@@ -224,6 +237,22 @@ struct AffixIndex {
       first_test.shared = bytes.data();
     }
     first_test.gate_words = gate.empty() ? nullptr : gate.data();
+  }
+  void build_groups(const std::vector<std::string>& texts) {
+    std::size_t shortest = texts.front().size();
+    for (const std::string& text : texts) shortest = std::min(shortest, text.size());
+    const std::size_t length = std::min(shortest, kMaxGroupLength);
+    if (length <= skip) return;  // one group: no better than the search
+    FlatStringMap<Group> built;
+    for (std::size_t i = 0; i < texts.size();) {
+      std::size_t end = i + 1;
+      while (end < texts.size() && texts[end].compare(0, length, texts[i], 0, length) == 0) ++end;
+      built.insert(std::string_view(texts[i]).substr(0, length)) = {
+          static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(end)};
+      i = end;
+    }
+    groups = std::move(built);
+    group_length = static_cast<std::uint32_t>(length);
   }
   void build_gate() {
     std::size_t bits = 64;
@@ -251,10 +280,29 @@ struct AffixIndex {
   template <class Emit>
   [[gnu::noinline]] void search(std::string_view value, Emit&& emit) const {
     if (keys.empty()) return;
-    // The number of heads <= the value's (branch-free: the steps are unpredictable).
+    std::size_t lo = 0, hi = keys.size();  // the keys that may be prefixes of the value
+    if (group_length != 0) {
+      if (value.size() < group_length) return;
+      const Group* group = groups.find(value.substr(0, group_length));
+      if (!group) return;
+      lo = group->begin;
+      hi = group->end;
+      if (hi - lo <= kLinearKeys) {
+        for (std::size_t i = lo; i < hi; ++i) {
+          const Key& k = keys[i];
+          if (k.length <= value.size() &&
+              bytes_equal(value.data() + group_length, bytes.data() + k.offset + group_length,
+                          k.length - group_length)) {
+            emit(alts[k.alts]);
+          }
+        }
+        return;
+      }
+    }
+    // The number of heads in [lo, hi) <= the value's (branch-free: the steps are unpredictable).
     const std::uint64_t h = head_at(value, skip);
-    const std::uint64_t* base = heads.data();
-    std::size_t n = heads.size();
+    const std::uint64_t* base = heads.data() + lo;
+    std::size_t n = hi - lo;
     while (n > 1) {
       std::size_t half = n / 2;
       base = base[half] <= h ? base + half : base;
@@ -264,12 +312,13 @@ struct AffixIndex {
     // Keys with a smaller head are smaller than the value and keys with a greater head are
     // greater; those with an equal head (just before `upper`) are compared in full.
     std::size_t low = upper;
-    if (low >= 8 && heads[low - 8] == h) {
+    if (low >= lo + 8 && heads[low - 8] == h) {
       low = static_cast<std::size_t>(
-          std::lower_bound(heads.begin(), heads.begin() + static_cast<std::ptrdiff_t>(upper), h) -
+          std::lower_bound(heads.begin() + static_cast<std::ptrdiff_t>(lo),
+                           heads.begin() + static_cast<std::ptrdiff_t>(upper), h) -
           heads.begin());
     }
-    while (low > 0 && heads[low - 1] == h) --low;
+    while (low > lo && heads[low - 1] == h) --low;
     std::size_t high = upper;  // first key greater than the value, within [low, upper]
     while (low < high) {
       std::size_t mid = (low + high) / 2;
@@ -285,7 +334,9 @@ struct AffixIndex {
         low = mid + 1;
       }
     }
-    if (low == 0) return;
+    // The keys that are prefixes of the value are the last key <= it and the chain of its
+    // prefixes (within the group, as every prefix of a key in it is).
+    if (low == lo) return;
     auto i = static_cast<std::int32_t>(low) - 1;
     std::string_view last = key(static_cast<std::size_t>(i));
     std::size_t common =

@@ -17,8 +17,11 @@ class IndexGenerator {
  public:
   // With a stem, every text starts with it and is three times longer: keys then share long
   // prefixes (as ARNs do) and many agree on the bytes after the stem too.
-  explicit IndexGenerator(std::uint64_t seed, std::string stem = "")
-      : rng_(seed), stem_(std::move(stem)) {}
+  // With a minimum length, every pattern text has at least that many characters after the
+  // stem: an index then groups its keys by their first characters (see AffixIndex), in few
+  // large groups for a minimum of 2 and many small ones for 4.
+  explicit IndexGenerator(std::uint64_t seed, std::string stem = "", int min_length = 0)
+      : rng_(seed), stem_(std::move(stem)), min_length_(min_length) {}
 
   // Short strings over "aAb1:" so that many keys are prefixes of one another.
   std::string text(int max_length) {
@@ -26,7 +29,7 @@ class IndexGenerator {
     // Every pattern text carries the stem (so the keys of a field share it); one event text in
     // eight does not.
     std::string out = (stem_.empty() || !in_event_ || pick(8)) ? stem_ : "";
-    int n = pick((stem_.empty() ? 1 : 3) * max_length + 1);
+    int n = (in_event_ ? 0 : min_length_) + pick((stem_.empty() ? 1 : 3) * max_length + 1);
     for (int i = 0; i < n; ++i) out += kAlphabet[pick(5)];
     return out;
   }
@@ -82,6 +85,7 @@ class IndexGenerator {
   int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
   std::mt19937_64 rng_;
   std::string stem_;
+  int min_length_;
   bool in_event_ = false;
 };
 
@@ -118,6 +122,16 @@ TEST(MatcherIndexes, ThousandsOfAffixAndCidrRulesAgreeWithOneOffEvaluation) {
 TEST(MatcherIndexes, KeysSharingLongPrefixesAgreeWithOneOffEvaluation) {
   IndexGenerator gen(6, "arn:aws:iam::");
   check_against_one_off(gen, 100);
+}
+
+TEST(MatcherIndexes, KeysInLargeGroupsAgreeWithOneOffEvaluation) {
+  IndexGenerator gen(7, "", 2);
+  check_against_one_off(gen, 100);
+}
+
+TEST(MatcherIndexes, KeysInSmallGroupsAgreeWithOneOffEvaluation) {
+  IndexGenerator gen(8, "arn:", 4);
+  check_against_one_off(gen, 30);
 }
 
 }  // namespace
