@@ -244,6 +244,8 @@ void Journal::update_size() {
 }
 
 void Journal::writer_loop() {
+  // Held while this thread uses db_: load_pending() may run at the same time, at start-up.
+  std::unique_lock db_lock(db_mutex_);
   sqlite::Statement insert_event(
       *db_, "INSERT INTO events(seq, ingested_at, bus, json, archived) VALUES(?,?,?,?,?)");
   sqlite::Statement insert_delivery(*db_,
@@ -257,6 +259,7 @@ void Journal::writer_loop() {
   sqlite::Statement expire(*db_,
                            "DELETE FROM events WHERE ingested_at < ? AND NOT EXISTS "
                            "(SELECT 1 FROM deliveries WHERE event_seq = events.seq)");
+  db_lock.unlock();
 
   auto apply = [&](Op& op) {
     if (auto* append = std::get_if<Op::Append>(&op.what)) {
@@ -291,6 +294,8 @@ void Journal::writer_loop() {
       wake_.wait(lock, [&] { return closing_ || !queue_.empty() || !batch.empty(); });
       if (batch.empty() && queue_.empty() && closing_) {
         closed_ = true;
+        lock.unlock();
+        db_lock.lock();  // for the statements' finalisation, on the way out
         return;
       }
       // Progress that failed last time goes first, then everything that queued up meanwhile.
@@ -299,6 +304,7 @@ void Journal::writer_loop() {
     }
 
     std::optional<JournalFailure> failure;
+    db_lock.lock();
     try {
       db_->exec("BEGIN IMMEDIATE");
       for (auto& op : batch) apply(op);
@@ -316,6 +322,7 @@ void Journal::writer_loop() {
       update_size();
     } catch (const sqlite::Error&) {
     }
+    db_lock.unlock();
 
     std::deque<Op> retry;
     for (auto& op : batch) {
@@ -342,6 +349,7 @@ void Journal::writer_loop() {
 }
 
 Journal::Pending Journal::load_pending() {
+  std::lock_guard db_lock(db_mutex_);
   Pending pending;
   // Events of finished deliveries whose removal was not written before a crash or stop.
   db_->exec(

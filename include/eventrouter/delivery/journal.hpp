@@ -131,6 +131,9 @@ class Journal {
   std::unique_ptr<sqlite::Database> reader_;  // archive queries and checkpoints
   std::mutex reader_mutex_;
   std::unique_ptr<sqlite::Statement> size_query_;
+  // The connections are opened without SQLite's own locking: db_ (and size_query_) serve the
+  // writer thread and load_pending() one at a time through this.
+  std::mutex db_mutex_;
   std::atomic<std::int64_t> next_event_seq_{1};
   std::atomic<std::int64_t> next_delivery_id_{1};
   std::atomic<std::uint64_t> bytes_in_use_{0};
