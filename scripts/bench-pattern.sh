@@ -43,9 +43,12 @@ if [[ $mode == wall ]]; then
     --benchmark_out="$work/run.json" --benchmark_out_format=json >/dev/null 2>"$work/context"
   grep -E '^(Run on|Load Average)' "$work/context" || true
   python3 -c '
-import json, sys
-medians = {r["run_name"]: r["items_per_second"] for r in json.load(open(sys.argv[1]))["benchmarks"]
-           if r.get("aggregate_name") == "median"}
+import json, statistics, sys
+runs = {}
+for r in json.load(open(sys.argv[1]))["benchmarks"]:
+    if r.get("run_type") == "iteration":
+        runs.setdefault(r["run_name"], []).append(r["items_per_second"])
+medians = {name: statistics.median(values) for name, values in runs.items()}
 for name in sorted(medians, key=lambda n: (n.split("/")[0] != "BM_SimdjsonParseOnly", n.split("/")[0],
                                            int(n.split("/")[1]) if "/" in n else 0)):
     print(name, medians[name])
