@@ -136,15 +136,8 @@ class FlatStringMap {
     const Slot& slot = slots_[slot_of(key, hash_bytes(key))];
     return slot.used ? &slot.value : nullptr;
   }
-  // Like find(), but takes equal 64-bit hashes and lengths for equal keys without comparing the
-  // bytes (one cache line per lookup instead of two): with negligible probability it returns
-  // another key's value, so it serves only callers that tolerate extra results.
-  // `h` is hash_bytes(key).
-  const V* find_by_hash(std::string_view key, std::uint64_t h) const {
-    return lookup().find_by_hash(key, h);
-  }
-  // All that find_by_hash() reads of the map itself (16 bytes), for keeping it beside the data a
-  // caller reads with it. Valid while the map is not changed.
+  // What Lookup::find_by_hash() reads of the map itself (16 bytes), for keeping it beside the
+  // data a caller reads with it. Valid while the map is not changed.
   class Lookup;
   Lookup lookup() const;
   bool empty() const { return count_ == 0; }
@@ -192,6 +185,10 @@ class FlatStringMap {
 template <class V>
 class FlatStringMap<V>::Lookup {
  public:
+  // Like find(), but takes equal 64-bit hashes and lengths for equal keys without comparing the
+  // bytes (one cache line per lookup instead of two): with negligible probability it returns
+  // another key's value, so it serves only callers that tolerate extra results.
+  // `h` is hash_bytes(key).
   const V* find_by_hash(std::string_view key, std::uint64_t h) const {
     if (!slots_) return nullptr;
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {

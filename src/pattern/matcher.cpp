@@ -275,8 +275,8 @@ struct AffixIndex {
     }
   }
   // Looks up a value already prepared the way the keys are stored (reversed for suffix keys,
-  // ASCII lower-cased) and let through by first_test (or the copy of it in FieldHot), calling
-  // emit(alts) for every key that is a prefix of it.
+  // ASCII lower-cased) and let through by first_test (whose copy in FieldHot the caller
+  // checks), calling emit(alts) for every key that is a prefix of it.
   template <class Emit>
   [[gnu::noinline]] void search(std::string_view value, Emit&& emit) const {
     if (keys.empty()) return;
@@ -1150,9 +1150,6 @@ void collect(const FieldProbe& probe, const FieldIndex& fi, const Value& v, Matc
 [[gnu::noinline]] bool compact_matches_other(const PredCell& p, const char* base, const Value& v) {
   const bool is_string = v.kind == ValueKind::kString;
   switch (p.kind) {
-    case PredKind::kExactString:
-      return is_string && v.str.size() == p.text_length &&
-             bytes_equal(v.str.data(), base + p.text_offset, p.text_length);
     case PredKind::kPrefix:
       return is_string && v.str.size() >= p.text_length &&
              bytes_equal(v.str.data(), base + p.text_offset, p.text_length);
