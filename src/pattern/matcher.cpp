@@ -17,7 +17,6 @@
 #include <emmintrin.h>
 #endif
 #include <cstring>
-#include <span>
 
 #include "compiled.hpp"
 #include "eventrouter/pattern/pattern.hpp"

@@ -4,11 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <map>
 #include <new>
-#include <set>
 #include <string>
-#include <tuple>
 #include <unordered_map>
 
 #include "compiled.hpp"
@@ -291,9 +288,9 @@ void MatcherData::build() {
         best = cost;
       }
     }
-    // The compact form is evaluated in any order (see evaluate_compact): the conditions least
-    // often met go first so that a candidate that fails is dropped soonest; the anchor, which
-    // brought the candidate in, goes last.
+    // The compact form is evaluated in any order (see evaluate_compact in matcher.cpp): the
+    // conditions least often met go first so that a candidate that fails is dropped soonest; the
+    // anchor, which brought the candidate in, goes last.
     if (anchor) order[static_cast<std::size_t>(anchor - &bound[entry.begin])].first = 1e300;
     std::stable_sort(order.begin(), order.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
