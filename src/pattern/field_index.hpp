@@ -158,11 +158,6 @@ struct RangeIndex {
   bool empty() const { return lower_only.empty() && upper_only.empty() && both.empty(); }
 };
 
-// The value indexes of one field, holding only anchor conditions. Lookups may return more
-// alternatives than truly match (the full evaluation decides), never fewer: so the string
-// indexes are keyed ASCII lower-case, and case-sensitive and ignore-case anchors share them
-// (a value costs one lower-casing, one hash lookup and two binary searches, not six lookups);
-// a candidate whose value differs only in case is dropped by the evaluation.
 // The first tests of a string value against a field's exact, prefix and suffix indexes, copied
 // side by side into one cache line: a value that meets no key costs this line and the words the
 // tests themselves read (a table slot, a gate word), instead of the scattered headers of three
@@ -174,6 +169,11 @@ struct alignas(64) FieldHot {
 };
 static_assert(sizeof(FieldHot) == 64);
 
+// The value indexes of one field, holding only anchor conditions. Lookups may return more
+// alternatives than truly match (the full evaluation decides), never fewer: so the string
+// indexes are keyed ASCII lower-case, and case-sensitive and ignore-case anchors share them
+// (a value costs one lower-casing, one hash lookup and two binary searches, not six lookups);
+// a candidate whose value differs only in case is dropped by the evaluation.
 struct FieldIndex {
   // Filled once the indexes are sealed. It points into them (as their first tests do, a suffix
   // index's shared suffix possibly into its own string object), so a FieldIndex stays where it
