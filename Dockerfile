@@ -19,7 +19,15 @@ COPY . .
 RUN BUILD_DIR=build scripts/build.sh -DEVENTROUTER_TESTS=OFF -DEVENTROUTER_BENCH=OFF
 RUN DESTDIR=/out cmake --install build --prefix /usr \
  && sed -i 's/^listen: .*/listen: 0.0.0.0:8088/' /out/etc/eventrouter/eventrouter.yaml \
- && grep -q '^listen: 0.0.0.0:8088$' /out/etc/eventrouter/eventrouter.yaml
+ && grep -q '^listen: 0.0.0.0:8088$' /out/etc/eventrouter/eventrouter.yaml \
+# eventrouter refuses a non-loopback listen address without auth. In the container that
+# address is the container's own interface, which only the ports published with -p reach, so
+# the image says so explicitly; mount a config with auth (and tls) to publish it more widely.
+ && printf '%s\n' '' \
+      '# Container: every interface of the container, reached only through published ports' \
+      '# (publish on the host loopback: -p 127.0.0.1:8088:8088). To publish wider, set' \
+      '# auth.tokens_file and tls, and remove this line.' \
+      'allow_unauthenticated: true' >> /out/etc/eventrouter/eventrouter.yaml
 # The runtime packages are whatever the binary links against, as Debian names them.
 RUN ldd /out/usr/bin/eventrouter | awk '$3 ~ /^\// {print $3}' \
   | while read -r lib; do dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib"; done \

@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <ostream>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "eventrouter/app/watchdog.hpp"
 #include "eventrouter/config/config.hpp"
 #include "eventrouter/delivery/dispatcher.hpp"
+#include "eventrouter/delivery/state_dir_lock.hpp"
 #include "eventrouter/pattern/pattern.hpp"
 #include "eventrouter/rules/commands.hpp"
 #include "eventrouter/rules/rule_store.hpp"
@@ -100,6 +102,9 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   }
 
   metrics::Registry metrics;
+  // Before the I/O context and the dispatcher: whatever they still own at the end hands its
+  // deployment over here.
+  delivery::DeploymentReaper reaper;
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   net::io_context io(static_cast<int>(threads));
   // Caught from here on (and queued until the handler is set), so a signal that arrives while
@@ -107,12 +112,24 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   targets::TargetContext target_context{io};
 
+  // One daemon per state_dir, whatever its durability: queue files and dead letters live
+  // there too. Taken before anything listens, and held until the process ends.
+  std::optional<delivery::StateDirLock> state_lock;
+  try {
+    state_lock.emplace(config.state_dir);
+  } catch (const std::exception& e) {
+    err << "eventrouter: " << e.what() << "\n";
+    return 1;
+  }
+
   // The journal opens before anything listens: a journal that cannot be opened stops the start.
   std::unique_ptr<delivery::Journal> journal;
   std::optional<delivery::Journal::Pending> pending;
   if (config.delivery.durability != "none") {
     try {
-      journal = std::make_unique<delivery::Journal>(delivery::JournalOptions{config.state_dir});
+      delivery::JournalOptions journal_options{config.state_dir};
+      journal_options.lock_state_dir = false;  // held above
+      journal = std::make_unique<delivery::Journal>(journal_options);
       pending = journal->load_pending();
     } catch (const std::exception& e) {
       err << "eventrouter: " << e.what() << "\n";
@@ -121,7 +138,8 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   }
   delivery::Dispatcher dispatcher(io, dispatch_options(config, journal.get()), metrics);
   try {
-    dispatcher.deploy(delivery::Deployment::create(store->current(), target_context, metrics));
+    dispatcher.deploy(
+        delivery::Deployment::create(store->current(), target_context, metrics, reaper));
   } catch (const std::exception& e) {
     err << "eventrouter: " << e.what() << "\n";
     return 1;
@@ -136,7 +154,7 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   // reload fails as a whole and the running rules and targets stay.
   std::shared_ptr<delivery::Deployment> prepared;
   store->on_prepare([&](const std::shared_ptr<const rules::RuleSet>& rule_set) {
-    prepared = delivery::Deployment::create(rule_set, target_context, metrics);
+    prepared = delivery::Deployment::create(rule_set, target_context, metrics, reaper);
   });
   store->on_swap([&](const std::shared_ptr<const rules::RuleSet>&) {
     dispatcher.deploy(std::move(prepared));
@@ -156,6 +174,11 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
     return rules::render_rules_json(*store->current(), store->status());
   };
   services.test_pattern = test_pattern;
+  services.bus_exists = [&dispatcher, named = config.buses](std::string_view bus) {
+    if (std::find(named.begin(), named.end(), bus) != named.end()) return true;
+    auto deployment = dispatcher.current();
+    return deployment && deployment->rules().has_bus(bus);
+  };
   services.replay = admin.replay_handler();
   services.redrive = admin.redrive_handler();
   if (tokens) {

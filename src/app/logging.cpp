@@ -24,6 +24,34 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
   }
 };
 
+// %E: the message with control characters escaped (\n, \r, \t, \xHH), so one log record
+// is one line whatever the message holds: an event id, a bus name or a runbook's stderr must
+// not forge log lines.
+class EscapedMessageFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    static constexpr char hex[] = "0123456789abcdef";
+    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u >= 0x20 && u != 0x7f) {
+        dest.push_back(c);
+        continue;
+      }
+      const char* named = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : nullptr;
+      if (named) {
+        dest.append(named, named + 2);
+      } else {
+        const char escaped[4] = {'\\', 'x', hex[u >> 4], hex[u & 0xf]};
+        dest.append(escaped, escaped + 4);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<EscapedMessageFlag>();
+  }
+};
+
 }  // namespace
 
 void configure_logging(const config::LogConfig& log) {
@@ -42,8 +70,11 @@ void configure_logging(const config::LogConfig& log) {
     formatter->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":%j})");
     logger->set_formatter(std::move(formatter));
   } else {
-    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc));
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc,
+                                                                 std::string("\n"));
+    formatter->add_flag<EscapedMessageFlag>('E');
+    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %E");
+    logger->set_formatter(std::move(formatter));
   }
 }
 

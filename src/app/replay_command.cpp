@@ -1,4 +1,5 @@
 #include "eventrouter/app/replay_command.hpp"
+#include "eventrouter/util/bus_name.hpp"
 
 #include <simdjson.h>
 
@@ -31,11 +32,11 @@ again (POST /replays) and waits until the daemon has replayed them. Replayed eve
 constexpr std::string_view kTimeExample = "2026-11-28T10:00:00Z";
 
 Expected<bool, std::string> check_name(std::string_view option, std::string_view value, bool bus) {
-  const bool ok = bus ? rules::valid_bus_name(value) : rules::valid_rule_name(value);
+  const bool ok = bus ? is_valid_bus_name(value) : rules::valid_rule_name(value);
   if (ok) return true;
   return unexpected(std::string(option) + " '" + std::string(value) + "' is not a valid " +
-                    (bus ? "bus name (1 to 256" : "name (1 to 64") +
-                    " of letters, digits, '.', '-' and '_')");
+                    (bus ? "bus name (" + std::string(kBusNameRule) + ")"
+                         : std::string("name (1 to 64 of letters, digits, '.', '-' and '_')")));
 }
 
 void add_member(std::string& body, std::string_view key, const std::optional<std::string>& value) {

@@ -14,22 +14,17 @@ TokenList TokenList::load(const std::filesystem::path& file) {
     const auto start = line.find_first_not_of(" \t\r");
     if (start == std::string::npos || line[start] == '#') continue;
     const auto end = line.find_last_not_of(" \t\r");
-    list.tokens_.push_back(line.substr(start, end - start + 1));
+    list.digests_.push_back(net::sha256(std::string_view(line).substr(start, end - start + 1)));
   }
-  if (list.tokens_.empty())
+  if (list.digests_.empty())
     throw std::runtime_error(file.string() + ": auth.tokens_file holds no token (one a line)");
   return list;
 }
 
 bool TokenList::contains(std::string_view token) const {
+  const auto presented = net::sha256(token);
   bool found = false;
-  for (const auto& known : tokens_) {
-    if (known.size() != token.size()) continue;
-    unsigned char difference = 0;
-    for (std::size_t i = 0; i < token.size(); ++i)
-      difference |= static_cast<unsigned char>(known[i] ^ token[i]);
-    found |= difference == 0;
-  }
+  for (const auto& known : digests_) found |= net::digests_equal(known, presented);
   return found;
 }
 

@@ -1,10 +1,12 @@
 #include "eventrouter/config/config.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "eventrouter/config/duration.hpp"
 #include "eventrouter/config/secrets.hpp"
 #include "eventrouter/config/yaml_file.hpp"
+#include "eventrouter/util/bus_name.hpp"
 
 namespace eventrouter::config {
 
@@ -12,9 +14,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"listen",  "rules_dir", "state_dir", "auth",
-                                           "tls",     "limits",    "log",       "durability",
-                                           "archive", "delivery"};
+const std::vector<std::string> kTopKeys = {
+    "listen", "rules_dir",  "state_dir", "auth",     "tls",   "limits",
+    "log",    "durability", "archive",   "delivery", "buses", "allow_unauthenticated"};
 const std::vector<std::string> kDurabilities = {"fsync", "none"};
 const std::vector<std::string> kArchiveKeys = {"retention"};
 const std::vector<std::string> kDeliveryKeys = {"max_pending_deliveries", "max_journal_bytes",
@@ -123,6 +125,22 @@ void read_archive(YamlFile& file, const YAML::Node& node, DeliveryConfig& delive
   }
 }
 
+void read_buses(YamlFile& file, const YAML::Node& node, std::vector<std::string>& buses) {
+  if (!node.IsSequence()) {
+    file.error(node, "buses must be a list of bus names, e.g. [security-findings]");
+    return;
+  }
+  for (const auto& item : node) {
+    auto name = read_string(file, item, "a bus name");
+    if (!name) continue;
+    if (!is_valid_bus_name(*name)) {
+      file.error(item, "bus name '" + *name + "' is not valid: " + std::string(kBusNameRule));
+    } else if (std::find(buses.begin(), buses.end(), *name) == buses.end()) {
+      buses.push_back(*name);
+    }
+  }
+}
+
 void read_tls(YamlFile& file, const MapEntry& section, Config& config) {
   auto entries = read_mapping(file, section.value, "the 'tls' section", kTlsKeys);
   if (!section.value.IsMap()) return;
@@ -146,6 +164,22 @@ void read_tls(YamlFile& file, const MapEntry& section, Config& config) {
     if (e.key == "client_ca_file") tls.client_ca_file = *path;
   }
   if (complete) config.tls = tls;
+}
+
+// Whoever can post an event can run the runbooks: an API other machines can reach needs
+// tokens, unless the config says in so many words that it should not.
+void check_exposure(YamlFile& file, const std::vector<MapEntry>& entries, const Config& config) {
+  if (is_loopback_host(config.listen.host) || !config.tokens_file.empty() ||
+      config.allow_unauthenticated)
+    return;
+  const MapEntry* listen = find_entry(entries, "listen");
+  if (listen == nullptr) return;
+  file.error(listen->value,
+             "listen: " + format_listen_address(config.listen) +
+                 " can be reached from other machines, and there is no auth: whoever reaches "
+                 "it can post events that run your runbooks. Set auth.tokens_file (and tls), "
+                 "or listen on 127.0.0.1, or set allow_unauthenticated: true if something in "
+                 "front of eventrouter already controls who can reach it");
 }
 
 void read_config(YamlFile& file, const YAML::Node& root, Config& config) {
@@ -184,6 +218,11 @@ void read_config(YamlFile& file, const YAML::Node& root, Config& config) {
       read_delivery(file, e.value, config.delivery);
     } else if (e.key == "archive") {
       read_archive(file, e.value, config.delivery);
+    } else if (e.key == "buses") {
+      read_buses(file, e.value, config.buses);
+    } else if (e.key == "allow_unauthenticated") {
+      if (auto allow = read_bool(file, e.value, "allow_unauthenticated"))
+        config.allow_unauthenticated = *allow;
     } else if (e.key == "log") {
       auto log = read_mapping(file, e.value, "the 'log' section", kLogKeys);
       if (const MapEntry* level = find_entry(log, "level")) {
@@ -197,6 +236,7 @@ void read_config(YamlFile& file, const YAML::Node& root, Config& config) {
       }
     }
   }
+  check_exposure(file, entries, config);
 }
 
 }  // namespace

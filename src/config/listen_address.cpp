@@ -90,6 +90,15 @@ Expected<ListenAddress, std::string> parse_listen_address(std::string_view text)
   return address;
 }
 
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr ip4{};
+  const std::string text(host);
+  if (inet_pton(AF_INET, text.c_str(), &ip4) == 1) return (ntohl(ip4.s_addr) >> 24) == 127;
+  in6_addr ip6{};
+  return inet_pton(AF_INET6, text.c_str(), &ip6) == 1 && IN6_IS_ADDR_LOOPBACK(&ip6);
+}
+
 std::string format_listen_address(const ListenAddress& address) {
   if (address.host.find(':') != std::string::npos) {
     return "[" + address.host + "]:" + std::to_string(address.port);

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <stdexcept>
-#include <thread>
 
 #include "eventrouter/targets/registry.hpp"
 
@@ -64,16 +63,11 @@ Deployment::Deployment(std::shared_ptr<const rules::RuleSet> rules, targets::Tar
 
 std::shared_ptr<Deployment> Deployment::create(std::shared_ptr<const rules::RuleSet> rules,
                                                targets::TargetContext& context,
-                                               metrics::Registry& metrics) {
-  auto executor = context.io.get_executor();
-  return std::shared_ptr<Deployment>(new Deployment(std::move(rules), context, metrics),
-                                     [executor](Deployment* deployment) {
-                                       if (executor.running_in_this_thread()) {
-                                         std::thread([deployment] { delete deployment; }).detach();
-                                       } else {
-                                         delete deployment;
-                                       }
-                                     });
+                                               metrics::Registry& metrics,
+                                               DeploymentReaper& reaper) {
+  return std::shared_ptr<Deployment>(
+      new Deployment(std::move(rules), context, metrics),
+      [&reaper](Deployment* deployment) { reaper.retire(deployment); });
 }
 
 Deployment::~Deployment() {

@@ -316,7 +316,8 @@ void Dispatcher::invoke(std::shared_ptr<Attempt> attempt) {
 }
 
 std::chrono::milliseconds Dispatcher::backoff(int attempt) const {
-  // Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))].
+  // Exponential backoff with jitter: uniform in [ceiling / 10, ceiling], where ceiling is
+  // min(cap, base * 2^(attempt-1)). The tenth keeps a retry from following its failure at once.
   const int shift = std::min(attempt - 1, 20);
   const auto ceiling =
       std::min<std::int64_t>(options_.backoff_cap.count(), options_.backoff_base.count() << shift);

@@ -1,8 +1,6 @@
 #include "eventrouter/delivery/journal.hpp"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,22 +37,6 @@ CREATE TABLE IF NOT EXISTS deliveries(
   last_error TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries(event_seq);
 )sql";
-
-// Only one daemon may use a journal: two writers would each resume the other's deliveries.
-int lock_state_dir(const fs::path& state_dir) {
-  const fs::path lock_file = state_dir / "eventrouter.lock";
-  const int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    throw JournalOpenError("cannot open " + lock_file.string() + ": " + std::strerror(errno) +
-                           " (check that state_dir is writable by this user)");
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    throw JournalOpenError("another eventrouter process is using state_dir " + state_dir.string() +
-                           "; stop it, or give this one a state_dir of its own");
-  }
-  return fd;
-}
 
 // A row of SELECT seq, ingested_at, bus, json, archived FROM events.
 JournalEvent read_event(const sqlite::Statement& row) {
@@ -106,7 +88,13 @@ Journal::Journal(JournalOptions options) : file_(options.state_dir / "journal.db
     throw JournalOpenError("cannot create state_dir " + options.state_dir.string() + ": " +
                            ec.message());
   }
-  lock_fd_ = lock_state_dir(options.state_dir);
+  if (options.lock_state_dir) {
+    try {
+      lock_.emplace(options.state_dir);
+    } catch (const StateDirLockError& e) {
+      throw JournalOpenError(e.what());
+    }
+  }
   const bool existed = fs::exists(file_, ec);
   try {
     db_ = std::make_unique<sqlite::Database>(file_, false);
@@ -135,7 +123,7 @@ Journal::Journal(JournalOptions options) : file_(options.state_dir / "journal.db
     // Read-write only so that it can run checkpoints; it never writes rows.
     reader_ = std::make_unique<sqlite::Database>(file_, false);
   } catch (const sqlite::Error& e) {
-    ::close(lock_fd_);
+    lock_.reset();
     const bool corrupt = e.code() == SQLITE_CORRUPT || e.code() == SQLITE_NOTADB;
     throw JournalOpenError(
         "cannot open the journal " + file_.string() + ": " + e.what() +
@@ -144,7 +132,7 @@ Journal::Journal(JournalOptions options) : file_(options.state_dir / "journal.db
                    "an empty journal."
                  : ""));
   } catch (...) {
-    ::close(lock_fd_);
+    lock_.reset();
     throw;
   }
   update_size();
@@ -186,7 +174,7 @@ void Journal::close() {
   if (checkpointer_.joinable()) checkpointer_.join();
   // Nothing writes rows any more, so a successor may take the state_dir over now rather than
   // when this object goes away. Reset, so that nothing closes the descriptor number twice.
-  if (lock_fd_ >= 0) ::close(std::exchange(lock_fd_, -1));
+  lock_.reset();
 }
 
 void Journal::enqueue(Op op) {

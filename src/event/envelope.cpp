@@ -3,7 +3,9 @@
 #include <array>
 
 #include "envelope_builder.hpp"
+#include "eventrouter/util/bus_name.hpp"
 #include "eventrouter/util/ids.hpp"
+#include "field_checks.hpp"
 #include "json_document.hpp"
 
 namespace eventrouter::event {
@@ -80,6 +82,23 @@ bool read_resources(element value, std::vector<std::string_view>& out) {
   return true;
 }
 
+// Every field that can reach a header, an environment or a log line, in the names of the
+// request's format (`aws`: PutEvents' Source, DetailType, Resources).
+std::optional<EntryError> check_fields(const detail::EnvelopeFields& f, bool aws) {
+  using namespace detail;
+  std::optional<EntryError> problem;
+  if (!problem) problem = check_text_field(aws ? "Source" : "source", f.source, kMaxSourceChars);
+  if (!problem)
+    problem =
+        check_text_field(aws ? "DetailType" : "detail-type", f.detail_type, kMaxDetailTypeChars);
+  if (!problem) problem = check_text_field("id", f.id, kMaxIdChars);
+  if (!problem) problem = check_text_field("account", f.account, kMaxAccountChars);
+  if (!problem) problem = check_text_field("region", f.region, kMaxRegionChars);
+  if (!problem) problem = check_text_field("version", f.version, kMaxVersionChars);
+  if (!problem) problem = check_resources(aws ? "Resources" : "resources", f.resources);
+  return problem;
+}
+
 // Normalises an RFC 3339 time to EventBridge's UTC, second-precision form.
 std::optional<std::string> normalise_time(std::string_view text) {
   auto parsed = parse_rfc3339(text);
@@ -150,6 +169,9 @@ Entry normalise_envelope(element value, std::string_view raw_detail, const Conte
         invalid("detail-type is required: a non-empty string such as \"GuardDuty Finding\""));
   if (!has_detail)
     return unexpected(invalid("detail is required: a JSON object (it may be empty, {})"));
+  if (auto problem = check_fields(fields, false)) return unexpected(std::move(*problem));
+  if (auto duplicate = detail::find_duplicate_key(value))
+    return unexpected(detail::duplicate_key_error(*duplicate, "the event"));
 
   std::string minified_fallback;
   if (raw_detail.empty()) {
@@ -194,16 +216,6 @@ Context make_context(std::string_view bus, const EnvelopeOptions& options) {
 }
 
 }  // namespace
-
-bool is_valid_bus_name(std::string_view name) {
-  if (name.empty() || name.size() > 256) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '-' || c == '_' || c == '/';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 Expected<std::vector<Entry>, BodyError> parse_events_request(std::string_view body,
                                                              std::string_view bus,
@@ -317,6 +329,9 @@ Entry normalise_put_events_entry(element value, std::string_view default_bus,
   if (fields.source.empty()) return unexpected(aws_required("Source"));
   if (fields.detail_type.empty()) return unexpected(aws_required("DetailType"));
   if (!has_detail) return unexpected(aws_required("Detail"));
+  if (auto problem = check_fields(fields, true)) return unexpected(std::move(*problem));
+  if (auto duplicate = detail::find_duplicate_key(value))
+    return unexpected(detail::duplicate_key_error(*duplicate, "the entry"));
 
   detail::JsonDocument detail_document(1);
   auto detail_root = detail_document.parse(detail_text);
@@ -324,6 +339,8 @@ Entry normalise_put_events_entry(element value, std::string_view default_bus,
     std::string reason = detail_root ? "Detail must be a JSON object" : detail_root.error().message;
     return unexpected(EntryError{"MalformedDetail", "Detail is malformed: " + reason + "."});
   }
+  if (auto duplicate = detail::find_duplicate_key(*detail_root, "detail"))
+    return unexpected(detail::duplicate_key_error(*duplicate, "Detail"));
   fields.detail_raw = detail_text;
   return finish(fields, std::move(time_storage), bus, context);
 }

@@ -1,4 +1,5 @@
 #include "eventrouter/rules/loader.hpp"
+#include "eventrouter/util/bus_name.hpp"
 
 #include <simdjson.h>
 
@@ -271,11 +272,10 @@ void read_rule(YamlFile& file, LoadContext& ctx, const YAML::Node& node) {
   std::string bus(kDefaultBus);
   if (const MapEntry* e = config::find_entry(entries, "bus")) {
     if (auto text = config::read_string(file, e->value, "bus")) {
-      if (valid_bus_name(*text)) {
+      if (is_valid_bus_name(*text)) {
         bus = *text;
       } else {
-        file.error(e->value, "bus name '" + *text +
-                                 "' is not valid: use 1 to 256 letters, digits, '.', '-' or '_'");
+        file.error(e->value, "bus name '" + *text + "' is not valid: " + std::string(kBusNameRule));
       }
     }
   }

@@ -20,8 +20,4 @@ bool valid_rule_name(std::string_view name) {
   return name_chars(name, 64);
 }
 
-bool valid_bus_name(std::string_view name) {
-  return name_chars(name, 256);
-}
-
 }  // namespace eventrouter::rules

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "background_worker.hpp"
+#include "eventrouter/util/bus_name.hpp"
 #include "eventrouter/util/json_writer.hpp"
 
 namespace eventrouter::server {
@@ -28,6 +30,17 @@ bool iequals(std::string_view a, std::string_view b) {
         std::tolower(static_cast<unsigned char>(b[i])))
       return false;
   return true;
+}
+
+// The body is read as JSON whatever the type says, as long as the type could describe JSON
+// text: curl -d sends application/x-www-form-urlencoded, and some tools say text/plain.
+// Types that cannot be one JSON text (multipart forms, XML) are refused.
+bool may_hold_json(std::string_view type) {
+  if (type.empty() || iequals(type, "application/json") ||
+      iequals(type, "application/x-www-form-urlencoded") || iequals(type, "text/plain"))
+    return true;
+  constexpr std::string_view suffix = "+json";
+  return type.size() > suffix.size() && iequals(type.substr(type.size() - suffix.size()), suffix);
 }
 
 bool is_read_route(Route route) {
@@ -93,9 +106,15 @@ Router::Counters::Counters(metrics::Registry& registry)
   }
 }
 
+// Pattern tests waiting for the background worker; past this they are refused with 503.
+constexpr std::size_t kMaxQueuedPatternTests = 8;
+
 Router::Router(RouterServices services)
     : services_(std::move(services)),
-      counters_(services_.metrics ? std::make_unique<Counters>(*services_.metrics) : nullptr) {}
+      counters_(services_.metrics ? std::make_unique<Counters>(*services_.metrics) : nullptr),
+      pattern_worker_(std::make_unique<BackgroundWorker>(kMaxQueuedPatternTests)) {}
+
+Router::~Router() = default;
 
 std::string_view Router::route_name(Route route) {
   switch (route) {
@@ -166,9 +185,8 @@ std::optional<Response> Router::precheck(const RequestHeader& header) const {
     response.set(http::field::allow, read ? "GET, HEAD" : "POST");
     return response;
   }
-  if (route == Route::bus_events && !event::is_valid_bus_name(bus)) {
-    return json_error(http::status::bad_request, "InvalidBusName",
-                      "bus names are 1 to 256 of the characters . - _ A-Z a-z 0-9");
+  if (route == Route::bus_events && !is_valid_bus_name(bus)) {
+    return json_error(http::status::bad_request, "InvalidBusName", std::string(kBusNameRule));
   }
   if (services_.auth_required && route != Route::healthz && route != Route::readyz) {
     auto authorization = header[http::field::authorization];
@@ -182,6 +200,10 @@ std::optional<Response> Router::precheck(const RequestHeader& header) const {
       response.set(http::field::www_authenticate, "Bearer realm=\"eventrouter\"");
       return response;
     }
+  }
+  if (route == Route::bus_events && !bus_exists(bus)) {
+    return json_error(http::status::not_found, "ResourceNotFoundException",
+                      unknown_bus_message(bus));
   }
   if (!read) {
     const auto type = media_type(header[http::field::content_type]);
@@ -199,14 +221,34 @@ std::optional<Response> Router::precheck(const RequestHeader& header) const {
                                               " (AWSEvents.PutEvents and "
                                               "AWSEvents.TestEventPattern are supported)");
       }
-    } else if (!type.empty() && !iequals(type, "application/json")) {
+    } else if (!may_hold_json(type)) {
       return json_error(http::status::unsupported_media_type, "UnsupportedMediaType",
-                        "Content-Type " + std::string(type) +
-                            " is not accepted: send application/json (with curl: -H "
-                            "'Content-Type: application/json')");
+                        "Content-Type " + std::string(type.substr(0, 100)) +
+                            " cannot hold a JSON event: send the JSON text as the body, with "
+                            "Content-Type application/json");
     }
   }
   return std::nullopt;
+}
+
+bool Router::bus_exists(std::string_view bus) const {
+  return bus == "default" || !services_.bus_exists || services_.bus_exists(bus);
+}
+
+std::string Router::unknown_bus_message(std::string_view bus) {
+  return "Event bus " + std::string(bus) +
+         " does not exist: name it in a rule's bus or in the config's buses list, then reload";
+}
+
+// PutEvents entries for a bus that does not exist fail one by one, as the other entries of
+// the request may be fine.
+void Router::refuse_unknown_buses(std::vector<event::Entry>& entries) const {
+  for (auto& entry : entries) {
+    if (entry && !bus_exists(entry->bus)) {
+      entry = unexpected(
+          event::EntryError{"ResourceNotFoundException", unknown_bus_message(entry->bus)});
+    }
+  }
 }
 
 void Router::record(Route route, const Response& response) {
@@ -248,7 +290,7 @@ void Router::handle(Request&& request, Respond respond) {
     case Route::aws:
       return handle_aws(std::move(request), std::move(recorded));
     case Route::test_event_pattern:
-      return recorded(handle_test_event_pattern(request));
+      return test_event_pattern_in_background(std::move(request), false, std::move(recorded));
     case Route::replays:
     case Route::dead_letter_redrive: {
       const auto& handler = route == Route::replays ? services_.replay : services_.redrive;
@@ -303,25 +345,8 @@ void Router::handle_events(Request&& request, std::string bus, Respond respond) 
 }
 
 void Router::handle_aws(Request&& request, Respond respond) {
-  const auto target = request["X-Amz-Target"];
-  if (target == test_event_pattern_target) {
-    auto response = handle_test_event_pattern(request);
-    response.set(http::field::content_type, aws_json);
-    if (response.result() != http::status::ok) {
-      // Re-shape our error into AWS's, keeping the message.
-      simdjson::dom::parser parser;
-      std::string_view message = "invalid request";
-      simdjson::dom::element root;
-      if (parser.parse(response.body()).get(root) || root["error"]["message"].get(message))
-        message = "invalid request";
-      const bool pattern_error = message.starts_with("Event pattern is not valid");
-      return respond(
-          aws_error(http::status::bad_request,
-                    pattern_error ? "InvalidEventPatternException" : "ValidationException",
-                    std::string(message)));
-    }
-    return respond(std::move(response));
-  }
+  if (request["X-Amz-Target"] == test_event_pattern_target)
+    return test_event_pattern_in_background(std::move(request), true, std::move(respond));
   auto entries = event::parse_put_events_request(request.body(), "default", services_.envelope);
   if (!entries) {
     return respond(aws_error(http::status::bad_request,
@@ -330,6 +355,7 @@ void Router::handle_aws(Request&& request, Respond respond) {
                                  : "SerializationException",
                              entries.error().message));
   }
+  refuse_unknown_buses(*entries);
   std::string body = put_events_result(*entries);
   deliver_to_sink(std::move(*entries), std::move(body), true,
                   [respond = std::move(respond)](Response response) {
@@ -337,6 +363,46 @@ void Router::handle_aws(Request&& request, Respond respond) {
                       response.set(http::field::content_type, aws_json);
                     respond(std::move(response));
                   });
+}
+
+namespace {
+
+// AWSEvents.TestEventPattern answers in AWS's shapes: our error re-shaped, the message kept.
+Response aws_test_event_pattern_answer(Response response) {
+  response.set(http::field::content_type, aws_json);
+  if (response.result() == http::status::ok) return response;
+  simdjson::dom::parser parser;
+  std::string_view message = "invalid request";
+  simdjson::dom::element root;
+  if (parser.parse(response.body()).get(root) || root["error"]["message"].get(message))
+    message = "invalid request";
+  const bool pattern_error = message.starts_with("Event pattern is not valid");
+  Response answer =
+      aws_error(response.result() == http::status::service_unavailable ? response.result()
+                                                                       : http::status::bad_request,
+                response.result() == http::status::service_unavailable ? "ThrottlingException"
+                : pattern_error ? "InvalidEventPatternException"
+                                : "ValidationException",
+                std::string(message));
+  if (auto retry = response.find(http::field::retry_after); retry != response.end())
+    answer.set(http::field::retry_after, retry->value());
+  return answer;
+}
+
+}  // namespace
+
+void Router::test_event_pattern_in_background(Request&& request, bool aws, Respond respond) {
+  auto shared = std::make_shared<Request>(std::move(request));
+  const bool queued = pattern_worker_->try_post([this, shared, aws, respond] {
+    Response response = handle_test_event_pattern(*shared);
+    respond(aws ? aws_test_event_pattern_answer(std::move(response)) : std::move(response));
+  });
+  if (queued) return;
+  Response busy = json_error(
+      http::status::service_unavailable, "TooManyPatternTests",
+      std::to_string(kMaxQueuedPatternTests) + " pattern tests are already waiting; retry shortly");
+  set_retry_after(busy, std::chrono::seconds(1));
+  respond(aws ? aws_test_event_pattern_answer(std::move(busy)) : std::move(busy));
 }
 
 Response Router::handle_test_event_pattern(const Request& request) const {
@@ -357,6 +423,9 @@ Response Router::handle_test_event_pattern(const Request& request) const {
   }
   if (!services_.test_pattern)
     return json_error(http::status::service_unavailable, "Unavailable", "no pattern engine");
+  if (auto duplicate = event::describe_duplicate_key(*event); !duplicate.empty())
+    return json_error(http::status::bad_request, "InvalidEvent",
+                      "Event is not valid: " + duplicate);
   auto result = services_.test_pattern(*pattern, *event);
   if (!result) {
     const bool pattern_error = result.error().starts_with("Event pattern is not valid");

@@ -23,6 +23,19 @@ TlsStream make_stream(net::ip::tcp::socket socket, TlsStream*, net::ssl::context
   return TlsStream(std::move(socket), *tls);
 }
 
+// RFC 9112 6.1: a request whose transfer coding is not chunked (alone, once) cannot be framed
+// safely; read with its Content-Length instead, it is how requests get smuggled past proxies.
+std::optional<Response> framing_problem(const RequestHeader& header) {
+  const auto codings = header.count(http::field::transfer_encoding);
+  if (codings == 0) return std::nullopt;
+  const auto coding = header[http::field::transfer_encoding];
+  if (codings == 1 && beast::iequals(coding, "chunked")) return std::nullopt;
+  return json_error(http::status::bad_request, "UnsupportedTransferEncoding",
+                    "Transfer-Encoding " + std::string(coding.substr(0, 100)) +
+                        (codings > 1 ? " (sent more than once)" : "") +
+                        " is not supported: send the body with a Content-Length, or chunked");
+}
+
 }  // namespace
 
 template <class Stream>
@@ -72,9 +85,12 @@ void BasicSession<Stream>::do_read_header() {
   parser_->header_limit(static_cast<std::uint32_t>(server_.options_.max_header_bytes));
   parser_->body_limit(server_.options_.max_request_bytes);
   if (buffer_.size() == 0) {
-    // Wait for the first byte under the idle timeout, then the headers under the (shorter)
-    // header timeout: an idle keep-alive connection and a slow sender are different things.
-    tcp().expires_after(server_.options_.idle_timeout);
+    // Between requests, wait for the first byte under the idle timeout, then the headers under
+    // the (shorter) header timeout: an idle keep-alive connection and a slow sender are
+    // different things. A new connection owes its first request within the header timeout:
+    // otherwise silent connections could hold every slot for the idle timeout.
+    tcp().expires_after(answered_ ? server_.options_.idle_timeout
+                                  : server_.options_.header_timeout);
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               if (ec) return self->on_read_error(ec, false);
@@ -103,6 +119,10 @@ void BasicSession<Stream>::on_header(beast::error_code ec) {
     return send(std::move(response), true);
   }
   const auto& header = parser_->get();
+  if (auto refusal = framing_problem(header)) {
+    server_.router_.record(Router::route_of(header.target()), *refusal);
+    return send(std::move(*refusal), true);
+  }
   if (auto refusal = server_.router_.precheck(header)) {
     // Never read a body we refuse; close unless the request had none.
     const bool has_body = !parser_->is_done();
@@ -196,6 +216,7 @@ template <class Stream>
 void BasicSession<Stream>::on_write(bool close_after, beast::error_code ec) {
   response_.reset();
   busy_ = false;
+  answered_ = true;
   if (ec || close_after) return close();
   do_read_header();
 }

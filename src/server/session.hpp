@@ -58,6 +58,7 @@ class BasicSession : public Session, public std::enable_shared_from_this<BasicSe
   bool busy_ = false;     // a request is between its headers and its answer
   bool closing_ = false;  // close after the current answer
   bool closed_ = false;
+  bool answered_ = false;  // an answer has been sent: later waits are keep-alive idleness
 };
 
 }  // namespace eventrouter::server

@@ -1,4 +1,5 @@
 #include "eventrouter/targets/email.hpp"
+#include "eventrouter/targets/header_value.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -228,14 +229,11 @@ Expected<std::string, std::string> build_email_message(const EmailConfig& config
 
   std::string message;
   for (const auto& [name, value] : headers) {
-    // Folding whitespace we add ourselves ("\r\n ") is fine; anything else is an injection.
-    std::string unfolded = value;
-    for (std::size_t at = unfolded.find("\r\n "); at != std::string::npos;
-         at = unfolded.find("\r\n ", at)) {
-      unfolded.erase(at, 2);
-    }
-    if (unfolded.find_first_of("\r\n") != std::string::npos) {
-      return unexpected("the " + name + " header would contain a line break; refused");
+    // From and To are built (and folded) by us from addresses checked when the rules loaded;
+    // every other value goes through the one outgoing-value check, before any encoding.
+    if (name != "From" && name != "To") {
+      if (auto problem = outgoing_value_problem("the " + name + " header", value))
+        return unexpected(*problem);
     }
     message += name + ": " + (name == "Subject" ? encode_header_value(value) : value) + "\r\n";
   }

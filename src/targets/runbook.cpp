@@ -1,4 +1,5 @@
 #include "eventrouter/targets/runbook.hpp"
+#include "eventrouter/targets/header_value.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -120,8 +121,8 @@ std::optional<RunbookConfig> read_runbook_config(const TargetSpec& spec,
   return config;
 }
 
-std::vector<std::string> runbook_environment(const RunbookConfig& config,
-                                             const Invocation& invocation) {
+Expected<std::vector<std::string>, std::string> runbook_environment(const RunbookConfig& config,
+                                                                    const Invocation& invocation) {
   std::vector<std::pair<std::string, std::string>> variables = {
       {"PATH", default_path},
       {"EVENTROUTER_EVENT_ID", invocation.event_id},
@@ -131,6 +132,10 @@ std::vector<std::string> runbook_environment(const RunbookConfig& config,
       {"EVENTROUTER_SOURCE", invocation.source},
       {"EVENTROUTER_DETAIL_TYPE", invocation.detail_type},
   };
+  for (const auto& [name, value] : variables) {
+    if (auto problem = outgoing_value_problem("the variable " + name, value))
+      return unexpected(*problem);
+  }
   for (const auto& [name, value] : config.env) {
     auto existing = std::find_if(variables.begin(), variables.end(),
                                  [&](const auto& entry) { return entry.first == name; });
@@ -163,7 +168,13 @@ void RunbookTarget::deliver(Invocation invocation, Completion done) {
 DeliveryResult RunbookTarget::run(const Invocation& invocation) {
   ProcessRequest request;
   request.argv = config_.command;
-  request.environment = runbook_environment(config_, invocation);
+  auto environment = runbook_environment(config_, invocation);
+  if (!environment) {
+    return DeliveryResult::permanent(
+        error_code::invalid_parameter,
+        "runbook " + config_.rule + "/" + config_.id + ": " + environment.error());
+  }
+  request.environment = std::move(*environment);
   request.working_dir = config_.working_dir;
   request.input = invocation.payload;
   request.timeout = config_.timeout;
@@ -207,11 +218,16 @@ DeliveryResult RunbookTarget::run(const Invocation& invocation) {
     case ProcessResult::Status::spawn_failed:
       what = std::string("could not start ") + config_.command[0] + ": " +
              std::strerror(result.spawn_error);
-      outcome =
-          DeliveryResult::retryable(result.spawn_error == ENOENT   ? error_code::resource_not_found
-                                    : result.spawn_error == EACCES ? error_code::no_permissions
-                                                                   : error_code::internal_error,
-                                    who + " " + what);
+      if (result.spawn_error == E2BIG) {
+        // The arguments and environment are too large for the kernel: no retry can fit them.
+        outcome = DeliveryResult::permanent(error_code::invalid_parameter, who + " " + what);
+      } else {
+        outcome =
+            DeliveryResult::retryable(result.spawn_error == ENOENT ? error_code::resource_not_found
+                                      : result.spawn_error == EACCES ? error_code::no_permissions
+                                                                     : error_code::internal_error,
+                                      who + " " + what);
+      }
       break;
   }
 

@@ -24,6 +24,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "eventrouter/net/hmac.hpp"
+#include "eventrouter/targets/header_value.hpp"
 #include "eventrouter/targets/token_bucket.hpp"
 #include "eventrouter/transform/json_text.hpp"
 #include "spec_reader.hpp"
@@ -151,7 +152,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void start() {
-    build_request();
+    if (auto problem = build_request()) {
+      // The event cannot be sent as configured; sending it again cannot help.
+      return finish(
+          DeliveryResult::permanent(error_code::invalid_parameter,
+                                    "webhook " + state_->config.url.authority() + ": " + *problem));
+    }
     const auto wait = state_->bucket ? state_->bucket->reserve() : std::chrono::nanoseconds(0);
     auto self = shared_from_this();
     if (wait > std::chrono::nanoseconds(0)) {
@@ -195,33 +201,40 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                                      "webhook request aborted at shutdown");
   }
 
-  void build_request() {
+  // Sets every header through one checked path; says why the request cannot be sent.
+  std::optional<std::string> build_request() {
     const WebhookConfig& config = state_->config;
+    std::optional<std::string> problem;
+    auto set = [&](std::string_view name, std::string_view value) {
+      if (problem) return;
+      problem = outgoing_value_problem("header " + std::string(name), value);
+      if (!problem) request_.set(name, value);
+    };
     request_.version(11);
     request_.method(http::string_to_verb(config.method));
     request_.target(config.url.target);
-    request_.set(http::field::host, config.url.host_header());
-    request_.set(http::field::user_agent, "eventrouter/" EVENTROUTER_VERSION);
+    set(http::to_string(http::field::host), config.url.host_header());
+    set(http::to_string(http::field::user_agent), "eventrouter/" EVENTROUTER_VERSION);
     const bool send_body = config.method != "GET";
     if (send_body) {
-      request_.set(http::field::content_type, transform::is_valid_json(invocation_.payload)
-                                                  ? "application/json"
-                                                  : "text/plain; charset=utf-8");
+      set(http::to_string(http::field::content_type), transform::is_valid_json(invocation_.payload)
+                                                          ? "application/json"
+                                                          : "text/plain; charset=utf-8");
     }
-    request_.set("X-Eventrouter-Event-Id", invocation_.event_id);
-    request_.set("X-Eventrouter-Rule", invocation_.rule);
-    request_.set("X-Eventrouter-Target", invocation_.target);
-    request_.set("X-Eventrouter-Attempt", std::to_string(invocation_.attempt));
-    for (const auto& [name, value] : config.headers) request_.set(name, value);
+    set("X-Eventrouter-Event-Id", invocation_.event_id);
+    set("X-Eventrouter-Rule", invocation_.rule);
+    set("X-Eventrouter-Target", invocation_.target);
+    set("X-Eventrouter-Attempt", std::to_string(invocation_.attempt));
+    for (const auto& [name, value] : config.headers) set(name, value);
     if (send_body) request_.body() = invocation_.payload;
     if (!config.hmac_secret.empty()) {
       const std::string timestamp = std::to_string(std::time(nullptr));
-      request_.set(signature_timestamp_header, timestamp);
-      request_.set(signature_header,
-                   webhook_signature(config.hmac_secret, timestamp, request_.body()));
+      set(signature_timestamp_header, timestamp);
+      set(signature_header, webhook_signature(config.hmac_secret, timestamp, request_.body()));
     }
     request_.keep_alive(true);
     request_.prepare_payload();
+    return problem;
   }
 
   void begin() {
@@ -410,11 +423,10 @@ std::optional<WebhookConfig> read_webhook_config(const TargetSpec& spec,
                              [&](const std::string& r) { return iequals(r, name); })) {
         reader.problem(reader.get("headers"),
                        "header '" + name + "' is set by eventrouter and cannot be configured");
-      } else if (value.find_first_of("\r\n", 0) != std::string::npos ||
-                 value.find('\0') != std::string::npos) {
-        // No header injection, and the value is not quoted: it may be a secret.
-        reader.problem(reader.get("headers"),
-                       "header '" + name + "' has a line break in its value");
+      } else if (auto problem = outgoing_value_problem("header '" + name + "'", value)) {
+        // The same check every request's headers pass; the value is not quoted: it may be a
+        // secret.
+        reader.problem(reader.get("headers"), *problem);
       }
     }
     config.headers = std::move(*headers);

@@ -207,6 +207,39 @@ TEST(Config, ListenAcceptsHostnamesAndPortZero) {
   EXPECT_EQ(format_listen_address(*b), "0.0.0.0:65535");
 }
 
+TEST(Config, AReachableListenAddressNeedsAuthOrAnExplicitOptOut) {
+  for (const char* host : {"0.0.0.0", "192.0.2.10", "[::]", "eventrouter.example.com"}) {
+    testing::TempDir dir;
+    auto problems = problems_of(dir, std::string("listen: \"") + host + ":8088\"\n");
+    ASSERT_THAT(problems, SizeIs(1)) << host;
+    EXPECT_THAT(problems[0], At(1, 9, "can be reached from other machines, and there is no auth"))
+        << host;
+    EXPECT_THAT(problems[0].message, HasSubstr("Set auth.tokens_file"));
+    EXPECT_THAT(problems[0].message, HasSubstr("allow_unauthenticated: true"));
+  }
+  testing::TempDir dir;
+  EXPECT_THAT(problems_of(dir, "listen: 0.0.0.0:8088\nallow_unauthenticated: true\n"), SizeIs(0));
+  dir.write("tokens", "a-token\n");
+  EXPECT_THAT(problems_of(dir, "listen: 0.0.0.0:8088\nauth: {tokens_file: tokens}\n"), SizeIs(0));
+  for (const char* loopback : {"127.0.0.1:8088", "127.8.9.10:1", "[::1]:8088", "localhost:8088"})
+    EXPECT_THAT(problems_of(dir, std::string("listen: \"") + loopback + "\"\n"), SizeIs(0))
+        << loopback;
+  auto wrong = problems_of(dir, "listen: 0.0.0.0:8088\nallow_unauthenticated: perhaps\n");
+  ASSERT_THAT(wrong, SizeIs(2));
+}
+
+TEST(Config, BusesListsExtraBuses) {
+  testing::TempDir dir;
+  const auto file =
+      dir.write("eventrouter.yaml", "buses: [staging, aws.partner/x.com/1/f, staging]\n");
+  EXPECT_EQ(load_config(file).buses,
+            (std::vector<std::string>{"staging", "aws.partner/x.com/1/f"}));
+  auto problems = problems_of(dir, "buses: [ok, \"not ok\"]\n");
+  ASSERT_THAT(problems, SizeIs(1));
+  EXPECT_THAT(problems[0], At(1, 13, "bus name 'not ok' is not valid"));
+  EXPECT_THAT(problems_of(dir, "buses: staging\n"), SizeIs(1));
+}
+
 TEST(Config, WrongSectionTypes) {
   testing::TempDir dir;
   auto problems = problems_of(dir, "limits: 5\nlog: [info]\nauth: yes\n");

@@ -1,10 +1,13 @@
 #include "eventrouter/event/envelope.hpp"
+#include "eventrouter/util/bus_name.hpp"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 namespace eventrouter::event {
 namespace {
@@ -220,6 +223,144 @@ TEST(BusNames, FollowEventBridgeCharacters) {
   EXPECT_FALSE(is_valid_bus_name(""));
   EXPECT_FALSE(is_valid_bus_name("has space"));
   EXPECT_FALSE(is_valid_bus_name(std::string(257, 'a')));
+  EXPECT_TRUE(is_valid_bus_name("aws.partner/example.com/123/findings"));
+}
+
+// Every field that reaches a header, an environment or a log line: no control characters, and
+// EventBridge's lengths. Both request formats refuse the same things.
+struct FieldCase {
+  std::string own_key, aws_key;  // aws_key empty: PutEvents has no such member
+  std::size_t limit;
+};
+
+std::string own_event(const std::string& key, const std::string& value) {
+  std::string body = R"({"source":"s","detail-type":"d","detail":{})";
+  std::string quoted = "\"";
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned char>(c));
+      quoted += escaped;
+    } else {
+      quoted.push_back(c);
+    }
+  }
+  quoted += "\"";
+  // A later duplicate would be refused as such; replace the member instead.
+  if (key == "source" || key == "detail-type") {
+    body = R"({"detail":{})";
+    if (key != "source") body += R"(,"source":"s")";
+    if (key != "detail-type") body += R"(,"detail-type":"d")";
+  }
+  return body + ",\"" + key + "\":" + quoted + "}";
+}
+
+TEST(EnvelopeFields, ControlCharactersAreRefusedInEveryHeaderBoundField) {
+  for (const std::string key : {"id", "source", "detail-type", "account", "region", "version"}) {
+    for (const std::string& bad :
+         {std::string("x\r\nContent-Length: 0"), std::string("a\nb"), std::string("tab\there"),
+          std::string("nul\0x", 5), std::string("del\x7f")}) {
+      auto entries = parse_events_request(own_event(key, bad), "default", {});
+      ASSERT_TRUE(entries) << key;
+      ASSERT_FALSE((*entries)[0]) << key << " accepted a control character";
+      EXPECT_EQ((*entries)[0].error().code, "InvalidArgument");
+      EXPECT_NE((*entries)[0].error().message.find(key + " contains the control character"),
+                std::string::npos)
+          << (*entries)[0].error().message;
+    }
+  }
+}
+
+TEST(EnvelopeFields, LengthsFollowEventBridge) {
+  const std::vector<FieldCase> cases = {{"id", "", 256},
+                                        {"source", "Source", 256},
+                                        {"detail-type", "DetailType", 128},
+                                        {"account", "", 64},
+                                        {"region", "", 64}};
+  for (const auto& c : cases) {
+    // Characters, not bytes: a two-byte character counts once.
+    const std::string at_limit = std::string(c.limit - 1, 'a') + "\xc3\xa9";
+    auto ok = parse_events_request(own_event(c.own_key, at_limit), "default", {});
+    ASSERT_TRUE(ok && (*ok)[0]) << c.own_key << ": " << (*ok)[0].error().message;
+    auto over =
+        parse_events_request(own_event(c.own_key, std::string(c.limit + 1, 'a')), "default", {});
+    ASSERT_FALSE((*over)[0]) << c.own_key;
+    EXPECT_NE((*over)[0].error().message.find("the limit is " + std::to_string(c.limit)),
+              std::string::npos)
+        << (*over)[0].error().message;
+    if (c.aws_key.empty()) continue;
+    const std::string entry = c.aws_key == "Source"
+                                  ? R"({"Entries":[{"DetailType":"d","Detail":"{}","Source":")" +
+                                        std::string(c.limit + 1, 'a') + R"("}]})"
+                                  : R"({"Entries":[{"Source":"s","Detail":"{}","DetailType":")" +
+                                        std::string(c.limit + 1, 'a') + R"("}]})";
+    auto aws = parse_put_events_request(entry, "default", {});
+    ASSERT_TRUE(aws);
+    ASSERT_FALSE((*aws)[0]) << c.aws_key;
+    EXPECT_NE((*aws)[0].error().message.find(c.aws_key + " is"), std::string::npos);
+  }
+}
+
+TEST(EnvelopeFields, ResourcesAreBoundedInCountLengthAndCharacters) {
+  std::string many = R"({"source":"s","detail-type":"d","detail":{},"resources":[)";
+  for (int i = 0; i < 101; ++i)
+    many += std::string(i ? "," : "") + "\"arn:r" + std::to_string(i) + "\"";
+  many += "]}";
+  auto entries = parse_events_request(many, "default", {});
+  ASSERT_FALSE((*entries)[0]);
+  EXPECT_NE((*entries)[0].error().message.find("the limit is 100"), std::string::npos);
+
+  auto broken = parse_put_events_request(
+      R"({"Entries":[{"Source":"s","DetailType":"d","Detail":"{}","Resources":["ok","a\r\nb"]}]})",
+      "default", {});
+  ASSERT_FALSE((*broken)[0]);
+  EXPECT_NE((*broken)[0].error().message.find("Resources[1] contains the control character"),
+            std::string::npos)
+      << (*broken)[0].error().message;
+}
+
+TEST(DuplicateKeys, AreRefusedAnywhereInTheEventNamingTheKey) {
+  auto top = parse_events_request(
+      R"({"source":"s","detail-type":"d","detail":{},"source":"other"})", "default", {});
+  ASSERT_FALSE((*top)[0]);
+  EXPECT_NE((*top)[0].error().message.find("\"source\" appears more than once in the event"),
+            std::string::npos)
+      << (*top)[0].error().message;
+
+  auto nested = parse_events_request(
+      R"({"source":"s","detail-type":"d","detail":{"userName":"decoy","userName":"break-glass-admin"}})",
+      "default", {});
+  ASSERT_FALSE((*nested)[0]) << "anything-but bypass: the second userName must not slip through";
+  EXPECT_NE((*nested)[0].error().message.find("\"userName\" appears more than once in the "
+                                              "object at detail"),
+            std::string::npos)
+      << (*nested)[0].error().message;
+
+  // Deep inside arrays, and in objects with many keys (the sorted path).
+  std::string wide = R"({"source":"s","detail-type":"d","detail":{"list":[1,{"deep":{)";
+  for (int i = 0; i < 40; ++i) wide += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  wide += R"("k7":0}}]}})";
+  auto deep = parse_events_request(wide, "default", {});
+  ASSERT_FALSE((*deep)[0]);
+  EXPECT_NE((*deep)[0].error().message.find("\"k7\" appears more than once in the object at "
+                                            "detail.list.deep"),
+            std::string::npos)
+      << (*deep)[0].error().message;
+
+  // The same key in sibling objects is no duplicate.
+  auto siblings = parse_events_request(
+      R"({"source":"s","detail-type":"d","detail":{"a":{"x":1},"b":{"x":2},"c":[{"x":1},{"x":2}]}})",
+      "default", {});
+  EXPECT_TRUE((*siblings)[0]);
+
+  auto aws = parse_put_events_request(
+      R"({"Entries":[{"Source":"s","DetailType":"d","Detail":"{\"user\":{\"n\":1,\"n\":2}}"}]})",
+      "default", {});
+  ASSERT_FALSE((*aws)[0]);
+  EXPECT_NE((*aws)[0].error().message.find("\"n\" appears more than once in the object at "
+                                           "detail.user"),
+            std::string::npos)
+      << (*aws)[0].error().message;
 }
 
 }  // namespace

@@ -325,7 +325,8 @@ def test_dlq_redrive_rejects_an_answer_it_does_not_understand(admin_setup, fake_
 
 
 def test_wildcard_listen_connects_to_loopback(workdir, fake_daemon):
-    config = write_setup(workdir, listen=f"0.0.0.0:{fake_daemon.port}")
+    config = write_setup(workdir, listen=f"0.0.0.0:{fake_daemon.port}",
+                         extra="allow_unauthenticated: true\n")
     fake_daemon.answer(200, {"redriven": 2, "skipped": 0})
     proc = run_cli("dlq", "redrive", "-c", config)
     assert proc.returncode == 0, proc.stderr

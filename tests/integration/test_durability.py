@@ -526,8 +526,10 @@ def test_a_corrupt_journal_stops_the_start_and_is_left_alone(make_daemon):
     assert journal.read_bytes() == garbage
 
 
-def test_two_daemons_cannot_share_a_state_dir(make_daemon):
-    first = make_daemon()
+@pytest.mark.parametrize("durability", ["fsync", "none"])
+def test_two_daemons_cannot_share_a_state_dir(make_daemon, durability):
+    # Without a journal too: queue files and dead letters share the folder.
+    first = make_daemon(base_config(extra=f"durability: {durability}\n"))
     proc = subprocess.run([BINARY, "serve", "-c", str(first.config)], capture_output=True,
                           text=True, timeout=20)
     assert proc.returncode == 1

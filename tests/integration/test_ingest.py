@@ -1,9 +1,10 @@
 """Ingest over HTTP, driven with curl: the envelope, the PutEvents answer, and bad input."""
 import json
 import socket
+import subprocess
 import time
 
-from conftest import base_config, curl, fixture_text, post_json
+from conftest import FIXTURES, base_config, curl, fixture_text, post_json
 
 
 def test_health_and_readiness(daemon):
@@ -44,7 +45,8 @@ def test_array_answers_per_entry_in_order(daemon):
     assert body["Entries"][2] == {"EventId": events[2]["id"]}
 
 
-def test_named_bus(daemon):
+def test_named_bus(make_daemon):
+    daemon = make_daemon(base_config(extra="buses: [security]\n"))
     status, _, body = post_json(daemon.url + "/buses/security/events",
                                 fixture_text("securityhub-failed-new.json"))
     assert status == 200 and body["FailedEntryCount"] == 0
@@ -142,11 +144,29 @@ def test_body_over_max_request_bytes_is_refused_before_it_is_read(make_daemon):
     assert status == 413 and body["error"]["code"] == "RequestTooLarge"
 
 
-def test_wrong_content_type(daemon):
-    status, _, text = curl("-X", "POST", "-H", "Content-Type: text/plain", "--data-binary", "{}",
-                           daemon.url + "/events")
-    assert status == 415
-    assert "application/json" in json.loads(text)["error"]["message"]
+def test_content_types_that_cannot_hold_json_are_refused(daemon):
+    for type_ in ["multipart/form-data; boundary=x", "application/xml", "text/xml",
+                  "image/png"]:
+        status, _, text = curl("-X", "POST", "-H", f"Content-Type: {type_}", "--data-binary",
+                               "{}", daemon.url + "/events")
+        assert status == 415, type_
+        message = json.loads(text)["error"]["message"]
+        assert "cannot hold a JSON event" in message and "application/json" in message
+
+
+def test_curl_defaults_are_enough_to_post_a_finding(daemon):
+    # curl -d sends application/x-www-form-urlencoded; the body is still one JSON event.
+    finding = FIXTURES / "guardduty-credential-exfiltration.json"
+    proc = subprocess.run(["curl", "-s", "-w", "\n%{http_code}", daemon.url + "/events",
+                           "-d", f"@{finding}"], capture_output=True, text=True, timeout=20)
+    body, _, status = proc.stdout.rpartition("\n")
+    assert status == "200", proc.stdout
+    assert json.loads(body)["Entries"][0]["EventId"] == "c8c4daa7-a20c-2f03-0070-b7393dd542ad"
+    for type_ in ["text/plain", "application/cloudevents+json"]:
+        status, _, text = curl("-X", "POST", "-H", f"Content-Type: {type_}", "--data-binary",
+                               '{"source":"s","detail-type":"d","detail":{}}',
+                               daemon.url + "/events")
+        assert status == 200, (type_, text)
 
 
 def test_unknown_path_and_method(daemon):

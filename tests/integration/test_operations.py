@@ -262,6 +262,19 @@ def test_dockerfile_copies_what_the_install_produces(tmp_path):
     assert len(re.findall(r"(?m)^listen: .*$", config)) == 1
     runs = " ".join(args for word, args in stages()[0] if word == "RUN")
     assert "s/^listen: .*/listen: 0.0.0.0:8088/" in runs
+    # ...and says, with the one flag, that it may serve without auth there: the container's
+    # config passes validate, and the same config without the flag does not.
+    assert "'allow_unauthenticated: true' >> /out/etc/eventrouter/eventrouter.yaml" in runs
+    exposed = re.sub(r"(?m)^listen: .*$", "listen: 0.0.0.0:8088", config)
+    (tmp_path / "etc/eventrouter/eventrouter.yaml").write_text(exposed)
+    refused = subprocess.run([BINARY, "validate", "-c", str(tmp_path / "etc/eventrouter")],
+                             capture_output=True, text=True)
+    assert refused.returncode != 0 and "allow_unauthenticated: true" in refused.stdout + refused.stderr
+    (tmp_path / "etc/eventrouter/eventrouter.yaml").write_text(
+        exposed + "\nallow_unauthenticated: true\n")
+    accepted = subprocess.run([BINARY, "validate", "-c", str(tmp_path / "etc/eventrouter")],
+                              capture_output=True, text=True)
+    assert "allow_unauthenticated" not in accepted.stdout + accepted.stderr, accepted
 
 
 def test_dockerignore_keeps_build_trees_out_but_sources_in():

@@ -1,5 +1,5 @@
 #pragma once
-// The daemon's configuration file (eventrouter.yaml), as DESIGN.md section 1 defines it.
+// The daemon's configuration file (eventrouter.yaml), as docs/configuration.md describes it.
 
 #include <chrono>
 #include <cstddef>
@@ -68,6 +68,11 @@ struct Config {
   Limits limits;
   LogConfig log;
   DeliveryConfig delivery;
+  // Buses that take events besides "default" and those the rules name. Events for any other
+  // bus are refused (404 ResourceNotFoundException), as EventBridge refuses unknown buses.
+  std::vector<std::string> buses;
+  // Serve on a non-loopback address without auth (refused unless set).
+  bool allow_unauthenticated = false;
 };
 
 // Loads and checks a configuration file (a folder stands for the eventrouter.yaml inside it).
@@ -84,6 +89,8 @@ std::optional<Config> parse_config(const std::filesystem::path& file,
 
 // "HOST:PORT", "[IPv6]:PORT"; port 0 to 65535. The error says what to write instead.
 Expected<ListenAddress, std::string> parse_listen_address(std::string_view text);
+// Whether `host` (as `listen` gives it) is a loopback address: 127.0.0.0/8, ::1, localhost.
+bool is_loopback_host(std::string_view host);
 // The inverse, with brackets around IPv6 hosts.
 std::string format_listen_address(const ListenAddress& address);
 

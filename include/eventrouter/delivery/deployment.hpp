@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "eventrouter/delivery/deployment_reaper.hpp"
 #include "eventrouter/metrics/registry.hpp"
 #include "eventrouter/rules/rule_set.hpp"
 #include "eventrouter/targets/target.hpp"
@@ -38,12 +39,11 @@ struct DeployedTarget {
 class Deployment {
  public:
   // Builds every target; throws (start-up, reload) with a message naming the rule and target
-  // when one cannot be built. The last owner to let go may be an I/O thread (a webhook's
-  // completion), where targets must not be shut down, so teardown then moves to a thread of
-  // its own.
+  // when one cannot be built. The last owner to let go may be any thread, including one of
+  // the deployment's own targets, so the deployment is always torn down by `reaper`.
   static std::shared_ptr<Deployment> create(std::shared_ptr<const rules::RuleSet> rules,
                                             targets::TargetContext& context,
-                                            metrics::Registry& metrics);
+                                            metrics::Registry& metrics, DeploymentReaper& reaper);
 
   Deployment(std::shared_ptr<const rules::RuleSet> rules, targets::TargetContext& context,
              metrics::Registry& metrics);

@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "eventrouter/delivery/state_dir_lock.hpp"
+
 namespace eventrouter::delivery {
 
 namespace sqlite {
@@ -43,6 +45,8 @@ class JournalOpenError : public std::runtime_error {
 struct JournalOptions {
   std::filesystem::path state_dir;
   bool fsync = true;  // false: commits reach the OS but are not forced to disk (tests)
+  // Take the state_dir lock; false when the caller already holds it (the daemon does).
+  bool lock_state_dir = true;
 };
 
 struct JournalEvent {
@@ -126,7 +130,7 @@ class Journal {
   void update_size();
 
   std::filesystem::path file_;
-  int lock_fd_ = -1;
+  std::optional<StateDirLock> lock_;
   std::unique_ptr<sqlite::Database> db_;      // the writer thread's (and start-up's)
   std::unique_ptr<sqlite::Database> reader_;  // archive queries and checkpoints
   std::mutex reader_mutex_;

@@ -41,8 +41,9 @@ Expected<std::vector<Entry>, BodyError> parse_put_events_request(std::string_vie
                                                                  std::string_view default_bus,
                                                                  const EnvelopeOptions& options);
 
-// Bus names as EventBridge allows them: 1 to 256 of [.\-_A-Za-z0-9/].
-bool is_valid_bus_name(std::string_view name);
+// When an object of the JSON text `json` repeats a key, says which and where (the same words
+// ingest refuses such an event with); empty when none does or the text is not JSON.
+std::string describe_duplicate_key(std::string_view json);
 
 // Checks that `body` is JSON, saying where it is not: "malformed JSON at byte 17: ...".
 // Empty when it is valid. Used on error paths only.

@@ -1,10 +1,20 @@
 #pragma once
-// HMAC-SHA256, for signing webhook requests so receivers can verify them.
+// HMAC-SHA256, for signing webhook requests so receivers can verify them, and the SHA-256
+// digests that API tokens are compared by.
 
+#include <array>
 #include <string>
 #include <string_view>
 
 namespace eventrouter::net {
+
+using Sha256Digest = std::array<unsigned char, 32>;
+
+// SHA-256 of `data`.
+Sha256Digest sha256(std::string_view data);
+
+// Whether two digests are equal, in time that does not depend on where they differ.
+bool digests_equal(const Sha256Digest& a, const Sha256Digest& b);
 
 // Lower-case hex of HMAC-SHA256(key, message).
 std::string hmac_sha256_hex(std::string_view key, std::string_view message);

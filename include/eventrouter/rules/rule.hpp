@@ -31,10 +31,6 @@ struct Rule {
 // ids follow it.
 bool valid_rule_name(std::string_view name);
 
-// Bus names as they can appear in /buses/{bus}/events: 1 to 256 of letters, digits, '.', '-'
-// and '_'.
-bool valid_bus_name(std::string_view name);
-
 inline constexpr std::string_view kDefaultBus = "default";
 
 }  // namespace eventrouter::rules

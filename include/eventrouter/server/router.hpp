@@ -1,5 +1,5 @@
 #pragma once
-// Maps requests to the HTTP API of DESIGN.md. Checks what can be checked from the headers
+// Maps requests to the HTTP API of docs/http-api.md. Checks what can be checked from the headers
 // alone (path, method, content type, authentication) before the body is read, so a request that
 // will be refused never costs its body.
 
@@ -29,6 +29,10 @@ struct RouterServices {
   // pattern or event is not valid.
   std::function<Expected<bool, std::string>(std::string_view pattern, std::string_view event)>
       test_pattern;
+  // Whether events may be sent to `bus` (a valid bus name other than "default"). Unset: every
+  // bus may. The daemon answers from the config's `buses` and the loaded rules, so the buses
+  // a client can name, and with them the metric labels, stay bounded.
+  std::function<bool(std::string_view bus)> bus_exists;
   // Bearer tokens (empty: no authentication). Health and readiness never need one.
   std::function<bool(std::string_view token)> token_valid;
   bool auth_required = false;
@@ -53,9 +57,12 @@ enum class Route {
   not_found
 };
 
+class BackgroundWorker;
+
 class Router {
  public:
   explicit Router(RouterServices services);
+  ~Router();
 
   // A refusal decided from the headers alone, or nothing when the body should be read.
   std::optional<Response> precheck(const RequestHeader& header) const;
@@ -74,9 +81,15 @@ class Router {
   static Route route_of(std::string_view target, std::string* bus = nullptr);
 
  private:
+  bool bus_exists(std::string_view bus) const;
+  static std::string unknown_bus_message(std::string_view bus);
+  void refuse_unknown_buses(std::vector<event::Entry>& entries) const;
   void handle_events(Request&& request, std::string bus, Respond respond);
   void handle_aws(Request&& request, Respond respond);
   Response handle_test_event_pattern(const Request& request) const;
+  // Runs handle_test_event_pattern on the background worker (a request's pattern may take
+  // milliseconds to compile); answers 503 at once when the worker's queue is full.
+  void test_event_pattern_in_background(Request&& request, bool aws, Respond respond);
   void deliver_to_sink(std::vector<event::Entry> entries, std::string body, bool aws,
                        Respond respond);
 
@@ -92,6 +105,7 @@ class Router {
   RouterServices services_;
   std::unique_ptr<Counters> counters_;
   std::atomic<bool> ready_{false};
+  std::unique_ptr<BackgroundWorker> pattern_worker_;  // last: its jobs use the members above
 };
 
 }  // namespace eventrouter::server

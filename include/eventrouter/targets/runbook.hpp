@@ -15,6 +15,7 @@
 #include "eventrouter/targets/target.hpp"
 #include "eventrouter/targets/target_spec.hpp"
 #include "eventrouter/targets/worker_pool.hpp"
+#include "eventrouter/util/expected.hpp"
 
 namespace eventrouter::targets {
 
@@ -33,9 +34,11 @@ struct RunbookConfig {
 std::optional<RunbookConfig> read_runbook_config(const TargetSpec& spec,
                                                  std::vector<config::Diagnostic>& problems);
 
-// The child's whole environment: PATH, then the EVENTROUTER_* variables, then `env`.
-std::vector<std::string> runbook_environment(const RunbookConfig& config,
-                                             const Invocation& invocation);
+// The child's whole environment: PATH, then the EVENTROUTER_* variables, then `env`. The
+// values taken from the event pass the outgoing-value check (no control characters, bounded
+// length); the error says which does not.
+Expected<std::vector<std::string>, std::string> runbook_environment(const RunbookConfig& config,
+                                                                    const Invocation& invocation);
 
 class RunbookTarget final : public Target {
  public:
