@@ -23,6 +23,7 @@
 #include "eventrouter/rules/watcher.hpp"
 #include "eventrouter/server/http_server.hpp"
 #include "eventrouter/targets/registry.hpp"
+#include "eventrouter/util/ids.hpp"
 #include "tokens.hpp"
 
 namespace eventrouter::app {
@@ -125,10 +126,28 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   // The journal opens before anything listens: a journal that cannot be opened stops the start.
   std::unique_ptr<delivery::Journal> journal;
   std::optional<delivery::Journal::Pending> pending;
+  auto& archive_dropped =
+      metrics.counter("eventrouter_archive_dropped_total",
+                      "Archived events dropped before their retention to keep the journal under "
+                      "archive.max_bytes.");
   if (config.delivery.durability != "none") {
     try {
-      delivery::JournalOptions journal_options{config.state_dir};
+      delivery::JournalOptions journal_options;
+      journal_options.state_dir = config.state_dir;
       journal_options.lock_state_dir = false;  // held above
+      journal_options.archive_max_bytes = config.delivery.effective_archive_max_bytes();
+      journal_options.on_archive_dropped = [&archive_dropped,
+                                            bound = journal_options.archive_max_bytes](
+                                               std::size_t dropped, delivery::EpochMillis oldest) {
+        archive_dropped.inc(dropped);
+        spdlog::warn(
+            "archive: dropped the {} oldest archived events (the oldest ingested at {}) before "
+            "their retention, to keep the journal's data under archive.max_bytes ({} bytes)",
+            dropped,
+            format_rfc3339(
+                std::chrono::system_clock::time_point(std::chrono::milliseconds(oldest))),
+            bound);
+      };
       journal = std::make_unique<delivery::Journal>(journal_options);
       pending = journal->load_pending();
     } catch (const std::exception& e) {

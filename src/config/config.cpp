@@ -18,7 +18,7 @@ const std::vector<std::string> kTopKeys = {
     "listen", "rules_dir",  "state_dir", "auth",     "tls",   "limits",
     "log",    "durability", "archive",   "delivery", "buses", "allow_unauthenticated"};
 const std::vector<std::string> kDurabilities = {"fsync", "none"};
-const std::vector<std::string> kArchiveKeys = {"retention"};
+const std::vector<std::string> kArchiveKeys = {"retention", "max_bytes"};
 const std::vector<std::string> kDeliveryKeys = {"max_pending_deliveries", "max_journal_bytes",
                                                 "shutdown_grace", "backoff_base", "backoff_cap"};
 const std::vector<std::string> kAuthKeys = {"tokens_file"};
@@ -123,6 +123,21 @@ void read_archive(YamlFile& file, const YAML::Node& node, DeliveryConfig& delive
     if (auto value = read_duration(file, retention->value, "archive.retention"))
       delivery.archive_retention = *value;
   }
+  delivery.archive_max_bytes =
+      read_limit(file, entries, "max_bytes", delivery.archive_max_bytes, "archive");
+}
+
+// After every section is read: the archive lives in the journal, so its bound is the smaller.
+void check_archive_bound(YamlFile& file, const std::vector<MapEntry>& entries,
+                         const DeliveryConfig& delivery) {
+  if (delivery.archive_max_bytes <= delivery.max_journal_bytes) return;
+  const MapEntry* archive = find_entry(entries, "archive");
+  if (archive == nullptr) return;
+  file.error(archive->value, "archive.max_bytes (" + std::to_string(delivery.archive_max_bytes) +
+                                 ") is larger than delivery.max_journal_bytes (" +
+                                 std::to_string(delivery.max_journal_bytes) +
+                                 "): the archive lives in the journal; lower the first or "
+                                 "raise the second");
 }
 
 void read_buses(YamlFile& file, const YAML::Node& node, std::vector<std::string>& buses) {
@@ -237,6 +252,7 @@ void read_config(YamlFile& file, const YAML::Node& root, Config& config) {
     }
   }
   check_exposure(file, entries, config);
+  check_archive_bound(file, entries, config.delivery);
 }
 
 }  // namespace

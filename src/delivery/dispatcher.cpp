@@ -119,12 +119,14 @@ std::optional<server::SinkRefusal> Dispatcher::overloaded() const {
             "); retry later, and check the targets' health",
         std::chrono::seconds(5)};
   }
-  if (options_.journal && options_.journal->bytes_in_use() >= options_.max_journal_bytes) {
+  // The archive makes room by itself (Journal drops its oldest events past
+  // archive.max_bytes), so a full journal means undelivered work fills it.
+  if (options_.journal && options_.journal->live_bytes() >= options_.max_journal_bytes) {
     return server::SinkRefusal{
         503, "JournalFull",
-        "the journal uses " + std::to_string(options_.journal->bytes_in_use()) +
-            " bytes (delivery.max_journal_bytes is " + std::to_string(options_.max_journal_bytes) +
-            "); retry later, and check the targets' health and archive.retention",
+        "undelivered events fill the journal (" + std::to_string(options_.journal->live_bytes()) +
+            " bytes; delivery.max_journal_bytes is " + std::to_string(options_.max_journal_bytes) +
+            "); retry later, and check the targets' health",
         std::chrono::seconds(5)};
   }
   return std::nullopt;

@@ -81,7 +81,10 @@ struct Journal::Op {
   std::variant<Append, Attempt, Finish, Expire> what;
 };
 
-Journal::Journal(JournalOptions options) : file_(options.state_dir / "journal.db") {
+Journal::Journal(JournalOptions options)
+    : file_(options.state_dir / "journal.db"),
+      archive_max_bytes_(options.archive_max_bytes),
+      on_archive_dropped_(std::move(options.on_archive_dropped)) {
   std::error_code ec;
   fs::create_directories(options.state_dir, ec);
   if (ec) {
@@ -228,7 +231,39 @@ void Journal::update_size() {
   std::error_code ec;
   auto wal = fs::file_size(fs::path(file_.string() + "-wal"), ec);
   if (ec) wal = 0;
-  bytes_in_use_ = (pages - free_pages) * page_size + wal;
+  live_bytes_ = (pages - free_pages) * page_size;
+  bytes_in_use_ = live_bytes_ + wal;
+}
+
+void Journal::drop_archive_over_bound() {
+  if (archive_max_bytes_ == 0 || live_bytes_ <= archive_max_bytes_) return;
+  // Down to 90 % of the bound, so that the next few commits do not drop again at once.
+  const std::uint64_t target = archive_max_bytes_ / 10 * 9;
+  sqlite::Statement oldest(*db_,
+                           "SELECT min(ingested_at) FROM (SELECT ingested_at FROM events "
+                           "WHERE archived = 1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE "
+                           "event_seq = events.seq) ORDER BY seq LIMIT 256)");
+  sqlite::Statement drop(*db_,
+                         "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE "
+                         "archived = 1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE "
+                         "event_seq = events.seq) ORDER BY seq LIMIT 256)");
+  std::size_t dropped = 0;
+  EpochMillis first = 0;
+  while (live_bytes_ > target) {
+    if (oldest.step() && dropped == 0) first = oldest.column_int(0);
+    oldest.reset();
+    db_->exec("BEGIN IMMEDIATE");
+    drop.run();
+    const auto removed = static_cast<std::size_t>(sqlite3_changes(db_->handle()));
+    db_->exec("COMMIT");
+    dropped += removed;
+    update_size();
+    if (removed == 0) break;  // what is left is undelivered work, not archive
+  }
+  if (dropped == 0) return;
+  db_->exec("PRAGMA incremental_vacuum");
+  update_size();
+  if (on_archive_dropped_) on_archive_dropped_(dropped, first);
 }
 
 void Journal::writer_loop() {
@@ -308,7 +343,13 @@ void Journal::writer_loop() {
     }
     try {
       update_size();
-    } catch (const sqlite::Error&) {
+      if (!failure) drop_archive_over_bound();
+    } catch (const sqlite::Error& e) {
+      try {
+        db_->exec("ROLLBACK");
+      } catch (const sqlite::Error&) {
+      }
+      spdlog::error("journal: dropping old archived events failed: {}", e.what());
     }
     db_lock.unlock();
 

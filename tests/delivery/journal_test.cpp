@@ -104,8 +104,11 @@ std::int64_t count_rows(const fs::path& db_file, const std::string& sql) {
   return n;
 }
 
-JournalOptions options_for(const fs::path& dir) {
-  return JournalOptions{dir, /*fsync=*/false};
+JournalOptions options_for(const fs::path& dir, bool fsync = false) {
+  JournalOptions options;
+  options.state_dir = dir;
+  options.fsync = fsync;
+  return options;
 }
 
 std::vector<std::int64_t> seqs_of(const std::vector<JournalEvent>& events) {
@@ -617,12 +620,12 @@ TEST(Journal, CloseWritesWhatIsQueued) {
 TEST(Journal, FsyncModeWorksToo) {
   TempDir dir;
   {
-    Journal journal(JournalOptions{dir.path(), /*fsync=*/true});
+    Journal journal(options_for(dir.path(), /*fsync=*/true));
     journal.load_pending();
     ASSERT_EQ(append_sync(journal, {make_event(1, 1, "b", false)}, {make_delivery(1, 1, "r", "t")}),
               std::nullopt);
   }
-  Journal journal(JournalOptions{dir.path(), true});
+  Journal journal(options_for(dir.path(), true));
   EXPECT_EQ(journal.load_pending().deliveries.size(), 1u);
 }
 
@@ -632,6 +635,66 @@ TEST(Journal, EpochMillisRoundTrips) {
   EXPECT_EQ(to_epoch_millis(from_epoch_millis(millis)), millis);
   EXPECT_EQ(to_epoch_millis(from_epoch_millis(0)), 0);
   EXPECT_EQ(from_epoch_millis(1500).time_since_epoch(), std::chrono::milliseconds(1500));
+}
+
+}  // namespace
+}  // namespace eventrouter::delivery
+
+namespace eventrouter::delivery {
+namespace {
+
+// The archive is history, not work: past archive_max_bytes its oldest delivered events make
+// room, and undelivered events are never dropped.
+TEST(Journal, ArchiveOverItsBoundDropsItsOldestDeliveredEventsFirst) {
+  TempDir dir;
+  auto options = options_for(dir.path());
+  options.archive_max_bytes = 256 * 1024;
+  std::size_t dropped_total = 0;
+  EpochMillis first_oldest = -1;
+  options.on_archive_dropped = [&](std::size_t dropped, EpochMillis oldest) {
+    dropped_total += dropped;
+    if (first_oldest < 0) first_oldest = oldest;
+  };
+  Journal journal(options);
+  journal.load_pending();
+  const std::string padding(2000, 'x');
+  // One event with a delivery still pending, first of all: the oldest, yet never dropped.
+  ASSERT_EQ(append_sync(journal,
+                        {make_event(1, 1, "b", true, R"({"pending":")" + padding + "\"}")},
+                        {make_delivery(1, 1, "r", "t")}),
+            std::nullopt);
+  for (std::int64_t seq = 2; seq <= 600; ++seq) {
+    ASSERT_EQ(append_sync(journal,
+                          {make_event(seq, seq, "b", true, R"({"n":")" + padding + "\"}")}, {}),
+              std::nullopt);
+  }
+  journal.close();
+  const auto file = dir.path() / "journal.db";
+  EXPECT_GT(dropped_total, 0u);
+  EXPECT_EQ(first_oldest, 2) << "the oldest delivered event goes first";
+  EXPECT_LE(journal.live_bytes(), options.archive_max_bytes);
+  EXPECT_EQ(count_rows(file, "SELECT count(*) FROM events WHERE seq = 1"), 1);
+  EXPECT_EQ(count_rows(file, "SELECT count(*) FROM events WHERE seq = 600"), 1);
+  EXPECT_EQ(count_rows(file, "SELECT count(*) FROM events WHERE seq = 2"), 0);
+  EXPECT_EQ(count_rows(file, "SELECT count(*) FROM events"),
+            static_cast<std::int64_t>(600 - dropped_total));
+}
+
+TEST(Journal, WithoutAnArchiveBoundNothingIsDropped) {
+  TempDir dir;
+  auto options = options_for(dir.path());
+  bool called = false;
+  options.on_archive_dropped = [&](std::size_t, EpochMillis) { called = true; };
+  Journal journal(options);
+  journal.load_pending();
+  for (std::int64_t seq = 1; seq <= 200; ++seq) {
+    ASSERT_EQ(append_sync(journal, {make_event(seq, seq, "b", true, std::string(2000, ' ') + "{}")},
+                          {}),
+              std::nullopt);
+  }
+  journal.close();
+  EXPECT_FALSE(called);
+  EXPECT_EQ(count_rows(dir.path() / "journal.db", "SELECT count(*) FROM events"), 200);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 backpressure, a full disk and a damaged journal, against the real binary and real peers."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, Daemon, base_config, curl, post_json, wait_for
+from conftest import BINARY, SOURCE_DIR, Daemon, base_config, curl, post_json, wait_for
 
 FAST_RETRIES = "delivery:\n  backoff_base: 100ms\n  backoff_cap: 500ms\n"
 
@@ -631,3 +632,35 @@ def test_concurrent_requests_share_journal_commits(make_daemon):
     used = commits() - before
     print(f"\ngroup commit: {requests} requests from {clients} clients in {used:.0f} commits")
     assert 0 < used < requests
+
+
+def test_a_journal_full_of_delivered_events_keeps_taking_events(make_daemon):
+    """The archive is history, not work: once the journal is at its bound, its oldest archived
+    events make room, and ingest keeps answering 200."""
+    rule = """rules:
+  - name: all
+    event_pattern: {source: [aws.guardduty]}
+    targets:
+      - {id: q, type: queue_file, path: q.jsonl}
+"""
+    daemon = make_daemon(base_config(extra="delivery:\n  max_journal_bytes: 2097152\n"),
+                         rules={"r.yaml": rule})
+    finding = json.loads((SOURCE_DIR / "tests/fixtures/events/"
+                          "guardduty-credential-exfiltration.json").read_text())
+    accepted = 0
+    for batch in range(80):  # 800 findings of about 3 KB: several times the bound
+        events = []
+        for i in range(10):
+            event = dict(finding)
+            event["id"] = f"finding-{batch}-{i}"
+            events.append(event)
+        status, _, body = post_json(daemon.url + "/events", json.dumps(events))
+        assert status == 200, (batch, body)
+        accepted += 10 - body["FailedEntryCount"]
+    assert accepted == 800
+    queue = daemon.state_dir / "q.jsonl"
+    assert wait_for(lambda: queue.exists() and len(queue.read_text().splitlines()) == 800)
+    assert daemon.wait_for_log(r"archive: dropped the \d+ oldest archived events"), daemon.log()
+    _, _, metrics = curl(daemon.url + "/metrics")
+    dropped = re.search(r"^eventrouter_archive_dropped_total (\d+)", metrics, re.M)
+    assert dropped and int(dropped.group(1)) > 0, metrics

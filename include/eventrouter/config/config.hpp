@@ -56,6 +56,12 @@ struct DeliveryConfig {
   std::chrono::milliseconds shutdown_grace{5000};
   // Accepted events are kept this long for replays; 0 turns the archive off.
   std::chrono::milliseconds archive_retention{std::chrono::hours(24 * 7)};
+  // ...and while the journal's data stays under this many bytes (0: three quarters of
+  // max_journal_bytes): past it the oldest archived events go first, before their retention.
+  std::size_t archive_max_bytes = 0;
+  std::size_t effective_archive_max_bytes() const {
+    return archive_max_bytes ? archive_max_bytes : max_journal_bytes / 4 * 3;
+  }
 };
 
 struct Config {

@@ -47,6 +47,12 @@ struct JournalOptions {
   bool fsync = true;  // false: commits reach the OS but are not forced to disk (tests)
   // Take the state_dir lock; false when the caller already holds it (the daemon does).
   bool lock_state_dir = true;
+  // The archive's size bound (0: none). When the journal's data (live_bytes) grows past it,
+  // the oldest archived events with no delivery left are dropped, before their retention,
+  // until it is back under: the archive is history, and it makes room for work.
+  std::uint64_t archive_max_bytes = 0;
+  // Told how many archived events each such drop removed, and the oldest one's ingestion time.
+  std::function<void(std::size_t dropped, EpochMillis oldest)> on_archive_dropped;
 };
 
 struct JournalEvent {
@@ -115,6 +121,9 @@ class Journal {
 
   // Bytes the journal occupies in use (pages in use plus the write-ahead log).
   std::uint64_t bytes_in_use() const { return bytes_in_use_.load(); }
+  // Bytes of the journal's data: pages in use, without the write-ahead log (which checkpoints
+  // empty). What delivery.max_journal_bytes and archive_max_bytes bound.
+  std::uint64_t live_bytes() const { return live_bytes_.load(); }
   std::uint64_t commits() const { return commits_.load(); }
   const std::filesystem::path& file() const { return file_; }
 
@@ -128,6 +137,9 @@ class Journal {
   void checkpoint_loop();
   void enqueue(Op op);
   void update_size();
+  // Drops the oldest archived events with no delivery left while live_bytes() is over the
+  // archive's bound. On the writer thread, db_mutex_ held.
+  void drop_archive_over_bound();
 
   std::filesystem::path file_;
   std::optional<StateDirLock> lock_;
@@ -141,6 +153,9 @@ class Journal {
   std::atomic<std::int64_t> next_event_seq_{1};
   std::atomic<std::int64_t> next_delivery_id_{1};
   std::atomic<std::uint64_t> bytes_in_use_{0};
+  std::atomic<std::uint64_t> live_bytes_{0};
+  std::uint64_t archive_max_bytes_ = 0;
+  std::function<void(std::size_t, EpochMillis)> on_archive_dropped_;
   std::atomic<std::uint64_t> commits_{0};
 
   std::mutex mutex_;
