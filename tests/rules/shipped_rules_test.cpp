@@ -59,10 +59,13 @@ class ShippedRules : public ::testing::Test {
 TEST_F(ShippedRules, LoadAllRules) {
   std::vector<std::string> names;
   for (const auto& rule : rules_->rules()) names.push_back(rule.name);
-  EXPECT_THAT(names, ElementsAre("access-analyzer-public-resource", "config-noncompliant",
+  EXPECT_THAT(names, ElementsAre("access-analyzer-public-resource",
+                                 "access-analyzer-public-resource-notify", "config-noncompliant",
                                  "config-restricted-ssh-remediate", "console-login-without-mfa",
                                  "guardduty-all-findings", "guardduty-credential-exfiltration",
-                                 "macie-sensitive-data", "securityhub-failed-new"));
+                                 "guardduty-credential-exfiltration-notify", "macie-sensitive-data",
+                                 "macie-sensitive-data-notify", "securityhub-failed-new",
+                                 "securityhub-failed-new-ticket"));
   for (const auto& rule : rules_->rules()) {
     EXPECT_FALSE(rule.description.empty()) << rule.name;
     EXPECT_EQ(rule.bus, "default") << rule.name;
@@ -132,6 +135,32 @@ TEST_F(ShippedRules, DisabledExampleWouldMatchItsFixture) {
   auto result = pattern::matches(rule->pattern, fixture("cloudtrail-console-login-no-mfa.json"));
   ASSERT_TRUE(result) << result.error();
   EXPECT_TRUE(*result);
+}
+
+// On a fresh machine every enabled sample delivers: nothing enabled needs a webhook or a mail
+// relay that is not there. Those targets wait in DISABLED rules that match the same findings.
+TEST_F(ShippedRules, EnabledRulesNeedNothingTheMachineLacks) {
+  for (const auto& rule : rules_->rules()) {
+    for (const auto& target : rule.targets) {
+      if (!rule.enabled) continue;
+      EXPECT_TRUE(target.type == "queue_file" || target.type == "runbook")
+          << rule.name << "/" << target.id << " is a " << target.type
+          << ": it would retry until the user points it somewhere real";
+    }
+  }
+  const std::pair<const char*, const char*> notify[] = {
+      {"guardduty-credential-exfiltration-notify", "guardduty-credential-exfiltration.json"},
+      {"access-analyzer-public-resource-notify", "access-analyzer-public-bucket.json"},
+      {"macie-sensitive-data-notify", "macie-sensitive-data.json"},
+      {"securityhub-failed-new-ticket", "securityhub-failed-new.json"}};
+  for (const auto& [name, event] : notify) {
+    const Rule* rule = rules_->find(name);
+    ASSERT_NE(rule, nullptr) << name;
+    EXPECT_FALSE(rule->enabled) << name;
+    auto result = pattern::matches(rule->pattern, fixture(event));
+    ASSERT_TRUE(result) << result.error();
+    EXPECT_TRUE(*result) << name << " would not match " << event;
+  }
 }
 
 TEST_F(ShippedRules, RelativePathsWorkFromTheCheckout) {
