@@ -24,6 +24,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "eventrouter/net/hmac.hpp"
+#include "eventrouter/targets/fifo_slots.hpp"
 #include "eventrouter/targets/token_bucket.hpp"
 #include "eventrouter/transform/json_text.hpp"
 #include "spec_reader.hpp"
@@ -36,9 +37,10 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr std::size_t max_idle_connections = 8;
 constexpr auto max_idle_time = std::chrono::seconds(30);
 constexpr std::size_t response_body_limit = 64 * 1024;
+// How long a delivery that failed for lack of local sockets waits, at least, before its retry.
+constexpr std::chrono::seconds local_exhaustion_pause{5};
 
 bool is_token(std::string_view name) {
   static constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
@@ -97,10 +99,13 @@ class Exchange;
 }  // namespace
 
 struct WebhookTarget::State {
-  State(WebhookConfig c, asio::io_context& context) : config(std::move(c)), io(context) {}
+  State(WebhookConfig c, asio::io_context& context)
+      : config(std::move(c)),
+        io(context),
+        slots(static_cast<std::size_t>(config.max_concurrency)) {}
 
-  std::shared_ptr<Connection> take_idle() {
-    std::lock_guard lock(mutex);
+  // Under `mutex`.
+  std::shared_ptr<Connection> take_idle_locked() {
     const auto now = std::chrono::steady_clock::now();
     while (!idle.empty()) {
       auto connection = std::move(idle.back());
@@ -114,7 +119,9 @@ struct WebhookTarget::State {
   void give_back(std::shared_ptr<Connection> connection) {
     connection->idle_since = std::chrono::steady_clock::now();
     std::lock_guard lock(mutex);
-    if (stopped || idle.size() >= max_idle_connections) {
+    // Never more idle connections than requests at once: together with the slots this bounds
+    // the target's sockets to max_concurrency.
+    if (stopped || idle.size() >= slots.limit()) {
       connection->close();
       return;
     }
@@ -130,7 +137,10 @@ struct WebhookTarget::State {
   std::mutex mutex;
   std::condition_variable all_done;
   std::vector<std::shared_ptr<Connection>> idle;
+  // Every delivery not yet completed, started or waiting for a slot.
   std::map<const void*, std::weak_ptr<Exchange>> in_flight;
+  // At most max_concurrency requests at once; the rest wait here, without a socket, in order.
+  FifoSlots<std::shared_ptr<Exchange>> slots;
   bool stopped = false;
 };
 
@@ -142,15 +152,25 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   using State = WebhookTarget::State;
 
   Exchange(std::shared_ptr<State> state, Invocation invocation, Completion done)
-      : state_(std::move(state)), invocation_(std::move(invocation)), done_(std::move(done)) {
-    conn_ = state_->take_idle();
-    // Every handler of this exchange runs on one strand; a reused connection's stream is
-    // already bound to the strand it was created with.
-    executor_ =
-        conn_ ? conn_->tcp().get_executor() : asio::any_io_executor(asio::make_strand(state_->io));
-  }
+      : state_(std::move(state)), invocation_(std::move(invocation)), done_(std::move(done)) {}
 
+  // Once the exchange holds one of the target's slots (never twice).
   void start() {
+    bool aborted_before_start = false;
+    {
+      std::lock_guard lock(state_->mutex);
+      started_ = true;  // from here on finish() gives the slot back
+      // Shutdown reached it between getting its slot and starting: it never opens a socket.
+      aborted_before_start = abort_requested_;
+      if (!aborted_before_start) {
+        conn_ = state_->take_idle_locked();
+        // Every handler of this exchange runs on one strand; a reused connection's stream is
+        // already bound to the strand it was created with.
+        executor_ = conn_ ? conn_->tcp().get_executor()
+                          : asio::any_io_executor(asio::make_strand(state_->io));
+      }
+    }
+    if (aborted_before_start) return finish(aborted_result());
     build_request();
     const auto wait = state_->bucket ? state_->bucket->reserve() : std::chrono::nanoseconds(0);
     auto self = shared_from_this();
@@ -168,6 +188,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   // From shutdown: closes everything on the exchange's strand; pending operations then fail.
   void abort() {
+    {
+      std::lock_guard lock(state_->mutex);
+      if (!started_) {  // no strand yet: start() sees this and completes without a request
+        abort_requested_ = true;
+        return;
+      }
+    }
     auto self = shared_from_this();
     asio::post(executor_, [self] {
       self->aborted_ = true;
@@ -181,11 +208,15 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void finish(DeliveryResult result) {
     if (finished_.exchange(true)) return;
     Completion done = std::move(done_);
+    std::optional<std::shared_ptr<Exchange>> next;
     {
       std::lock_guard lock(state_->mutex);
       state_->in_flight.erase(this);
+      // The slot passes to the oldest waiting delivery (none wait once shutdown began).
+      if (started_) next = state_->slots.release();
       if (state_->in_flight.empty()) state_->all_done.notify_all();
     }
+    if (next) (*next)->start();
     done(std::move(result));
   }
 
@@ -355,9 +386,22 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                                    std::to_string(state_->config.timeout.count()) + "ms (" + phase +
                                    ")"));
     }
-    finish(DeliveryResult::retryable(
+    DeliveryResult result = DeliveryResult::retryable(
         error_code::connection_failure,
-        "webhook " + authority + ": " + phase + " failed: " + ec.message()));
+        "webhook " + authority + ": " + phase + " failed: " + ec.message());
+    if (is_local_exhaustion(ec)) {
+      // This host is out of ports, descriptors or buffers: not the receiver's fault, and trying
+      // again at once would only keep it so. The retry waits at least this long.
+      result.error_message += " (local resources exhausted)";
+      result.retry_after = local_exhaustion_pause;
+    }
+    finish(std::move(result));
+  }
+
+  static bool is_local_exhaustion(const beast::error_code& ec) {
+    namespace errc = boost::system::errc;
+    return ec == errc::address_not_available || ec == errc::too_many_files_open ||
+           ec == errc::too_many_files_open_in_system || ec == errc::no_buffer_space;
   }
 
   std::shared_ptr<State> state_;
@@ -374,7 +418,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool reused_ = false;
   bool retried_ = false;
   bool resolve_timed_out_ = false;
-  bool aborted_ = false;  // only touched on the strand
+  bool aborted_ = false;          // only touched on the strand
+  bool started_ = false;          // under the state's mutex
+  bool abort_requested_ = false;  // under the state's mutex
   std::atomic<bool> finished_{false};
 };
 
@@ -383,8 +429,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 std::optional<WebhookConfig> read_webhook_config(const TargetSpec& spec,
                                                  std::vector<config::Diagnostic>& problems) {
   SpecReader reader(spec.node, spec, problems, "webhook target '" + spec.id + "': ");
-  reader.check_keys(
-      {"url", "method", "headers", "timeout", "rate_limit_per_second", "hmac_secret", "tls"}, true);
+  reader.check_keys({"url", "method", "headers", "timeout", "rate_limit_per_second",
+                     "max_concurrency", "hmac_secret", "tls"},
+                    true);
   WebhookConfig config;
   config.rule = spec.rule;
   config.id = spec.id;
@@ -422,6 +469,9 @@ std::optional<WebhookConfig> read_webhook_config(const TargetSpec& spec,
   if (auto timeout = reader.duration("timeout", config.timeout, std::chrono::milliseconds(10),
                                      std::chrono::minutes(5))) {
     config.timeout = *timeout;
+  }
+  if (auto limit = reader.integer("max_concurrency", config.max_concurrency, 1, 256)) {
+    config.max_concurrency = static_cast<int>(*limit);
   }
   if (reader.has("rate_limit_per_second")) {
     if (auto rate = reader.number("rate_limit_per_second", 0, 0.001, 100000)) {
@@ -533,24 +583,40 @@ WebhookTarget::~WebhookTarget() {
 void WebhookTarget::deliver(Invocation invocation, Completion done) {
   auto exchange = std::make_shared<Exchange>(state_, std::move(invocation), std::move(done));
   bool refused = false;
+  bool admitted = false;
   {
     std::lock_guard lock(state_->mutex);
     refused = state_->stopped;
-    if (!refused) state_->in_flight.emplace(exchange.get(), exchange);
+    if (!refused) {
+      state_->in_flight.emplace(exchange.get(), exchange);
+      admitted = state_->slots.admit(exchange);
+    }
   }
   if (refused) {
     return exchange->finish(
         DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
   }
-  exchange->start();
+  // Otherwise it waits for a slot; the exchange that frees one starts it.
+  if (admitted) exchange->start();
 }
 
 void WebhookTarget::shutdown(std::chrono::milliseconds grace) {
+  std::vector<std::shared_ptr<Exchange>> never_started;
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stopped = true;
+    never_started = state_->slots.take_waiting();
+  }
+  // Nothing was sent for these, so nothing is lost by not starting them now: they complete at
+  // once, retryable, and the grace period goes to the requests already on the wire.
+  for (auto& exchange : never_started) {
+    exchange->finish(DeliveryResult::retryable(error_code::internal_error,
+                                               "webhook request not started before shutdown"));
+  }
   std::vector<std::weak_ptr<Exchange>> remaining;
   std::vector<std::shared_ptr<Connection>> idle;
   {
     std::unique_lock lock(state_->mutex);
-    state_->stopped = true;
     state_->all_done.wait_for(lock, grace, [&] { return state_->in_flight.empty(); });
     for (const auto& [key, exchange] : state_->in_flight) remaining.push_back(exchange);
     idle.swap(state_->idle);
