@@ -21,6 +21,7 @@
 #include "eventrouter/rules/watcher.hpp"
 #include "eventrouter/server/http_server.hpp"
 #include "eventrouter/targets/registry.hpp"
+#include "io_threads.hpp"
 #include "tokens.hpp"
 
 namespace eventrouter::app {
@@ -102,10 +103,13 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   metrics::Registry metrics;
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   net::io_context io(static_cast<int>(threads));
+  // Deliveries (dispatcher timers, webhook I/O) get their own io_context and threads: however
+  // much delivery work piles up, the HTTP server's threads stay free for /healthz and ingest.
+  IoThreads delivery_io(threads);
   // Caught from here on (and queued until the handler is set), so a signal that arrives while
   // starting never kills the process with the default action.
   net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  targets::TargetContext target_context{io};
+  targets::TargetContext target_context{delivery_io.context()};
 
   // The journal opens before anything listens: a journal that cannot be opened stops the start.
   std::unique_ptr<delivery::Journal> journal;
@@ -119,7 +123,8 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
       return 1;
     }
   }
-  delivery::Dispatcher dispatcher(io, dispatch_options(config, journal.get()), metrics);
+  delivery::Dispatcher dispatcher(delivery_io.context(), dispatch_options(config, journal.get()),
+                                  metrics);
   try {
     dispatcher.deploy(delivery::Deployment::create(store->current(), target_context, metrics));
   } catch (const std::exception& e) {
@@ -209,6 +214,7 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
           // What is still queued (delivery progress) is written before the process ends.
           if (journal) journal->close();
           watcher.stop();
+          delivery_io.stop();
           io.stop();
         });
       };
@@ -219,10 +225,12 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   sd_notify(0, "READY=1");
   Watchdog watchdog(io);  // after io, so it is destroyed first
 
+  delivery_io.start();
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
   io.run();
   for (auto& t : pool) t.join();
+  delivery_io.join();
   if (stopper.joinable()) stopper.join();
   spdlog::info("stopped");
   return 0;
