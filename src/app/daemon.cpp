@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -106,6 +107,9 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   // Deliveries (dispatcher timers, webhook I/O) get their own io_context and threads: however
   // much delivery work piles up, the HTTP server's threads stay free for /healthz and ingest.
   IoThreads delivery_io(threads);
+  // The HTTP threads run until the stopper stops them, even with no I/O pending: an answer
+  // that waits for the journal's writer thread still needs them.
+  auto http_work = net::make_work_guard(io);
   // Caught from here on (and queued until the handler is set), so a signal that arrives while
   // starting never kills the process with the default action.
   net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);

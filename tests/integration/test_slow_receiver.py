@@ -90,19 +90,35 @@ class SlowReceiver:
 
 
 class HangingReceiver:
-    """Accepts connections, reads what arrives and never answers; a connection counts as open
-    until the client closes it (as the webhook does when its timeout passes)."""
+    """Accepts connections and never answers. A connection counts as open until the client
+    closes it (as the webhook does when its timeout passes); closes are noticed at each accept,
+    before the new connection is counted: the webhook closes a timed-out connection before its
+    slot opens another, so nothing is counted that was not open at once."""
 
     def __init__(self):
         self.peak = Peak()
-        self.stopping = threading.Event()
+        self.open = []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(128)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
+        self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.accept_loop, daemon=True)
         self.thread.start()
+
+    @staticmethod
+    def closed_by_client(conn):
+        # Reads what has arrived (the request, unanswered) to find an end of stream behind it.
+        while True:
+            try:
+                data = conn.recv(65536, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return False
+            except OSError:
+                return True
+            if not data:
+                return True
 
     def accept_loop(self):
         while not self.stopping.is_set():
@@ -112,27 +128,19 @@ class HangingReceiver:
                 continue
             except OSError:
                 return
-            threading.Thread(target=self.hold, args=(conn, address[1]), daemon=True).start()
-
-    def hold(self, conn, port):
-        self.peak.enter("all", port)
-        conn.settimeout(0.2)
-        try:
-            while not self.stopping.is_set():
-                try:
-                    if not conn.recv(65536):
-                        break  # the client gave up
-                except socket.timeout:
-                    continue
-                except OSError:
-                    break
-        finally:
-            self.peak.leave("all")
-            conn.close()
+            for old in [c for c in self.open if self.closed_by_client(c)]:
+                self.open.remove(old)
+                old.close()
+                self.peak.leave("all")
+            self.open.append(conn)
+            self.peak.enter("all", address[1])
 
     def stop(self):
         self.stopping.set()
+        self.thread.join(5)
         self.sock.close()
+        for conn in self.open:
+            conn.close()
 
 
 @pytest.fixture
