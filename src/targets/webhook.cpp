@@ -172,18 +172,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     if (aborted_before_start) return finish(aborted_result());
     build_request();
-    const auto wait = state_->bucket ? state_->bucket->reserve() : std::chrono::nanoseconds(0);
-    auto self = shared_from_this();
-    if (wait > std::chrono::nanoseconds(0)) {
-      wait_timer_.emplace(executor_);
-      wait_timer_->expires_after(wait);
-      wait_timer_->async_wait([self](beast::error_code ec) {
-        if (ec || self->aborted_) return self->finish(aborted_result());
-        self->begin();
-      });
-    } else {
-      asio::post(executor_, [self] { self->begin(); });
-    }
+    // On the strand from here, like abort(): a start that follows another exchange's finish may
+    // meet a shutdown, and the rate-limit timer must not be created while abort() cancels it.
+    asio::post(executor_, [self = shared_from_this()] { self->wait_for_rate_limit(); });
   }
 
   // From shutdown: closes everything on the exchange's strand; pending operations then fail.
@@ -253,6 +244,18 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     request_.keep_alive(true);
     request_.prepare_payload();
+  }
+
+  void wait_for_rate_limit() {
+    if (aborted_) return finish(aborted_result());
+    const auto wait = state_->bucket ? state_->bucket->reserve() : std::chrono::nanoseconds(0);
+    if (wait <= std::chrono::nanoseconds(0)) return begin();
+    wait_timer_.emplace(executor_);
+    wait_timer_->expires_after(wait);
+    wait_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->aborted_) return self->finish(aborted_result());
+      self->begin();
+    });
   }
 
   void begin() {

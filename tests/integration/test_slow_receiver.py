@@ -286,7 +286,8 @@ delivery:
         assert len(slow.peak.connections[path]) <= MAX_CONCURRENCY, \
             (path, len(slow.peak.connections[path]), slow.peak.requests[path])
     # Both hanging targets share one receiver: at most their two limits' worth of connections.
-    assert hanging.peak.requests.get("all", 0) > 0, "the hanging receiver got nothing"
+    # Timed-out requests free their slots: the queued deliveries behind them went out.
+    assert hanging.peak.requests.get("all", 0) > 2 * MAX_CONCURRENCY, hanging.peak.requests
     assert hanging.peak.peak["all"] <= 2 * MAX_CONCURRENCY, hanging.peak.peak["all"]
 
     assert "Cannot assign requested address" not in log
