@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -24,6 +25,7 @@
 #include "eventrouter/server/http_server.hpp"
 #include "eventrouter/targets/registry.hpp"
 #include "eventrouter/util/ids.hpp"
+#include "io_threads.hpp"
 #include "tokens.hpp"
 
 namespace eventrouter::app {
@@ -108,10 +110,16 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   delivery::DeploymentReaper reaper;
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   net::io_context io(static_cast<int>(threads));
+  // Deliveries (dispatcher timers, webhook I/O) get their own io_context and threads: however
+  // much delivery work piles up, the HTTP server's threads stay free for /healthz and ingest.
+  IoThreads delivery_io(threads);
+  // The HTTP threads run until the stopper stops them, even with no I/O pending: an answer
+  // that waits for the journal's writer thread still needs them.
+  auto http_work = net::make_work_guard(io);
   // Caught from here on (and queued until the handler is set), so a signal that arrives while
   // starting never kills the process with the default action.
   net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  targets::TargetContext target_context{io};
+  targets::TargetContext target_context{delivery_io.context()};
 
   // One daemon per state_dir, whatever its durability: queue files and dead letters live
   // there too. Taken before anything listens, and held until the process ends.
@@ -155,7 +163,8 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
       return 1;
     }
   }
-  delivery::Dispatcher dispatcher(io, dispatch_options(config, journal.get()), metrics);
+  delivery::Dispatcher dispatcher(delivery_io.context(), dispatch_options(config, journal.get()),
+                                  metrics);
   try {
     dispatcher.deploy(
         delivery::Deployment::create(store->current(), target_context, metrics, reaper));
@@ -251,6 +260,7 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
           // What is still queued (delivery progress) is written before the process ends.
           if (journal) journal->close();
           watcher.stop();
+          delivery_io.stop();
           io.stop();
         });
       };
@@ -261,10 +271,12 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   sd_notify(0, "READY=1");
   Watchdog watchdog(io);  // after io, so it is destroyed first
 
+  delivery_io.start();
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
   io.run();
   for (auto& t : pool) t.join();
+  delivery_io.join();
   if (stopper.joinable()) stopper.join();
   spdlog::info("stopped");
   return 0;

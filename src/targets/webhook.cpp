@@ -24,6 +24,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "eventrouter/net/hmac.hpp"
+#include "eventrouter/targets/fifo_slots.hpp"
 #include "eventrouter/targets/header_value.hpp"
 #include "eventrouter/targets/token_bucket.hpp"
 #include "eventrouter/transform/json_text.hpp"
@@ -37,9 +38,10 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr std::size_t max_idle_connections = 8;
 constexpr auto max_idle_time = std::chrono::seconds(30);
 constexpr std::size_t response_body_limit = 64 * 1024;
+// How long a delivery that failed for lack of local sockets waits, at least, before its retry.
+constexpr std::chrono::seconds local_exhaustion_pause{5};
 
 bool is_token(std::string_view name) {
   static constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
@@ -98,10 +100,13 @@ class Exchange;
 }  // namespace
 
 struct WebhookTarget::State {
-  State(WebhookConfig c, asio::io_context& context) : config(std::move(c)), io(context) {}
+  State(WebhookConfig c, asio::io_context& context)
+      : config(std::move(c)),
+        io(context),
+        slots(static_cast<std::size_t>(config.max_concurrency)) {}
 
-  std::shared_ptr<Connection> take_idle() {
-    std::lock_guard lock(mutex);
+  // Under `mutex`.
+  std::shared_ptr<Connection> take_idle_locked() {
     const auto now = std::chrono::steady_clock::now();
     while (!idle.empty()) {
       auto connection = std::move(idle.back());
@@ -115,7 +120,9 @@ struct WebhookTarget::State {
   void give_back(std::shared_ptr<Connection> connection) {
     connection->idle_since = std::chrono::steady_clock::now();
     std::lock_guard lock(mutex);
-    if (stopped || idle.size() >= max_idle_connections) {
+    // Never more idle connections than requests at once: together with the slots this bounds
+    // the target's sockets to max_concurrency.
+    if (stopped || idle.size() >= slots.limit()) {
       connection->close();
       return;
     }
@@ -131,7 +138,10 @@ struct WebhookTarget::State {
   std::mutex mutex;
   std::condition_variable all_done;
   std::vector<std::shared_ptr<Connection>> idle;
+  // Every delivery not yet completed, started or waiting for a slot.
   std::map<const void*, std::weak_ptr<Exchange>> in_flight;
+  // At most max_concurrency requests at once; the rest wait here, without a socket, in order.
+  FifoSlots<std::shared_ptr<Exchange>> slots;
   bool stopped = false;
 };
 
@@ -143,37 +153,45 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   using State = WebhookTarget::State;
 
   Exchange(std::shared_ptr<State> state, Invocation invocation, Completion done)
-      : state_(std::move(state)), invocation_(std::move(invocation)), done_(std::move(done)) {
-    conn_ = state_->take_idle();
-    // Every handler of this exchange runs on one strand; a reused connection's stream is
-    // already bound to the strand it was created with.
-    executor_ =
-        conn_ ? conn_->tcp().get_executor() : asio::any_io_executor(asio::make_strand(state_->io));
-  }
+      : state_(std::move(state)), invocation_(std::move(invocation)), done_(std::move(done)) {}
 
+  // Once the exchange holds one of the target's slots (never twice).
   void start() {
+    bool aborted_before_start = false;
+    {
+      std::lock_guard lock(state_->mutex);
+      started_ = true;  // from here on finish() gives the slot back
+      // Shutdown reached it between getting its slot and starting: it never opens a socket.
+      aborted_before_start = abort_requested_;
+      if (!aborted_before_start) {
+        conn_ = state_->take_idle_locked();
+        // Every handler of this exchange runs on one strand; a reused connection's stream is
+        // already bound to the strand it was created with.
+        executor_ = conn_ ? conn_->tcp().get_executor()
+                          : asio::any_io_executor(asio::make_strand(state_->io));
+      }
+    }
+    if (aborted_before_start) return finish(aborted_result());
     if (auto problem = build_request()) {
       // The event cannot be sent as configured; sending it again cannot help.
       return finish(
           DeliveryResult::permanent(error_code::invalid_parameter,
                                     "webhook " + state_->config.url.authority() + ": " + *problem));
     }
-    const auto wait = state_->bucket ? state_->bucket->reserve() : std::chrono::nanoseconds(0);
-    auto self = shared_from_this();
-    if (wait > std::chrono::nanoseconds(0)) {
-      wait_timer_.emplace(executor_);
-      wait_timer_->expires_after(wait);
-      wait_timer_->async_wait([self](beast::error_code ec) {
-        if (ec || self->aborted_) return self->finish(aborted_result());
-        self->begin();
-      });
-    } else {
-      asio::post(executor_, [self] { self->begin(); });
-    }
+    // On the strand from here, like abort(): a start that follows another exchange's finish may
+    // meet a shutdown, and the rate-limit timer must not be created while abort() cancels it.
+    asio::post(executor_, [self = shared_from_this()] { self->wait_for_rate_limit(); });
   }
 
   // From shutdown: closes everything on the exchange's strand; pending operations then fail.
   void abort() {
+    {
+      std::lock_guard lock(state_->mutex);
+      if (!started_) {  // no strand yet: start() sees this and completes without a request
+        abort_requested_ = true;
+        return;
+      }
+    }
     auto self = shared_from_this();
     asio::post(executor_, [self] {
       self->aborted_ = true;
@@ -187,11 +205,15 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void finish(DeliveryResult result) {
     if (finished_.exchange(true)) return;
     Completion done = std::move(done_);
+    std::optional<std::shared_ptr<Exchange>> next;
     {
       std::lock_guard lock(state_->mutex);
       state_->in_flight.erase(this);
+      // The slot passes to the oldest waiting delivery (none wait once shutdown began).
+      if (started_) next = state_->slots.release();
       if (state_->in_flight.empty()) state_->all_done.notify_all();
     }
+    if (next) (*next)->start();
     done(std::move(result));
   }
 
@@ -235,6 +257,18 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     request_.keep_alive(true);
     request_.prepare_payload();
     return problem;
+  }
+
+  void wait_for_rate_limit() {
+    if (aborted_) return finish(aborted_result());
+    const auto wait = state_->bucket ? state_->bucket->reserve() : std::chrono::nanoseconds(0);
+    if (wait <= std::chrono::nanoseconds(0)) return begin();
+    wait_timer_.emplace(executor_);
+    wait_timer_->expires_after(wait);
+    wait_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->aborted_) return self->finish(aborted_result());
+      self->begin();
+    });
   }
 
   void begin() {
@@ -368,9 +402,22 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                                    std::to_string(state_->config.timeout.count()) + "ms (" + phase +
                                    ")"));
     }
-    finish(DeliveryResult::retryable(
+    DeliveryResult result = DeliveryResult::retryable(
         error_code::connection_failure,
-        "webhook " + authority + ": " + phase + " failed: " + ec.message()));
+        "webhook " + authority + ": " + phase + " failed: " + ec.message());
+    if (is_local_exhaustion(ec)) {
+      // This host is out of ports, descriptors or buffers: not the receiver's fault, and trying
+      // again at once would only keep it so. The retry waits at least this long.
+      result.error_message += " (local resources exhausted)";
+      result.retry_after = local_exhaustion_pause;
+    }
+    finish(std::move(result));
+  }
+
+  static bool is_local_exhaustion(const beast::error_code& ec) {
+    namespace errc = boost::system::errc;
+    return ec == errc::address_not_available || ec == errc::too_many_files_open ||
+           ec == errc::too_many_files_open_in_system || ec == errc::no_buffer_space;
   }
 
   std::shared_ptr<State> state_;
@@ -387,7 +434,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool reused_ = false;
   bool retried_ = false;
   bool resolve_timed_out_ = false;
-  bool aborted_ = false;  // only touched on the strand
+  bool aborted_ = false;          // only touched on the strand
+  bool started_ = false;          // under the state's mutex
+  bool abort_requested_ = false;  // under the state's mutex
   std::atomic<bool> finished_{false};
 };
 
@@ -396,8 +445,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 std::optional<WebhookConfig> read_webhook_config(const TargetSpec& spec,
                                                  std::vector<config::Diagnostic>& problems) {
   SpecReader reader(spec.node, spec, problems, "webhook target '" + spec.id + "': ");
-  reader.check_keys(
-      {"url", "method", "headers", "timeout", "rate_limit_per_second", "hmac_secret", "tls"}, true);
+  reader.check_keys({"url", "method", "headers", "timeout", "rate_limit_per_second",
+                     "max_concurrency", "hmac_secret", "tls"},
+                    true);
   WebhookConfig config;
   config.rule = spec.rule;
   config.id = spec.id;
@@ -434,6 +484,9 @@ std::optional<WebhookConfig> read_webhook_config(const TargetSpec& spec,
   if (auto timeout = reader.duration("timeout", config.timeout, std::chrono::milliseconds(10),
                                      std::chrono::minutes(5))) {
     config.timeout = *timeout;
+  }
+  if (auto limit = reader.integer("max_concurrency", config.max_concurrency, 1, 256)) {
+    config.max_concurrency = static_cast<int>(*limit);
   }
   if (reader.has("rate_limit_per_second")) {
     if (auto rate = reader.number("rate_limit_per_second", 0, 0.001, 100000)) {
@@ -545,24 +598,40 @@ WebhookTarget::~WebhookTarget() {
 void WebhookTarget::deliver(Invocation invocation, Completion done) {
   auto exchange = std::make_shared<Exchange>(state_, std::move(invocation), std::move(done));
   bool refused = false;
+  bool admitted = false;
   {
     std::lock_guard lock(state_->mutex);
     refused = state_->stopped;
-    if (!refused) state_->in_flight.emplace(exchange.get(), exchange);
+    if (!refused) {
+      state_->in_flight.emplace(exchange.get(), exchange);
+      admitted = state_->slots.admit(exchange);
+    }
   }
   if (refused) {
     return exchange->finish(
         DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
   }
-  exchange->start();
+  // Otherwise it waits for a slot; the exchange that frees one starts it.
+  if (admitted) exchange->start();
 }
 
 void WebhookTarget::shutdown(std::chrono::milliseconds grace) {
+  std::vector<std::shared_ptr<Exchange>> never_started;
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stopped = true;
+    never_started = state_->slots.take_waiting();
+  }
+  // Nothing was sent for these, so nothing is lost by not starting them now: they complete at
+  // once, retryable, and the grace period goes to the requests already on the wire.
+  for (auto& exchange : never_started) {
+    exchange->finish(DeliveryResult::retryable(error_code::internal_error,
+                                               "webhook request not started before shutdown"));
+  }
   std::vector<std::weak_ptr<Exchange>> remaining;
   std::vector<std::shared_ptr<Connection>> idle;
   {
     std::unique_lock lock(state_->mutex);
-    state_->stopped = true;
     state_->all_done.wait_for(lock, grace, [&] { return state_->in_flight.empty(); });
     for (const auto& [key, exchange] : state_->in_flight) remaining.push_back(exchange);
     idle.swap(state_->idle);

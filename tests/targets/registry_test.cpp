@@ -49,7 +49,8 @@ TEST(Registry, UnknownTypeSuggestsTheClosest) {
 TEST(Registry, ValidTargetsHaveNoProblems) {
   for (const char* yaml :
        {"{id: a, type: webhook, url: 'https://hooks.example.com/x?y=1', method: PATCH, "
-        "timeout: 2s, rate_limit_per_second: 0.5, hmac_secret: s, headers: {X-A: b}, retry_policy: "
+        "timeout: 2s, rate_limit_per_second: 0.5, max_concurrency: 4, hmac_secret: s, headers: "
+        "{X-A: b}, retry_policy: "
         "{maximum_retry_attempts: 3}, dead_letter: {path: /tmp/x}}",
         "{id: b, type: runbook, command: [/bin/true], timeout: 1m, env: {A_1: x}, working_dir: "
         "/tmp, max_concurrency: 2, permanent_exit_codes: [2, 3], output_limit: 4KiB}",
@@ -85,6 +86,10 @@ TEST(Registry, WebhookChecks) {
                  "timeout must be a duration");
   expect_problem("{id: a, type: webhook, url: 'http://x.example/', rate_limit_per_second: 0}",
                  "rate_limit_per_second must be a number");
+  expect_problem("{id: a, type: webhook, url: 'http://x.example/', max_concurrency: 0}",
+                 "max_concurrency must be a whole number from 1 to 256");
+  expect_problem("{id: a, type: webhook, url: 'http://x.example/', max_concurrency: 257}",
+                 "max_concurrency must be a whole number from 1 to 256");
   expect_problem("{id: a, type: webhook, url: 'http://x.example/', headers: {Host: x}}",
                  "set by eventrouter");
   expect_problem("{id: a, type: webhook, url: 'http://x.example/', tls: {ca_file: /nonexistent}}",

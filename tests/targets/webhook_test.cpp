@@ -2,6 +2,7 @@
 
 #include "eventrouter/targets/webhook.hpp"
 
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -23,6 +24,8 @@ struct Request {
   std::string method, path, body;
   std::map<std::string, std::string> headers;
   std::int64_t client_port = 0;
+  std::int64_t in_flight = 0;  // requests the peer was handling when this one came, itself too
+  double time = 0;             // when it came, in seconds since the epoch
 };
 
 class WebhookTest : public ::testing::Test {
@@ -75,6 +78,8 @@ class WebhookTest : public ::testing::Test {
       request.path = std::string(record["path"].get_string().value());
       request.body = std::string(record["body"].get_string().value());
       request.client_port = record["client_port"].get_int64().value();
+      request.in_flight = record["in_flight"].get_int64().value();
+      request.time = record["time"].get_double().value();
       simdjson::dom::object headers = record["headers"].get_object().value();
       for (auto field : headers) {
         request.headers[std::string(field.key)] = std::string(field.value.get_string().value());
@@ -275,6 +280,87 @@ TEST_F(WebhookTest, ShutdownAbortsInFlightRequestsAsRetryable) {
   EXPECT_EQ(result.outcome, Outcome::retryable);
   EXPECT_EQ(testing::deliver_and_wait(target, testing::invocation("{}")).outcome,
             Outcome::retryable);
+}
+
+TEST_F(WebhookTest, ASlowReceiverGetsAtMostMaxConcurrencyRequestsOnReusedConnections) {
+  start_peer();
+  Target& target =
+      make("{id: hook, type: webhook, max_concurrency: 3, url: '" + url("/slow/150") + "'}");
+  std::vector<testing::Waiter> waiters(15);
+  for (auto& waiter : waiters) target.deliver(testing::invocation("{}"), waiter.completion());
+  for (auto& waiter : waiters) {
+    const DeliveryResult result = waiter.wait();
+    EXPECT_EQ(result.outcome, Outcome::success) << result.error_message;
+  }
+  const auto seen = requests();
+  ASSERT_EQ(seen.size(), waiters.size());
+  std::int64_t peak = 0;
+  std::set<std::int64_t> connections;
+  for (const auto& request : seen) {
+    peak = std::max(peak, request.in_flight);
+    connections.insert(request.client_port);
+  }
+  EXPECT_LE(peak, 3) << "more requests at once than max_concurrency";
+  EXPECT_GE(peak, 2) << "the slots were not used in parallel";
+  EXPECT_LE(connections.size(), 3u) << "connections were not kept and reused";
+}
+
+TEST_F(WebhookTest, AHangingReceiverHoldsItsSlotsOnlyUntilTheTimeout) {
+  start_peer();
+  // The first two requests hang; the three queued behind them get their slots when those time
+  // out, and are answered.
+  Target& target = make("{id: hook, type: webhook, max_concurrency: 2, timeout: 300ms, url: '" +
+                        url("/hang_first/2") + "'}");
+  std::vector<testing::Waiter> waiters(5);
+  for (auto& waiter : waiters) target.deliver(testing::invocation("{}"), waiter.completion());
+  for (std::size_t i = 0; i < waiters.size(); ++i) {
+    const DeliveryResult result = waiters[i].wait();
+    if (i < 2) {
+      EXPECT_EQ(result.outcome, Outcome::retryable) << i;
+      EXPECT_EQ(result.error_code, "TIMEOUT") << i;
+    } else {
+      EXPECT_EQ(result.outcome, Outcome::success) << i << ": " << result.error_message;
+    }
+  }
+  const auto seen = requests();
+  ASSERT_EQ(seen.size(), 5u);
+  // The queued deliveries sent nothing while both slots were taken by the hanging requests.
+  const double first = std::min(seen[0].time, seen[1].time);
+  for (std::size_t i = 2; i < seen.size(); ++i) EXPECT_GE(seen[i].time, first + 0.25) << i;
+}
+
+TEST_F(WebhookTest, ShutdownCompletesQueuedDeliveriesOnceEach) {
+  start_peer();
+  Target& target = make("{id: hook, type: webhook, max_concurrency: 1, timeout: 30s, url: '" +
+                        url("/hang") + "'}");
+  std::vector<testing::Waiter> waiters(4);
+  for (auto& waiter : waiters) target.deliver(testing::invocation("{}"), waiter.completion());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  target.shutdown(std::chrono::milliseconds(200));
+  // Each Waiter fails the test if its completion runs twice.
+  for (std::size_t i = 0; i < waiters.size(); ++i) {
+    const DeliveryResult result = waiters[i].wait(std::chrono::seconds(5));
+    EXPECT_EQ(result.outcome, Outcome::retryable) << i;
+    EXPECT_EQ(result.error_code, "INTERNAL_ERROR") << i;
+    if (i > 0) {
+      EXPECT_NE(result.error_message.find("not started"), std::string::npos) << i;
+    }
+  }
+  EXPECT_EQ(requests().size(), 1u) << "queued deliveries must not reach the receiver";
+}
+
+TEST(WebhookUnits, MaxConcurrencyDefaultsTo16) {
+  std::vector<config::Diagnostic> problems;
+  auto config = read_webhook_config(
+      testing::spec_from_yaml("{id: a, type: webhook, url: 'http://x.example/'}"), problems);
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(config->max_concurrency, 16);
+  config = read_webhook_config(
+      testing::spec_from_yaml("{id: a, type: webhook, url: 'http://x.example/', "
+                              "max_concurrency: 256}"),
+      problems);
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(config->max_concurrency, 256);
 }
 
 TEST(WebhookUnits, RetryAfterParsing) {

@@ -63,6 +63,8 @@ struct RedriveResult {
 
 class Dispatcher : public server::EventSink {
  public:
+  // `io` runs retry timers and starts invocations: the delivery side's io_context, which the
+  // daemon keeps apart from the HTTP server's.
   Dispatcher(boost::asio::io_context& io, DispatcherOptions options, metrics::Registry& metrics);
   ~Dispatcher() override;
 

@@ -65,13 +65,16 @@ class Target {
 
   // Stops accepting, lets in-flight work finish within `grace`, then aborts what is left (each
   // aborted invocation completes as retryable). Returns when every `done` has been called or
-  // shortly after the grace period. Do not call it from a thread running the shared io_context.
+  // shortly after the grace period. Do not call it from a thread running the context's
+  // io_context.
   virtual void shutdown(std::chrono::milliseconds grace) = 0;
 };
 
 struct TargetContext {
-  // Shared io_context for asynchronous network I/O (webhooks). Blocking work (processes, SMTP,
-  // fsync) runs on each target's own threads, so a slow target never holds up another.
+  // The delivery side's io_context, for asynchronous network I/O (webhooks); the daemon runs it
+  // on threads of its own, apart from the HTTP server's, so delivery work never delays ingest
+  // or /healthz. Blocking work (processes, SMTP, fsync) runs on each target's own threads, so
+  // a slow target never holds up another.
   boost::asio::io_context& io;
 };
 

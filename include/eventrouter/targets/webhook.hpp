@@ -1,9 +1,10 @@
 #pragma once
-// webhook: one HTTP(S) request per delivery, on Beast over the shared io_context, with
-// keep-alive connection reuse, a timeout, an optional token-bucket rate limit and optional
-// HMAC-SHA256 request signing. 2xx is success; 408, 409, 401, 407, 429 and 5xx, timeouts and
-// connection errors are retryable (as EventBridge API destinations retry them); other statuses
-// are permanent.
+// webhook: one HTTP(S) request per delivery, on Beast over the delivery io_context, with at
+// most max_concurrency requests in flight per target (more wait in the target's FIFO line,
+// without a socket), keep-alive connections reused (at most max_concurrency kept idle), a
+// timeout, an optional token-bucket rate limit and optional HMAC-SHA256 request signing. 2xx is
+// success; 408, 409, 401, 407, 429 and 5xx, timeouts and connection errors are retryable (as
+// EventBridge API destinations retry them); other statuses are permanent.
 
 #include <chrono>
 #include <memory>
@@ -30,6 +31,9 @@ struct WebhookConfig {
   std::vector<std::pair<std::string, std::string>> headers;
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};
   std::optional<double> rate_limit_per_second;
+  // Requests in flight at once (1..256). A slow or hanging receiver then holds at most this
+  // many sockets and costs only its own deliveries, which wait their turn.
+  int max_concurrency = 16;
   std::string hmac_secret;  // empty: unsigned
   struct Tls {
     std::string ca_file;  // empty: the system store

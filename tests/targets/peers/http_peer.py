@@ -2,10 +2,12 @@
 """A loopback HTTP(S) receiver for the webhook tests.
 
 Prints its port on the first line of stdout, then serves until killed. Every request is
-appended to --log as one JSON line (method, path, headers, body, client port). The path picks
+appended to --log as one JSON line (method, path, headers, body, client port, and in_flight:
+how many requests the server was handling when it arrived, itself included). The path picks
 the answer:
   /status/<code>[?retry_after=<value>]   that status (with Retry-After if asked)
   /hang                                  never answers (until the client gives up)
+  /hang_first/<n>                        the first <n> requests to it hang, later ones get 200
   /slow/<ms>                             answers 200 after <ms> milliseconds
   /close                                 answers 200 and closes the connection
   anything else                          200
@@ -20,6 +22,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
+IN_FLIGHT = 0
+HANG_FIRST_SEEN = 0
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -29,6 +33,26 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def handle_any(self):
+        global IN_FLIGHT
+        with LOCK:
+            IN_FLIGHT += 1
+        self.counted = True
+        try:
+            self.answer()
+        finally:
+            self.uncount()
+
+    def uncount(self):
+        # Before the answer goes out: a client that gets it may send its next request at once,
+        # which must not find this one still counted.
+        global IN_FLIGHT
+        if self.counted:
+            self.counted = False
+            with LOCK:
+                IN_FLIGHT -= 1
+
+    def answer(self):
+        global HANG_FIRST_SEEN
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         url = urllib.parse.urlsplit(self.path)
@@ -41,24 +65,30 @@ class Handler(BaseHTTPRequestHandler):
             "client_port": self.client_address[1],
             "time": time.time(),
         }
+        parts = url.path.strip("/").split("/")
+        hang = parts[0] == "hang"
         with LOCK, open(self.server.log_path, "a", encoding="utf-8") as log:
+            record["in_flight"] = IN_FLIGHT
+            if parts[0] == "hang_first" and len(parts) > 1:
+                HANG_FIRST_SEEN += 1
+                hang = HANG_FIRST_SEEN <= int(parts[1])
             log.write(json.dumps(record) + "\n")
 
         status, headers, close = 200, {}, False
-        parts = url.path.strip("/").split("/")
+        if hang:
+            time.sleep(60)
+            return
         if parts[0] == "status" and len(parts) > 1:
             status = int(parts[1])
             query = urllib.parse.parse_qs(url.query)
             if "retry_after" in query:
                 headers["Retry-After"] = query["retry_after"][0]
-        elif parts[0] == "hang":
-            time.sleep(60)
-            return
         elif parts[0] == "slow" and len(parts) > 1:
             time.sleep(int(parts[1]) / 1000.0)
         elif parts[0] == "close":
             close = True
         payload = ("status %d\n" % status).encode()
+        self.uncount()
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
