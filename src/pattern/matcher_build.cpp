@@ -255,7 +255,8 @@ void MatcherData::build() {
     for (const Alternative& alt : patterns[pi].data().tree.alternatives) {
       entries.push_back({pi, static_cast<std::uint32_t>(bound.size()),
                          static_cast<std::uint32_t>(alt.conditions.size())});
-      for (const Condition& c : alt.conditions) {
+      for (const auto& shared_condition : alt.conditions) {
+        const Condition& c = *shared_condition;
         std::uint32_t field = trie.add(c.path);
         conditions.push_back(c);
         bound.push_back({field, &conditions.back()});
