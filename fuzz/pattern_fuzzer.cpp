@@ -1,11 +1,15 @@
 // libFuzzer target for the pattern compiler and matcher. An input is a pattern and an event
 // separated by the first newline. Beyond "no crash, no sanitizer report", it checks that
-// refusals carry AWS's prefix and that the bus matcher agrees with one-off evaluation on valid
-// events.
+// refusals carry AWS's prefix (and refusals for size or complexity EventBridge's "Rule is too
+// complex"), that no accepted pattern expands past the alternatives limit, and that the bus
+// matcher agrees with one-off evaluation on valid events. The corpus and dictionary hold $or
+// nesting, long value lists and repeating wildcards, so inputs reach the size and wildcard
+// complexity limits (src/pattern/limits.hpp) from both sides.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,9 +24,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto pattern = eventrouter::pattern::compile(pattern_json);
   if (!pattern) {
-    if (pattern.error().rfind("Event pattern is not valid. Reason: ", 0) != 0) std::abort();
+    constexpr std::string_view kPrefix = "Event pattern is not valid. Reason: ";
+    const std::string& error = pattern.error();
+    if (error.rfind(kPrefix, 0) != 0) std::abort();
+    // Every size or complexity refusal names its limit, and starts with EventBridge's phrase.
+    const bool names_a_limit = error.find("the limit is ") != std::string::npos ||
+                               error.find("alternatives. Use fewer") != std::string::npos ||
+                               error.find("complexity above") != std::string::npos;
+    if (names_a_limit && error.compare(kPrefix.size(), 22, "Rule is too complex - ") != 0) {
+      std::abort();
+    }
     return 0;
   }
+  if (pattern->alternative_count() > 1024) std::abort();
   // The bus matcher first, on any bytes: its walk reads simdjson's structural index itself, so
   // a damaged event must give no crash and no read outside the event (ASan would report it).
   eventrouter::pattern::Matcher matcher({*pattern, *pattern});
