@@ -7,13 +7,11 @@
 #include <charconv>
 #include <cmath>
 #include <map>
-#include <set>
-#include <unordered_set>
 
 #include "expansion.hpp"
 #include "limits.hpp"
 #include "predicates.hpp"
-#include "wildcard_complexity.hpp"
+#include "wildcard_limit.hpp"
 
 namespace eventrouter::pattern::detail {
 namespace {
@@ -72,15 +70,6 @@ std::string text_of(const dom::element& e) {
   return simdjson::minify(e);
 }
 
-// Orders wildcard values by kind, then text (pieces), so that duplicates count once.
-struct GlobLess {
-  bool operator()(const std::pair<bool, const WildcardGlob*>& a,
-                  const std::pair<bool, const WildcardGlob*>& b) const {
-    if (a.first != b.first) return a.first < b.first;
-    return a.second->pieces < b.second->pieces;
-  }
-};
-
 bool is_or_array(const dom::element& value) {
   if (!value.is_array()) return false;
   dom::array items = value;
@@ -109,7 +98,7 @@ class Compiler {
     std::vector<Branch> branches;
     if (!parse_object(root, "", branches, false)) return unexpected(error_);
     if (auto reason = over_size_limit(size_of(branches), false)) return unexpected(*reason);
-    if (!check_wildcard_complexity(branches)) return unexpected(error_);
+    if (auto reason = over_wildcard_complexity(branches)) return unexpected(*reason);
     PatternTree data;
     data.source = std::string(json);
     for (const Branch& branch : branches) {
@@ -133,48 +122,6 @@ class Compiler {
   // the finished one would be over a size limit.
   bool within_expansion_guard() {
     if (auto reason = over_size_limit(expanding_, true)) return fail(std::move(*reason));
-    return true;
-  }
-
-  // event-ruler's wildcard complexity limit, per field: all the rule's distinct wildcard values
-  // on one field are evaluated together (EventBridge evaluates the fields behind each distinct
-  // chain of earlier fields' values apart, so this can only count more than it does).
-  bool check_wildcard_complexity(const std::vector<Branch>& branches) {
-    std::unordered_set<const Condition*> seen;
-    std::map<std::string, std::set<std::pair<bool, const WildcardGlob*>, GlobLess>> globs_by_path;
-    for (const Branch& branch : branches) {
-      for (const auto& [path, leaf] : branch.leaves()) {
-        if (!seen.insert(leaf.condition.get()).second) continue;
-        for (const Predicate& p : leaf.condition->predicates) {
-          const bool negated = p.kind == PredKind::kAnythingButWildcard;
-          for (const WildcardGlob& glob : p.globs) {
-            globs_by_path[path].insert({negated, &glob});
-          }
-        }
-      }
-    }
-    for (const auto& [path, distinct] : globs_by_path) {
-      std::vector<const WildcardGlob*> globs;
-      for (const auto& [negated, glob] : distinct) globs.push_back(glob);
-      const WildcardComplexity complexity =
-          wildcard_complexity(globs, kMaxWildcardComplexity, kMaxWildcardComplexityWork);
-      if (complexity.value <= kMaxWildcardComplexity && !complexity.out_of_work) continue;
-      std::string detail = complexity.out_of_work
-                               ? "the wildcard values of field " + in_quotes(path) +
-                                     " are too many or too long to evaluate their complexity"
-                               : "the wildcard values of field " + in_quotes(path) +
-                                     " have complexity above " +
-                                     std::to_string(kMaxWildcardComplexity) +
-                                     ": one value of the field can match more than " +
-                                     std::to_string(kMaxWildcardComplexity) +
-                                     " of their prefixes at once, each a path matching must follow";
-      return fail(std::string(kTooComplex) +
-                  "try using fewer wildcard characters or fewer repeating character sequences "
-                  "after a wildcard character (" +
-                  detail +
-                  "; fewer wildcard values that share a prefix up to their first *, fewer *, or "
-                  "prefix/suffix matches instead of wildcards lower it)");
-    }
     return true;
   }
 
