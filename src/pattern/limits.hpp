@@ -18,9 +18,9 @@ inline constexpr std::size_t kMaxAlternatives = 1024;
 inline constexpr std::size_t kMaxExpandedConditions = 16384;
 // Values (each entry of a field's list, each anything-but entry, each numeric range) summed
 // over all alternatives: the matcher copies a condition's values into every alternative.
-inline constexpr std::size_t kMaxExpandedValues = 65536;
+inline constexpr std::size_t kMaxExpandedValues = 32768;
 // The bytes of those values' texts, summed the same way.
-inline constexpr std::size_t kMaxExpandedValueBytes = 4u << 20;
+inline constexpr std::size_t kMaxExpandedValueBytes = 1u << 20;
 // Expanding holds, besides the finished alternatives, the ones each $or is forking, at most
 // about as many again (an $or forks its input at least twice, and the forks are all kept). So
 // once that in-flight size passes this multiple of a limit, the finished pattern would pass the

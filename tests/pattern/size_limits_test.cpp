@@ -71,11 +71,11 @@ std::string binary_ors_event(int count) {
 TEST(SizeLimits, ReportedOrTimesValueListIsRefusedCheaply) {
   const std::string after = "{" + binary_ors(10) + "," + value_list("ids", 20000) + "}";
   EXPECT_THAT(reason(after),
-              AllOf(StartsWith("Rule is too complex - "), HasSubstr("more than 65536 values"),
+              AllOf(StartsWith("Rule is too complex - "), HasSubstr("more than 32768 values"),
                     HasSubstr("fewer $or combinations or fewer values")));
   const std::string before = "{" + value_list("ids", 20000) + "," + binary_ors(10) + "}";
   EXPECT_THAT(reason(before),
-              AllOf(StartsWith("Rule is too complex - "), HasSubstr("more than 65536 values")));
+              AllOf(StartsWith("Rule is too complex - "), HasSubstr("more than 32768 values")));
   // The same list without the $or is one alternative, well within the limit.
   EXPECT_TRUE(match("{" + value_list("ids", 20000) + "}", R"({"ids": "v19999"})"));
 }
@@ -114,44 +114,44 @@ TEST(SizeLimits, ConditionsMultipliedByOr) {
 }
 
 TEST(SizeLimits, ValuesInOneField) {
-  EXPECT_TRUE(compile("{" + value_list("a", 65535) + "}"));
-  EXPECT_TRUE(match("{" + value_list("a", 65536) + "}", R"({"a": "v65535"})"));
-  EXPECT_FALSE(match("{" + value_list("a", 65536) + "}", R"({"a": "v65536"})"));
-  EXPECT_THAT(reason("{" + value_list("a", 65537) + "}"),
-              AllOf(StartsWith("Rule is too complex - "), HasSubstr("lists 65537 values"),
-                    HasSubstr("the limit is 65536")));
+  EXPECT_TRUE(compile("{" + value_list("a", 32767) + "}"));
+  EXPECT_TRUE(match("{" + value_list("a", 32768) + "}", R"({"a": "v32767"})"));
+  EXPECT_FALSE(match("{" + value_list("a", 32768) + "}", R"({"a": "v32768"})"));
+  EXPECT_THAT(reason("{" + value_list("a", 32769) + "}"),
+              AllOf(StartsWith("Rule is too complex - "), HasSubstr("lists 32769 values"),
+                    HasSubstr("the limit is 32768")));
 }
 
 TEST(SizeLimits, AnythingButListEntriesAreValues) {
   std::string list;
-  for (int i = 0; i < 65537; ++i) list += (i ? "," : "") + std::to_string(i);
+  for (int i = 0; i < 32769; ++i) list += (i ? "," : "") + std::to_string(i);
   EXPECT_THAT(reason(R"({"a": [{"anything-but": [)" + list + "]}]}"),
-              HasSubstr("lists 65537 values"));
+              HasSubstr("lists 32769 values"));
   std::string strings;
-  for (int i = 0; i < 65536; ++i) strings += (i ? ",\"s" : "\"s") + std::to_string(i) + "\"";
+  for (int i = 0; i < 32768; ++i) strings += (i ? ",\"s" : "\"s") + std::to_string(i) + "\"";
   EXPECT_TRUE(match(R"({"a": [{"anything-but": [)" + strings + "]}]}", R"({"a": "t"})"));
-  EXPECT_FALSE(match(R"({"a": [{"anything-but": [)" + strings + "]}]}", R"({"a": "s65535"})"));
+  EXPECT_FALSE(match(R"({"a": [{"anything-but": [)" + strings + "]}]}", R"({"a": "s32767"})"));
 }
 
 // 1,024 alternatives of 10 $or values and one shared field of n values: 1,024 × (10 + n).
 TEST(SizeLimits, ValuesMultipliedByOr) {
-  const std::string at = "{" + binary_ors(10) + "," + value_list("ids", 54) + "}";  // 65,536
-  EXPECT_TRUE(match(at, "{" + binary_ors_event(10) + R"(, "ids": "v53"})"));
-  EXPECT_FALSE(match(at, "{" + binary_ors_event(10) + R"(, "ids": "v54"})"));
-  EXPECT_TRUE(compile("{" + binary_ors(10) + "," + value_list("ids", 53) + "}"));
-  EXPECT_THAT(reason("{" + binary_ors(10) + "," + value_list("ids", 55) + "}"),
-              AllOf(StartsWith("Rule is too complex - "), HasSubstr("lists 66560 values")));
+  const std::string at = "{" + binary_ors(10) + "," + value_list("ids", 22) + "}";  // 32,768
+  EXPECT_TRUE(match(at, "{" + binary_ors_event(10) + R"(, "ids": "v21"})"));
+  EXPECT_FALSE(match(at, "{" + binary_ors_event(10) + R"(, "ids": "v22"})"));
+  EXPECT_TRUE(compile("{" + binary_ors(10) + "," + value_list("ids", 21) + "}"));
+  EXPECT_THAT(reason("{" + binary_ors(10) + "," + value_list("ids", 23) + "}"),
+              AllOf(StartsWith("Rule is too complex - "), HasSubstr("lists 33792 values")));
 }
 
 // Each branch of one $or lists its own values: they add up, they do not multiply.
 TEST(SizeLimits, OrWithManyValuesPerBranch) {
   const std::string below =
-      R"({"$or": [{)" + value_list("a", 32768) + "}, {" + value_list("b", 32768) + "}]}";
-  EXPECT_TRUE(match(below, R"({"b": "v32767"})"));
-  EXPECT_FALSE(match(below, R"({"b": "v32768"})"));
+      R"({"$or": [{)" + value_list("a", 16384) + "}, {" + value_list("b", 16384) + "}]}";
+  EXPECT_TRUE(match(below, R"({"b": "v16383"})"));
+  EXPECT_FALSE(match(below, R"({"b": "v16384"})"));
   EXPECT_THAT(
-      reason(R"({"$or": [{)" + value_list("a", 32768) + "}, {" + value_list("b", 32769) + "}]}"),
-      HasSubstr("lists 65537 values"));
+      reason(R"({"$or": [{)" + value_list("a", 16384) + "}, {" + value_list("b", 16385) + "}]}"),
+      HasSubstr("lists 32769 values"));
 }
 
 // $or inside $or: the inner alternatives multiply the outer branch that holds them. Branch A
@@ -175,33 +175,33 @@ TEST(SizeLimits, NestedOrAlternatives) {
   EXPECT_THAT(reason(nested_or(5, 0)), HasSubstr("more than 1024 alternatives"));
 }
 
-// 512 × (8 + n) + 512 × 9 values: n = 111 is 65,536.
+// 512 × (8 + n) + 512 × 9 values: n = 47 is 32,768.
 TEST(SizeLimits, NestedOrTimesValues) {
-  EXPECT_TRUE(compile(nested_or(4, 110)));
-  EXPECT_TRUE(match(nested_or(4, 111), "{" + binary_ors_event(7) + R"(, "r": 2, "ids": "v110"})"));
-  EXPECT_FALSE(match(nested_or(4, 111), "{" + binary_ors_event(7) + R"(, "r": 2, "ids": "v111"})"));
-  EXPECT_THAT(reason(nested_or(4, 112)),
-              AllOf(StartsWith("Rule is too complex - "), HasSubstr("lists 66048 values")));
+  EXPECT_TRUE(compile(nested_or(4, 46)));
+  EXPECT_TRUE(match(nested_or(4, 47), "{" + binary_ors_event(7) + R"(, "r": 2, "ids": "v46"})"));
+  EXPECT_FALSE(match(nested_or(4, 47), "{" + binary_ors_event(7) + R"(, "r": 2, "ids": "v47"})"));
+  EXPECT_THAT(reason(nested_or(4, 48)),
+              AllOf(StartsWith("Rule is too complex - "), HasSubstr("lists 33280 values")));
 }
 
 // 1,024 alternatives of 10 one-byte $or values and one shared value of n bytes:
-// 1,024 × (10 + n) bytes against the 4 MiB limit.
+// 1,024 × (10 + n) bytes against the 1 MiB limit.
 TEST(SizeLimits, ValueBytesMultipliedByOr) {
-  const std::string long_value(4086, 'a');
+  const std::string long_value(1014, 'a');
   const std::string at = "{" + binary_ors(10) + R"(, "long": [")" + long_value + "\"]}";
   EXPECT_TRUE(match(at, "{" + binary_ors_event(10) + R"(, "long": ")" + long_value + "\"}"));
   EXPECT_FALSE(match(at, "{" + binary_ors_event(10) + R"(, "long": "a"})"));
   EXPECT_TRUE(compile("{" + binary_ors(10) + R"(, "long": [")" + long_value.substr(1) + "\"]}"));
   EXPECT_THAT(reason("{" + binary_ors(10) + R"(, "long": [")" + long_value + "a\"]}"),
-              AllOf(StartsWith("Rule is too complex - "), HasSubstr("hold 4195328 bytes"),
-                    HasSubstr("the limit is 4194304"), HasSubstr("fewer or shorter values")));
+              AllOf(StartsWith("Rule is too complex - "), HasSubstr("hold 1049600 bytes"),
+                    HasSubstr("the limit is 1048576"), HasSubstr("fewer or shorter values")));
 }
 
 // A later duplicate field replaces the earlier one, in the count as in the pattern.
 TEST(SizeLimits, DuplicateFieldCountsOnce) {
-  const std::string pattern = "{" + value_list("a", 40000) + "," + value_list("a", 40000) + "," +
-                              value_list("b", 20000) + "}";
-  EXPECT_TRUE(match(pattern, R"({"a": "v39999", "b": "v0"})"));
+  const std::string pattern = "{" + value_list("a", 20000) + "," + value_list("a", 20000) + "," +
+                              value_list("b", 10000) + "}";
+  EXPECT_TRUE(match(pattern, R"({"a": "v19999", "b": "v0"})"));
 }
 
 }  // namespace
