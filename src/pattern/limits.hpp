@@ -15,10 +15,10 @@ inline constexpr const char* kTooComplex = "Rule is too complex - ";
 inline constexpr std::size_t kMaxAlternatives = 1024;
 // Field conditions summed over all alternatives: a field counts once in every alternative that
 // holds it. The bus matcher lays out every alternative's conditions on their own.
-inline constexpr std::size_t kMaxExpandedConditions = 16384;
+inline constexpr std::size_t kMaxExpandedConditions = 8192;
 // Values (each entry of a field's list, each anything-but entry, each numeric range) summed
 // over all alternatives: the matcher copies a condition's values into every alternative.
-inline constexpr std::size_t kMaxExpandedValues = 32768;
+inline constexpr std::size_t kMaxExpandedValues = 16384;
 // The bytes of those values' texts, summed the same way.
 inline constexpr std::size_t kMaxExpandedValueBytes = 1u << 20;
 // Expanding holds, besides the finished alternatives, the ones each $or is forking, at most
@@ -32,6 +32,6 @@ inline constexpr std::size_t kExpansionGuardFactor = 4;
 inline constexpr std::size_t kMaxWildcardComplexity = 10;
 // Evaluating that complexity explores sets of prefixes; past this much work (prefix-set
 // entries times bytes tried) the rule is refused as too complex to evaluate.
-inline constexpr std::size_t kMaxWildcardComplexityWork = 1u << 17;
+inline constexpr std::size_t kMaxWildcardComplexityWork = 1u << 15;
 
 }  // namespace eventrouter::pattern::detail

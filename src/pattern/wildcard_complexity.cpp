@@ -60,21 +60,24 @@ class Evaluator {
     bool initial = true;
     PrefixSet current = initial_;
     for (;;) {
+      // The bytes that take some prefix further; any other byte only keeps the '*' prefixes.
       std::bitset<256> named;
+      std::vector<int> bytes;
+      auto name = [&](std::size_t b) {
+        if (!named[b]) bytes.push_back(static_cast<int>(b));
+        named.set(b);
+      };
       for (std::uint64_t s : current) {
         const auto [g, j] = split(s);
         const std::vector<int>& t = tokens_[g];
-        if (j < t.size() && t[j] != kStar) named.set(static_cast<std::size_t>(t[j]));
+        if (j < t.size() && t[j] != kStar) name(static_cast<std::size_t>(t[j]));
       }
       if (initial) {
-        for (std::size_t b = 0; b < first_byte_.size(); ++b)
-          named[b] = named[b] || !first_byte_[b].empty();
+        for (std::size_t b = 0; b < first_byte_.size(); ++b) {
+          if (!first_byte_[b].empty()) name(b);
+        }
       }
-      std::vector<int> bytes;
-      for (std::size_t b = 0; b < named.size(); ++b) {
-        if (named[b]) bytes.push_back(static_cast<int>(b));
-      }
-      if (!named.all()) bytes.push_back(kOtherByte);
+      if (bytes.size() < named.size()) bytes.push_back(kOtherByte);
       for (int byte : bytes) {
         PrefixSet next = step(current, byte, initial);
         work_ += current.size() + next.size();

@@ -55,6 +55,28 @@ std::string fields_event(int count) {
   return out;
 }
 
+// `count` four-branch $or: 4^count alternatives, each holding `count` one-value conditions
+// (field qN is "a", "b", "c" or "d" in its four branches: one byte of text each).
+std::string quad_ors(int count) {
+  std::string out;
+  for (int i = 0; i < count; ++i) {
+    if (i) out += ",";
+    const std::string n = std::to_string(i);
+    out += "\"q" + n + R"(": {"$or": [{"a": ["a"]}, {"b": ["b"]}, {"c": ["c"]}, {"d": ["d"]}]})";
+  }
+  return out;
+}
+
+// An event meeting the branch "c" of every four-branch $or.
+std::string quad_ors_event(int count) {
+  std::string out;
+  for (int i = 0; i < count; ++i) {
+    if (i) out += ",";
+    out += "\"q" + std::to_string(i) + R"(": {"c": "c"})";
+  }
+  return out;
+}
+
 // An event meeting the branch "pN" of every binary $or but the first, where it meets "o0".
 std::string binary_ors_event(int count) {
   std::string out = R"("g0": {"o0": "x"})";
@@ -71,98 +93,99 @@ std::string binary_ors_event(int count) {
 TEST(SizeLimits, ReportedOrTimesValueListIsRefusedCheaply) {
   const std::string after = "{" + binary_ors(10) + "," + value_list("ids", 20000) + "}";
   EXPECT_THAT(reason(after),
-              AllOf(StartsWith("Rule is too complex - "), HasSubstr("more than 32768 values"),
+              AllOf(StartsWith("Rule is too complex - "), HasSubstr("more than 16384 values"),
                     HasSubstr("fewer $or combinations or fewer values")));
   const std::string before = "{" + value_list("ids", 20000) + "," + binary_ors(10) + "}";
   EXPECT_THAT(reason(before),
-              AllOf(StartsWith("Rule is too complex - "), HasSubstr("more than 32768 values")));
-  // The same list without the $or is one alternative, well within the limit.
-  EXPECT_TRUE(match("{" + value_list("ids", 20000) + "}", R"({"ids": "v19999"})"));
+              AllOf(StartsWith("Rule is too complex - "), HasSubstr("more than 16384 values")));
+  // The list on its own is one alternative, still over the values limit.
+  EXPECT_THAT(reason("{" + value_list("ids", 20000) + "}"), HasSubstr("lists 20000 values"));
 }
 
 TEST(SizeLimits, AlternativesAtAndAboveTheLimit) {
-  auto at = compile("{" + binary_ors(10) + "}");
-  ASSERT_TRUE(at) << at.error();
-  EXPECT_EQ(at->alternative_count(), 1024u);
-  EXPECT_TRUE(match("{" + binary_ors(10) + "}", "{" + binary_ors_event(10) + "}"));
-  EXPECT_FALSE(match("{" + binary_ors(10) + "}", R"({"g0": {"o0": "y"}})"));
-  EXPECT_THAT(reason("{" + binary_ors(11) + "}"),
+  const std::string at = "{" + quad_ors(5) + "}";
+  auto p = compile(at);
+  ASSERT_TRUE(p) << p.error();
+  EXPECT_EQ(p->alternative_count(), 1024u);
+  EXPECT_TRUE(match(at, "{" + quad_ors_event(5) + "}"));
+  EXPECT_FALSE(match(at, "{" + quad_ors_event(4) + "}"));
+  EXPECT_THAT(reason("{" + quad_ors(5) + "," + binary_ors(1) + "}"),
               AllOf(StartsWith("Rule is too complex - "), HasSubstr("more than 1024 alternatives"),
                     HasSubstr("split the rule into several rules")));
 }
 
 TEST(SizeLimits, ConditionsInOneAlternative) {
-  EXPECT_TRUE(match("{" + fields(16383) + "}", "{\"z\": 0" + fields_event(16383) + "}"));
-  EXPECT_TRUE(match("{" + fields(16384) + "}", "{\"z\": 0" + fields_event(16384) + "}"));
-  EXPECT_FALSE(match("{" + fields(16384) + "}", "{\"z\": 0" + fields_event(16383) + "}"));
+  EXPECT_TRUE(match("{" + fields(8191) + "}", "{\"z\": 0" + fields_event(8191) + "}"));
+  EXPECT_TRUE(match("{" + fields(8192) + "}", "{\"z\": 0" + fields_event(8192) + "}"));
+  EXPECT_FALSE(match("{" + fields(8192) + "}", "{\"z\": 0" + fields_event(8191) + "}"));
   EXPECT_THAT(
-      reason("{" + fields(16385) + "}"),
-      AllOf(StartsWith("Rule is too complex - "), HasSubstr("holds 16385 field conditions"),
-            HasSubstr("the limit is 16384"), HasSubstr("fewer $or combinations or fewer fields")));
+      reason("{" + fields(8193) + "}"),
+      AllOf(StartsWith("Rule is too complex - "), HasSubstr("holds 8193 field conditions"),
+            HasSubstr("the limit is 8192"), HasSubstr("fewer $or combinations or fewer fields")));
 }
 
-// 1,024 alternatives of 10 $or conditions and n plain fields: 1,024 × (10 + n) conditions.
+// 1,024 alternatives of 5 $or conditions and n plain fields: 1,024 × (5 + n) conditions.
 TEST(SizeLimits, ConditionsMultipliedByOr) {
-  const std::string at = "{" + binary_ors(10) + "," + fields(6) + "}";  // 16,384
-  EXPECT_TRUE(match(at, "{" + binary_ors_event(10) + fields_event(6) + "}"));
-  EXPECT_FALSE(match(at, "{" + binary_ors_event(10) + fields_event(5) + "}"));
-  EXPECT_TRUE(compile("{" + binary_ors(10) + "," + fields(5) + "}"));  // 15,360
-  // 17,408: found once expansion is done, with its exact figure.
+  const std::string at = "{" + quad_ors(5) + "," + fields(3) + "}";  // 8,192
+  EXPECT_TRUE(match(at, "{" + quad_ors_event(5) + fields_event(3) + "}"));
+  EXPECT_FALSE(match(at, "{" + quad_ors_event(5) + fields_event(2) + "}"));
+  EXPECT_TRUE(compile("{" + quad_ors(5) + "," + fields(2) + "}"));  // 7,168
+  // 9,216: found once expansion is done, with its exact figure.
   EXPECT_THAT(
-      reason("{" + binary_ors(10) + "," + fields(7) + "}"),
-      AllOf(StartsWith("Rule is too complex - "), HasSubstr("holds 17408 field conditions")));
+      reason("{" + quad_ors(5) + "," + fields(4) + "}"),
+      AllOf(StartsWith("Rule is too complex - "), HasSubstr("holds 9216 field conditions")));
 }
 
 TEST(SizeLimits, ValuesInOneField) {
-  EXPECT_TRUE(compile("{" + value_list("a", 32767) + "}"));
-  EXPECT_TRUE(match("{" + value_list("a", 32768) + "}", R"({"a": "v32767"})"));
-  EXPECT_FALSE(match("{" + value_list("a", 32768) + "}", R"({"a": "v32768"})"));
-  EXPECT_THAT(reason("{" + value_list("a", 32769) + "}"),
-              AllOf(StartsWith("Rule is too complex - "), HasSubstr("lists 32769 values"),
-                    HasSubstr("the limit is 32768")));
+  EXPECT_TRUE(compile("{" + value_list("a", 16383) + "}"));
+  EXPECT_TRUE(match("{" + value_list("a", 16384) + "}", R"({"a": "v16383"})"));
+  EXPECT_FALSE(match("{" + value_list("a", 16384) + "}", R"({"a": "v16384"})"));
+  EXPECT_THAT(reason("{" + value_list("a", 16385) + "}"),
+              AllOf(StartsWith("Rule is too complex - "), HasSubstr("lists 16385 values"),
+                    HasSubstr("the limit is 16384")));
 }
 
 TEST(SizeLimits, AnythingButListEntriesAreValues) {
   std::string list;
-  for (int i = 0; i < 32769; ++i) list += (i ? "," : "") + std::to_string(i);
+  for (int i = 0; i < 16385; ++i) list += (i ? "," : "") + std::to_string(i);
   EXPECT_THAT(reason(R"({"a": [{"anything-but": [)" + list + "]}]}"),
-              HasSubstr("lists 32769 values"));
+              HasSubstr("lists 16385 values"));
   std::string strings;
-  for (int i = 0; i < 32768; ++i) strings += (i ? ",\"s" : "\"s") + std::to_string(i) + "\"";
+  for (int i = 0; i < 16384; ++i) strings += (i ? ",\"s" : "\"s") + std::to_string(i) + "\"";
   EXPECT_TRUE(match(R"({"a": [{"anything-but": [)" + strings + "]}]}", R"({"a": "t"})"));
-  EXPECT_FALSE(match(R"({"a": [{"anything-but": [)" + strings + "]}]}", R"({"a": "s32767"})"));
+  EXPECT_FALSE(match(R"({"a": [{"anything-but": [)" + strings + "]}]}", R"({"a": "s16383"})"));
 }
 
-// 1,024 alternatives of 10 $or values and one shared field of n values: 1,024 × (10 + n).
+// 1,024 alternatives of 5 $or values and one shared field of n values: 1,024 × (5 + n).
 TEST(SizeLimits, ValuesMultipliedByOr) {
-  const std::string at = "{" + binary_ors(10) + "," + value_list("ids", 22) + "}";  // 32,768
-  EXPECT_TRUE(match(at, "{" + binary_ors_event(10) + R"(, "ids": "v21"})"));
-  EXPECT_FALSE(match(at, "{" + binary_ors_event(10) + R"(, "ids": "v22"})"));
-  EXPECT_TRUE(compile("{" + binary_ors(10) + "," + value_list("ids", 21) + "}"));
-  EXPECT_THAT(reason("{" + binary_ors(10) + "," + value_list("ids", 23) + "}"),
-              AllOf(StartsWith("Rule is too complex - "), HasSubstr("lists 33792 values")));
+  const std::string at = "{" + quad_ors(5) + "," + value_list("ids", 11) + "}";  // 16,384
+  EXPECT_TRUE(match(at, "{" + quad_ors_event(5) + R"(, "ids": "v10"})"));
+  EXPECT_FALSE(match(at, "{" + quad_ors_event(5) + R"(, "ids": "v11"})"));
+  EXPECT_TRUE(compile("{" + quad_ors(5) + "," + value_list("ids", 10) + "}"));
+  EXPECT_THAT(reason("{" + quad_ors(5) + "," + value_list("ids", 12) + "}"),
+              AllOf(StartsWith("Rule is too complex - "), HasSubstr("lists 17408 values")));
 }
 
 // Each branch of one $or lists its own values: they add up, they do not multiply.
 TEST(SizeLimits, OrWithManyValuesPerBranch) {
-  const std::string below =
-      R"({"$or": [{)" + value_list("a", 16384) + "}, {" + value_list("b", 16384) + "}]}";
-  EXPECT_TRUE(match(below, R"({"b": "v16383"})"));
-  EXPECT_FALSE(match(below, R"({"b": "v16384"})"));
+  const std::string at =
+      R"({"$or": [{)" + value_list("a", 8192) + "}, {" + value_list("b", 8192) + "}]}";
+  EXPECT_TRUE(match(at, R"({"b": "v8191"})"));
+  EXPECT_FALSE(match(at, R"({"b": "v8192"})"));
   EXPECT_THAT(
-      reason(R"({"$or": [{)" + value_list("a", 16384) + "}, {" + value_list("b", 16385) + "}]}"),
-      HasSubstr("lists 32769 values"));
+      reason(R"({"$or": [{)" + value_list("a", 8192) + "}, {" + value_list("b", 8193) + "}]}"),
+      HasSubstr("lists 16385 values"));
 }
 
 // $or inside $or: the inner alternatives multiply the outer branch that holds them. Branch A
 // is 2^7 × 4 = 512 alternatives of 8 conditions (plus a shared list of n values), branch B
-// 2^9 = 512 alternatives of 9 conditions.
+// 4^4 × 2 = 512 alternatives of 5 conditions.
 std::string nested_or(int four_way_items, int list_values) {
   std::string four_way = R"("$or": [{"q": [1]}, {"r": [2]}, {"s": [3]}, {"t": [4]})";
   for (int i = 4; i < four_way_items; ++i) four_way += R"(, {"u": [5]})";
   std::string a = "{" + binary_ors(7) + ", " + four_way + "]";
   if (list_values > 0) a += ", " + value_list("ids", list_values);
-  return R"({"$or": [)" + a + "}, {" + binary_ors(9) + "}]}";
+  return R"({"$or": [)" + a + "}, {" + quad_ors(4) + ", " + binary_ors(1) + "}]}";
 }
 
 TEST(SizeLimits, NestedOrAlternatives) {
@@ -171,37 +194,37 @@ TEST(SizeLimits, NestedOrAlternatives) {
   EXPECT_EQ(at->alternative_count(), 1024u);
   EXPECT_TRUE(match(nested_or(4, 0), "{" + binary_ors_event(7) + R"(, "s": 3})"));
   EXPECT_FALSE(match(nested_or(4, 0), "{" + binary_ors_event(7) + R"(, "s": 4})"));
-  EXPECT_TRUE(match(nested_or(4, 0), "{" + binary_ors_event(9) + "}"));
+  EXPECT_TRUE(match(nested_or(4, 0), "{" + quad_ors_event(4) + R"(, "g0": {"p0": "y"}})"));
   EXPECT_THAT(reason(nested_or(5, 0)), HasSubstr("more than 1024 alternatives"));
 }
 
-// 512 × (8 + n) + 512 × 9 values: n = 47 is 32,768.
+// 512 × (8 + n) + 512 × 5 values: n = 19 is 16,384.
 TEST(SizeLimits, NestedOrTimesValues) {
-  EXPECT_TRUE(compile(nested_or(4, 46)));
-  EXPECT_TRUE(match(nested_or(4, 47), "{" + binary_ors_event(7) + R"(, "r": 2, "ids": "v46"})"));
-  EXPECT_FALSE(match(nested_or(4, 47), "{" + binary_ors_event(7) + R"(, "r": 2, "ids": "v47"})"));
-  EXPECT_THAT(reason(nested_or(4, 48)),
-              AllOf(StartsWith("Rule is too complex - "), HasSubstr("lists 33280 values")));
+  EXPECT_TRUE(compile(nested_or(4, 18)));
+  EXPECT_TRUE(match(nested_or(4, 19), "{" + binary_ors_event(7) + R"(, "r": 2, "ids": "v18"})"));
+  EXPECT_FALSE(match(nested_or(4, 19), "{" + binary_ors_event(7) + R"(, "r": 2, "ids": "v19"})"));
+  EXPECT_THAT(reason(nested_or(4, 20)),
+              AllOf(StartsWith("Rule is too complex - "), HasSubstr("lists 16896 values")));
 }
 
-// 1,024 alternatives of 10 one-byte $or values and one shared value of n bytes:
-// 1,024 × (10 + n) bytes against the 1 MiB limit.
+// 1,024 alternatives of 5 one-byte $or values and one shared value of n bytes:
+// 1,024 × (5 + n) bytes against the 1 MiB limit.
 TEST(SizeLimits, ValueBytesMultipliedByOr) {
-  const std::string long_value(1014, 'a');
-  const std::string at = "{" + binary_ors(10) + R"(, "long": [")" + long_value + "\"]}";
-  EXPECT_TRUE(match(at, "{" + binary_ors_event(10) + R"(, "long": ")" + long_value + "\"}"));
-  EXPECT_FALSE(match(at, "{" + binary_ors_event(10) + R"(, "long": "a"})"));
-  EXPECT_TRUE(compile("{" + binary_ors(10) + R"(, "long": [")" + long_value.substr(1) + "\"]}"));
-  EXPECT_THAT(reason("{" + binary_ors(10) + R"(, "long": [")" + long_value + "a\"]}"),
+  const std::string long_value(1019, 'a');
+  const std::string at = "{" + quad_ors(5) + R"(, "long": [")" + long_value + "\"]}";
+  EXPECT_TRUE(match(at, "{" + quad_ors_event(5) + R"(, "long": ")" + long_value + "\"}"));
+  EXPECT_FALSE(match(at, "{" + quad_ors_event(5) + R"(, "long": "a"})"));
+  EXPECT_TRUE(compile("{" + quad_ors(5) + R"(, "long": [")" + long_value.substr(1) + "\"]}"));
+  EXPECT_THAT(reason("{" + quad_ors(5) + R"(, "long": [")" + long_value + "a\"]}"),
               AllOf(StartsWith("Rule is too complex - "), HasSubstr("hold 1049600 bytes"),
                     HasSubstr("the limit is 1048576"), HasSubstr("fewer or shorter values")));
 }
 
 // A later duplicate field replaces the earlier one, in the count as in the pattern.
 TEST(SizeLimits, DuplicateFieldCountsOnce) {
-  const std::string pattern = "{" + value_list("a", 20000) + "," + value_list("a", 20000) + "," +
-                              value_list("b", 10000) + "}";
-  EXPECT_TRUE(match(pattern, R"({"a": "v19999", "b": "v0"})"));
+  const std::string pattern = "{" + value_list("a", 10000) + "," + value_list("a", 10000) + "," +
+                              value_list("b", 5000) + "}";
+  EXPECT_TRUE(match(pattern, R"({"a": "v9999", "b": "v0"})"));
 }
 
 }  // namespace

@@ -123,7 +123,7 @@ TEST(WildcardComplexity, RepeatedValuesCountOnce) {
 
 TEST(WildcardComplexity, ManyValuesSharingAPrefixAreRefused) {
   std::vector<std::string> globs;
-  for (int i = 0; i < 20000; ++i) globs.push_back("v" + std::to_string(i) + "*");
+  for (int i = 0; i < 2000; ++i) globs.push_back("v" + std::to_string(i) + "*");
   EXPECT_THAT(reason(R"({"a": )" + wildcards(globs) + "}"), StartsWith(kEventBridgeReason));
 }
 
@@ -133,13 +133,13 @@ TEST(WildcardComplexity, TooMuchToEvaluateIsRefused) {
   std::vector<std::string> globs;
   for (char first = 'A'; first <= 'Z'; ++first) {
     std::string glob(1, first);
-    for (int i = 0; i < 20000; ++i) glob += static_cast<char>('a' + i % 26);
+    for (int i = 0; i < 2000; ++i) glob += static_cast<char>('a' + i % 26);
     globs.push_back(glob);
   }
   EXPECT_THAT(reason(R"({"a": )" + wildcards(globs) + "}"),
               AllOf(StartsWith(kEventBridgeReason), HasSubstr("too many or too long")));
   globs.resize(3);
-  for (std::string& glob : globs) glob.resize(2000);
+  for (std::string& glob : globs) glob.resize(1000);
   EXPECT_TRUE(compile(R"({"a": )" + wildcards(globs) + "}"));
 }
 
