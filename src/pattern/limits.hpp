@@ -2,7 +2,8 @@
 // The limits that bound what one pattern can cost to compile, to hold and to match. A pattern
 // may come from any client (POST /test-event-pattern, AWSEvents.TestEventPattern, rule files),
 // so every figure that $or expansion or wildcard matching multiplies is counted and capped
-// before the compiled form is built. docs/patterns.md lists them with the measured worst cases.
+// before the compiled form is built. docs/patterns.md lists them (messages, fixes), and
+// docs/security.md their measured worst-case cost.
 
 #include <cstddef>
 
