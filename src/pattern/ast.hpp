@@ -1,9 +1,11 @@
 #pragma once
 // The validated form of a pattern: a list of alternatives ($or expanded), each a list of
 // conditions sorted by field path, each condition an OR of predicates on one leaf field.
+// Alternatives share the conditions they have in common.
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -75,7 +77,9 @@ struct Condition {
 };
 
 struct Alternative {
-  std::vector<Condition> conditions;  // ANDed, sorted by path (byte order)
+  // ANDed, sorted by path (byte order). Shared: a condition written once in the pattern is one
+  // object, however many $or alternatives hold it.
+  std::vector<std::shared_ptr<const Condition>> conditions;
 };
 
 struct PatternTree {

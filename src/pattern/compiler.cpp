@@ -8,7 +8,10 @@
 #include <cmath>
 #include <map>
 
+#include "expansion.hpp"
+#include "limits.hpp"
 #include "predicates.hpp"
+#include "wildcard_limit.hpp"
 
 namespace eventrouter::pattern::detail {
 namespace {
@@ -41,8 +44,6 @@ constexpr std::array<std::string_view, 25> kReservedInOr = {"exactly",
                                                             "in-date-range",
                                                             "ip-address-in-range",
                                                             "ip-address-not-in-range"};
-
-using Branch = std::map<std::string, Condition>;
 
 std::string in_quotes(std::string_view text) {
   return "\"" + std::string(text) + "\"";
@@ -96,21 +97,13 @@ class Compiler {
     }
     std::vector<Branch> branches;
     if (!parse_object(root, "", branches, false)) return unexpected(error_);
-    for (const auto& [path, stars] : wildcard_stars_) {
-      if (stars > kMaxWildcardsPerField) {
-        return unexpected(
-            "Rule is too complex - try using fewer wildcard characters or fewer "
-            "repeating character sequences after a wildcard character (field " +
-            in_quotes(path) + " uses " + std::to_string(stars) +
-            " wildcard characters across its values; the limit is " +
-            std::to_string(kMaxWildcardsPerField) + ")");
-      }
-    }
+    if (auto reason = over_size_limit(size_of(branches), false)) return unexpected(*reason);
+    if (auto reason = over_wildcard_complexity(branches)) return unexpected(*reason);
     PatternTree data;
     data.source = std::string(json);
-    for (auto& branch : branches) {
+    for (const Branch& branch : branches) {
       Alternative alt;
-      for (auto& [path, condition] : branch) alt.conditions.push_back(std::move(condition));
+      for (const auto& [path, leaf] : branch.leaves()) alt.conditions.push_back(leaf.condition);
       data.alternatives.push_back(std::move(alt));
     }
     return data;
@@ -123,6 +116,13 @@ class Compiler {
   }
   bool fail_at(std::string_view path, const std::string& what, const std::string& fix) {
     return fail(what + " (field " + in_quotes(path) + "); " + fix);
+  }
+
+  // Refuses, while $or is being expanded, a pattern whose partial expansion already shows that
+  // the finished one would be over a size limit.
+  bool within_expansion_guard() {
+    if (auto reason = over_size_limit(expanding_, true)) return fail(std::move(*reason));
+    return true;
   }
 
   bool parse_object(dom::object object, const std::string& prefix, std::vector<Branch>& branches,
@@ -152,8 +152,13 @@ class Compiler {
         Condition condition;
         condition.path = path;
         if (!parse_leaf(value, path, condition)) return false;
+        const Leaf leaf = make_leaf(std::move(condition));
         if (branches.empty()) branches.emplace_back();
-        for (auto& branch : branches) branch[path] = condition;  // a later duplicate overrides
+        for (auto& branch : branches) {
+          expanding_ += leaf.size;
+          if (auto replaced = branch.set(leaf)) expanding_ -= *replaced;
+        }
+        if (!within_expansion_guard()) return false;
       } else {
         return fail_at(path, in_quotes(key) + " must be an object or an array",
                        "every value to match is listed in an array, e.g. " + in_quotes(key) +
@@ -163,19 +168,28 @@ class Compiler {
     return true;
   }
 
+  // Each item of the $or continues every alternative so far: the alternatives are forked per
+  // item, sharing their conditions (a fork costs a pointer per condition, counted in
+  // expanding_ as the copies the matcher will make).
   bool parse_or(dom::array items, const std::string& prefix, std::vector<Branch>& branches) {
     std::vector<Branch> current = std::move(branches);
     branches.clear();
+    const ExpansionSize current_size = size_of(current);
     for (dom::element item : items) {
+      expanding_ += current_size;
+      if (!within_expansion_guard()) return false;
       std::vector<Branch> forked = current;
       if (forked.empty()) forked.emplace_back();
       if (!parse_object(item, prefix, forked, true)) return false;
       for (auto& branch : forked) branches.push_back(std::move(branch));
       if (branches.size() > kMaxAlternatives) {
-        return fail("The $or combinations expand to more than " + std::to_string(kMaxAlternatives) +
-                    " alternatives; simplify the pattern or split it into several rules");
+        return fail(std::string(kTooComplex) + "the $or combinations expand to more than " +
+                    std::to_string(kMaxAlternatives) +
+                    " alternatives. Use fewer $or combinations, or split the rule into several "
+                    "rules");
       }
     }
+    expanding_ -= current_size;  // `current` is dropped: its forks replace it
     return true;
   }
 
@@ -323,7 +337,6 @@ class Compiler {
                      "use a single * between literal characters; write \\\\* for a literal * and "
                      "\\\\\\\\ for a backslash");
     }
-    wildcard_stars_[path] += glob.stars();
     p.globs.push_back(std::move(glob));
     return true;
   }
@@ -545,7 +558,9 @@ class Compiler {
   }
 
   std::string error_;
-  std::map<std::string, std::size_t> wildcard_stars_;
+  // The size of every alternative held while expanding $or: finished, partial and the ones
+  // being forked (see within_expansion_guard).
+  ExpansionSize expanding_;
 };
 
 }  // namespace

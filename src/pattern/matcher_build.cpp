@@ -239,14 +239,15 @@ void MatcherData::index(std::uint32_t field, const Predicate& p, std::uint32_t a
 
 void MatcherData::build() {
   // Bind every condition to this matcher's fields, and count how many alternatives share each
-  // predicate: a shared predicate (say source = aws.guardduty) is a poor anchor.
-  std::unordered_map<std::string, std::uint32_t> shared;
+  // predicate: a shared predicate (say source = aws.guardduty) is a poor anchor. The conditions
+  // stay where their patterns hold them: $or alternatives share theirs (ast.hpp), and copying
+  // them here would multiply a long value list by the alternatives that hold it. For the same
+  // reason a condition's predicate keys are made once, however many alternatives hold it.
+  std::unordered_map<std::string, std::uint32_t> key_ids;
+  std::unordered_map<const Condition*, std::vector<std::uint32_t>> condition_keys;
+  std::vector<std::uint32_t> shared;       // by key id: the alternatives' conditions holding it
   std::vector<std::uint32_t> field_total;  // predicates on each field, all rules together
-  std::size_t total = 0;
-  for (const Pattern& pattern : patterns) {
-    for (const Alternative& alt : pattern.data().tree.alternatives) total += alt.conditions.size();
-  }
-  conditions.reserve(total);  // no reallocation: `bound` points into it
+  std::vector<const std::vector<std::uint32_t>*> bound_keys;  // per `bound` entry
   struct Entry {
     std::uint32_t pattern, begin, count;
   };
@@ -255,11 +256,22 @@ void MatcherData::build() {
     for (const Alternative& alt : patterns[pi].data().tree.alternatives) {
       entries.push_back({pi, static_cast<std::uint32_t>(bound.size()),
                          static_cast<std::uint32_t>(alt.conditions.size())});
-      for (const Condition& c : alt.conditions) {
+      for (const auto& shared_condition : alt.conditions) {
+        const Condition& c = *shared_condition;
         std::uint32_t field = trie.add(c.path);
-        conditions.push_back(c);
-        bound.push_back({field, &conditions.back()});
-        for (const Predicate& p : c.predicates) ++shared[predicate_key(field, p)];
+        bound.push_back({field, &c});
+        auto [keys, fresh] = condition_keys.try_emplace(&c);
+        if (fresh) {
+          for (const Predicate& p : c.predicates) {
+            auto id = key_ids.try_emplace(predicate_key(field, p), key_ids.size()).first->second;
+            keys->second.push_back(id);
+          }
+        }
+        bound_keys.push_back(&keys->second);
+        for (std::uint32_t id : keys->second) {
+          if (shared.size() <= id) shared.resize(id + 1, 0);
+          ++shared[id];
+        }
         if (field_total.size() <= field) field_total.resize(field + 1, 0);
         field_total[field] += static_cast<std::uint32_t>(c.predicates.size());
       }
@@ -277,9 +289,10 @@ void MatcherData::build() {
     std::vector<std::pair<double, std::uint32_t>> order;  // (cost, condition)
     for (std::uint32_t ci = entry.begin; ci < entry.begin + entry.count; ++ci) {
       const BoundCondition& bc = bound[ci];
+      const std::vector<std::uint32_t>& keys = *bound_keys[ci];
       double cost = 0;
-      for (const Predicate& p : bc.condition->predicates) {
-        cost += predicate_cost(p, shared[predicate_key(bc.field, p)], field_total[bc.field]);
+      for (std::size_t k = 0; k < keys.size(); ++k) {
+        cost += predicate_cost(bc.condition->predicates[k], shared[keys[k]], field_total[bc.field]);
       }
       order.emplace_back(cost, ci);
       if (bc.condition->has_absent) continue;  // met by absence: no value to look up
@@ -306,7 +319,7 @@ void MatcherData::build() {
             predicates[0].kind != PredKind::kExactString) {
           continue;
         }
-        std::uint32_t count = shared[predicate_key(bc.field, predicates[0])];
+        std::uint32_t count = shared[(*bound_keys[ci])[0]];
         if (header.guard_field == kNone || count < guard_shared) {
           header.guard_field = bc.field;
           header.guard_hash = hash_bytes(predicates[0].text);

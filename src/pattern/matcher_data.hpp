@@ -61,8 +61,8 @@ constexpr std::size_t predicates_offset(std::size_t conditions) {
 struct MatcherData {
   std::vector<Pattern> patterns;
   PathTrie trie;
-  // Copies of every condition, laid out alternative after alternative, for the full search.
-  std::vector<Condition> conditions;
+  // Every alternative's conditions, alternative after alternative, for the full search. They
+  // point into `patterns`, whose alternatives share the conditions they have in common.
   std::vector<BoundCondition> bound;
   std::vector<std::uint64_t> blob;      // the alternatives' compact forms (8-byte words)
   std::vector<std::uint32_t> alt_word;  // per alternative: its first word in `blob`

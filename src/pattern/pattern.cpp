@@ -64,7 +64,7 @@ Expected<Pattern, std::string> compile(std::string_view pattern_json) {
   for (const auto& alternative : data->tree.alternatives) {
     std::vector<detail::BoundCondition> bound;
     for (const auto& condition : alternative.conditions) {
-      bound.push_back({data->trie.add(condition.path), &condition});
+      bound.push_back({data->trie.add(condition->path), condition.get()});
     }
     data->bound.push_back(std::move(bound));
   }
