@@ -71,8 +71,12 @@ std::shared_ptr<Deployment> Deployment::create(std::shared_ptr<const rules::Rule
 }
 
 Deployment::~Deployment() {
+  shutdown_targets(std::chrono::seconds(5));
+}
+
+void Deployment::shutdown_targets(std::chrono::milliseconds grace) {
   for (auto& per_rule : targets_)
-    for (auto& deployed : per_rule) deployed.target->shutdown(std::chrono::seconds(5));
+    for (auto& deployed : per_rule) deployed.target->shutdown(grace);
 }
 
 std::size_t Deployment::index_of(const rules::Rule& rule) const {

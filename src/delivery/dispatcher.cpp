@@ -95,6 +95,8 @@ void Dispatcher::deploy(std::shared_ptr<Deployment> deployment) {
   std::shared_ptr<Deployment> old;
   {
     std::lock_guard lock(deployment_mutex_);
+    std::erase_if(deployed_, [](const auto& weak) { return weak.expired(); });
+    deployed_.push_back(deployment);
     old = std::exchange(deployment_, std::move(deployment));
   }
   // The old deployment's targets shut down when its last attempt lets go of it.
@@ -629,6 +631,20 @@ void Dispatcher::shutdown(std::chrono::milliseconds grace) {
   }
   const auto deadline = Clock::now() + grace;
   while (running_.load() > 0 && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // What still runs, or waits in a target's own queue, is aborted now, while the I/O threads
+  // can still run its completion: without a journal it is dead-lettered (ShuttingDown), with
+  // one it resumes at the next start, and no delivery outlives the threads it needs.
+  std::vector<std::shared_ptr<Deployment>> live;
+  {
+    std::lock_guard lock(deployment_mutex_);
+    for (const auto& weak : deployed_)
+      if (auto deployment = weak.lock()) live.push_back(std::move(deployment));
+  }
+  for (const auto& deployment : live) deployment->shutdown_targets(std::chrono::milliseconds(0));
+  live.clear();
+  const auto aborted_by = Clock::now() + std::chrono::seconds(3);
+  while (running_.load() > 0 && Clock::now() < aborted_by)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   if (running_.load() > 0) {
     spdlog::warn("{} invocations still running at shutdown; {}", running_.load(),

@@ -4,6 +4,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -375,9 +376,20 @@ def test_too_many_pending_deliveries_get_503_with_retry_after(make_daemon, webho
     assert wait_for(lambda: post_events(daemon, [event(4)])[0] == 200)
 
 
-def test_a_journal_past_its_size_bound_gets_503(make_daemon, workdir):
+def test_a_journal_full_of_undelivered_events_gets_503(make_daemon, workdir):
+    # A target that never answers keeps every event undelivered: that work, not the archive,
+    # fills the journal.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    rule = f"""rules:
+  - name: stuck
+    event_pattern: {{source: [test.app]}}
+    targets:
+      - {{id: dead, type: webhook, url: "http://127.0.0.1:{dead_port}/"}}
+"""
     daemon = make_daemon(base_config(extra="delivery:\n  max_journal_bytes: 200000\n"),
-                         rules={"q.yaml": queue_rule(workdir / "q.jsonl")})
+                         rules={"stuck.yaml": rule})
     blob = "x" * 50000
     statuses = []
     for i in range(40):
@@ -388,6 +400,7 @@ def test_a_journal_past_its_size_bound_gets_503(make_daemon, workdir):
     assert statuses[0] == 200
     assert statuses[-1] == 503, "the journal grew past its bound"
     assert body["error"]["code"] == "JournalFull"
+    assert "undelivered events fill the journal" in body["error"]["message"]
     assert "delivery.max_journal_bytes" in body["error"]["message"]
     assert int(headers["retry-after"]) > 0
     _, _, metrics = curl(daemon.url + "/metrics")

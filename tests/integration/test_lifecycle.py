@@ -44,6 +44,24 @@ def test_bad_config_reports_every_problem_with_position(workdir):
     assert f"{config}:5:" in err
 
 
+def test_an_exposed_listen_address_without_auth_is_refused(workdir):
+    (workdir / "rules.d").mkdir()
+    config = workdir / "eventrouter.yaml"
+    config.write_text("listen: 0.0.0.0:0\nrules_dir: rules.d\nstate_dir: state\n")
+    for command in ("serve", "validate"):
+        proc = run(command, "-c", str(config))
+        assert proc.returncode != 0, command
+        text = proc.stdout + proc.stderr
+        assert f"{config}:1:9:" in text, text
+        assert "can be reached from other machines, and there is no auth" in text
+        assert "auth.tokens_file" in text and "allow_unauthenticated: true" in text
+    # Saying so explicitly is enough.
+    config.write_text("listen: 0.0.0.0:0\nrules_dir: rules.d\nstate_dir: state\n"
+                      "allow_unauthenticated: true\n")
+    proc = run("validate", "-c", str(config))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_port_in_use_is_a_clear_error(workdir):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

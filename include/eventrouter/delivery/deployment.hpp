@@ -48,6 +48,11 @@ class Deployment {
   Deployment(std::shared_ptr<const rules::RuleSet> rules, targets::TargetContext& context,
              metrics::Registry& metrics);
   ~Deployment();  // shuts the targets down
+
+  // Shuts every target down now (each gets `grace`, then what is left is aborted and completes
+  // as retryable). The daemon's stop does this while the I/O threads still run, so that no
+  // delivery is left holding the deployment when they are gone. Not from an I/O thread.
+  void shutdown_targets(std::chrono::milliseconds grace);
   Deployment(const Deployment&) = delete;
   Deployment& operator=(const Deployment&) = delete;
 

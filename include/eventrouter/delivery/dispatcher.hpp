@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include "eventrouter/delivery/dead_letters.hpp"
 #include "eventrouter/delivery/deployment.hpp"
@@ -125,6 +126,9 @@ class Dispatcher : public server::EventSink {
   DeadLetters dead_letters_;
   mutable std::mutex deployment_mutex_;
   std::shared_ptr<Deployment> deployment_;
+  // Every deployment ever deployed that may still be alive (older ones drain their attempts):
+  // shutdown() stops all of their targets.
+  std::vector<std::weak_ptr<Deployment>> deployed_;
   std::atomic<std::size_t> pending_{0};  // recorded deliveries not yet finished
   std::atomic<std::size_t> running_{0};  // invocations in progress
   std::atomic<bool> stopping_{false};
