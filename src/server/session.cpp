@@ -132,14 +132,14 @@ void BasicSession<Stream>::on_header(beast::error_code ec) {
   auto read_body = [self = this->shared_from_this()] {
     self->tcp().expires_after(self->server_.options_.body_timeout);
     http::async_read(self->stream_, self->buffer_, *self->parser_,
-                     [self](beast::error_code ec, std::size_t) { self->on_body(ec); });
+                     [self](beast::error_code read_ec, std::size_t) { self->on_body(read_ec); });
   };
   if (!parser_->is_done() && beast::iequals(header[http::field::expect], "100-continue")) {
     static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
     net::async_write(
         stream_, net::buffer(continue_line.data(), continue_line.size()),
-        [self = this->shared_from_this(), read_body](beast::error_code ec, std::size_t) {
-          if (ec) return self->close();
+        [self = this->shared_from_this(), read_body](beast::error_code write_ec, std::size_t) {
+          if (write_ec) return self->close();
           read_body();
         });
     return;

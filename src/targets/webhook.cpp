@@ -305,8 +305,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                                }
                                self->conn_->tcp().expires_at(self->deadline_);
                                self->conn_->tcp().async_connect(
-                                   results, [self](beast::error_code ec, const tcp::endpoint&) {
-                                     self->on_connect(ec);
+                                   results,
+                                   [self](beast::error_code connect_ec, const tcp::endpoint&) {
+                                     self->on_connect(connect_ec);
                                    });
                              });
   }
@@ -328,10 +329,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     conn_->tcp().expires_at(deadline_);
     auto self = shared_from_this();
-    conn_->secure->async_handshake(asio::ssl::stream_base::client, [self](beast::error_code ec) {
-      if (ec) return self->fail(ec, "TLS handshake");
-      self->send();
-    });
+    conn_->secure->async_handshake(asio::ssl::stream_base::client,
+                                   [self](beast::error_code handshake_ec) {
+                                     if (handshake_ec)
+                                       return self->fail(handshake_ec, "TLS handshake");
+                                     self->send();
+                                   });
   }
 
   void send() {
