@@ -279,11 +279,16 @@ class Compiler {
         case dom::element_type::INT64:
         case dom::element_type::UINT64:
         case dom::element_type::DOUBLE: {
-          // A number that does not compare numerically matches only the same text.
-          p.text = std::string(number_text(value));
-          auto number = comparable_number(p.text);
-          p.kind = number ? PredKind::kExactNumber : PredKind::kExactNumberText;
-          p.number = number.value_or(0);
+          // A number that does not compare numerically matches only the same text (kept only
+          // for those: it counts towards the pattern's value text, see limits.hpp).
+          const std::string_view text = number_text(value);
+          if (auto number = comparable_number(text)) {
+            p.kind = PredKind::kExactNumber;
+            p.number = *number;
+          } else {
+            p.kind = PredKind::kExactNumberText;
+            p.text = std::string(text);
+          }
           break;
         }
         case dom::element_type::BOOL:
