@@ -1,22 +1,33 @@
 #include "comparable_number.hpp"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <string>
 
 namespace eventrouter::pattern::detail {
 namespace {
 
 // A decimal's value as significant digits (no leading or trailing zeros) and the power of ten
 // of the digit before the first: value = 0.DIGITS x 10^exponent. Zero has no digits, whatever
-// its sign. Exponents saturate far beyond any double's.
+// its sign. Exponents saturate far beyond any double's. No allocation (events' long numbers
+// come through here): a double's forms have at most 17 significant digits, so a decimal with
+// more than kMaxDigits is marked `overlong` and equals none of them.
+constexpr std::size_t kMaxDigits = 24;
+
 struct Decimal {
   bool negative = false;
-  std::string digits;
+  bool overlong = false;
+  std::uint8_t count = 0;
+  std::array<char, kMaxDigits> digits{};
   std::int64_t exponent = 0;
-  bool operator==(const Decimal&) const = default;
+  bool operator==(const Decimal& o) const {
+    return !overlong && !o.overlong && negative == o.negative && count == o.count &&
+           exponent == o.exponent &&
+           std::equal(digits.begin(), digits.begin() + count, o.digits.begin());
+  }
 };
 
 Decimal decimal_of(std::string_view text) {
@@ -26,7 +37,8 @@ Decimal decimal_of(std::string_view text) {
     d.negative = true;
     ++i;
   }
-  std::int64_t point = 0;  // digits before the decimal point, leading zeros dropped
+  std::int64_t point = 0;  // significant digits (and zeros between them) before the point
+  std::int64_t zeros = 0;  // zeros after the last significant digit, not yet stored
   bool seen_point = false;
   for (; i < text.size() && text[i] != 'e' && text[i] != 'E'; ++i) {
     const char c = text[i];
@@ -34,12 +46,21 @@ Decimal decimal_of(std::string_view text) {
       seen_point = true;
       continue;
     }
-    if (d.digits.empty() && c == '0') {
+    if (d.count == 0 && zeros == 0 && c == '0') {
       if (seen_point) --point;  // a zero after the point and before any significant digit
       continue;
     }
-    d.digits.push_back(c);
     if (!seen_point) ++point;
+    if (c == '0') {
+      ++zeros;
+      continue;
+    }
+    for (; zeros > 0; --zeros) {
+      if (d.count == kMaxDigits) d.overlong = true;
+      if (!d.overlong) d.digits[d.count++] = '0';
+    }
+    if (d.count == kMaxDigits) d.overlong = true;
+    if (!d.overlong) d.digits[d.count++] = c;
   }
   std::int64_t exponent = 0;
   if (i < text.size()) {
@@ -51,8 +72,7 @@ Decimal decimal_of(std::string_view text) {
     }
     if (negative_exponent) exponent = -exponent;
   }
-  while (!d.digits.empty() && d.digits.back() == '0') d.digits.pop_back();
-  if (d.digits.empty()) return Decimal{};
+  if (d.count == 0 && !d.overlong) return Decimal{};
   d.exponent = point + exponent;
   return d;
 }
@@ -75,7 +95,7 @@ std::optional<double> comparable_number(std::string_view number) {
   char shortest[32];
   const auto written = std::to_chars(shortest, shortest + sizeof shortest, value);
   Decimal form = decimal_of(std::string_view(shortest, written.ptr - shortest));
-  if (form.digits.size() < 2) {
+  if (form.count < 2) {
     char two_digits[32];
     std::snprintf(two_digits, sizeof two_digits, "%.1e", value);
     form = decimal_of(two_digits);
