@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include "eventrouter/util/json_numbers.hpp"
 #include "eventrouter/util/json_writer.hpp"
 
 namespace eventrouter::delivery {
@@ -10,7 +11,17 @@ EventFields event_fields(std::string_view event_json) {
   EventFields fields;
   simdjson::dom::parser parser;
   simdjson::dom::object object;
-  if (parser.parse(event_json.data(), event_json.size()).get_object().get(object)) return fields;
+  auto error = parser.parse(event_json.data(), event_json.size()).get_object().get(object);
+  if (error == simdjson::NUMBER_ERROR) {
+    // A number past what the DOM holds (ingest accepts any JSON number): the envelope's fields
+    // are strings, so a copy with such numbers as null gives them all the same.
+    const std::string copy =
+        util::rewrite_json_numbers(event_json, [](std::string_view number, std::size_t) {
+          return util::fits_simdjson_dom(number) ? std::string(number) : std::string("null");
+        });
+    error = parser.parse(copy).get_object().get(object);
+  }
+  if (error) return fields;
   std::string_view text;
   if (!object["id"].get_string().get(text)) fields.id = text;
   if (!object["source"].get_string().get(text)) fields.source = text;

@@ -12,9 +12,10 @@
 namespace eventrouter::pattern::detail {
 
 enum class PredKind : std::uint8_t {
-  kExactString,  // "abc" (exact, case-sensitive)
-  kExactIp,      // "10.0.0.1": a string that is an IP literal compares as an address
-  kExactNumber,  // 3.018e2 (by value)
+  kExactString,      // "abc" (exact, case-sensitive)
+  kExactIp,          // "10.0.0.1": a string that is an IP literal compares as an address
+  kExactNumber,      // 3.018e2 (by value)
+  kExactNumberText,  // 1e400: a number that does not compare numerically, matched by its text
   kTrue,
   kFalse,
   kNull,
@@ -61,7 +62,7 @@ struct WildcardGlob {
 
 struct Predicate {
   PredKind kind = PredKind::kExactString;
-  std::string text;                 // exact / prefix / suffix / equals-ignore-case value
+  std::string text;  // exact / prefix / suffix / equals-ignore-case value; a number's text
   std::vector<std::string> texts;   // anything-but string lists (prefix/suffix/ci forms too)
   std::vector<double> numbers;      // anything-but numbers
   double number = 0;                // exact number

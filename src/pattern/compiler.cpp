@@ -8,6 +8,8 @@
 #include <cmath>
 #include <map>
 
+#include "comparable_number.hpp"
+#include "eventrouter/util/json_numbers.hpp"
 #include "expansion.hpp"
 #include "limits.hpp"
 #include "predicates.hpp"
@@ -55,21 +57,6 @@ bool is_number(const dom::element& e) {
          t == dom::element_type::DOUBLE;
 }
 
-double number_of(const dom::element& e) {
-  switch (e.type()) {
-    case dom::element_type::INT64:
-      return static_cast<double>(int64_t(e));
-    case dom::element_type::UINT64:
-      return static_cast<double>(uint64_t(e));
-    default:
-      return double(e);
-  }
-}
-
-std::string text_of(const dom::element& e) {
-  return simdjson::minify(e);
-}
-
 bool is_or_array(const dom::element& value) {
   if (!value.is_array()) return false;
   dom::array items = value;
@@ -80,11 +67,46 @@ bool is_or_array(const dom::element& value) {
   return true;
 }
 
+// Whether some "$or" in the pattern can only be the OR operator: it lists two or more objects
+// with no reserved name at their top (so read as a field name, it would fail).
+bool has_or_operator(dom::element element) {
+  if (element.is_array()) {
+    for (dom::element item : dom::array(element)) {
+      if (has_or_operator(item)) return true;
+    }
+    return false;
+  }
+  if (!element.is_object()) return false;
+  for (auto [key, value] : dom::object(element)) {
+    if (key == "$or" && is_or_array(value)) {
+      bool reserved = false;
+      for (dom::element item : dom::array(value)) {
+        for (auto [name, operand] : dom::object(item)) {
+          reserved = reserved || std::find(kReservedInOr.begin(), kReservedInOr.end(), name) !=
+                                     kReservedInOr.end();
+        }
+      }
+      if (!reserved) return true;
+    }
+    if (has_or_operator(value)) return true;
+  }
+  return false;
+}
+
 class Compiler {
  public:
   Expected<PatternTree, std::string> run(std::string_view json) {
+    // simdjson's DOM holds numbers as 64-bit integers or doubles, refusing larger ones and
+    // rounding long ones, but a pattern number keeps its text (see comparable_number.hpp).
+    // So the DOM is built from a copy whose numbers are their ordinals, and number_text() finds
+    // each one's text.
+    const std::string rewritten =
+        util::rewrite_json_numbers(json, [this](std::string_view number, std::size_t ordinal) {
+          numbers_.emplace_back(number);
+          return std::to_string(ordinal);
+        });
     dom::parser parser;
-    simdjson::padded_string padded(json);
+    simdjson::padded_string padded(rewritten);
     dom::element root;
     if (auto err = parser.parse(padded).get(root)) {
       return unexpected(std::string("Pattern is not valid JSON: ") + simdjson::error_message(err) +
@@ -95,6 +117,29 @@ class Compiler {
           std::string("Filter is not an object; an event pattern is a JSON object such as "
                       "{\"source\": [\"aws.guardduty\"]}"));
     }
+    // "$or" is the OR operator wherever it stands, unless that reading fails because of a $or:
+    // then the pattern is read again with "$or" as a plain field name everywhere, as
+    // event-ruler does to keep patterns written before the operator working. One pattern cannot
+    // use both readings.
+    auto tree = read(root, json);
+    if (tree || !or_misfit_) return tree;
+    const std::string operator_error = error_;
+    error_.clear();
+    expanding_ = {};
+    or_is_operator_ = false;
+    if (auto legacy = read(root, json)) return legacy;
+    if (has_or_operator(root)) {
+      return unexpected(
+          "$or is used both as the OR operator and as a field name, which is not supported: " +
+          operator_error);
+    }
+    // A list holding an object was meant as the operator: its reason says more than the one
+    // found reading it as a field's values.
+    return unexpected(or_list_of_objects_ ? operator_error : error_);
+  }
+
+ private:
+  Expected<PatternTree, std::string> read(dom::element root, std::string_view json) {
     std::vector<Branch> branches;
     if (!parse_object(root, "", branches, false)) return unexpected(error_);
     if (auto reason = over_size_limit(size_of(branches), false)) return unexpected(*reason);
@@ -109,7 +154,12 @@ class Compiler {
     return data;
   }
 
- private:
+  // Fails for a $or that cannot be the operator (see run()).
+  bool fail_or(std::string reason) {
+    or_misfit_ = true;
+    return fail(std::move(reason));
+  }
+
   bool fail(std::string reason) {
     error_ = std::move(reason);
     return false;
@@ -134,16 +184,26 @@ class Compiler {
                   "); name at least one field, or remove the empty object");
     }
     for (auto [key, value] : object) {
-      if (key == "$or" && is_or_array(value)) {
+      if (key == "$or" && or_is_operator_) {
+        if (!is_or_array(value)) {
+          or_list_of_objects_ = value.is_array();
+          if (or_list_of_objects_) {
+            dom::array items = value;
+            or_list_of_objects_ = std::any_of(items.begin(), items.end(),
+                                              [](dom::element e) { return e.is_object(); });
+          }
+          return fail_or("$or must be followed by a list of two or more pattern objects (" + where +
+                         "), e.g. \"$or\": [{\"a\": [1]}, {\"b\": [2]}]");
+        }
         if (!parse_or(value, prefix, branches)) return false;
         continue;
       }
       if (in_or &&
           std::find(kReservedInOr.begin(), kReservedInOr.end(), key) != kReservedInOr.end()) {
-        return fail(std::string(key) +
-                    " is Ruler reserved fieldName which cannot be used inside $or. Each "
-                    "element of $or is a pattern object such as {\"field\": [{\"" +
-                    std::string(key) + "\": ...}]}");
+        return fail_or(std::string(key) +
+                       " is Ruler reserved fieldName which cannot be used inside $or. Each "
+                       "element of $or is a pattern object such as {\"field\": [{\"" +
+                       std::string(key) + "\": ...}]}");
       }
       std::string path = prefix + std::string(key);
       if (value.is_object()) {
@@ -218,10 +278,19 @@ class Compiler {
         }
         case dom::element_type::INT64:
         case dom::element_type::UINT64:
-        case dom::element_type::DOUBLE:
-          p.kind = PredKind::kExactNumber;
-          p.number = number_of(value);
+        case dom::element_type::DOUBLE: {
+          // A number that does not compare numerically matches only the same text (kept only
+          // for those: it counts towards the pattern's value text, see limits.hpp).
+          const std::string_view text = number_text(value);
+          if (auto number = comparable_number(text)) {
+            p.kind = PredKind::kExactNumber;
+            p.number = *number;
+          } else {
+            p.kind = PredKind::kExactNumberText;
+            p.text = std::string(text);
+          }
           break;
+        }
         case dom::element_type::BOOL:
           p.kind = bool(value) ? PredKind::kTrue : PredKind::kFalse;
           break;
@@ -368,22 +437,23 @@ class Compiler {
     const double inf = std::numeric_limits<double>::infinity();
     p.kind = PredKind::kNumericRange;
     if (op == "=") {
-      if (!numeric_at(1, op) || !no_more(2)) return false;
-      double v = number_of(items[1]);
+      double v;
+      if (!numeric_at(1, op) || !no_more(2) || !comparable_at(items[1], path, v)) return false;
       p.range = {v, v, false, false};
       return true;
     }
     if (op == "<" || op == "<=") {
-      if (!numeric_at(1, op) || !no_more(2)) return false;
-      p.range = {-inf, number_of(items[1]), false, op == "<"};
+      double v;
+      if (!numeric_at(1, op) || !no_more(2) || !comparable_at(items[1], path, v)) return false;
+      p.range = {-inf, v, false, op == "<"};
       return true;
     }
     if (op != ">" && op != ">=") {
       return fail_at(path, "Unrecognized numeric range operator: " + std::string(op),
                      "use =, <, <=, > or >=");
     }
-    if (!numeric_at(1, op)) return false;
-    double low = number_of(items[1]);
+    double low;
+    if (!numeric_at(1, op) || !comparable_at(items[1], path, low)) return false;
     if (items.size() == 2) {
       p.range = {low, inf, op == ">", false};
       return true;
@@ -401,7 +471,8 @@ class Compiler {
     if (items.size() > 4) {
       return fail_at(path, "Too many terms in numeric range expression", hint);
     }
-    double high = number_of(items[3]);
+    double high;
+    if (!comparable_at(items[3], path, high)) return false;
     if (!(low < high)) {
       return fail_at(path, "Bottom must be less than top",
                      "the lower bound " + text_of(items[1]) + " must be below the upper bound " +
@@ -480,7 +551,7 @@ class Compiler {
           p.texts.emplace_back(std::string_view(item));
         } else if (is_number(item)) {
           has_number = true;
-          p.numbers.push_back(number_of(item));
+          if (!comparable_at(item, path, p.numbers.emplace_back())) return false;
         } else {
           return fail_at(path, "Inside anything but list, start|null|boolean is not supported.",
                          "list only strings or only numbers");
@@ -503,8 +574,7 @@ class Compiler {
     }
     if (is_number(value)) {
       p.kind = PredKind::kAnythingButNumbers;
-      p.numbers.push_back(number_of(value));
-      return true;
+      return comparable_at(value, path, p.numbers.emplace_back());
     }
     return fail_at(path, "Value of anything-but must be an array or single string/number value.",
                    shape);
@@ -550,13 +620,46 @@ class Compiler {
     }
     out.low = *ip;
     out.high = *ip;
-    // As in event-ruler, the range runs from the address as written to its last host address.
+    // The block of the address: host bits set in the address as written are ignored
+    // ("10.0.0.5/24" is 10.0.0.0 to 10.0.0.255), as event-ruler masks them.
     for (int bit = mask; bit < bits; ++bit) {
-      out.high.bytes[bit / 8] |= static_cast<std::uint8_t>(0x80 >> (bit % 8));
+      const auto one = static_cast<std::uint8_t>(0x80 >> (bit % 8));
+      out.low.bytes[bit / 8] &= static_cast<std::uint8_t>(~one);
+      out.high.bytes[bit / 8] |= one;
     }
     return true;
   }
 
+  // The text of a number element (of the rewritten DOM, see run()).
+  std::string_view number_text(const dom::element& e) const {
+    std::uint64_t ordinal = 0;
+    if (e.type() == dom::element_type::UINT64) ordinal = std::uint64_t(e);
+    if (e.type() == dom::element_type::INT64) ordinal = static_cast<std::uint64_t>(int64_t(e));
+    return ordinal < numbers_.size() ? std::string_view(numbers_[ordinal]) : std::string_view();
+  }
+
+  // A scalar as written in the pattern, for messages.
+  std::string text_of(const dom::element& e) const {
+    return is_number(e) ? std::string(number_text(e)) : simdjson::minify(e);
+  }
+
+  // The value of a number used as a numeric bound or an anything-but number, which must
+  // compare numerically (comparable_number.hpp); false after failing otherwise.
+  bool comparable_at(const dom::element& e, const std::string& path, double& out) {
+    const std::string_view text = number_text(e);
+    if (auto value = comparable_number(text)) {
+      out = *value;
+      return true;
+    }
+    return fail_at(path, "Cannot compare number : " + std::string(text),
+                   "a numeric bound or anything-but number must be a double written exactly, "
+                   "e.g. 9007199254740992 (not 9007199254740993) or 1.5e300 (not 1e400)");
+  }
+
+  std::vector<std::string> numbers_;  // the pattern's number texts, by ordinal
+  bool or_is_operator_ = true;        // false: "$or" is read as a field name (see run())
+  bool or_misfit_ = false;            // the reading failed at a $or that cannot be the operator
+  bool or_list_of_objects_ = false;   // ... a $or listing too few objects, or not only objects
   std::string error_;
   // The size of every alternative held while expanding $or: finished, partial and the ones
   // being forked (see within_expansion_guard).

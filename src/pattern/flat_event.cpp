@@ -5,6 +5,9 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "comparable_number.hpp"
+#include "eventrouter/util/json_numbers.hpp"
+
 namespace eventrouter::pattern::detail {
 
 namespace {
@@ -246,25 +249,36 @@ bool parse_short_decimal(const char* p, const char* end, double& out) {
 // and a point.
 constexpr std::ptrdiff_t kShortDecimalChars = 17;
 
-// A JSON number as a double, as simdjson reads it: out of range upwards is an error, a value
-// too small for a double is zero. `next` is where the next structural character stands: a
-// number that far away is longer than any short decimal (unless whitespace follows it, which
-// from_chars reads as well), so it goes to from_chars without first being read digit by digit.
+// The characters a JSON number is written with.
+bool is_number_char(char c) {
+  return is_digit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+// A JSON number's value into `out`: a number that compares numerically (most of them, and every
+// short decimal) as kNumber, any other (too large or small for a double, or more precise than
+// one) as kNumberText, its text as written (comparable_number.hpp). `next` is where the next
+// structural character stands: a number that far away is longer than any short decimal (unless
+// whitespace follows it), so it goes to the slow path without first being read digit by digit.
+// Short decimals always compare numerically: fifteen significant digits read back from their
+// double unchanged.
 simdjson::error_code parse_json_number(const char* begin, const char* next, const char* end,
-                                       double& out) {
-  if (next - begin <= kShortDecimalChars && parse_short_decimal(begin, end, out)) {
+                                       Value& out) {
+  if (next - begin <= kShortDecimalChars && parse_short_decimal(begin, end, out.num)) {
+    out.kind = ValueKind::kNumber;
     return simdjson::SUCCESS;
   }
-  const auto [stop, error] = std::from_chars(begin, end, out);
-  if (error == std::errc()) return simdjson::SUCCESS;
-  if (error != std::errc::result_out_of_range) return simdjson::NUMBER_ERROR;
-  const char* exponent = begin;
-  while (exponent != stop && *exponent != 'e' && *exponent != 'E') ++exponent;
-  if (exponent + 1 < stop && exponent[1] == '-') {
-    out = *begin == '-' ? -0.0 : 0.0;
-    return simdjson::SUCCESS;
+  const char* stop = begin;
+  while (stop < end && is_number_char(*stop)) ++stop;
+  const std::string_view text(begin, static_cast<std::size_t>(stop - begin));
+  if (!util::is_json_number(text)) return simdjson::NUMBER_ERROR;
+  if (auto value = comparable_number(text)) {
+    out.kind = ValueKind::kNumber;
+    out.num = *value;
+  } else {
+    out.kind = ValueKind::kNumberText;
+    out.str = text;
   }
-  return simdjson::NUMBER_ERROR;
+  return simdjson::SUCCESS;
 }
 
 }  // namespace
@@ -366,10 +380,9 @@ std::string_view FlatEvent::unescaped(std::string_view raw) {
         break;
       default:  // a number
         if (c != '-' && (c < '0' || c > '9')) return fail(simdjson::TAPE_ERROR);
-        o.value.kind = ValueKind::kNumber;
         const char* next = doc_.text + (at + 1 < doc_.count ? doc_.index[at + 1] : doc_.length);
         if (auto error = parse_json_number(doc_.text + doc_.index[at], next,
-                                           doc_.text + doc_.length, o.value.num)) {
+                                           doc_.text + doc_.length, o.value)) {
           return fail(error);
         }
         break;

@@ -208,6 +208,10 @@ void collect(const FieldProbe& probe, const FieldIndex& fi, const Value& v, Matc
     case ValueKind::kNull:
       if (kinds & FieldProbe::kNull) s.add_all(fi.on_null);
       break;
+    case ValueKind::kNumberText:
+      // Only the on_any list (above) can hold what such a number meets: exact-number patterns
+      // of the same text are rare enough to stay unindexed (see MatcherData::index).
+      break;
   }
 }
 

@@ -231,7 +231,7 @@ void MatcherData::index(std::uint32_t field, const Predicate& p, std::uint32_t a
     case PredKind::kCidr:
       if (!fi.ips.add(p.ip, alt)) fi.on_string.push_back(alt);
       break;
-    default:  // exists, anything-but
+    default:  // exists, anything-but, and numbers matched by their text (rare)
       fi.on_any.push_back(alt);
       break;
   }

@@ -4,6 +4,7 @@
 
 #include "compiled.hpp"
 #include "compiler.hpp"
+#include "eventrouter/util/json_numbers.hpp"
 
 // flatten_event() runs simdjson's stage 1 on its own through dom::parser::implementation and
 // the stage-1 result (structural_indexes), public members that simdjson marks as meant for
@@ -76,9 +77,20 @@ Expected<bool, std::string> matches(const Pattern& pattern, std::string_view eve
   // a full parse by the same thread parser (the walk then runs its stage 1 again).
   const simdjson::padded_string_view padded = detail::pad_event(event_json);
   simdjson::dom::element root;
-  if (auto err =
-          detail::thread_scratch().parser.parse(padded.data(), padded.length(), false).get(root)) {
-    return unexpected(std::string("Event is not valid JSON: ") + simdjson::error_message(err));
+  auto parse_error =
+      detail::thread_scratch().parser.parse(padded.data(), padded.length(), false).get(root);
+  if (parse_error == simdjson::NUMBER_ERROR) {
+    // Numbers past 64-bit integers or the double range are valid JSON, which simdjson's DOM
+    // refuses: validate a copy where they read as 0 (the walk reads them from the event itself).
+    const std::string copy =
+        util::rewrite_json_numbers(event_json, [](std::string_view number, std::size_t) {
+          return util::fits_simdjson_dom(number) ? std::string(number) : std::string("0");
+        });
+    parse_error = detail::thread_scratch().parser.parse(copy).get(root);
+  }
+  if (parse_error) {
+    return unexpected(std::string("Event is not valid JSON: ") +
+                      simdjson::error_message(parse_error));
   }
   if (!root.is_object()) return unexpected(std::string("Event must be a JSON object"));
   const detail::PatternData& data = pattern.data();

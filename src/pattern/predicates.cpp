@@ -30,15 +30,16 @@ std::optional<IpAddress> parse_ipv4(std::string_view text) {
       if (pos >= text.size() || text[pos] != '.') return std::nullopt;
       ++pos;
     }
+    // Octets are decimal whatever their leading zeros ("010" is 10), as Java's InetAddress
+    // reads them for event-ruler; any number of digits, up to a value of 255.
     std::size_t start = pos;
     unsigned value = 0;
-    while (pos < text.size() && is_digit(text[pos]) && pos - start < 4) {
+    while (pos < text.size() && is_digit(text[pos])) {
       value = value * 10 + static_cast<unsigned>(text[pos] - '0');
+      if (value > 255) return std::nullopt;
       ++pos;
     }
-    std::size_t len = pos - start;
-    if (len == 0 || len > 3 || value > 255) return std::nullopt;
-    if (len > 1 && text[start] == '0') return std::nullopt;  // leading zeros are ambiguous
+    if (pos == start) return std::nullopt;
     ip.bytes[part] = static_cast<std::uint8_t>(value);
   }
   if (pos != text.size()) return std::nullopt;
@@ -343,6 +344,8 @@ bool predicate_matches(const Predicate& p, const Value& v) {
     }
     case PredKind::kExactNumber:
       return v.kind == ValueKind::kNumber && v.num == p.number;
+    case PredKind::kExactNumberText:
+      return v.kind == ValueKind::kNumberText && v.str == p.text;
     case PredKind::kTrue:
       return v.kind == ValueKind::kTrue;
     case PredKind::kFalse:

@@ -10,7 +10,9 @@
 
 namespace eventrouter::pattern::detail {
 
-enum class ValueKind : std::uint8_t { kString, kNumber, kTrue, kFalse, kNull };
+// kNumber: a number that compares numerically (comparable_number.hpp), in `num`; kNumberText:
+// any other number, its text in `str`.
+enum class ValueKind : std::uint8_t { kString, kNumber, kTrue, kFalse, kNull, kNumberText };
 
 // One leaf value of an event. Strings are unescaped UTF-8 (views into the parser's buffer).
 struct Value {
@@ -20,8 +22,8 @@ struct Value {
 };
 
 // Parses an IPv4 or IPv6 literal the way event-ruler recognises one (dotted quad, or hex
-// groups with "::"); IPv4-mapped IPv6 addresses become IPv4. Leading zeros in a dotted quad
-// are refused (they are ambiguous: octal or decimal).
+// groups with "::"); IPv4-mapped IPv6 addresses become IPv4. Octets of a dotted quad are
+// decimal, leading zeros included ("010.0.0.1" is 10.0.0.1).
 std::optional<IpAddress> parse_ip(std::string_view text);
 // True when the text has the shape of an IP literal (event-ruler's test before parsing).
 bool looks_like_ip(std::string_view text);

@@ -6,6 +6,7 @@
 
 #include "background_worker.hpp"
 #include "eventrouter/util/bus_name.hpp"
+#include "eventrouter/util/json_numbers.hpp"
 #include "eventrouter/util/json_writer.hpp"
 
 namespace eventrouter::server {
@@ -83,11 +84,26 @@ std::string put_events_result(const std::vector<event::Entry>& entries) {
 }
 
 // Reads a member that holds JSON either as a nested value or as a string of JSON text.
-std::optional<std::string> json_member(simdjson::dom::object object, std::string_view key) {
+// A member of the (validated) body: a string's value (AWS's form), or an object's text as
+// written, so that numbers keep their spelling, including those past what simdjson's DOM holds
+// (a DOM re-print would turn 1.00000000000000000001 into 1.0), read from `body` on demand;
+// other values are re-printed from the DOM.
+std::optional<std::string> json_member(simdjson::dom::object object, std::string_view key,
+                                       const simdjson::padded_string& body) {
   simdjson::dom::element value;
   if (object[key].get(value)) return std::nullopt;
   std::string_view text;
   if (!value.get_string().get(text)) return std::string(text);
+  if (value.is_object()) {
+    simdjson::ondemand::parser parser;
+    simdjson::ondemand::document document;
+    simdjson::ondemand::object member;
+    if (!parser.iterate(body).get(document) &&
+        !document.find_field_unordered(key).get_object().get(member) &&
+        !member.raw_json().get(text)) {
+      return std::string(text);
+    }
+  }
   return simdjson::minify(value);
 }
 
@@ -408,14 +424,25 @@ void Router::test_event_pattern_in_background(Request&& request, bool aws, Respo
 Response Router::handle_test_event_pattern(const Request& request) const {
   simdjson::dom::parser parser;
   simdjson::dom::object object;
-  if (parser.parse(request.body()).get_object().get(object)) {
+  const simdjson::padded_string body(request.body());
+  auto error = parser.parse(body).get_object().get(object);
+  if (error == simdjson::NUMBER_ERROR) {
+    // Numbers past what the DOM holds are valid JSON: validate a copy without them (the
+    // members are then taken from the body itself).
+    const std::string copy =
+        util::rewrite_json_numbers(request.body(), [](std::string_view number, std::size_t) {
+          return util::fits_simdjson_dom(number) ? std::string(number) : std::string("0");
+        });
+    error = parser.parse(copy).get_object().get(object);
+  }
+  if (error) {
     auto where = event::describe_json_error(request.body());
     return json_error(
         http::status::bad_request, "InvalidRequest",
         where.empty() ? "the body must be {\"Event\": ..., \"EventPattern\": ...}" : where);
   }
-  auto event = json_member(object, "Event");
-  auto pattern = json_member(object, "EventPattern");
+  auto event = json_member(object, "Event", body);
+  auto pattern = json_member(object, "EventPattern", body);
   if (!event || !pattern) {
     return json_error(http::status::bad_request, "InvalidRequest",
                       std::string("missing ") + (!event ? "Event" : "EventPattern") +

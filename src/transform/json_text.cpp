@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include "eventrouter/util/json_numbers.hpp"
+
 namespace eventrouter::transform {
 
 void append_json_escaped(std::string& out, std::string_view text) {
@@ -59,7 +61,14 @@ bool is_valid_json(std::string_view text) {
   // One parser per thread: parsers are not thread-safe, and reusing one avoids reallocating.
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
-  return parser.parse(text.data(), text.size(), true).get(root) == simdjson::SUCCESS;
+  const auto error = parser.parse(text.data(), text.size(), true).get(root);
+  if (error != simdjson::NUMBER_ERROR) return error == simdjson::SUCCESS;
+  // Numbers past what the DOM holds are valid JSON (events may carry them): check the rest.
+  const std::string copy =
+      util::rewrite_json_numbers(text, [](std::string_view number, std::size_t) {
+        return util::fits_simdjson_dom(number) ? std::string(number) : std::string("0");
+      });
+  return parser.parse(copy).get(root) == simdjson::SUCCESS;
 }
 
 std::string minify_json(std::string_view text, bool& valid) {

@@ -147,11 +147,33 @@ TEST(EventsRequest, MalformedJsonSaysWhere) {
   EXPECT_NE(result.error().message.find("at byte 27"), std::string::npos) << result.error().message;
 }
 
-TEST(EventsRequest, RefusesNumbersOutOfRangeClearly) {
-  auto result = parse_events_request(
-      R"({"source":"s","detail-type":"d","detail":{"n":12345678901234567890123}})", "default", {});
-  ASSERT_FALSE(result);
-  EXPECT_NE(result.error().message.find("integers must fit in 64 bits"), std::string::npos);
+// JSON numbers have no range, and EventBridge takes any JSON detail: numbers past 64-bit
+// integers or the double range are kept as written.
+TEST(EventsRequest, KeepsNumbersPastTheDoubleRange) {
+  auto entries = parse_events_request(
+      R"({"source":"s","detail-type":"d","detail":{"n":12345678901234567890123,"m":[1e400,-1e-400]}})",
+      "default", {});
+  ASSERT_TRUE(entries) << entries.error().message;
+  ASSERT_TRUE((*entries)[0]) << (*entries)[0].error().message;
+  EXPECT_NE((*entries)[0].value().json.find(
+                R"("detail":{"n":12345678901234567890123,"m":[1e400,-1e-400]})"),
+            std::string::npos)
+      << (*entries)[0].value().json;
+  // Such a number where the envelope wants a string is still refused, as any number there is.
+  auto bad_time = parse_events_request(
+      R"({"source":"s","detail-type":"d","time":1e400,"detail":{}})", "default", {});
+  ASSERT_TRUE(bad_time);
+  EXPECT_FALSE((*bad_time)[0]);
+}
+
+TEST(EventsRequest, RefusesMalformedNumbersClearly) {
+  for (const char* number : {"01", "1.", "-", "1e", "1e400.5"}) {
+    auto result = parse_events_request(
+        std::string(R"({"source":"s","detail-type":"d","detail":{"n":)") + number + "}}", "default",
+        {});
+    ASSERT_FALSE(result) << number;
+    EXPECT_EQ(result.error().code, "MalformedJSON") << number;
+  }
 }
 
 TEST(EventsRequest, RefusesBadBodies) {
@@ -204,6 +226,21 @@ TEST(PutEventsRequest, ReportsPerEntryErrorsAsAwsDoes) {
   EXPECT_NE((*entries)[1].error().message.find("Source is a required argument"), std::string::npos);
   EXPECT_EQ((*entries)[2].error().code, "MalformedDetail");
   EXPECT_TRUE((*entries)[3]);
+}
+
+TEST(PutEventsRequest, KeepsNumbersPastTheDoubleRangeInDetail) {
+  auto entries = parse_put_events_request(
+      R"({"Entries":[{"Source":"s","DetailType":"d","Detail":"{\"count\": 100000000000000000000, \"x\": 1e400}"}]})",
+      "default", {});
+  ASSERT_TRUE(entries) << entries.error().message;
+  ASSERT_TRUE((*entries)[0]) << (*entries)[0].error().message;
+  EXPECT_NE((*entries)[0].value().json.find(R"("count":100000000000000000000)"), std::string::npos)
+      << (*entries)[0].value().json;
+  // Time as a number past the double range is no time: refused as before.
+  auto bad_time = parse_put_events_request(
+      R"({"Entries":[{"Source":"s","DetailType":"d","Detail":"{}","Time":1e400}]})", "default", {});
+  ASSERT_TRUE(bad_time);
+  EXPECT_FALSE((*bad_time)[0]);
 }
 
 TEST(PutEventsRequest, NeedsOneToTenEntries) {

@@ -72,3 +72,27 @@ def test_test_event_pattern_endpoint(daemon):
     assert status == 400 and body["error"]["code"] == "InvalidEvent"
     status, _, body = post_json(daemon.url + "/test-event-pattern", json.dumps({"Event": {}}))
     assert status == 400 and "EventPattern" in body["error"]["message"]
+
+
+def test_test_event_pattern_takes_any_json_number(daemon, events_client):
+    # EventBridge takes any JSON event: numbers past the double range match as their text, and
+    # numbers a double holds exactly compare by value however they are written.
+    cases = [
+        ({"a": [{"exists": True}]}, '{"a":1,"b":1e400}', True),
+        ({"a": [{"exists": True}]}, '{"a":1,"b":100000000000000000000}', True),
+        ({"a": [100000000000000000000]}, '{"a":1e20}', True),
+        ({"a": [1]}, '{"a":1.00000000000000000001}', False),
+        ({"a": [{"numeric": [">", 0]}]}, '{"a":9007199254740993}', False),
+    ]
+    for pattern, event, expected in cases:
+        text = json.dumps(pattern)
+        result = events_client.test_event_pattern(EventPattern=text, Event=event)
+        assert result["Result"] is expected, (pattern, event)
+        # The same with the event and pattern as JSON objects in the body.
+        status, _, body = post_json(daemon.url + "/test-event-pattern",
+                                    '{"Event":' + event + ',"EventPattern":' + text + '}')
+        assert status == 200 and body == {"Result": expected}, (pattern, event, body)
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        events_client.test_event_pattern(
+            EventPattern='{"a":[{"numeric":[">",9007199254740993]}]}', Event='{"a":1}')
+    assert "Cannot compare number : 9007199254740993" in raised.value.response["Error"]["Message"]

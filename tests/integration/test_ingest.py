@@ -4,7 +4,7 @@ import socket
 import subprocess
 import time
 
-from conftest import FIXTURES, base_config, curl, fixture_text, post_json
+from conftest import FIXTURES, base_config, curl, fixture_text, post_json, wait_for
 
 
 def test_health_and_readiness(daemon):
@@ -238,3 +238,48 @@ def test_daemon_survives_garbage(daemon):
     assert answer.startswith("HTTP/1.1 400")
     status, _, _ = curl(daemon.url + "/healthz")
     assert status == 200
+
+
+def test_numbers_past_the_double_range_are_kept_and_matched(make_daemon):
+    # A scanner's huge counter is valid JSON: the finding is accepted, matched and delivered
+    # with its numbers as written.
+    rule = """rules:
+  - name: big
+    event_pattern:
+      source: [custom.scanner]
+      detail:
+        count: [100000000000000000000]
+        exact: [1.00000000000000000001]
+        other: [{exists: true}]
+    targets:
+      - id: q
+        type: queue_file
+        path: big.jsonl
+"""
+    daemon = make_daemon(rules={"big.yaml": rule})
+    detail = ('{"count":1e20,"exact":1.00000000000000000001,"other":1e400,'
+              '"n":[-1e400,1e-400,123456789012345678901234567890]}')
+    status, _, body = post_json(daemon.url + "/events",
+                                '{"source":"custom.scanner","detail-type":"Scan","detail":'
+                                + detail + '}')
+    assert status == 200 and body["FailedEntryCount"] == 0, body
+    # The same detail through PutEvents, with a count that no longer matches.
+    status, _, text = curl(
+        "-X", "POST", "-H", "Content-Type: application/x-amz-json-1.1",
+        "-H", "X-Amz-Target: AWSEvents.PutEvents", "--data-binary", "@-", daemon.url + "/",
+        data=json.dumps({"Entries": [{
+            "Source": "custom.scanner", "DetailType": "Scan",
+            "Detail": detail.replace('"count":1e20', '"count":100000000000000000001')}]}))
+    assert status == 200 and json.loads(text)["FailedEntryCount"] == 0, text
+    queue = daemon.state_dir / "big.jsonl"
+    assert wait_for(lambda: queue.exists() and queue.read_text().strip()), daemon.log()
+    time.sleep(0.5)
+    lines = [l for l in queue.read_text().splitlines() if l]
+    assert len(lines) == 1, lines
+    assert '"detail":' + detail in lines[0]
+
+
+def test_malformed_numbers_are_still_refused(daemon):
+    status, _, body = post_json(daemon.url + "/events",
+                                '{"source":"s","detail-type":"d","detail":{"n":01}}')
+    assert status == 400 and body["error"]["code"] == "MalformedJSON", body

@@ -93,6 +93,11 @@ class Generator {
     if (chance(0.85)) fields.push_back(R"("s":)" + leaf_value());
     if (chance(0.8)) fields.push_back(R"("n":)" + leaf_value());
     if (chance(0.5)) fields.push_back(R"("b":)" + scalar());
+    // "$or" as an event field, which patterns that cannot read "$or" as the operator name.
+    if (chance(0.3)) {
+      fields.push_back(chance(0.5) ? R"("$or":)" + leaf_value()
+                                   : R"("$or":{"x":)" + leaf_value() + "}");
+    }
     if (chance(0.6)) {
       std::string c = "{";
       if (chance(0.8)) c += R"("d":)" + leaf_value();
@@ -146,12 +151,12 @@ class Generator {
       case 12:
         return R"({"anything-but":)" + json_string(one_of(strings_)) + "}";
       case 13:
-        return R"({"anything-but":)" + one_of(numbers_) + "}";
+        return R"({"anything-but":)" + one_of(comparable_) + "}";
       case 14:
         return R"({"anything-but":[)" + json_string(one_of(strings_)) + "," +
                json_string(one_of(strings_)) + "]}";
       case 15:
-        return R"({"anything-but":[)" + one_of(numbers_) + "," + one_of(numbers_) + "]}";
+        return R"({"anything-but":[)" + one_of(comparable_) + "," + one_of(comparable_) + "]}";
       case 16: {
         static const std::vector<std::string> forms = {R"({"prefix":"al"})",
                                                        R"({"suffix":".png"})",
@@ -172,7 +177,7 @@ class Generator {
           return R"({"numeric":[")" + op + "\"," + std::to_string(low) + ",\"" +
                  (chance(0.5) ? "<" : "<=") + "\"," + std::to_string(high) + "]}";
         }
-        return R"({"numeric":[")" + op + "\"," + one_of(numbers_) + "]}";
+        return R"({"numeric":[")" + op + "\"," + one_of(comparable_) + "]}";
       }
       case 19:
         return chance(0.5) ? R"({"exists":true})" : R"({"exists":false})";
@@ -226,8 +231,16 @@ class Generator {
 
   std::string pattern() {
     std::string body = fields_object(chance(0.5) ? 1 : 2 + pick(2));
-    if (chance(0.2)) {
+    const int or_form = pick(10);
+    if (or_form < 2) {  // the OR operator
       body += R"(,"$or":[)" + fields_object(1 + pick(2)) + "}," + fields_object(1 + pick(2)) + "}]";
+    } else if (or_form == 2) {  // "$or" as a field name: operator objects, values, or nesting
+      static const std::vector<std::string> lists = {
+          R"([{"prefix":"al"},{"suffix":"ha"}])", R"([{"numeric":[">",1]},{"exists":true}])",
+          R"([{"anything-but":"alpha"},{"equals-ignore-case":"BETA"}])"};
+      body += R"(,"$or":)" + (chance(0.4)   ? one_of(lists)
+                              : chance(0.5) ? leaf_list()
+                                            : R"({"x":)" + leaf_list() + "}");
     }
     return body + "}";
   }
@@ -238,14 +251,41 @@ class Generator {
                                        "beta",          "a*b",         "a\\b",        "",
                                        "10.0.0.1",      "10.0.1.200",  "192.168.1.1", "2001:db8::1",
                                        "2001:DB8:0::1", "2001:db9::5", "x.png",       "y.PNG",
-                                       "us-east-1",     "eu-west-1"};
-  std::vector<std::string> numbers_ = {"0",   "1",   "-1",      "2.5",   "5",    "10",
-                                       "100", "1e3", "3.018e2", "301.8", "-0.0", "1e300"};
+                                       "us-east-1",     "eu-west-1",   "010.0.0.01"};
+  // Numbers that compare numerically, for numeric bounds and anything-but (which refuse others).
+  std::vector<std::string> comparable_ = {
+      "0",   "1",       "-1",    "2.5",  "5",     "10",   "100",
+      "1e3", "3.018e2", "301.8", "-0.0", "1e300", "1e20", "100000000000000000000"};
+  // Event values and exact pattern values: also numbers past the double range or more precise
+  // than a double, which match only by their text (and their neighbours that do compare).
+  std::vector<std::string> numbers_ = {"0",
+                                       "1",
+                                       "-1",
+                                       "2.5",
+                                       "5",
+                                       "10",
+                                       "100",
+                                       "1e3",
+                                       "3.018e2",
+                                       "301.8",
+                                       "-0.0",
+                                       "1e300",
+                                       "1e400",
+                                       "1E400",
+                                       "-1e400",
+                                       "1e-400",
+                                       "100000000000000000000",
+                                       "1e20",
+                                       "9007199254740993",
+                                       "9007199254740992",
+                                       "1.00000000000000000001",
+                                       "1.0"};
   std::vector<std::string> ci_ = {"ALPHA", "alp", "Beta", ".PNG", "US-", "x"};
   std::vector<std::string> wildcards_ = {"a*", "*a",  "*ph*",   "al*a",  "a\\*b",
                                          "*",  "x.*", "10.*.1", "*-*-1", "a\\\\b"};
-  std::vector<std::string> cidrs_ = {"10.0.0.0/24", "10.0.0.0/8", "2001:db8::/32", "192.168.0.0/16",
-                                     "10.0.0.5/30"};
+  std::vector<std::string> cidrs_ = {"10.0.0.0/24",    "10.0.0.0/8",  "2001:db8::/32",
+                                     "192.168.0.0/16", "10.0.0.5/30", "010.0.0.0/8",
+                                     "10.0.1.200/23"};
 };
 
 TEST(Differential, OneOffEvaluationAgreesWithReference) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../../src/pattern/comparable_number.hpp"
 #include "eventrouter/pattern/pattern.hpp"
 #include "test_helpers.hpp"
 
@@ -50,7 +51,8 @@ TEST(EventWalk, NumbersMatchByValueWhateverTheirSpelling) {
   EXPECT_TRUE(match(R"({"n":[301.8]})", R"({"n":3.018e2})"));
   EXPECT_TRUE(match(R"({"n":[100]})", R"({"n":1E+2})"));
   EXPECT_TRUE(match(R"({"n":[0]})", R"({"n":-0})"));
-  EXPECT_TRUE(match(R"({"n":[{"numeric":["=",0]}]})", R"({"n":1e-400})"));
+  // Too small for a double: it matches only its own text (see number_text_test.cpp).
+  EXPECT_FALSE(match(R"({"n":[{"numeric":["=",0]}]})", R"({"n":1e-400})"));
   EXPECT_TRUE(match(R"({"n":[{"numeric":["<",-1e300]}]})", R"({"n":-1.5e308})"));
   EXPECT_TRUE(match(R"({"n":[9007199254740993]})", R"({"n":9007199254740993})"));
   EXPECT_FALSE(match(R"({"n":["5"]})", R"({"n":5})"));
@@ -107,6 +109,8 @@ TEST(EventWalk, ShortDecimalsReadExactly) {
   }
   for (const std::string& n : spellings) {
     EXPECT_TRUE(match(R"({"n":[)" + n + "]}", R"({"n":)" + n + "}")) << n;
+    // Spellings more precise than a double are no numeric bound (number_text_test.cpp).
+    if (!detail::comparable_number(n)) continue;
     EXPECT_TRUE(match(R"({"n":[{"numeric":["=",)" + n + "]}]}", R"({"x":1,"n":)" + n + "}")) << n;
   }
 }

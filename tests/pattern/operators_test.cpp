@@ -266,7 +266,6 @@ TEST(Cidr, Ipv4AndIpv6) {
   EXPECT_TRUE(match(R"({"ip": [{"cidr": "2001:db8::/32"}]})", R"({"ip": "2001:db8:ffff::1"})"));
   EXPECT_TRUE(match(R"({"ip": [{"cidr": "2001:db8::/32"}]})", R"({"ip": "2001:DB8:0:0:0:0:0:1"})"));
   EXPECT_FALSE(match(R"({"ip": [{"cidr": "2001:db8::/32"}]})", R"({"ip": "2001:db9::1"})"));
-  EXPECT_FALSE(match(R"({"ip": [{"cidr": "10.0.0.0/8"}]})", R"({"ip": "10.0.0.01"})"));
   EXPECT_FALSE(match(R"({"ip": [{"cidr": "10.0.0.0/8"}]})", R"({"ip": "not an ip"})"));
   EXPECT_FALSE(match(R"({"ip": [{"cidr": "0.0.0.0/0"}]})", R"({"ip": 10})"));
 }
@@ -293,7 +292,37 @@ TEST(Cidr, StrictlyValidated) {
               HasSubstr("Nonstandard IP address: 10.0.0"));
   EXPECT_THAT(reason(R"({"ip": [{"cidr": "1:2:3:4:5:6:7:8:9/64"}]})"),
               HasSubstr("Invalid IP address"));
-  EXPECT_THAT(reason(R"({"ip": [{"cidr": "010.0.0.0/8"}]})"), HasSubstr("Invalid IP address"));
+  EXPECT_THAT(reason(R"({"ip": [{"cidr": "256.0.0.0/8"}]})"),
+              HasSubstr("Invalid IP address: 256.0.0.0"));
+  EXPECT_THAT(reason(R"({"ip": [{"cidr": "0256.0.0.0/8"}]})"),
+              HasSubstr("Invalid IP address: 0256.0.0.0"));
+}
+
+// Octets are decimal whatever their leading zeros, in patterns and in events (event-ruler reads
+// addresses with Java's InetAddress).
+TEST(Cidr, LeadingZerosAreDecimal) {
+  EXPECT_TRUE(match(R"({"ip": [{"cidr": "010.0.0.0/8"}]})", R"({"ip": "10.1.2.3"})"));
+  EXPECT_FALSE(match(R"({"ip": [{"cidr": "010.0.0.0/8"}]})", R"({"ip": "8.1.2.3"})"));
+  EXPECT_TRUE(match(R"({"ip": [{"cidr": "10.0.0.0/8"}]})", R"({"ip": "10.0.0.01"})"));
+  EXPECT_TRUE(match(R"({"ip": [{"cidr": "10.000.0.0/16"}]})", R"({"ip": "010.0.0.0001"})"));
+  EXPECT_TRUE(match(R"({"ip": ["10.0.0.1"]})", R"({"ip": "010.0.0.1"})"));
+  EXPECT_TRUE(match(R"({"ip": ["010.0.0.1"]})", R"({"ip": "10.0.0.1"})"));
+  EXPECT_FALSE(match(R"({"ip": ["10.0.0.1"]})", R"({"ip": "010.0.0.2"})"));
+  EXPECT_TRUE(match(R"({"ip": [{"anything-but": "x"}], "j": ["10.0.0.1"]})",
+                    R"({"ip": "1", "j": ["x", "0010.0.0.1"]})"));
+}
+
+// Host bits set in a block's address are ignored: the block is the whole /n around it.
+TEST(Cidr, HostBitsAreMasked) {
+  EXPECT_TRUE(match(R"({"ip": [{"cidr": "10.0.0.5/24"}]})", R"({"ip": "10.0.0.4"})"));
+  EXPECT_TRUE(match(R"({"ip": [{"cidr": "10.0.0.5/24"}]})", R"({"ip": "10.0.0.0"})"));
+  EXPECT_TRUE(match(R"({"ip": [{"cidr": "10.0.0.5/24"}]})", R"({"ip": "10.0.0.255"})"));
+  EXPECT_FALSE(match(R"({"ip": [{"cidr": "10.0.0.5/24"}]})", R"({"ip": "10.0.1.0"})"));
+  EXPECT_TRUE(match(R"({"ip": [{"cidr": "10.1.2.3/9"}]})", R"({"ip": "10.0.0.0"})"));
+  EXPECT_FALSE(match(R"({"ip": [{"cidr": "10.1.2.3/9"}]})", R"({"ip": "10.128.0.0"})"));
+  EXPECT_TRUE(match(R"({"ip": [{"cidr": "2001:db8::ff/120"}]})", R"({"ip": "2001:db8::1"})"));
+  EXPECT_FALSE(match(R"({"ip": [{"cidr": "2001:db8::ff/120"}]})", R"({"ip": "2001:db8::100"})"));
+  EXPECT_TRUE(match(R"({"ip": [{"cidr": "255.255.255.255/0"}]})", R"({"ip": "0.0.0.0"})"));
 }
 
 TEST(Or, AlternativesAtAnyLevel) {
@@ -323,9 +352,52 @@ TEST(Or, AlternativesAtAnyLevel) {
 TEST(Or, OnlyAnArrayOfTwoOrMoreObjectsIsAnOr) {
   // "$or" holding an object is an ordinary field name.
   EXPECT_TRUE(match(R"({"$or": {"a": ["x"]}})", R"({"$or": {"a": "x"}})"));
-  EXPECT_THAT(reason(R"({"$or": [{"a": ["x"]}]})"), HasSubstr("Unrecognized match type a"));
+  EXPECT_TRUE(match(R"({"$or": ["x", "y"]})", R"({"$or": "y"})"));
+  EXPECT_THAT(reason(R"({"$or": [{"a": ["x"]}]})"),
+              HasSubstr("$or must be followed by a list of two or more pattern objects"));
+  EXPECT_THAT(reason(R"({"$or": [{"a": ["x"]}, "b"]})"),
+              HasSubstr("$or must be followed by a list of two or more pattern objects"));
+}
+
+// A pattern that cannot read "$or" as the operator reads it as a field name throughout, as
+// event-ruler keeps patterns written before the operator working: a list of operator objects
+// (whose names are reserved inside $or) is an ordinary field's value list.
+TEST(Or, OperatorObjectsMakeItAFieldName) {
+  const char* affixes = R"({"$or": [{"prefix": "a"}, {"suffix": "b"}]})";
+  EXPECT_TRUE(match(affixes, R"({"$or": "ab"})"));
+  EXPECT_TRUE(match(affixes, R"({"$or": "xb"})"));
+  EXPECT_FALSE(match(affixes, R"({"$or": "xy"})"));
+  EXPECT_FALSE(match(affixes, R"({"prefix": "a"})"));
+  const char* numeric = R"({"d": {"$or": [{"numeric": [">", 5]}, {"exists": false}]}})";
+  EXPECT_TRUE(match(numeric, R"({"d": {"$or": 6}})"));
+  EXPECT_TRUE(match(numeric, R"({"d": {}})"));
+  EXPECT_FALSE(match(numeric, R"({"d": {"$or": 5}})"));
+  const char* mixed_kinds =
+      R"({"$or": [{"anything-but": "x"}, {"cidr": "10.0.0.0/8"}], "s": ["y"]})";
+  EXPECT_FALSE(match(mixed_kinds, R"({"$or": "x", "s": "y"})"));
+  EXPECT_TRUE(match(mixed_kinds, R"({"$or": "10.1.1.1", "s": "y"})"));
+  // The field reading fails too: its reason is the one given.
   EXPECT_THAT(reason(R"({"$or": [{"prefix": ["x"]}, {"b": ["y"]}]})"),
-              HasSubstr("prefix is Ruler reserved fieldName which cannot be used inside $or"));
+              HasSubstr("prefix match pattern must be a string (field \"$or\")"));
+  EXPECT_THAT(reason(R"({"$or": [{"numeric": 123}, {"prefix": "abc"}]})"),
+              HasSubstr("Value of numeric must be an array"));
+}
+
+// One pattern cannot use "$or" as the operator and as a field name.
+TEST(Or, OperatorAndFieldNameTogetherAreRefused) {
+  EXPECT_THAT(reason(R"({"$or": [{"s": {"$or": {"z": [1]}}}, {"t": ["x"]}]})"),
+              HasSubstr("$or is used both as the OR operator and as a field name, which is not "
+                        "supported: $or must be followed by a list of two or more pattern "
+                        "objects (field \"s\")"));
+  EXPECT_THAT(reason(R"({"a": {"$or": ["x"]}, "$or": [{"b": [1]}, {"c": [2]}]})"),
+              HasSubstr("$or is used both as the OR operator and as a field name"));
+  EXPECT_THAT(
+      reason(
+          R"({"$or": [{"b": [1]}, {"c": [2]}], "d": {"$or": [{"prefix": "x"}, {"suffix": "y"}]}})"),
+      HasSubstr("$or is used both as the OR operator and as a field name, which is not "
+                "supported: prefix is Ruler reserved fieldName"));
+  EXPECT_THAT(reason(R"({"$or": [{"b": [1]}, {"c": {"$or": [{"exists": true}, {"d": [1]}]}}]})"),
+              HasSubstr("$or is used both as the OR operator and as a field name"));
 }
 
 TEST(Validation, StructureErrorsSayWhatToFix) {

@@ -4,8 +4,13 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,10 +59,34 @@ bool is_or_list(dom::element value) {
   return true;
 }
 
+// "$or" is the operator only when every "$or" of the pattern can be: it lists two or more
+// objects, and no object inside a $or names an operator; otherwise it is a field name throughout.
+const std::set<std::string_view> kOperators = {
+    "exactly", "equals-ignore-case", "prefix",  "suffix", "anything-but",
+    "exists",  "wildcard",           "numeric", "cidr"};
+
+bool or_is_operator(dom::object object, bool in_or) {
+  for (auto [key, value] : object) {
+    if (key == "$or") {
+      if (!is_or_list(value)) return false;
+      for (dom::element branch : dom::array(value)) {
+        if (!or_is_operator(branch, true)) return false;
+      }
+    } else if (in_or && kOperators.count(key)) {
+      return false;
+    } else if (value.is_object() && !or_is_operator(value, in_or)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool or_operator = true;  // set by matches() for the pattern at hand
+
 std::vector<Alternative> expand(dom::object object, const std::string& prefix,
                                 std::vector<Alternative> alternatives) {
   for (auto [key, value] : object) {
-    if (key == "$or" && is_or_list(value)) {
+    if (key == "$or" && or_operator) {
       std::vector<Alternative> result;
       for (dom::element branch : dom::array(value)) {
         std::vector<Alternative> start = alternatives;
@@ -77,15 +106,102 @@ std::vector<Alternative> expand(dom::object object, const std::string& prefix,
 
 // ---- single values --------------------------------------------------------------------------
 
+// Numbers are read as text: matches() parses both documents with every number turned into a
+// string holding kNumberMark and the number's text, so that numbers of any size survive the DOM.
+constexpr char kNumberMark = '\x01';
+
+std::string numbers_as_strings(std::string_view json) {
+  std::string out;
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\') {
+        out += json[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+      out += c;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      std::size_t end = json.find_first_not_of("0123456789+-.eE", i);
+      if (end == std::string_view::npos) end = json.size();
+      out += "\"\\u0001" + std::string(json.substr(i, end - i)) + "\"";
+      i = end - 1;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 bool is_number(dom::element e) {
-  return e.type() == dom::element_type::INT64 || e.type() == dom::element_type::UINT64 ||
-         e.type() == dom::element_type::DOUBLE;
+  if (!e.is_string()) return false;
+  std::string_view s = e;
+  return !s.empty() && s[0] == kNumberMark;
+}
+
+bool is_text(dom::element e) {
+  return e.is_string() && !is_number(e);
+}
+
+std::string_view number_text(dom::element e) {
+  return std::string_view(e).substr(1);
+}
+
+// Written with no other reference than the rule itself: the number's nearest double is finite
+// and its shortest round-trip decimal (found with printf precision 1..17) has the same digits
+// and decimal exponent as the number as written, with at least two significant digits
+// (precision 1 and up), as Java writes a double.
+std::string normalised_decimal(std::string text) {
+  bool negative = !text.empty() && text[0] == '-';
+  if (negative) text.erase(0, 1);
+  long exponent = 0;
+  if (auto e = text.find_first_of("eE"); e != std::string::npos) {
+    exponent = std::stol(text.substr(e + 1));
+    text.resize(e);
+  }
+  auto point = text.find('.');
+  if (point != std::string::npos) {
+    exponent -= static_cast<long>(text.size() - point - 1);
+    text.erase(point, 1);
+  }
+  text.erase(0, std::min(text.find_first_not_of('0'), text.size()));
+  if (text.empty()) return "0";
+  while (text.back() == '0') {
+    text.pop_back();
+    ++exponent;
+  }
+  return std::string(negative ? "-" : "") + text + "e" + std::to_string(exponent);
+}
+
+std::optional<double> comparable(std::string_view text) {
+  std::string copy(text);
+  errno = 0;
+  double v = std::strtod(copy.c_str(), nullptr);
+  if (errno == ERANGE || !std::isfinite(v)) return std::nullopt;
+  for (int precision = 1; precision < 17; ++precision) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*e", precision, v);
+    if (std::strtod(buf, nullptr) == v) {
+      if (normalised_decimal(buf) != normalised_decimal(copy)) return std::nullopt;
+      return v;
+    }
+  }
+  return std::nullopt;
 }
 
 double to_double(dom::element e) {
-  if (e.type() == dom::element_type::INT64) return static_cast<double>(int64_t(e));
-  if (e.type() == dom::element_type::UINT64) return static_cast<double>(uint64_t(e));
-  return double(e);
+  return comparable(number_text(e)).value_or(0);
+}
+
+// Numbers equal as event-ruler has them: by value when both compare numerically, else by text.
+bool same_number(dom::element a, dom::element b) {
+  auto x = comparable(number_text(a)), y = comparable(number_text(b));
+  if (x && y) return *x == *y;
+  return !x && !y && number_text(a) == number_text(b);
 }
 
 char lower(char c) {
@@ -145,9 +261,19 @@ std::optional<std::vector<unsigned char>> ip_bytes(std::string_view text) {
   bool v6_shape = s.find(':') != std::string::npos &&
                   s.find_first_not_of("0123456789abcdefABCDEF:") == std::string::npos;
   if (v4_shape) {
-    unsigned char buf[4];
-    if (inet_pton(AF_INET, s.c_str(), buf) != 1) return std::nullopt;
-    return std::vector<unsigned char>(buf, buf + 4);
+    // Decimal octets, leading zeros allowed (inet_pton refuses them).
+    std::vector<unsigned char> out;
+    std::size_t start = 0;
+    for (int part = 0; part < 4; ++part) {
+      std::size_t end = part == 3 ? s.size() : s.find('.', start);
+      std::string octet = s.substr(start, end - start);
+      if (octet.empty()) return std::nullopt;
+      octet.erase(0, std::min(octet.find_first_not_of('0'), octet.size() - 1));
+      if (octet.size() > 3 || std::stoul(octet) > 255) return std::nullopt;
+      out.push_back(static_cast<unsigned char>(std::stoul(octet)));
+      start = end + 1;
+    }
+    return out;
   }
   if (v6_shape) {
     unsigned char buf[16];
@@ -166,11 +292,12 @@ bool in_cidr(std::string_view cidr, std::string_view text) {
   int bits = std::stoi(std::string(cidr.substr(slash + 1)));
   auto ip = ip_bytes(text);
   if (!base || !ip || ip->size() != base->size()) return false;
-  std::vector<unsigned char> high = *base;
+  std::vector<unsigned char> low = *base, high = *base;
   for (int bit = bits; bit < static_cast<int>(high.size()) * 8; ++bit) {
+    low[bit / 8] &= static_cast<unsigned char>(~(0x80 >> (bit % 8)));
     high[bit / 8] |= static_cast<unsigned char>(0x80 >> (bit % 8));
   }
-  return *ip >= *base && *ip <= high;
+  return *ip >= low && *ip <= high;
 }
 
 bool numeric_holds(dom::array terms, double v) {
@@ -199,7 +326,7 @@ std::vector<dom::element> as_list(dom::element e) {
 bool anything_but(dom::element operand, dom::element value) {
   if (operand.is_object()) {
     auto [kind, arg] = *dom::object(operand).begin();
-    if (!value.is_string()) return true;  // these forms only ever exclude strings
+    if (!is_text(value)) return true;  // these forms only ever exclude strings
     std::string_view s = value;
     for (dom::element item : as_list(arg)) {
       std::string_view x = item;
@@ -212,17 +339,19 @@ bool anything_but(dom::element operand, dom::element value) {
     return true;
   }
   for (dom::element item : as_list(operand)) {
-    if (item.is_string() && value.is_string() &&
-        std::string_view(item) == std::string_view(value)) {
+    if (is_text(item) && is_text(value) && std::string_view(item) == std::string_view(value)) {
       return false;
     }
-    if (is_number(item) && is_number(value) && to_double(item) == to_double(value)) return false;
+    if (is_number(item) && is_number(value) && comparable(number_text(value)) &&
+        to_double(item) == to_double(value)) {
+      return false;
+    }
   }
   return true;
 }
 
 bool operator_matches(std::string_view op, dom::element arg, dom::element value) {
-  bool is_string = value.is_string();
+  bool is_string = is_text(value);
   std::string_view s = is_string ? std::string_view(value) : std::string_view();
   if (op == "exactly") return is_string && s == std::string_view(arg);
   if (op == "prefix" || op == "suffix") {
@@ -235,7 +364,10 @@ bool operator_matches(std::string_view op, dom::element arg, dom::element value)
   if (op == "equals-ignore-case") return is_string && same_ignoring_case(s, std::string_view(arg));
   if (op == "wildcard") return is_string && wildcard_matches(std::string_view(arg), s);
   if (op == "anything-but") return anything_but(arg, value);
-  if (op == "numeric") return is_number(value) && numeric_holds(arg, to_double(value));
+  if (op == "numeric") {
+    return is_number(value) && comparable(number_text(value)) &&
+           numeric_holds(arg, to_double(value));
+  }
   if (op == "exists") return bool(arg);  // exists: true is met by any leaf value
   if (op == "cidr") return is_string && in_cidr(std::string_view(arg), s);
   return false;
@@ -248,7 +380,8 @@ bool value_matches(dom::element wanted, dom::element value) {
       return operator_matches(op, arg, value);
     }
     case dom::element_type::STRING: {
-      if (!value.is_string()) return false;
+      if (is_number(wanted)) return is_number(value) && same_number(wanted, value);
+      if (!is_text(value)) return false;
       auto wanted_ip = ip_bytes(std::string_view(wanted));
       if (wanted_ip) return ip_bytes(std::string_view(value)) == wanted_ip;
       return std::string_view(wanted) == std::string_view(value);
@@ -258,7 +391,7 @@ bool value_matches(dom::element wanted, dom::element value) {
     case dom::element_type::NULL_VALUE:
       return value.is_null();
     default:
-      return is_number(value) && to_double(value) == to_double(wanted);
+      return false;
   }
 }
 
@@ -307,7 +440,8 @@ bool satisfied(const std::vector<std::pair<std::string, dom::array>>& conditions
 
 bool matches(std::string_view pattern_json, std::string_view event_json) {
   dom::parser pattern_parser, event_parser;
-  simdjson::padded_string pattern_text(pattern_json), event_text(event_json);
+  simdjson::padded_string pattern_text(numbers_as_strings(pattern_json)),
+      event_text(numbers_as_strings(event_json));
   dom::element pattern = pattern_parser.parse(pattern_text);
   dom::element event = event_parser.parse(event_text);
 
@@ -316,6 +450,7 @@ bool matches(std::string_view pattern_json, std::string_view event_json) {
   int next_array = 0;
   flatten(event, "", positions, next_array, leaves);
 
+  or_operator = or_is_operator(pattern, false);
   for (const Alternative& alt : expand(pattern, "", {})) {
     std::vector<std::pair<std::string, dom::array>> conditions(alt.begin(), alt.end());
     if (satisfied(conditions, 0, {}, leaves)) return true;
