@@ -278,6 +278,11 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   for (auto& t : pool) t.join();
   delivery_io.join();
   if (stopper.joinable()) stopper.join();
+  // The last deployments are torn down now, while the I/O contexts their targets were built on
+  // still exist (their threads have stopped; the targets were shut down by the dispatcher).
+  prepared.reset();
+  dispatcher.deploy(nullptr);
+  reaper.drain();
   spdlog::info("stopped");
   return 0;
 }

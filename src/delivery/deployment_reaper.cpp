@@ -28,6 +28,11 @@ std::size_t DeploymentReaper::backlog() const {
   return queue_.size() + busy_;
 }
 
+void DeploymentReaper::drain() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return queue_.empty() && busy_ == 0; });
+}
+
 void DeploymentReaper::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -40,6 +45,7 @@ void DeploymentReaper::run() {
     delete next;  // shuts its targets down: may take up to their grace periods
     lock.lock();
     --busy_;
+    if (queue_.empty() && busy_ == 0) idle_.notify_all();
   }
 }
 

@@ -30,11 +30,16 @@ class DeploymentReaper {
   // Deployments handed over and not yet destroyed (for tests and shutdown logs).
   std::size_t backlog() const;
 
+  // Waits until every deployment handed over so far is destroyed. The daemon calls it at the
+  // end, while the I/O contexts its targets were built on still exist.
+  void drain();
+
  private:
   void run();
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable idle_;
   std::deque<Deployment*> queue_;
   std::size_t busy_ = 0;
   bool stopping_ = false;
