@@ -419,6 +419,21 @@ bool consistent(const std::map<int, int>& a, const std::map<int, int>& b) {
 // array elements chosen so far, or (with exists: false) by no such leaf existing.
 bool satisfied(const std::vector<std::pair<std::string, dom::array>>& conditions, std::size_t i,
                const std::map<int, int>& chosen, const std::vector<Leaf>& leaves) {
+  // A condition whose leaves sit in no array constrains no later choice: it is decided here,
+  // in a loop, so that patterns of thousands of conditions do not recurse thousands deep.
+  for (; i < conditions.size(); ++i) {
+    const auto& [path, values] = conditions[i];
+    bool present = false, in_array = false, hit = false;
+    for (const Leaf& leaf : leaves) {
+      if (leaf.path != path) continue;
+      present = true;
+      in_array = in_array || !leaf.positions.empty();
+      for (dom::element wanted : values) hit = hit || value_matches(wanted, leaf.value);
+    }
+    if (in_array) break;
+    if (!present && wants_absence(values)) continue;
+    if (!hit) return false;
+  }
   if (i == conditions.size()) return true;
   const auto& [path, values] = conditions[i];
   bool present = false;
