@@ -659,14 +659,13 @@ TEST(Journal, ArchiveOverItsBoundDropsItsOldestDeliveredEventsFirst) {
   journal.load_pending();
   const std::string padding(2000, 'x');
   // One event with a delivery still pending, first of all: the oldest, yet never dropped.
-  ASSERT_EQ(append_sync(journal,
-                        {make_event(1, 1, "b", true, R"({"pending":")" + padding + "\"}")},
+  ASSERT_EQ(append_sync(journal, {make_event(1, 1, "b", true, R"({"pending":")" + padding + "\"}")},
                         {make_delivery(1, 1, "r", "t")}),
             std::nullopt);
   for (std::int64_t seq = 2; seq <= 600; ++seq) {
-    ASSERT_EQ(append_sync(journal,
-                          {make_event(seq, seq, "b", true, R"({"n":")" + padding + "\"}")}, {}),
-              std::nullopt);
+    ASSERT_EQ(
+        append_sync(journal, {make_event(seq, seq, "b", true, R"({"n":")" + padding + "\"}")}, {}),
+        std::nullopt);
   }
   journal.close();
   const auto file = dir.path() / "journal.db";
@@ -688,9 +687,9 @@ TEST(Journal, WithoutAnArchiveBoundNothingIsDropped) {
   Journal journal(options);
   journal.load_pending();
   for (std::int64_t seq = 1; seq <= 200; ++seq) {
-    ASSERT_EQ(append_sync(journal, {make_event(seq, seq, "b", true, std::string(2000, ' ') + "{}")},
-                          {}),
-              std::nullopt);
+    ASSERT_EQ(
+        append_sync(journal, {make_event(seq, seq, "b", true, std::string(2000, ' ') + "{}")}, {}),
+        std::nullopt);
   }
   journal.close();
   EXPECT_FALSE(called);

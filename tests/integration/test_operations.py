@@ -336,6 +336,10 @@ def test_daemon_speaks_the_notify_protocol(make_daemon, workdir, monkeypatch):
         sock.close()
 
 
+# Spelled in pieces so that this file does not cite them itself.
+OUTSIDE_THE_REPO = ("DESIGN" + ".md", "../" + "shared")
+
+
 def test_the_repository_stands_alone():
     """Code and docs never cite files outside the repository (the design notes it was built
     from live elsewhere: what the project needs of them is in docs/)."""
@@ -348,10 +352,8 @@ def test_the_repository_stands_alone():
         path = SOURCE_DIR / name
         if path.suffix not in {".md", ".cpp", ".hpp", ".py", ".sh", ".yaml", ".txt", ".in"}:
             continue
-        if name == "tests/integration/test_operations.py":
-            continue
         text = path.read_text(errors="replace")
-        if "DESIGN.md" in text or "../shared" in text:
+        if any(outside in text for outside in OUTSIDE_THE_REPO):
             offenders.append(name)
     assert not offenders, offenders
 
