@@ -2,20 +2,16 @@
 
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include <algorithm>
 #include <csignal>
 #include <ostream>
-#include <thread>
+#include <sstream>
 
 #include "admin_api.hpp"
 #include "eventrouter/app/logging.hpp"
 #include "eventrouter/app/watchdog.hpp"
-#include "eventrouter/config/config.hpp"
 #include "eventrouter/delivery/dispatcher.hpp"
 #include "eventrouter/delivery/state_dir_lock.hpp"
 #include "eventrouter/pattern/pattern.hpp"
@@ -34,8 +30,22 @@ namespace net = boost::asio;
 
 namespace {
 
-void print(std::ostream& err, const config::ConfigError& error) {
-  for (const auto& diagnostic : error.diagnostics()) err << diagnostic.to_string() << "\n";
+StartError start_error(const config::ConfigError& error) {
+  std::ostringstream report;
+  for (const auto& diagnostic : error.diagnostics()) report << diagnostic.to_string() << "\n";
+  return StartError(report.str());
+}
+
+StartError start_error(std::string_view what) {
+  return StartError("eventrouter: " + std::string(what) + "\n");
+}
+
+config::Config load(const std::filesystem::path& config_file) {
+  try {
+    return config::load_config(config_file);
+  } catch (const config::ConfigError& error) {
+    throw start_error(error);
+  }
 }
 
 Expected<bool, std::string> test_pattern(std::string_view pattern_json,
@@ -74,217 +84,250 @@ delivery::DispatcherOptions dispatch_options(const config::Config& config,
   return options;
 }
 
+// Logs each drop of archived events made to keep the journal under archive.max_bytes.
+std::function<void(std::size_t, delivery::EpochMillis)> archive_drop_reporter(
+    metrics::Counter& dropped_total, std::uint64_t bound) {
+  return [&dropped_total, bound](std::size_t dropped, delivery::EpochMillis oldest) {
+    dropped_total.inc(dropped);
+    spdlog::warn(
+        "archive: dropped the {} oldest archived events (the oldest ingested at {}) before "
+        "their retention, to keep the journal's data under archive.max_bytes ({} bytes)",
+        dropped,
+        format_rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(oldest))),
+        bound);
+  };
+}
+
 }  // namespace
 
-int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
-  config::Config config;
-  try {
-    config = config::load_config(config_file);
-  } catch (const config::ConfigError& error) {
-    print(err, error);
-    return 1;
-  }
-  configure_logging(config.log);
+Daemon::Daemon(const std::filesystem::path& config_file)
+    : config_(load(config_file)),
+      threads_(std::max(1u, std::thread::hardware_concurrency())),
+      io_(static_cast<int>(threads_)),
+      delivery_io_(std::make_unique<IoThreads>(threads_)),
+      http_work_(net::make_work_guard(io_)),
+      // Caught from here on (and queued until run() handles them), so a signal that arrives
+      // while starting never kills the process with the default action.
+      signals_(io_, SIGINT, SIGTERM, SIGHUP),
+      target_context_(std::make_unique<targets::TargetContext>(
+          targets::TargetContext{delivery_io_->context()})) {
+  configure_logging(config_.log);
+}
 
-  std::optional<TokenList> tokens;
-  if (!config.tokens_file.empty()) {
+Daemon::~Daemon() {
+  // If run() never ran (start() failed), its teardown is done here; otherwise this is a no-op.
+  if (drainer_.joinable()) drainer_.join();
+  prepared_.reset();
+  if (dispatcher_) dispatcher_->deploy(nullptr);
+  reaper_.drain();
+}
+
+void Daemon::start() {
+  if (!config_.tokens_file.empty()) {
     try {
-      tokens = TokenList::load(config.tokens_file);
+      tokens_ = std::make_unique<TokenList>(TokenList::load(config_.tokens_file));
     } catch (const std::exception& e) {
-      err << "eventrouter: " << e.what() << "\n";
-      return 1;
+      throw start_error(e.what());
     }
   }
-
-  std::unique_ptr<rules::RuleStore> store;
   try {
-    store = std::make_unique<rules::RuleStore>(config, targets::check_target);
+    store_ = std::make_unique<rules::RuleStore>(config_, targets::check_target);
   } catch (const config::ConfigError& error) {
-    print(err, error);
-    return 1;
+    throw start_error(error);
   }
+  open_state();
+  deploy_rules();
+  start_server();
+  watch_rules();
+}
 
-  metrics::Registry metrics;
-  // Before the I/O context and the dispatcher: whatever they still own at the end hands its
-  // deployment over here.
-  delivery::DeploymentReaper reaper;
-  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  net::io_context io(static_cast<int>(threads));
-  // Deliveries (dispatcher timers, webhook I/O) get their own io_context and threads: however
-  // much delivery work piles up, the HTTP server's threads stay free for /healthz and ingest.
-  IoThreads delivery_io(threads);
-  // The HTTP threads run until the stopper stops them, even with no I/O pending: an answer
-  // that waits for the journal's writer thread still needs them.
-  auto http_work = net::make_work_guard(io);
-  // Caught from here on (and queued until the handler is set), so a signal that arrives while
-  // starting never kills the process with the default action.
-  net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  targets::TargetContext target_context{delivery_io.context()};
-
-  // One daemon per state_dir, whatever its durability: queue files and dead letters live
-  // there too. Taken before anything listens, and held until the process ends.
-  std::optional<delivery::StateDirLock> state_lock;
+// One daemon per state_dir, whatever its durability: queue files and dead letters live there
+// too. The lock is taken, and the journal opened, before anything listens: a journal that
+// cannot be opened stops the start. Unfinished deliveries resume once the targets are built.
+void Daemon::open_state() {
   try {
-    state_lock.emplace(config.state_dir);
+    state_lock_ = std::make_unique<delivery::StateDirLock>(config_.state_dir);
   } catch (const std::exception& e) {
-    err << "eventrouter: " << e.what() << "\n";
-    return 1;
+    throw start_error(e.what());
   }
-
-  // The journal opens before anything listens: a journal that cannot be opened stops the start.
-  std::unique_ptr<delivery::Journal> journal;
-  std::optional<delivery::Journal::Pending> pending;
+  if (config_.delivery.durability == config::Durability::kNone) return;
   auto& archive_dropped =
-      metrics.counter("eventrouter_archive_dropped_total",
-                      "Archived events dropped before their retention to keep the journal under "
-                      "archive.max_bytes.");
-  if (config.delivery.durability != "none") {
+      metrics_.counter("eventrouter_archive_dropped_total",
+                       "Archived events dropped before their retention to keep the journal under "
+                       "archive.max_bytes.");
+  try {
+    delivery::JournalOptions options;
+    options.state_dir = config_.state_dir;
+    options.lock_state_dir = false;  // held above
+    options.archive_max_bytes = config_.delivery.effective_archive_max_bytes();
+    options.on_archive_dropped = archive_drop_reporter(archive_dropped, options.archive_max_bytes);
+    journal_ = std::make_unique<delivery::Journal>(std::move(options));
+  } catch (const std::exception& e) {
+    throw start_error(e.what());
+  }
+}
+
+// Builds the rules' targets, resumes what the journal holds, and arranges for reloads: a
+// reload builds the new rule set's targets before the swap, and if they cannot be built the
+// reload fails as a whole and the running rules and targets stay.
+void Daemon::deploy_rules() {
+  std::optional<delivery::Journal::Pending> pending;
+  if (journal_) {
     try {
-      delivery::JournalOptions journal_options;
-      journal_options.state_dir = config.state_dir;
-      journal_options.lock_state_dir = false;  // held above
-      journal_options.archive_max_bytes = config.delivery.effective_archive_max_bytes();
-      journal_options.on_archive_dropped = [&archive_dropped,
-                                            bound = journal_options.archive_max_bytes](
-                                               std::size_t dropped, delivery::EpochMillis oldest) {
-        archive_dropped.inc(dropped);
-        spdlog::warn(
-            "archive: dropped the {} oldest archived events (the oldest ingested at {}) before "
-            "their retention, to keep the journal's data under archive.max_bytes ({} bytes)",
-            dropped,
-            format_rfc3339(
-                std::chrono::system_clock::time_point(std::chrono::milliseconds(oldest))),
-            bound);
-      };
-      journal = std::make_unique<delivery::Journal>(journal_options);
-      pending = journal->load_pending();
+      pending = journal_->load_pending();
     } catch (const std::exception& e) {
-      err << "eventrouter: " << e.what() << "\n";
-      return 1;
+      throw start_error(e.what());
     }
   }
-  delivery::Dispatcher dispatcher(delivery_io.context(), dispatch_options(config, journal.get()),
-                                  metrics);
+  dispatcher_ = std::make_unique<delivery::Dispatcher>(
+      delivery_io_->context(), dispatch_options(config_, journal_.get()), metrics_);
   try {
-    dispatcher.deploy(
-        delivery::Deployment::create(store->current(), target_context, metrics, reaper));
+    dispatcher_->deploy(
+        delivery::Deployment::create(store_->current(), *target_context_, metrics_, reaper_));
   } catch (const std::exception& e) {
-    err << "eventrouter: " << e.what() << "\n";
-    return 1;
+    throw start_error(e.what());
   }
-  if (pending) dispatcher.resume(std::move(*pending));
-  AdminApi admin(dispatcher);
-  auto& reloads_ok = metrics.counter("eventrouter_rule_reloads_total", "Rule reloads, by outcome.",
-                                     {{"outcome", "success"}});
-  auto& reloads_failed = metrics.counter("eventrouter_rule_reloads_total",
-                                         "Rule reloads, by outcome.", {{"outcome", "failure"}});
-  // A reload builds the new rule set's targets before the swap; if they cannot be built the
-  // reload fails as a whole and the running rules and targets stay.
-  std::shared_ptr<delivery::Deployment> prepared;
-  store->on_prepare([&](const std::shared_ptr<const rules::RuleSet>& rule_set) {
-    prepared = delivery::Deployment::create(rule_set, target_context, metrics, reaper);
+  if (pending) dispatcher_->resume(std::move(*pending));
+  admin_ = std::make_unique<AdminApi>(*dispatcher_);
+  reloads_ok_ = &metrics_.counter("eventrouter_rule_reloads_total", "Rule reloads, by outcome.",
+                                  {{"outcome", "success"}});
+  reloads_failed_ = &metrics_.counter("eventrouter_rule_reloads_total", "Rule reloads, by outcome.",
+                                      {{"outcome", "failure"}});
+  store_->on_prepare([this](const std::shared_ptr<const rules::RuleSet>& rule_set) {
+    prepared_ = delivery::Deployment::create(rule_set, *target_context_, metrics_, reaper_);
   });
-  store->on_swap([&](const std::shared_ptr<const rules::RuleSet>&) {
-    dispatcher.deploy(std::move(prepared));
+  store_->on_swap([this](const std::shared_ptr<const rules::RuleSet>&) {
+    dispatcher_->deploy(std::move(prepared_));
   });
-  auto reload = [&](std::string_view why) {
-    sd_notify(0, "RELOADING=1");
-    spdlog::info("reloading rules ({})", why);
-    (store->reload() ? reloads_ok : reloads_failed).inc();
-    sd_notify(0, "READY=1");
-  };
+}
 
+void Daemon::start_server() {
   server::RouterServices services;
-  services.sink = &dispatcher;
-  services.envelope.max_event_bytes = config.limits.max_event_bytes;
-  services.metrics = &metrics;
-  services.rules_json = [&] {
-    return rules::render_rules_json(*store->current(), store->status());
+  services.sink = dispatcher_.get();
+  services.envelope.max_event_bytes = config_.limits.max_event_bytes;
+  services.metrics = &metrics_;
+  services.rules_json = [this] {
+    return rules::render_rules_json(*store_->current(), store_->status());
   };
   services.test_pattern = test_pattern;
-  services.bus_exists = [&dispatcher, named = config.buses](std::string_view bus) {
+  services.bus_exists = [this](std::string_view bus) {
+    const auto& named = config_.buses;
     if (std::find(named.begin(), named.end(), bus) != named.end()) return true;
-    auto deployment = dispatcher.current();
+    auto deployment = dispatcher_->current();
     return deployment && deployment->rules().has_bus(bus);
   };
-  services.replay = admin.replay_handler();
-  services.redrive = admin.redrive_handler();
-  if (tokens) {
+  services.replay = admin_->replay_handler();
+  services.redrive = admin_->redrive_handler();
+  if (tokens_) {
     services.auth_required = true;
-    services.token_valid = [&tokens](std::string_view token) { return tokens->contains(token); };
+    services.token_valid = [this](std::string_view token) { return tokens_->contains(token); };
   }
-  server::Router router(std::move(services));
-  server::HttpServer server(io, server_options(config), router, &metrics);
+  router_ = std::make_unique<server::Router>(std::move(services));
+  server_ = std::make_unique<server::HttpServer>(io_, server_options(config_), *router_, &metrics_);
   try {
-    server.listen();
+    server_->listen();
   } catch (const std::system_error& e) {
-    err << "eventrouter: " << e.what() << " (listen in " << config.file.string() << ")\n";
-    return 1;
+    throw start_error(std::string(e.what()) + " (listen in " + config_.file.string() + ")");
   } catch (const std::exception& e) {
-    err << "eventrouter: " << e.what() << " (in " << config.file.string() << ")\n";
-    return 1;
+    throw start_error(std::string(e.what()) + " (in " + config_.file.string() + ")");
   }
-  rules::RulesDirectoryWatcher watcher(
-      config.rules_dir, [&] { net::post(io, [&] { reload("a file in rules_dir changed"); }); });
+}
+
+void Daemon::watch_rules() {
+  watcher_ = std::make_unique<rules::RulesDirectoryWatcher>(config_.rules_dir, [this] {
+    net::post(io_, [this] { reload("a file in rules_dir changed"); });
+  });
   try {
-    watcher.start();
+    watcher_->start();
   } catch (const std::exception& e) {
-    spdlog::warn("not watching {} for changes ({}); reload with SIGHUP", config.rules_dir.string(),
+    spdlog::warn("not watching {} for changes ({}); reload with SIGHUP", config_.rules_dir.string(),
                  e.what());
   }
+}
 
-  const auto endpoint = server.local_endpoint();
-  spdlog::info("eventrouter {} listening on {}:{} ({}) with {} rules from {}", EVENTROUTER_VERSION,
-               endpoint.address().to_string(), endpoint.port(), config.tls ? "https" : "http",
-               store->current()->rules().size(), config.rules_dir.string());
+boost::asio::ip::tcp::endpoint Daemon::local_endpoint() const {
+  return server_->local_endpoint();
+}
 
-  std::thread stopper;
-  std::function<void(const boost::system::error_code&, int)> on_signal =
-      [&](const boost::system::error_code& ec, int signal) {
-        if (ec) return;
-        if (signal == SIGHUP) {
-          reload("SIGHUP");
-          signals.async_wait(on_signal);
-          return;
-        }
-        spdlog::info("received {}, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
-        sd_notify(0, "STOPPING=1");
-        router.set_ready(false);
-        server.stop();
-        // Waiting happens off the I/O threads, which keep serving in-flight requests.
-        stopper = std::thread([&] {
-          const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-          while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-          dispatcher.shutdown(config.delivery.shutdown_grace);
-          // What is still queued (delivery progress) is written before the process ends.
-          if (journal) journal->close();
-          watcher.stop();
-          delivery_io.stop();
-          io.stop();
-        });
-      };
-  signals.async_wait(on_signal);
-
-  server.start();
-  router.set_ready(true);
+void Daemon::reload(std::string_view why) {
+  sd_notify(0, "RELOADING=1");
+  spdlog::info("reloading rules ({})", why);
+  (store_->reload() ? *reloads_ok_ : *reloads_failed_).inc();
   sd_notify(0, "READY=1");
-  Watchdog watchdog(io);  // after io, so it is destroyed first
+}
 
-  delivery_io.start();
+void Daemon::wait_for_signal() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      reload("SIGHUP");
+      return wait_for_signal();
+    }
+    spdlog::info("received {}, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    stop();
+  });
+}
+
+int Daemon::run() {
+  const auto endpoint = local_endpoint();
+  spdlog::info("eventrouter {} listening on {}:{} ({}) with {} rules from {}", EVENTROUTER_VERSION,
+               endpoint.address().to_string(), endpoint.port(), config_.tls ? "https" : "http",
+               store_->current()->rules().size(), config_.rules_dir.string());
+  wait_for_signal();
+  if (!stopping_.load()) {  // stop() may come first, from another thread
+    server_->start();
+    router_->set_ready(true);
+    sd_notify(0, "READY=1");
+  }
+  watchdog_ = std::make_unique<Watchdog>(io_);
+
+  delivery_io_->start();
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
-  io.run();
-  for (auto& t : pool) t.join();
-  delivery_io.join();
-  if (stopper.joinable()) stopper.join();
+  for (unsigned i = 1; i < threads_; ++i) pool.emplace_back([this] { io_.run(); });
+  io_.run();
+  for (auto& thread : pool) thread.join();
+  delivery_io_->join();
+  if (drainer_.joinable()) drainer_.join();
+  watchdog_.reset();  // its timer belongs to io_, which has stopped
   // The last deployments are torn down now, while the I/O contexts their targets were built on
   // still exist (their threads have stopped; the targets were shut down by the dispatcher).
-  prepared.reset();
-  dispatcher.deploy(nullptr);
-  reaper.drain();
+  prepared_.reset();
+  dispatcher_->deploy(nullptr);
+  reaper_.drain();
   spdlog::info("stopped");
   return 0;
+}
+
+void Daemon::stop() {
+  if (stopping_.exchange(true)) return;
+  sd_notify(0, "STOPPING=1");
+  router_->set_ready(false);
+  server_->stop();
+  // Waiting happens off the I/O threads, which keep serving the requests in flight.
+  drainer_ = std::thread([this] { drain(); });
+}
+
+void Daemon::drain() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server_->open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  dispatcher_->shutdown(config_.delivery.shutdown_grace);
+  // What is still queued (delivery progress) is written before the process ends.
+  if (journal_) journal_->close();
+  watcher_->stop();
+  delivery_io_->stop();
+  io_.stop();
+}
+
+int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
+  try {
+    Daemon daemon(config_file);
+    daemon.start();
+    return daemon.run();
+  } catch (const StartError& error) {
+    err << error.what();
+    return 1;
+  }
 }
 
 }  // namespace eventrouter::app

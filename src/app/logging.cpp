@@ -63,7 +63,7 @@ void configure_logging(const config::LogConfig& log) {
   }();
   logger->set_level(spdlog::level::from_str(log.level));
   logger->flush_on(spdlog::level::info);
-  if (log.format == "json") {
+  if (log.format == config::LogFormat::kJson) {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc,
                                                                  std::string("\n"));
     formatter->add_flag<JsonMessageFlag>('j');

@@ -228,7 +228,7 @@ void read_config(YamlFile& file, const YAML::Node& root, Config& config) {
       read_limits(file, e.value, config.limits);
     } else if (e.key == "durability") {
       if (auto v = read_choice(file, e.value, "durability", kDurabilities))
-        config.delivery.durability = *v;
+        config.delivery.durability = *v == "none" ? Durability::kNone : Durability::kFsync;
     } else if (e.key == "delivery") {
       read_delivery(file, e.value, config.delivery);
     } else if (e.key == "archive") {
@@ -245,9 +245,8 @@ void read_config(YamlFile& file, const YAML::Node& root, Config& config) {
           config.log.level = *v;
       }
       if (const MapEntry* format = find_entry(log, "format")) {
-        if (auto v = read_choice(file, format->value, "log.format", kLogFormats)) {
-          config.log.format = *v;
-        }
+        if (auto v = read_choice(file, format->value, "log.format", kLogFormats))
+          config.log.format = *v == "json" ? LogFormat::kJson : LogFormat::kText;
       }
     }
   }

@@ -42,6 +42,7 @@ tls:
   key_file: ../certs/server.key
 limits: { max_event_bytes: 1000, max_request_bytes: 2000, max_connections: 3 }
 log: { level: debug, format: json }
+durability: none
 )");
   const Config config = load_config(file);
   EXPECT_EQ(config.file, file);
@@ -58,7 +59,8 @@ log: { level: debug, format: json }
   EXPECT_EQ(config.limits.max_request_bytes, 2000u);
   EXPECT_EQ(config.limits.max_connections, 3u);
   EXPECT_EQ(config.log.level, "debug");
-  EXPECT_EQ(config.log.format, "json");
+  EXPECT_EQ(config.log.format, LogFormat::kJson);
+  EXPECT_EQ(config.delivery.durability, Durability::kNone);
 }
 
 TEST(Config, EmptyFileGivesDefaults) {
@@ -73,7 +75,8 @@ TEST(Config, EmptyFileGivesDefaults) {
   EXPECT_FALSE(config.tls.has_value());
   EXPECT_EQ(config.limits.max_event_bytes, 262144u);
   EXPECT_EQ(config.log.level, "info");
-  EXPECT_EQ(config.log.format, "text");
+  EXPECT_EQ(config.log.format, LogFormat::kText);
+  EXPECT_EQ(config.delivery.durability, Durability::kFsync);
 }
 
 TEST(Config, FolderStandsForItsEventrouterYaml) {

@@ -37,15 +37,19 @@ struct Limits {
   std::chrono::milliseconds idle_timeout{60000};
 };
 
+enum class LogFormat { kText, kJson };
+
 struct LogConfig {
-  std::string level = "info";   // trace | debug | info | warn | error | critical | off
-  std::string format = "text";  // text | json
+  std::string level = "info";  // trace | debug | info | warn | error | critical | off
+  LogFormat format = LogFormat::kText;
 };
+
+// fsync: journaled and forced to disk before the 200; none: memory only, lost on a crash.
+enum class Durability { kFsync, kNone };
 
 // How accepted events are kept until delivered (see docs/delivery.md).
 struct DeliveryConfig {
-  // fsync: journaled and forced to disk before the 200; none: memory only, lost on a crash.
-  std::string durability = "fsync";
+  Durability durability = Durability::kFsync;
   // Past either bound ingest answers 503 with Retry-After.
   std::size_t max_pending_deliveries = 100000;
   std::size_t max_journal_bytes = std::size_t{1} << 30;
