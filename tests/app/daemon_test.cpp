@@ -11,8 +11,9 @@
 #include <sstream>
 #include <thread>
 
-#include "../config/temp_dir.hpp"
 #include "eventrouter/app/admin_client.hpp"
+#include "support/eventually.hpp"
+#include "support/temp_dir.hpp"
 
 namespace eventrouter::app {
 namespace {
@@ -68,15 +69,6 @@ std::string read_file(const std::filesystem::path& file) {
   return text.str();
 }
 
-bool eventually(const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
-
 TEST(DaemonPhases, ServesReloadsAndStopsOnSigterm) {
   for (const auto durability : {"fsync", "none"}) {
     SCOPED_TRACE(durability);
@@ -89,7 +81,7 @@ TEST(DaemonPhases, ServesReloadsAndStopsOnSigterm) {
     auto answer = post_event(daemon, "tool.a");
     ASSERT_TRUE(answer) << answer.error();
     EXPECT_EQ(answer->status, 200) << answer->body;
-    EXPECT_TRUE(eventually([&] { return !read_file(folder.queue("finding-a")).empty(); }));
+    EXPECT_TRUE(testing::eventually([&] { return !read_file(folder.queue("finding-a")).empty(); }));
 
     // A new rule file, then a reload: the new rule takes events at once.
     folder.dir.write("rules/b.yaml", rule("finding-b", "tool.b"));
@@ -97,7 +89,7 @@ TEST(DaemonPhases, ServesReloadsAndStopsOnSigterm) {
     answer = post_event(daemon, "tool.b");
     ASSERT_TRUE(answer) << answer.error();
     EXPECT_EQ(answer->status, 200) << answer->body;
-    EXPECT_TRUE(eventually([&] { return !read_file(folder.queue("finding-b")).empty(); }));
+    EXPECT_TRUE(testing::eventually([&] { return !read_file(folder.queue("finding-b")).empty(); }));
 
     std::raise(SIGTERM);
     ASSERT_EQ(ran.wait_for(std::chrono::seconds(30)), std::future_status::ready);

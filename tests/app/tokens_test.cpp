@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "../config/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace eventrouter::app {
 namespace {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "eventrouter/pattern/pattern.hpp"
+#include "support/temp_dir.hpp"
 
 namespace eventrouter::pattern {
 namespace {
@@ -29,25 +30,6 @@ CommandResult run(std::string_view pattern, std::string_view event,
   return {code, out.str(), err.str()};
 }
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = std::filesystem::temp_directory_path() /
-            ("pattern_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string write(const std::string& name, const std::string& content) {
-    auto file = path_ / name;
-    std::ofstream(file) << content;
-    return file.string();
-  }
-
- private:
-  static inline int counter_ = 0;
-  std::filesystem::path path_;
-};
-
 TEST(TestPatternCommand, InlineMatchAndNoMatch) {
   CommandResult hit = run(R"({"source": ["aws.guardduty"]})", R"({"source": "aws.guardduty"})");
   EXPECT_EQ(hit.code, 0);
@@ -63,10 +45,10 @@ TEST(TestPatternCommand, InlineJsonMayStartWithBlanks) {
 }
 
 TEST(TestPatternCommand, FilesAndStdin) {
-  TempDir dir;
+  testing::TempDir dir;
   std::string pattern =
-      dir.write("p.json", R"({"detail": {"severity": [{"numeric": [">=", 7]}]}})");
-  std::string event = dir.write("e.json", R"({"detail": {"severity": 8.5}})");
+      dir.write("p.json", R"({"detail": {"severity": [{"numeric": [">=", 7]}]}})").string();
+  std::string event = dir.write("e.json", R"({"detail": {"severity": 8.5}})").string();
   EXPECT_EQ(run(pattern, event).code, 0);
   CommandResult from_stdin = run(pattern, "-", R"({"detail": {"severity": 2}})");
   EXPECT_EQ(from_stdin.code, 1);

@@ -1,5 +1,6 @@
 #pragma once
-// A scratch folder per test, removed afterwards.
+// A scratch folder per test, removed afterwards. Shared by every test executable (the
+// er_test_support library): one place to name, create and clean up test folders.
 
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::filesystem::path& name) const { return path_ / name; }
 
   // Writes `text` to `name` (relative to the folder, parents created) and returns its path.
   std::filesystem::path write(const std::filesystem::path& name, std::string_view text) const {
