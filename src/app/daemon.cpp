@@ -13,6 +13,7 @@
 #include "eventrouter/app/logging.hpp"
 #include "eventrouter/app/watchdog.hpp"
 #include "eventrouter/delivery/dispatcher.hpp"
+#include "eventrouter/delivery/journal.hpp"
 #include "eventrouter/delivery/state_dir_lock.hpp"
 #include "eventrouter/pattern/pattern.hpp"
 #include "eventrouter/rules/commands.hpp"
@@ -74,7 +75,7 @@ delivery::DispatcherOptions dispatch_options(const config::Config& config,
                                              delivery::Journal* journal) {
   delivery::DispatcherOptions options;
   options.default_dead_letter_file = config.state_dir / "dead-letters.jsonl";
-  options.journal = journal;
+  options.store = journal;  // nothing: durability none, a store in memory
   options.backoff_base = config.delivery.backoff_base;
   options.backoff_cap = config.delivery.backoff_cap;
   options.archive_retention =

@@ -35,6 +35,15 @@ TargetMetrics target_metrics(metrics::Registry& registry, const std::string& rul
 
 Deployment::Deployment(std::shared_ptr<const rules::RuleSet> rules, targets::TargetContext& context,
                        metrics::Registry& metrics)
+    : Deployment(
+          std::move(rules),
+          [&context](const targets::TargetSpec& spec) {
+            return targets::make_target(spec, context);
+          },
+          metrics) {}
+
+Deployment::Deployment(std::shared_ptr<const rules::RuleSet> rules, const TargetMaker& make_target,
+                       metrics::Registry& metrics)
     : rules_(std::move(rules)) {
   targets_.reserve(rules_->rules().size());
   for (const auto& rule : rules_->rules()) {
@@ -51,7 +60,7 @@ Deployment::Deployment(std::shared_ptr<const rules::RuleSet> rules, targets::Tar
       }
       std::unique_ptr<targets::Target> target;
       try {
-        target = targets::make_target(spec, context);
+        target = make_target(spec);
       } catch (const std::exception& e) {
         throw std::invalid_argument("rule " + rule.name + " target " + spec.id + ": " + e.what());
       }

@@ -8,6 +8,7 @@
 #include <utility>
 #include <variant>
 
+#include "eventrouter/metrics/registry.hpp"
 #include "sqlite.hpp"
 
 namespace eventrouter::delivery {
@@ -50,14 +51,6 @@ JournalEvent read_event(const sqlite::Statement& row) {
 }
 
 }  // namespace
-
-EpochMillis to_epoch_millis(std::chrono::system_clock::time_point time) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-}
-
-std::chrono::system_clock::time_point from_epoch_millis(EpochMillis millis) {
-  return std::chrono::system_clock::time_point(std::chrono::milliseconds(millis));
-}
 
 struct Journal::Op {
   struct Append {
@@ -195,6 +188,38 @@ void Journal::enqueue(Op op) {
   wake_.notify_one();
 }
 
+DeliveryStore::Ids Journal::reserve_ids(std::size_t events, std::size_t deliveries) {
+  return Ids{next_event_seq_.fetch_add(static_cast<std::int64_t>(events)),
+             next_delivery_id_.fetch_add(static_cast<std::int64_t>(deliveries))};
+}
+
+void Journal::append(std::span<const NewEvent> events, std::span<const NewDelivery> deliveries,
+                     AppendDone done) {
+  std::vector<JournalEvent> owned_events;
+  owned_events.reserve(events.size());
+  for (const auto& e : events) {
+    owned_events.push_back(
+        JournalEvent{e.seq, e.ingested_at, std::string(e.bus), std::string(e.json), e.archived});
+  }
+  std::vector<JournalDelivery> owned_deliveries;
+  owned_deliveries.reserve(deliveries.size());
+  for (const auto& d : deliveries) {
+    owned_deliveries.push_back(JournalDelivery{d.id, d.event_seq, std::string(d.rule),
+                                               std::string(d.target), 0, d.created_at, d.created_at,
+                                               ""});
+  }
+  append(std::move(owned_events), std::move(owned_deliveries), std::move(done));
+}
+
+void Journal::publish_metrics(metrics::Registry& metrics) {
+  metrics.gauge_callback("eventrouter_journal_bytes",
+                         "Bytes the journal uses (pages in use plus the write-ahead log).",
+                         [this] { return static_cast<double>(bytes_in_use()); });
+  metrics.gauge_callback("eventrouter_journal_commits",
+                         "Journal transactions committed since start (group commits).",
+                         [this] { return static_cast<double>(commits()); });
+}
+
 void Journal::append(std::vector<JournalEvent> events, std::vector<JournalDelivery> deliveries,
                      AppendDone done) {
   enqueue(Op{Op::Append{std::move(events), std::move(deliveries), std::move(done)}});
@@ -266,25 +291,24 @@ void Journal::drop_archive_over_bound() {
   if (on_archive_dropped_) on_archive_dropped_(dropped, first);
 }
 
-void Journal::writer_loop() {
-  // Held while this thread uses db_: load_pending() may run at the same time, at start-up.
-  std::unique_lock db_lock(db_mutex_);
-  sqlite::Statement insert_event(
-      *db_, "INSERT INTO events(seq, ingested_at, bus, json, archived) VALUES(?,?,?,?,?)");
-  sqlite::Statement insert_delivery(*db_,
-                                    "INSERT INTO deliveries(id, event_seq, rule, target, attempts, "
-                                    "created_at, next_attempt_at, last_error) "
-                                    "VALUES(?,?,?,?,?,?,?,?)");
-  sqlite::Statement update_delivery(
-      *db_, "UPDATE deliveries SET attempts=?, next_attempt_at=?, last_error=? WHERE id=?");
-  sqlite::Statement delete_delivery(*db_, "DELETE FROM deliveries WHERE id=?");
-  sqlite::Statement delete_event(*db_, "DELETE FROM events WHERE seq=?");
-  sqlite::Statement expire(*db_,
-                           "DELETE FROM events WHERE ingested_at < ? AND NOT EXISTS "
-                           "(SELECT 1 FROM deliveries WHERE event_seq = events.seq)");
-  db_lock.unlock();
+// The writer thread's prepared statements, and how each op uses them.
+struct Journal::Statements {
+  explicit Statements(sqlite::Database& database)
+      : db(database),
+        insert_event(db,
+                     "INSERT INTO events(seq, ingested_at, bus, json, archived) VALUES(?,?,?,?,?)"),
+        insert_delivery(db,
+                        "INSERT INTO deliveries(id, event_seq, rule, target, attempts, "
+                        "created_at, next_attempt_at, last_error) VALUES(?,?,?,?,?,?,?,?)"),
+        update_delivery(
+            db, "UPDATE deliveries SET attempts=?, next_attempt_at=?, last_error=? WHERE id=?"),
+        delete_delivery(db, "DELETE FROM deliveries WHERE id=?"),
+        delete_event(db, "DELETE FROM events WHERE seq=?"),
+        expire(db,
+               "DELETE FROM events WHERE ingested_at < ? AND NOT EXISTS "
+               "(SELECT 1 FROM deliveries WHERE event_seq = events.seq)") {}
 
-  auto apply = [&](Op& op) {
+  void apply(Op& op) {
     if (auto* append = std::get_if<Op::Append>(&op.what)) {
       for (const auto& e : append->events) {
         insert_event.bind(1, e.seq).bind(2, e.ingested_at).bind(3, e.bus).bind(4, e.json);
@@ -306,75 +330,99 @@ void Journal::writer_loop() {
       if (finish->event_seq) delete_event.bind(1, *finish->event_seq).run();
     } else if (auto* ex = std::get_if<Op::Expire>(&op.what)) {
       expire.bind(1, ex->cutoff).run();
-      db_->exec("PRAGMA incremental_vacuum");
-    }
-  };
-
-  std::deque<Op> batch;
-  for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return closing_ || !queue_.empty() || !batch.empty(); });
-      if (batch.empty() && queue_.empty() && closing_) {
-        closed_ = true;
-        lock.unlock();
-        db_lock.lock();  // for the statements' finalisation, on the way out
-        return;
-      }
-      // Progress that failed last time goes first, then everything that queued up meanwhile.
-      for (auto& op : queue_) batch.push_back(std::move(op));
-      queue_.clear();
-    }
-
-    std::optional<JournalFailure> failure;
-    db_lock.lock();
-    try {
-      db_->exec("BEGIN IMMEDIATE");
-      for (auto& op : batch) apply(op);
-      db_->exec("COMMIT");
-      commits_.fetch_add(1);
-    } catch (const sqlite::Error& e) {
-      try {
-        db_->exec("ROLLBACK");
-      } catch (const sqlite::Error&) {
-        // Nothing was begun, or SQLite already rolled back.
-      }
-      failure = JournalFailure{e.code() == SQLITE_FULL, e.what()};
-    }
-    try {
-      update_size();
-      if (!failure) drop_archive_over_bound();
-    } catch (const sqlite::Error& e) {
-      try {
-        db_->exec("ROLLBACK");
-      } catch (const sqlite::Error&) {
-      }
-      spdlog::error("journal: dropping old archived events failed: {}", e.what());
-    }
-    db_lock.unlock();
-
-    std::deque<Op> retry;
-    for (auto& op : batch) {
-      if (auto* append = std::get_if<Op::Append>(&op.what)) {
-        append->done(failure);
-      } else if (failure) {
-        retry.push_back(std::move(op));
-      }
-    }
-    batch = std::move(retry);
-    if (failure) spdlog::error("journal write failed: {}", failure->message);
-    if (failure && !batch.empty()) {
-      std::unique_lock lock(mutex_);
-      if (closing_) {
-        spdlog::warn("{} delivery updates not written at shutdown; those deliveries may repeat",
-                     batch.size());
-        batch.clear();
-        continue;
-      }
-      // Progress is retried after a pause (a disk that filled up may get room again).
-      wake_.wait_for(lock, std::chrono::milliseconds(500), [&] { return closing_; });
+      db.exec("PRAGMA incremental_vacuum");
     }
   }
+
+  sqlite::Database& db;
+  sqlite::Statement insert_event, insert_delivery, update_delivery, delete_delivery, delete_event,
+      expire;
+};
+
+void Journal::writer_loop() {
+  // Held while this thread uses db_: load_pending() may run at the same time, at start-up.
+  std::unique_lock db_lock(db_mutex_);
+  Statements statements(*db_);
+  db_lock.unlock();
+
+  std::deque<Op> batch;
+  while (take_batch(batch)) {
+    db_lock.lock();
+    const auto failure = write_batch(statements, batch);
+    keep_size(!failure);
+    db_lock.unlock();
+    batch = report(batch, failure);
+    if (failure && !batch.empty()) pause_before_retry(batch);
+  }
+  db_lock.lock();  // for the statements' finalisation, on the way out
+}
+
+bool Journal::take_batch(std::deque<Op>& batch) {
+  std::unique_lock lock(mutex_);
+  wake_.wait(lock, [&] { return closing_ || !queue_.empty() || !batch.empty(); });
+  if (batch.empty() && queue_.empty() && closing_) {
+    closed_ = true;
+    return false;
+  }
+  // Progress that failed last time goes first, then everything that queued up meanwhile.
+  for (auto& op : queue_) batch.push_back(std::move(op));
+  queue_.clear();
+  return true;
+}
+
+std::optional<JournalFailure> Journal::write_batch(Statements& statements, std::deque<Op>& batch) {
+  try {
+    db_->exec("BEGIN IMMEDIATE");
+    for (auto& op : batch) statements.apply(op);
+    db_->exec("COMMIT");
+    commits_.fetch_add(1);
+    return std::nullopt;
+  } catch (const sqlite::Error& e) {
+    try {
+      db_->exec("ROLLBACK");
+    } catch (const sqlite::Error&) {
+      // Nothing was begun, or SQLite already rolled back.
+    }
+    return JournalFailure{e.code() == SQLITE_FULL, e.what()};
+  }
+}
+
+void Journal::keep_size(bool committed) {
+  try {
+    update_size();
+    if (committed) drop_archive_over_bound();
+  } catch (const sqlite::Error& e) {
+    try {
+      db_->exec("ROLLBACK");
+    } catch (const sqlite::Error&) {
+    }
+    spdlog::error("journal: dropping old archived events failed: {}", e.what());
+  }
+}
+
+std::deque<Journal::Op> Journal::report(std::deque<Op>& batch,
+                                        const std::optional<JournalFailure>& failure) {
+  std::deque<Op> retry;
+  for (auto& op : batch) {
+    if (auto* append = std::get_if<Op::Append>(&op.what)) {
+      append->done(failure);
+    } else if (failure) {
+      retry.push_back(std::move(op));
+    }
+  }
+  if (failure) spdlog::error("journal write failed: {}", failure->message);
+  return retry;
+}
+
+void Journal::pause_before_retry(std::deque<Op>& progress) {
+  std::unique_lock lock(mutex_);
+  if (closing_) {
+    spdlog::warn("{} delivery updates not written at shutdown; those deliveries may repeat",
+                 progress.size());
+    progress.clear();
+    return;
+  }
+  wake_.wait_for(lock, std::chrono::milliseconds(500), [&] { return closing_; });
 }
 
 Journal::Pending Journal::load_pending() {

@@ -197,6 +197,41 @@ TEST(Journal, NumberingContinuesAfterTheHighestStoredValues) {
   EXPECT_EQ(journal.next_delivery_id(), 100);
 }
 
+TEST(Journal, AsADeliveryStoreItNumbersBatchesAndRecordsNewDeliveriesDueAtOnce) {
+  TempDir dir;
+  Journal journal(options_for(dir.path()));
+  DeliveryStore& store = journal;
+  store.load_pending();
+  EXPECT_TRUE(store.durable());
+  const auto ids = store.reserve_ids(2, 3);
+  EXPECT_EQ(ids.first_event_seq, 1);
+  EXPECT_EQ(ids.first_delivery_id, 1);
+  const auto next = store.reserve_ids(1, 1);
+  EXPECT_EQ(next.first_event_seq, 3);
+  EXPECT_EQ(next.first_delivery_id, 4);
+
+  const std::string json = R"({"id":"a"})";
+  const std::vector<NewEvent> events = {{1, 100, "default", json, false}};
+  const std::vector<NewDelivery> deliveries = {{1, 1, "rule-a", "hook", 150}};
+  std::promise<std::optional<StoreFailure>> committed;
+  store.append(events, deliveries, [&committed](std::optional<StoreFailure> failure) {
+    committed.set_value(std::move(failure));
+  });
+  auto answer = committed.get_future();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(answer.get(), std::nullopt);
+  journal.close();
+
+  Journal reopened(options_for(dir.path()));
+  const auto pending = reopened.load_pending();
+  ASSERT_EQ(pending.events.size(), 1u);
+  EXPECT_EQ(pending.events[0].json, json);
+  ASSERT_EQ(pending.deliveries.size(), 1u);
+  EXPECT_EQ(pending.deliveries[0].rule, "rule-a");
+  EXPECT_EQ(pending.deliveries[0].attempts, 0);
+  EXPECT_EQ(pending.deliveries[0].next_attempt_at, 150);
+}
+
 TEST(Journal, RecordedAttemptsAreSeenAfterReopen) {
   TempDir dir;
   {

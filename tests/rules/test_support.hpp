@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "../config/temp_dir.hpp"
 #include "eventrouter/config/config.hpp"
 #include "eventrouter/config/duration.hpp"
 #include "eventrouter/config/yaml_file.hpp"
 #include "eventrouter/targets/target_spec.hpp"
+#include "support/temp_dir.hpp"
 
 namespace eventrouter::testing {
 

@@ -4,6 +4,7 @@
 // event matched against it is finished.
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,10 @@ struct DeployedTarget {
   TargetMetrics metrics;
 };
 
+// Builds the adapter of one target (the target registry's make_target, or a test's fakes).
+using TargetMaker =
+    std::function<std::unique_ptr<targets::Target>(const targets::TargetSpec& spec)>;
+
 class Deployment {
  public:
   // Builds every target; throws (start-up, reload) with a message naming the rule and target
@@ -46,6 +51,9 @@ class Deployment {
                                             metrics::Registry& metrics, DeploymentReaper& reaper);
 
   Deployment(std::shared_ptr<const rules::RuleSet> rules, targets::TargetContext& context,
+             metrics::Registry& metrics);
+  // The same with targets built by `make_target`.
+  Deployment(std::shared_ptr<const rules::RuleSet> rules, const TargetMaker& make_target,
              metrics::Registry& metrics);
   ~Deployment();  // shuts the targets down
 

@@ -1,8 +1,8 @@
 #pragma once
-// The durable journal: accepted events and one record per (event, rule, target) delivery, in
-// SQLite (WAL) in state_dir. Every write goes through one writer thread that commits whatever
-// has queued up as one transaction with one fsync (group commit), so many concurrent requests
-// share the cost of durability. Ingest waits for its commit before answering 200; delivery
+// The durable store (see DeliveryStore): accepted events and one record per (event, rule, target)
+// delivery, in SQLite (WAL) in state_dir. Every write goes through one writer thread that commits
+// whatever has queued up as one transaction with one fsync (group commit), so many concurrent
+// requests share the cost of durability. Ingest waits for its commit before answering 200; delivery
 // progress (attempts, finishes) is written behind, since replaying it after a crash can only
 // cause a duplicate, never a loss.
 
@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventrouter/delivery/delivery_store.hpp"
 #include "eventrouter/delivery/state_dir_lock.hpp"
 
 namespace eventrouter::delivery {
@@ -29,11 +30,6 @@ namespace sqlite {
 class Database;
 class Statement;
 }  // namespace sqlite
-
-// Milliseconds since the Unix epoch: how the journal stores times.
-using EpochMillis = std::int64_t;
-EpochMillis to_epoch_millis(std::chrono::system_clock::time_point time);
-std::chrono::system_clock::time_point from_epoch_millis(EpochMillis millis);
 
 // The journal could not be opened: unreadable, corrupt, locked by another process, or written
 // by a newer version. The message says which and what to do; the file is left untouched.
@@ -55,69 +51,52 @@ struct JournalOptions {
   std::function<void(std::size_t dropped, EpochMillis oldest)> on_archive_dropped;
 };
 
-struct JournalEvent {
-  std::int64_t seq = 0;
-  EpochMillis ingested_at = 0;
-  std::string bus;
-  std::string json;
-  bool archived = false;  // kept for the archive's retention after its deliveries finish
-};
+// The journal's records are the store's.
+using JournalEvent = StoredEvent;
+using JournalDelivery = StoredDelivery;
+using JournalFailure = StoreFailure;
 
-struct JournalDelivery {
-  std::int64_t id = 0;
-  std::int64_t event_seq = 0;
-  std::string rule;
-  std::string target;
-  int attempts = 0;            // attempts made so far
-  EpochMillis created_at = 0;  // the age clock of maximum_event_age_seconds starts here
-  EpochMillis next_attempt_at = 0;
-  std::string last_error;
-};
-
-// Why a write failed; `disk_full` when the file system had no room.
-struct JournalFailure {
-  bool disk_full = false;
-  std::string message;
-};
-
-class Journal {
+class Journal final : public DeliveryStore {
  public:
   // Opens or creates <state_dir>/journal.db; throws JournalOpenError.
   explicit Journal(JournalOptions options);
-  ~Journal();  // close()
+  ~Journal() override;  // close()
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
 
+  bool durable() const override { return true; }
+  bool can_archive() const override { return true; }
+
   std::int64_t next_event_seq() { return next_event_seq_.fetch_add(1); }
   std::int64_t next_delivery_id() { return next_delivery_id_.fetch_add(1); }
+  Ids reserve_ids(std::size_t events, std::size_t deliveries) override;
 
   // Records events and their deliveries; `done` is called on the writer thread once they are
-  // committed (nothing) or could not be (why).
-  using AppendDone = std::function<void(std::optional<JournalFailure>)>;
+  // committed (nothing) or could not be (why). The first form copies the views.
+  void append(std::span<const NewEvent> events, std::span<const NewDelivery> deliveries,
+              AppendDone done) override;
   void append(std::vector<JournalEvent> events, std::vector<JournalDelivery> deliveries,
               AppendDone done);
   // Delivery progress, written behind.
   void record_attempt(std::int64_t delivery_id, int attempts, EpochMillis next_attempt_at,
-                      std::string last_error);
-  // The delivery finished (delivered or dead-lettered): its record leaves the journal, and so
-  // does its event when `delete_event_seq` is given (its last delivery, not archived).
-  void finish(std::int64_t delivery_id, std::optional<std::int64_t> delete_event_seq);
+                      std::string last_error) override;
+  // The delivery's record leaves the journal, and so does its event when `delete_event_seq`
+  // is given.
+  void finish(std::int64_t delivery_id, std::optional<std::int64_t> delete_event_seq) override;
 
-  // Every unfinished delivery with its event, for resuming after a start. Call before any
-  // append. Also removes events left without deliveries that are not archived.
-  struct Pending {
-    std::vector<JournalEvent> events;  // each referenced at least once
-    std::vector<JournalDelivery> deliveries;
-  };
-  Pending load_pending();
+  // Call before any append. Also removes events left without deliveries that are not archived.
+  Pending load_pending() override;
 
-  // Archived events with `from <= ingested_at < to` (on `bus` when not empty), in ingestion
-  // order, after `after_seq`, at most `limit`. Safe from any thread.
   std::vector<JournalEvent> archived_events(EpochMillis from, EpochMillis to,
                                             const std::string& bus, std::int64_t after_seq,
-                                            std::size_t limit);
-  // Drops archived events ingested before `cutoff` whose deliveries are all finished.
-  void expire_archive(EpochMillis cutoff);
+                                            std::size_t limit) override;
+  void expire_archive(EpochMillis cutoff) override;
+
+  // live_bytes(): the archive makes room by itself (archive_max_bytes), so what is bounded is
+  // undelivered work.
+  std::optional<std::uint64_t> bounded_bytes() const override { return live_bytes(); }
+  // eventrouter_journal_bytes and eventrouter_journal_commits.
+  void publish_metrics(metrics::Registry& metrics) override;
 
   // Bytes the journal occupies in use (pages in use plus the write-ahead log).
   std::uint64_t bytes_in_use() const { return bytes_in_use_.load(); }
@@ -133,7 +112,24 @@ class Journal {
 
  private:
   struct Op;
+  struct Statements;
+  // The writer thread: takes a batch, writes it in one transaction, keeps the size in check,
+  // reports the outcome, and goes round again until closed.
   void writer_loop();
+  // Waits for work and moves what queued up behind `batch` (progress that failed last time).
+  // False once closing with nothing left to write.
+  bool take_batch(std::deque<Op>& batch);
+  // Applies every op of `batch` in one transaction; why it was not committed, if it was not.
+  // db_mutex_ held.
+  std::optional<JournalFailure> write_batch(Statements& statements, std::deque<Op>& batch);
+  // After a write: the sizes, and the archive's bound once something was committed. db_mutex_
+  // held.
+  void keep_size(bool committed);
+  // Answers the batch's appends; returns its progress updates to write again if it failed.
+  std::deque<Op> report(std::deque<Op>& batch, const std::optional<JournalFailure>& failure);
+  // Before writing failed progress again: a pause (a full disk may get room), or, when
+  // closing, giving it up.
+  void pause_before_retry(std::deque<Op>& progress);
   void checkpoint_loop();
   void enqueue(Op op);
   void update_size();

@@ -1,0 +1,386 @@
+#include "delivery_core.hpp"
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <future>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+namespace eventrouter::delivery {
+
+namespace net = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+DeliveryCore::DeliveryCore(net::io_context& io, const DispatcherOptions& options,
+                           DeliveryStore& store, DeliveryMetrics& metrics)
+    : io_(io),
+      options_(options),
+      store_(store),
+      metrics_(metrics),
+      archives_(store.can_archive() && options.archive_retention.count() > 0) {}
+
+void DeliveryCore::deploy(std::shared_ptr<Deployment> deployment) {
+  std::shared_ptr<Deployment> old;
+  {
+    std::lock_guard lock(deployment_mutex_);
+    std::erase_if(deployed_, [](const auto& weak) { return weak.expired(); });
+    deployed_.push_back(deployment);
+    old = std::exchange(deployment_, std::move(deployment));
+  }
+  // The old deployment's targets shut down when its last attempt lets go of it.
+}
+
+std::shared_ptr<Deployment> DeliveryCore::current() const {
+  std::lock_guard lock(deployment_mutex_);
+  return deployment_;
+}
+
+void DeliveryCore::plan(std::shared_ptr<EventState> event,
+                        const std::shared_ptr<Deployment>& deployment, const std::string& only_rule,
+                        Batch& batch) {
+  // Matched straight into the batch's list, which submit() counts if the batch is recorded.
+  auto& matched = batch.matches.rules;
+  const std::size_t first = matched.size();
+  if (deployment) {
+    if (!batch.matches.deployment) batch.matches.deployment = deployment;
+    deployment->rules().match(event->bus, simdjson::padded_string_view(event->json), matched);
+  }
+  if (!only_rule.empty()) {
+    matched.erase(
+        std::remove_if(matched.begin() + static_cast<std::ptrdiff_t>(first), matched.end(),
+                       [&](const rules::Rule* rule) { return rule->name != only_rule; }),
+        matched.end());
+  }
+  std::size_t planned = 0;
+  for (std::size_t i = first; i < matched.size(); ++i) {
+    for (DeployedTarget* target : deployment->targets_of(*matched[i])) {
+      add(batch, event, deployment, target);
+      ++planned;
+    }
+  }
+  if (planned == 0) {
+    batch.matches.unmatched.push_back(&metrics_.unmatched.get(event->bus));
+    spdlog::debug("event {} from {} on bus {} matched no rule", event->fields.id,
+                  event->fields.source, event->bus);
+  } else {
+    ++batch.matches.events;
+  }
+  event->remaining = static_cast<int>(planned);
+  // Events without deliveries are only recorded for the archive.
+  if (planned > 0 || event->archived) batch.events.push_back(std::move(event));
+}
+
+void DeliveryCore::plan_one(std::shared_ptr<EventState> event,
+                            const std::shared_ptr<Deployment>& deployment, DeployedTarget* target,
+                            Batch& batch) {
+  add(batch, event, deployment, target);
+  event->remaining = 1;
+  batch.events.push_back(std::move(event));
+}
+
+void DeliveryCore::add(Batch& batch, const std::shared_ptr<EventState>& event,
+                       const std::shared_ptr<Deployment>& deployment, DeployedTarget* target) {
+  auto attempt = std::make_shared<Attempt>();
+  attempt->event = event;
+  attempt->deployment = deployment;
+  attempt->target = target;
+  attempt->created_at = event->ingested_at;  // the age clock starts at ingestion
+  batch.attempts.push_back(std::move(attempt));
+}
+
+void DeliveryCore::count(const Matches& matches) {
+  for (const rules::Rule* rule : matches.rules) {
+    rules::RuleSet::count_match(*rule);
+    matches.deployment->matches_of(*rule).inc();
+  }
+  if (matches.events > 0) metrics_.matched.inc(matches.events);
+  for (metrics::Counter* unmatched : matches.unmatched) unmatched->inc();
+}
+
+void DeliveryCore::submit(Batch batch, Submitted done) {
+  pending_.fetch_add(batch.attempts.size());
+  const auto ids = store_.reserve_ids(batch.events.size(), batch.attempts.size());
+  std::vector<NewEvent> events;
+  events.reserve(batch.events.size());
+  auto seq = ids.first_event_seq;
+  for (const auto& e : batch.events) {
+    e->seq = seq++;
+    events.push_back(
+        NewEvent{e->seq, to_epoch_millis(e->ingested_at), e->bus, e->json, e->archived});
+  }
+  std::vector<NewDelivery> deliveries;
+  deliveries.reserve(batch.attempts.size());
+  auto id = ids.first_delivery_id;
+  for (const auto& a : batch.attempts) {
+    a->id = id++;
+    deliveries.push_back(NewDelivery{a->id, a->event->seq, a->target->rule->name,
+                                     a->target->spec->id, to_epoch_millis(a->created_at)});
+  }
+  store_.append(events, deliveries,
+                [this, attempts = std::move(batch.attempts), matches = std::move(batch.matches),
+                 done = std::move(done)](std::optional<StoreFailure> failure) mutable {
+                  if (failure) {
+                    pending_.fetch_sub(attempts.size());
+                    return done(std::move(failure));
+                  }
+                  // Before answering: a scrape after the 200 sees the counts.
+                  count(matches);
+                  done(std::nullopt);
+                  // Invocations start on the I/O threads: the store's writer goes back to
+                  // committing, and a caller holding a lock (redrive holds the dead-letter file's)
+                  // is not re-entered by an invocation that fails at once.
+                  net::post(io_, [this, attempts = std::move(attempts)]() mutable {
+                    for (auto& attempt : attempts) start(std::move(attempt));
+                  });
+                });
+}
+
+std::optional<StoreFailure> DeliveryCore::submit_and_wait(Batch batch) {
+  std::promise<std::optional<StoreFailure>> promise;
+  auto result = promise.get_future();
+  submit(std::move(batch),
+         [&promise](std::optional<StoreFailure> failure) { promise.set_value(failure); });
+  return result.get();
+}
+
+void DeliveryCore::start(std::shared_ptr<Attempt> attempt) {
+  if (!attempt->payload) {
+    const auto& event = *attempt->event;
+    auto payload = attempt->target->shaper.shape(event.json, attempt->target->rule->name,
+                                                 event.ingestion_time);
+    if (!payload) {
+      // The event lacks what the transformer needs: retrying cannot help.
+      return on_result(std::move(attempt),
+                       targets::DeliveryResult::permanent("INVALID_PARAMETER", payload.error()));
+    }
+    attempt->payload = std::move(*payload);
+  }
+  invoke(std::move(attempt));
+}
+
+void DeliveryCore::invoke(std::shared_ptr<Attempt> attempt) {
+  const auto& event = *attempt->event;
+  if (attempt->attempt == 1) {
+    metrics_.dispatch_latency.observe(
+        std::chrono::duration<double>(SystemClock::now() - event.ingested_at).count());
+  }
+  attempt->target->metrics.attempts->inc();
+  targets::Invocation invocation;
+  invocation.event_id = event.fields.id;
+  invocation.rule = attempt->target->rule->name;
+  invocation.target = attempt->target->spec->id;
+  invocation.source = event.fields.source;
+  invocation.detail_type = event.fields.detail_type;
+  invocation.attempt = attempt->attempt;
+  invocation.payload = *attempt->payload;
+  invocation.event_json = event.json;
+  invocation.ingestion_time = event.ingestion_time;
+  auto* target = attempt->target->target.get();
+  const auto started = Clock::now();
+  running_.fetch_add(1);
+  target->deliver(std::move(invocation), [this, attempt, started](targets::DeliveryResult result) {
+    attempt->target->metrics.duration->observe(
+        std::chrono::duration<double>(Clock::now() - started).count());
+    on_result(attempt, std::move(result));
+    running_.fetch_sub(1);
+  });
+}
+
+std::chrono::milliseconds DeliveryCore::backoff(int attempt) const {
+  // Exponential backoff with jitter: uniform in [ceiling / 10, ceiling], where ceiling is
+  // min(cap, base * 2^(attempt-1)). The tenth keeps a retry from following its failure at once.
+  const int shift = std::min(attempt - 1, 20);
+  const auto ceiling =
+      std::min<std::int64_t>(options_.backoff_cap.count(), options_.backoff_base.count() << shift);
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  std::uniform_int_distribution<std::int64_t> pick(ceiling / 10,
+                                                   std::max<std::int64_t>(ceiling, 1));
+  return std::chrono::milliseconds(pick(random));
+}
+
+void DeliveryCore::on_result(std::shared_ptr<Attempt> attempt, targets::DeliveryResult result) {
+  const auto& counters = attempt->target->metrics;
+  const auto& rule = attempt->target->rule->name;
+  const auto& target = attempt->target->spec->id;
+  if (result.outcome == targets::Outcome::success) {
+    counters.succeeded->inc();
+    spdlog::debug("delivered event {} to {}/{} (attempt {})", attempt->event->fields.id, rule,
+                  target, attempt->attempt);
+    return finish(*attempt);
+  }
+  if (result.outcome == targets::Outcome::permanent) return dead_letter(*attempt, result, "");
+
+  const auto& policy = attempt->target->spec->retry_policy;
+  auto delay = backoff(attempt->attempt);
+  if (result.retry_after) delay = std::max<std::chrono::milliseconds>(delay, *result.retry_after);
+  if (attempt->attempt > policy.maximum_retry_attempts)
+    return dead_letter(*attempt, result, "MaximumRetryAttempts");
+  const auto age = SystemClock::now() - attempt->created_at;
+  if (age + delay > std::chrono::seconds(policy.maximum_event_age_seconds))
+    return dead_letter(*attempt, result, "MaximumEventAgeInSeconds");
+  retry_later(std::move(attempt), delay, std::move(result));
+}
+
+void DeliveryCore::retry_later(std::shared_ptr<Attempt> attempt, std::chrono::milliseconds delay,
+                               targets::DeliveryResult result) {
+  const auto& rule = attempt->target->rule->name;
+  const auto& target = attempt->target->spec->id;
+  // A resumed delivery (no error) waits without a new attempt to record.
+  if (!result.error_code.empty()) {
+    store_.record_attempt(attempt->id, attempt->attempt,
+                          to_epoch_millis(SystemClock::now() + delay),
+                          result.error_code + ": " + result.error_message);
+  }
+  if (stopping_.load()) return set_aside(*attempt, result);
+  if (!result.error_code.empty()) {
+    attempt->target->metrics.retried->inc();
+    spdlog::warn("event {} to {}/{} failed (attempt {}): {} {}; retrying in {} ms",
+                 attempt->event->fields.id, rule, target, attempt->attempt, result.error_code,
+                 result.error_message, delay.count());
+  }
+  auto timer = std::make_shared<net::steady_timer>(io_, delay);
+  {
+    std::lock_guard lock(waiting_mutex_);
+    waiting_.insert(timer);
+  }
+  timer->async_wait([this, timer, attempt, result](boost::system::error_code) mutable {
+    {
+      std::lock_guard lock(waiting_mutex_);
+      waiting_.erase(timer);
+    }
+    if (stopping_.load()) return set_aside(*attempt, result);
+    if (!result.error_code.empty()) attempt->attempt += 1;
+    start(std::move(attempt));
+  });
+}
+
+void DeliveryCore::set_aside(Attempt& attempt, const targets::DeliveryResult& result) {
+  if (store_.durable()) return release(attempt);
+  dead_letter(attempt, result, "ShuttingDown");
+}
+
+void DeliveryCore::dead_letter(Attempt& attempt, const targets::DeliveryResult& result,
+                               std::string_view exhausted) {
+  const auto& spec = *attempt.target->spec;
+  const auto& rule = attempt.target->rule->name;
+  const auto file = spec.dead_letter ? spec.dead_letter->path : options_.default_dead_letter_file;
+  spdlog::error("event {} to {}/{} dead-lettered to {} after {} attempt(s): {} {}",
+                attempt.event->fields.id, rule, spec.id, file.string(), attempt.attempt,
+                result.error_code, result.error_message);
+  const bool written = dead_letters_.write(
+      file, DeadLetter{attempt.event->json, attempt.payload.value_or(""), rule, spec.id,
+                       result.error_code, result.error_message, exhausted, attempt.attempt - 1});
+  if (written) {
+    attempt.target->metrics.dead_lettered->inc();
+    attempt.target->metrics.dead_letters->inc();
+    return finish(attempt);
+  }
+  // Neither delivered nor dead-lettered (EventBridge's InvocationsFailedToBeSentToDlq). A
+  // durable store keeps the record, to be tried again at the next start, rather than lose it.
+  attempt.target->metrics.failed->inc();
+  if (!store_.durable()) return finish(attempt);
+  release(attempt);
+}
+
+void DeliveryCore::finish(Attempt& attempt) {
+  auto& event = *attempt.event;
+  const bool last = event.remaining.fetch_sub(1) == 1;
+  store_.finish(attempt.id,
+                last && !event.archived ? std::optional<std::int64_t>(event.seq) : std::nullopt);
+  pending_.fetch_sub(1);
+}
+
+void DeliveryCore::release(Attempt&) {
+  pending_.fetch_sub(1);
+}
+
+std::size_t DeliveryCore::resume(DeliveryStore::Pending pending) {
+  auto deployment = current();
+  std::unordered_map<std::int64_t, std::shared_ptr<EventState>> events;
+  for (auto& stored : pending.events) {
+    events.emplace(stored.seq,
+                   make_event_state(EventOrigin{std::move(stored.json), std::move(stored.bus),
+                                                from_epoch_millis(stored.ingested_at), std::nullopt,
+                                                stored.archived, stored.seq}));
+  }
+  std::size_t resumed = 0;
+  const auto now = SystemClock::now();
+  for (auto& stored : pending.deliveries) {
+    auto it = events.find(stored.event_seq);
+    if (it == events.end()) continue;  // cannot happen: load_pending returns every event
+    auto attempt = std::make_shared<Attempt>();
+    attempt->event = it->second;
+    attempt->event->remaining += 1;
+    attempt->deployment = deployment;
+    attempt->id = stored.id;
+    attempt->attempt = stored.attempts + 1;
+    attempt->created_at = from_epoch_millis(stored.created_at);
+    pending_.fetch_add(1);
+    attempt->target = deployment ? deployment->find(stored.rule, stored.target) : nullptr;
+    if (!attempt->target) {
+      // The rule or target was removed or renamed while the delivery waited: it is written to
+      // the default dead-letter file, where `eventrouter dlq` can redrive it once it is back.
+      spdlog::error("event {} was waiting for {}/{}, which no longer exists; dead-lettered to {}",
+                    attempt->event->fields.id, stored.rule, stored.target,
+                    options_.default_dead_letter_file.string());
+      const bool written = dead_letters_.write(
+          options_.default_dead_letter_file,
+          DeadLetter{
+              attempt->event->json, "", stored.rule, stored.target, "RESOURCE_NOT_FOUND",
+              "rule " + stored.rule + " or its target " + stored.target + " no longer exists", "",
+              stored.attempts});
+      // As for any dead letter: finished once written, else kept for the next start.
+      if (written) {
+        finish(*attempt);
+      } else {
+        release(*attempt);
+      }
+      continue;
+    }
+    ++resumed;
+    const auto due = from_epoch_millis(stored.next_attempt_at);
+    const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(due - now);
+    // A resumed delivery waits out what is left of its backoff, without counting a new attempt.
+    retry_later(std::move(attempt), std::max(delay, std::chrono::milliseconds(0)),
+                targets::DeliveryResult::ok());
+  }
+  if (resumed > 0) spdlog::info("resumed {} unfinished deliveries from the journal", resumed);
+  return resumed;
+}
+
+void DeliveryCore::shutdown(std::chrono::milliseconds grace) {
+  stopping_.store(true);
+  {
+    // Retries not yet due will not be made here: their handlers set them aside.
+    std::lock_guard lock(waiting_mutex_);
+    for (const auto& timer : waiting_) timer->cancel();
+  }
+  const auto deadline = Clock::now() + grace;
+  while (running_.load() > 0 && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // What still runs, or waits in a target's own queue, is aborted now, while the I/O threads
+  // can still run its completion: without a durable store it is dead-lettered (ShuttingDown),
+  // with one it resumes at the next start, and no delivery outlives the threads it needs.
+  std::vector<std::shared_ptr<Deployment>> live;
+  {
+    std::lock_guard lock(deployment_mutex_);
+    for (const auto& weak : deployed_)
+      if (auto deployment = weak.lock()) live.push_back(std::move(deployment));
+  }
+  for (const auto& deployment : live) deployment->shutdown_targets(std::chrono::milliseconds(0));
+  live.clear();
+  const auto aborted_by = Clock::now() + std::chrono::seconds(3);
+  while (running_.load() > 0 && Clock::now() < aborted_by)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (running_.load() > 0) {
+    spdlog::warn("{} invocations still running at shutdown; {}", running_.load(),
+                 store_.durable() ? "they will be made again at the next start"
+                                  : "their outcome is not recorded");
+  }
+}
+
+}  // namespace eventrouter::delivery

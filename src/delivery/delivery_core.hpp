@@ -1,0 +1,109 @@
+#pragma once
+// The heart of the delivery engine: plans an event's deliveries from the rules it matches,
+// records them in the store, invokes the targets, retries retryable failures with backoff and
+// writes what cannot be delivered to a dead-letter file. Every decision about a delivery is
+// made here; the store only records the outcome.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "delivery_metrics.hpp"
+#include "event_state.hpp"
+#include "eventrouter/delivery/dead_letters.hpp"
+#include "eventrouter/delivery/delivery_options.hpp"
+#include "eventrouter/delivery/delivery_store.hpp"
+#include "eventrouter/delivery/deployment.hpp"
+#include "eventrouter/targets/target.hpp"
+
+namespace eventrouter::delivery {
+
+class DeliveryCore {
+ public:
+  DeliveryCore(boost::asio::io_context& io, const DispatcherOptions& options, DeliveryStore& store,
+               DeliveryMetrics& metrics);
+
+  void deploy(std::shared_ptr<Deployment> deployment);
+  std::shared_ptr<Deployment> current() const;
+
+  // Matches `event` against `deployment` (only `only_rule` when not empty) and adds the event
+  // and one delivery per matched target to `batch`.
+  void plan(std::shared_ptr<EventState> event, const std::shared_ptr<Deployment>& deployment,
+            const std::string& only_rule, Batch& batch);
+  // Adds `event` with exactly one delivery, to `target`, without matching (redrive).
+  void plan_one(std::shared_ptr<EventState> event, const std::shared_ptr<Deployment>& deployment,
+                DeployedTarget* target, Batch& batch);
+
+  // Records the batch, counts its matches, then starts its deliveries; `done` says whether it
+  // was recorded.
+  using Submitted = std::function<void(std::optional<StoreFailure>)>;
+  void submit(Batch batch, Submitted done);
+  std::optional<StoreFailure> submit_and_wait(Batch batch);
+
+  // Picks up every unfinished delivery the store holds (after deploy, before taking events).
+  // Returns how many deliveries resumed.
+  std::size_t resume(DeliveryStore::Pending pending);
+
+  // From now on stopping(): admission refuses, nothing new is started or scheduled.
+  void begin_shutdown() { stopping_.store(true); }
+  // Stops, and waits up to `grace` for invocations in flight, then aborts the rest. With a
+  // durable store, deliveries waiting for a retry stay in it for the next start; otherwise
+  // they are written to their dead-letter files (ShuttingDown).
+  void shutdown(std::chrono::milliseconds grace);
+
+  bool stopping() const { return stopping_.load(); }
+  std::size_t pending() const { return pending_.load(); }
+  // Accepted events are archived (kept after delivery for replays).
+  bool archives() const { return archives_; }
+  const DispatcherOptions& options() const { return options_; }
+  DeliveryStore& store() { return store_; }
+  DeadLetters& dead_letters() { return dead_letters_; }
+
+ private:
+  void add(Batch& batch, const std::shared_ptr<EventState>& event,
+           const std::shared_ptr<Deployment>& deployment, DeployedTarget* target);
+  void count(const Matches& matches);
+  void start(std::shared_ptr<Attempt> attempt);
+  void invoke(std::shared_ptr<Attempt> attempt);
+  void on_result(std::shared_ptr<Attempt> attempt, targets::DeliveryResult result);
+  void retry_later(std::shared_ptr<Attempt> attempt, std::chrono::milliseconds delay,
+                   targets::DeliveryResult result);
+  // At stop, a delivery that will not be tried again here: kept by a durable store, else
+  // written down.
+  void set_aside(Attempt& attempt, const targets::DeliveryResult& result);
+  void dead_letter(Attempt& attempt, const targets::DeliveryResult& result,
+                   std::string_view exhausted);
+  // The delivery is over (delivered or dead-lettered): the store forgets it.
+  void finish(Attempt& attempt);
+  // The delivery stops here but stays in the store, for the next start.
+  void release(Attempt& attempt);
+  std::chrono::milliseconds backoff(int attempt) const;
+
+  boost::asio::io_context& io_;
+  const DispatcherOptions& options_;
+  DeliveryStore& store_;
+  DeliveryMetrics& metrics_;
+  const bool archives_;
+  DeadLetters dead_letters_;
+  mutable std::mutex deployment_mutex_;
+  std::shared_ptr<Deployment> deployment_;
+  // Every deployment ever deployed that may still be alive (older ones drain their attempts):
+  // shutdown() stops all of their targets.
+  std::vector<std::weak_ptr<Deployment>> deployed_;
+  std::atomic<std::size_t> pending_{0};  // recorded deliveries not yet finished
+  std::atomic<std::size_t> running_{0};  // invocations in progress
+  std::atomic<bool> stopping_{false};
+  std::mutex waiting_mutex_;
+  std::set<std::shared_ptr<boost::asio::steady_timer>> waiting_;  // retries not yet due
+};
+
+}  // namespace eventrouter::delivery

@@ -1,0 +1,72 @@
+#pragma once
+// The delivery engine's per-event and per-delivery state, and the one place an event's state
+// is made, whichever way the event arrives (accepted, resumed, replayed, redriven).
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "event_json.hpp"
+#include "eventrouter/delivery/deployment.hpp"
+#include "eventrouter/metrics/registry.hpp"
+
+namespace eventrouter::delivery {
+
+using SystemClock = std::chrono::system_clock;
+
+// What every delivery of one event shares.
+struct EventState {
+  std::int64_t seq = 0;
+  EventFields fields;  // id, source, detail-type
+  std::string bus;
+  std::string json;  // with spare capacity for simdjson's padding
+  SystemClock::time_point ingested_at;
+  std::string ingestion_time;     // ingested_at as targets' placeholders show it
+  bool archived = false;          // the store keeps it after its deliveries finish
+  std::atomic<int> remaining{0};  // deliveries not finished
+};
+
+// How an event arrives. `fields` when the caller has them already (ingest parsed them);
+// otherwise they are read from `json`.
+struct EventOrigin {
+  std::string json;
+  std::string bus;
+  SystemClock::time_point ingested_at;
+  std::optional<EventFields> fields;
+  bool archived = false;
+  std::int64_t seq = 0;  // a stored event's (resume); new events are numbered at submit
+};
+std::shared_ptr<EventState> make_event_state(EventOrigin origin);
+
+// One (event, rule, target) delivery and where it stands.
+struct Attempt {
+  std::shared_ptr<EventState> event;
+  std::shared_ptr<Deployment> deployment;  // keeps the rule set and its targets alive
+  DeployedTarget* target = nullptr;
+  std::int64_t id = 0;
+  int attempt = 1;                     // the attempt about to be made, 1-based
+  SystemClock::time_point created_at;  // the event-age clock starts here
+  std::optional<std::string> payload;  // shaped on the first attempt
+};
+
+// What a batch adds to the match counters. Counted only once the batch is recorded: a request
+// refused after matching (the store could not record it) must not count as matched.
+struct Matches {
+  std::shared_ptr<Deployment> deployment;    // the batch's (one per batch); keeps `rules` alive
+  std::vector<const rules::Rule*> rules;     // one per (event, matched rule)
+  std::uint64_t events = 0;                  // events that matched a rule
+  std::vector<metrics::Counter*> unmatched;  // one per unmatched event: its bus's counter
+};
+
+// Events and their planned deliveries, recorded together and started once recorded.
+struct Batch {
+  std::vector<std::shared_ptr<EventState>> events;
+  std::vector<std::shared_ptr<Attempt>> attempts;
+  Matches matches;
+};
+
+}  // namespace eventrouter::delivery
