@@ -69,6 +69,10 @@ class DeliveryCore {
   DeadLetters& dead_letters() { return dead_letters_; }
 
  private:
+  struct Records {
+    std::vector<NewEvent> events;
+    std::vector<NewDelivery> deliveries;
+  };
   void add(Batch& batch, const std::shared_ptr<EventState>& event,
            const std::shared_ptr<Deployment>& deployment, DeployedTarget* target);
   void count(const Matches& matches);
