@@ -49,11 +49,16 @@ config::Config load(const std::filesystem::path& config_file) {
   }
 }
 
-Expected<bool, std::string> test_pattern(std::string_view pattern_json,
-                                         std::string_view event_json) {
+// The kind of a failure comes from the step that failed, never from its wording.
+Expected<bool, server::PatternTestError> test_pattern(std::string_view pattern_json,
+                                                      std::string_view event_json) {
+  using Kind = server::PatternTestError::Kind;
   auto compiled = pattern::compile(pattern_json);
-  if (!compiled) return unexpected(compiled.error());
-  return pattern::matches(*compiled, event_json);
+  if (!compiled)
+    return unexpected(server::PatternTestError{Kind::invalid_pattern, compiled.error()});
+  auto matched = pattern::matches(*compiled, event_json);
+  if (!matched) return unexpected(server::PatternTestError{Kind::invalid_event, matched.error()});
+  return *matched;
 }
 
 server::ServerOptions server_options(const config::Config& config) {

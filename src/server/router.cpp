@@ -383,45 +383,79 @@ void Router::handle_aws(Request&& request, Respond respond) {
 
 namespace {
 
-// AWSEvents.TestEventPattern answers in AWS's shapes: our error re-shaped, the message kept.
-Response aws_test_event_pattern_answer(Response response) {
-  response.set(http::field::content_type, aws_json);
-  if (response.result() == http::status::ok) return response;
-  simdjson::dom::parser parser;
-  std::string_view message = "invalid request";
-  simdjson::dom::element root;
-  if (parser.parse(response.body()).get(root) || root["error"]["message"].get(message))
-    message = "invalid request";
-  const bool pattern_error = message.starts_with("Event pattern is not valid");
-  Response answer =
-      aws_error(response.result() == http::status::service_unavailable ? response.result()
-                                                                       : http::status::bad_request,
-                response.result() == http::status::service_unavailable ? "ThrottlingException"
-                : pattern_error ? "InvalidEventPatternException"
-                                : "ValidationException",
-                std::string(message));
-  if (auto retry = response.find(http::field::retry_after); retry != response.end())
-    answer.set(http::field::retry_after, retry->value());
-  return answer;
+// Why a pattern test has no answer: the pattern engine's reasons and the router's own.
+enum class PatternTestRefusal : std::uint8_t {
+  invalid_request,
+  invalid_event,
+  invalid_pattern,
+  unavailable,
+  busy,
+};
+
+PatternTestRefusal refusal_of(PatternTestError::Kind kind) {
+  switch (kind) {
+    case PatternTestError::Kind::invalid_pattern:
+      return PatternTestRefusal::invalid_pattern;
+    case PatternTestError::Kind::invalid_event:
+      return PatternTestRefusal::invalid_event;
+  }
+  return PatternTestRefusal::invalid_event;
+}
+
+// Our API names each problem; AWS's TestEventPattern answers InvalidEventPatternException,
+// ValidationException, or ThrottlingException when it cannot take the test now.
+Response pattern_test_refusal(PatternTestRefusal refusal, std::string_view message, bool aws) {
+  const bool later =
+      refusal == PatternTestRefusal::unavailable || refusal == PatternTestRefusal::busy;
+  const http::status status = later ? http::status::service_unavailable : http::status::bad_request;
+  Response response = [&] {
+    if (aws) {
+      return aws_error(status,
+                       later ? "ThrottlingException"
+                       : refusal == PatternTestRefusal::invalid_pattern
+                           ? "InvalidEventPatternException"
+                           : "ValidationException",
+                       message);
+    }
+    switch (refusal) {
+      case PatternTestRefusal::invalid_request:
+        return json_error(status, "InvalidRequest", message);
+      case PatternTestRefusal::invalid_event:
+        return json_error(status, "InvalidEvent", message);
+      case PatternTestRefusal::invalid_pattern:
+        return json_error(status, "InvalidEventPattern", message);
+      case PatternTestRefusal::unavailable:
+        return json_error(status, "Unavailable", message);
+      case PatternTestRefusal::busy:
+        break;
+    }
+    return json_error(status, "TooManyPatternTests", message);
+  }();
+  if (refusal == PatternTestRefusal::busy) set_retry_after(response, std::chrono::seconds(1));
+  return response;
+}
+
+Response pattern_test_result(bool matched, bool aws) {
+  Response response =
+      json_response(http::status::ok, matched ? R"({"Result":true})" : R"({"Result":false})");
+  if (aws) response.set(http::field::content_type, aws_json);
+  return response;
 }
 
 }  // namespace
 
 void Router::test_event_pattern_in_background(Request&& request, bool aws, Respond respond) {
   auto shared = std::make_shared<Request>(std::move(request));
-  const bool queued = pattern_worker_->try_post([this, shared, aws, respond] {
-    Response response = handle_test_event_pattern(*shared);
-    respond(aws ? aws_test_event_pattern_answer(std::move(response)) : std::move(response));
-  });
+  const bool queued = pattern_worker_->try_post(
+      [this, shared, aws, respond] { respond(handle_test_event_pattern(*shared, aws)); });
   if (queued) return;
-  Response busy = json_error(
-      http::status::service_unavailable, "TooManyPatternTests",
-      std::to_string(kMaxQueuedPatternTests) + " pattern tests are already waiting; retry shortly");
-  set_retry_after(busy, std::chrono::seconds(1));
-  respond(aws ? aws_test_event_pattern_answer(std::move(busy)) : std::move(busy));
+  respond(pattern_test_refusal(
+      PatternTestRefusal::busy,
+      std::to_string(kMaxQueuedPatternTests) + " pattern tests are already waiting; retry shortly",
+      aws));
 }
 
-Response Router::handle_test_event_pattern(const Request& request) const {
+Response Router::handle_test_event_pattern(const Request& request, bool aws) const {
   simdjson::dom::parser parser;
   simdjson::dom::object object;
   const simdjson::padded_string body(request.body());
@@ -437,29 +471,27 @@ Response Router::handle_test_event_pattern(const Request& request) const {
   }
   if (error) {
     auto where = event::describe_json_error(request.body());
-    return json_error(
-        http::status::bad_request, "InvalidRequest",
-        where.empty() ? "the body must be {\"Event\": ..., \"EventPattern\": ...}" : where);
+    return pattern_test_refusal(
+        PatternTestRefusal::invalid_request,
+        where.empty() ? "the body must be {\"Event\": ..., \"EventPattern\": ...}" : where, aws);
   }
   auto event = json_member(object, "Event", body);
   auto pattern = json_member(object, "EventPattern", body);
   if (!event || !pattern) {
-    return json_error(http::status::bad_request, "InvalidRequest",
-                      std::string("missing ") + (!event ? "Event" : "EventPattern") +
-                          ": the body is {\"Event\": {...}, \"EventPattern\": {...}}");
+    return pattern_test_refusal(PatternTestRefusal::invalid_request,
+                                std::string("missing ") + (!event ? "Event" : "EventPattern") +
+                                    ": the body is {\"Event\": {...}, \"EventPattern\": {...}}",
+                                aws);
   }
   if (!services_.test_pattern)
-    return json_error(http::status::service_unavailable, "Unavailable", "no pattern engine");
+    return pattern_test_refusal(PatternTestRefusal::unavailable, "no pattern engine", aws);
   if (auto duplicate = event::describe_duplicate_key(*event); !duplicate.empty())
-    return json_error(http::status::bad_request, "InvalidEvent",
-                      "Event is not valid: " + duplicate);
+    return pattern_test_refusal(PatternTestRefusal::invalid_event,
+                                "Event is not valid: " + duplicate, aws);
   auto result = services_.test_pattern(*pattern, *event);
-  if (!result) {
-    const bool pattern_error = result.error().starts_with("Event pattern is not valid");
-    return json_error(http::status::bad_request,
-                      pattern_error ? "InvalidEventPattern" : "InvalidEvent", result.error());
-  }
-  return json_response(http::status::ok, *result ? R"({"Result":true})" : R"({"Result":false})");
+  if (!result)
+    return pattern_test_refusal(refusal_of(result.error().kind), result.error().message, aws);
+  return pattern_test_result(*result, aws);
 }
 
 }  // namespace eventrouter::server

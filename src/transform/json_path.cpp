@@ -3,6 +3,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "eventrouter/transform/event_document.hpp"
+
 namespace eventrouter::transform {
 namespace {
 
@@ -77,60 +79,115 @@ Expected<JsonPath, std::string> JsonPath::parse(std::string_view text) {
   return path;
 }
 
-void JsonPath::collect(simdjson::dom::element element, std::size_t step,
-                       std::vector<simdjson::dom::element>& out) const {
-  if (step == steps_.size()) {
-    out.push_back(element);
-    return;
+// What a path selects: its one match, or (a path with a wildcard) every match as a JSON array.
+class JsonPath::Selection {
+ public:
+  explicit Selection(bool every_match) : every_match_(every_match) {
+    if (every_match_) value_.kind = JsonValue::Kind::json;
   }
+
+  simdjson::error_code add(simdjson::ondemand::value value) {
+    if (every_match_) {
+      value_.text += value_.text.empty() ? '[' : ',';
+      return append_as_written(value, value_.text);
+    }
+    simdjson::ondemand::json_type type{};
+    if (auto error = value.type().get(type)) return error;
+    if (type == simdjson::ondemand::json_type::string) {
+      std::string_view text;
+      if (auto error = value.get_string().get(text)) return error;
+      value_ = {JsonValue::Kind::string, std::string(text)};
+      return simdjson::SUCCESS;
+    }
+    value_.kind = JsonValue::Kind::json;
+    return append_as_written(value, value_.text);
+  }
+
+  // The event itself when it is a single scalar (only `$`, which has no wildcard, selects it).
+  simdjson::error_code add_root_scalar(simdjson::ondemand::document& document) {
+    simdjson::ondemand::json_type type{};
+    if (auto error = document.type().get(type)) return error;
+    if (type == simdjson::ondemand::json_type::string) {
+      std::string_view text;
+      if (auto error = document.get_string().get(text)) return error;
+      value_ = {JsonValue::Kind::string, std::string(text)};
+      return simdjson::SUCCESS;
+    }
+    value_.kind = JsonValue::Kind::json;
+    return append_as_written(document, value_.text);
+  }
+
+  JsonValue result() && {
+    if (every_match_) value_.text += value_.text.empty() ? "[]" : "]";
+    return std::move(value_);
+  }
+
+ private:
+  bool every_match_;
+  JsonValue value_;
+};
+
+simdjson::error_code JsonPath::collect(simdjson::ondemand::value value, std::size_t step,
+                                       Selection& selection) const {
+  if (step == steps_.size()) return selection.add(value);
+  simdjson::ondemand::json_type type{};
+  if (auto error = value.type().get(type)) return error;
   const Step& s = steps_[step];
-  if (const auto* name = std::get_if<std::string>(&s)) {
-    simdjson::dom::object object;
-    simdjson::dom::element child;
-    if (element.get_object().get(object) == simdjson::SUCCESS &&
-        object.at_key(*name).get(child) == simdjson::SUCCESS) {
-      collect(child, step + 1, out);
+  const bool wildcard = std::holds_alternative<Wildcard>(s);
+  if (type == simdjson::ondemand::json_type::object) {
+    const auto* name = std::get_if<std::string>(&s);
+    if (!name && !wildcard) return simdjson::SUCCESS;  // an index selects nothing in an object
+    simdjson::ondemand::object object;
+    if (auto error = value.get_object().get(object)) return error;
+    for (auto member : object) {
+      simdjson::ondemand::field field;
+      if (auto error = std::move(member).get(field)) return error;
+      if (wildcard) {
+        if (auto error = collect(field.value(), step + 1, selection)) return error;
+        continue;
+      }
+      std::string_view key;
+      if (auto error = field.unescaped_key().get(key)) return error;
+      // The first of repeated keys, as a DOM lookup would (ingest refuses them anyway).
+      if (key == *name) return collect(field.value(), step + 1, selection);
     }
-  } else if (const auto* index = std::get_if<std::size_t>(&s)) {
-    simdjson::dom::array array;
-    simdjson::dom::element child;
-    if (element.get_array().get(array) == simdjson::SUCCESS &&
-        array.at(*index).get(child) == simdjson::SUCCESS) {
-      collect(child, step + 1, out);
-    }
-  } else {
-    simdjson::dom::object object;
-    simdjson::dom::array array;
-    if (element.get_object().get(object) == simdjson::SUCCESS) {
-      for (auto field : object) collect(field.value, step + 1, out);
-    } else if (element.get_array().get(array) == simdjson::SUCCESS) {
-      for (auto child : array) collect(child, step + 1, out);
+  } else if (type == simdjson::ondemand::json_type::array) {
+    const auto* index = std::get_if<std::size_t>(&s);
+    if (!index && !wildcard) return simdjson::SUCCESS;  // a name selects nothing in an array
+    simdjson::ondemand::array array;
+    if (auto error = value.get_array().get(array)) return error;
+    std::size_t position = 0;
+    for (auto element : array) {
+      simdjson::ondemand::value child;
+      if (auto error = std::move(element).get(child)) return error;
+      if (wildcard) {
+        if (auto error = collect(child, step + 1, selection)) return error;
+      } else if (position == *index) {
+        return collect(child, step + 1, selection);
+      }
+      ++position;
     }
   }
+  return simdjson::SUCCESS;
 }
 
-JsonValue to_json_value(simdjson::dom::element element) {
-  std::string_view text;
-  if (element.get_string().get(text) == simdjson::SUCCESS) {
-    return {JsonValue::Kind::string, std::string(text)};
+Expected<JsonValue, simdjson::error_code> JsonPath::select(
+    simdjson::ondemand::document& event) const {
+  event.rewind();
+  Selection selection(has_wildcard_);
+  bool scalar = false;
+  if (auto error = event.is_scalar().get(scalar)) return unexpected(error);
+  if (scalar) {
+    if (steps_.empty()) {
+      if (auto error = selection.add_root_scalar(event)) return unexpected(error);
+      return std::move(selection).result();
+    }
+    return has_wildcard_ ? std::move(selection).result() : JsonValue{};
   }
-  return {JsonValue::Kind::json, simdjson::to_string(element)};
-}
-
-JsonValue JsonPath::select(simdjson::dom::element root) const {
-  std::vector<simdjson::dom::element> matches;
-  collect(root, 0, matches);
-  if (!has_wildcard_) {
-    if (matches.empty()) return {};
-    return to_json_value(matches.front());
-  }
-  std::string array = "[";
-  for (std::size_t i = 0; i < matches.size(); ++i) {
-    if (i) array += ',';
-    array += simdjson::to_string(matches[i]);
-  }
-  array += ']';
-  return {JsonValue::Kind::json, std::move(array)};
+  simdjson::ondemand::value root;
+  if (auto error = event.get_value().get(root)) return unexpected(error);
+  if (auto error = collect(root, 0, selection)) return unexpected(error);
+  return std::move(selection).result();
 }
 
 }  // namespace eventrouter::transform

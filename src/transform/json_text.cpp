@@ -71,17 +71,22 @@ bool is_valid_json(std::string_view text) {
   return parser.parse(copy).get(root) == simdjson::SUCCESS;
 }
 
+bool append_minified(std::string& out, std::string_view json) {
+  // simdjson::minify only strips whitespace outside strings, so numbers keep their spelling.
+  const std::size_t start = out.size();
+  out.resize(start + json.size() + simdjson::SIMDJSON_PADDING);
+  std::size_t length = 0;
+  const bool done =
+      simdjson::minify(json.data(), json.size(), out.data() + start, length) == simdjson::SUCCESS;
+  out.resize(done ? start + length : start);
+  return done;
+}
+
 std::string minify_json(std::string_view text, bool& valid) {
   valid = is_valid_json(text);
   if (!valid) return {};
-  // simdjson::minify only strips whitespace outside strings, so numbers keep their spelling.
-  std::string out(text.size() + simdjson::SIMDJSON_PADDING, '\0');
-  std::size_t length = 0;
-  if (simdjson::minify(text.data(), text.size(), out.data(), length) != simdjson::SUCCESS) {
-    valid = false;
-    return {};
-  }
-  out.resize(length);
+  std::string out;
+  valid = append_minified(out, text);
   return out;
 }
 

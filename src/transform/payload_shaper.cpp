@@ -7,6 +7,7 @@
 
 #include "eventrouter/config/yaml_file.hpp"
 #include "eventrouter/config/yaml_json.hpp"
+#include "eventrouter/transform/event_document.hpp"
 #include "eventrouter/transform/json_text.hpp"
 
 namespace eventrouter::transform {
@@ -31,33 +32,30 @@ bool is_variable_name(std::string_view name) {
   });
 }
 
-// Parses an event for the duration of one shaping call. One parser per thread: shaping runs on
-// whichever thread delivers, and parsers are not thread-safe.
-Expected<simdjson::dom::element, std::string> parse_event(std::string_view event_json) {
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (auto error = parser.parse(event_json.data(), event_json.size(), true).get(root)) {
-    return unexpected("the event is not valid JSON: " +
-                      std::string(simdjson::error_message(error)));
-  }
-  return root;
-}
-
-std::string without_detail(simdjson::dom::element root) {
-  simdjson::dom::object object;
-  if (root.get_object().get(object) != simdjson::SUCCESS) return simdjson::to_string(root);
-  std::string out = "{";
+// <aws.events.event>: the event's members but `detail`, each value as the event spells it.
+simdjson::error_code append_without_detail(simdjson::ondemand::document& event, std::string& out) {
+  event.rewind();
+  simdjson::ondemand::json_type type{};
+  if (auto error = event.type().get(type)) return error;
+  if (type != simdjson::ondemand::json_type::object) return append_as_written(event, out);
+  simdjson::ondemand::object object;
+  if (auto error = event.get_object().get(object)) return error;
+  out += '{';
   bool first = true;
-  for (auto field : object) {
-    if (field.key == "detail") continue;
+  for (auto member : object) {
+    simdjson::ondemand::field field;
+    if (auto error = std::move(member).get(field)) return error;
+    std::string_view key;
+    if (auto error = field.unescaped_key().get(key)) return error;
+    if (key == "detail") continue;
     if (!first) out += ',';
     first = false;
-    append_json_string(out, field.key);
+    append_json_string(out, key);
     out += ':';
-    out += simdjson::to_string(field.value);
+    if (auto error = append_as_written(field.value(), out)) return error;
   }
   out += '}';
-  return out;
+  return simdjson::SUCCESS;
 }
 
 }  // namespace
@@ -83,19 +81,31 @@ Expected<EventTemplate, std::string> EventTemplate::compile(
 Expected<std::string, std::string> EventTemplate::render(std::string_view event_json,
                                                          std::string_view rule_name,
                                                          std::string_view ingestion_time) const {
-  auto root = parse_event(event_json);
-  if (!root) return unexpected(root.error());
   std::vector<JsonValue> values;
-  values.reserve(variables_.size());
-  for (const auto& [name, path] : variables_) values.push_back(path.select(*root));
+  std::string event_without_detail;
+  // A template of text, the rule's name and the ingestion time (an e-mail subject, often) has
+  // nothing to take out of the event, so the event is not read at all.
+  if (!variables_.empty() || template_.uses(Predefined::event)) {
+    auto event = read_event(event_json);
+    if (!event) return unexpected(event.error());
+    values.reserve(variables_.size());
+    for (const auto& [name, path] : variables_) {
+      auto value = path.select(*event);
+      if (!value) return unexpected(event_not_valid(value.error()));
+      values.push_back(std::move(*value));
+    }
+    if (template_.uses(Predefined::event)) {
+      if (auto error = append_without_detail(*event, event_without_detail)) {
+        return unexpected(event_not_valid(error));
+      }
+    }
+  }
 
   std::string minified_event;
   if (template_.uses(Predefined::event_json)) {
     bool valid = false;
     minified_event = minify_json(event_json, valid);
   }
-  std::string event_without_detail;
-  if (template_.uses(Predefined::event)) event_without_detail = without_detail(*root);
 
   TemplateValues inputs;
   inputs.variables = values;
@@ -261,9 +271,11 @@ Expected<std::string, std::string> PayloadShaper::shape(std::string_view event_j
     case Mode::constant:
       return constant_;
     case Mode::path: {
-      auto root = parse_event(event_json);
-      if (!root) return unexpected(root.error());
-      JsonValue value = path_->select(*root);
+      auto event = read_event(event_json);
+      if (!event) return unexpected(event.error());
+      auto selected = path_->select(*event);
+      if (!selected) return unexpected(event_not_valid(selected.error()));
+      JsonValue& value = *selected;
       if (value.kind == JsonValue::Kind::missing) {
         return unexpected("input_path " + path_->text() + " selects nothing in this event");
       }

@@ -4,6 +4,7 @@
 // will be refused never costs its body.
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -18,6 +19,14 @@
 
 namespace eventrouter::server {
 
+// Why a pattern test (POST /test-event-pattern, AWSEvents.TestEventPattern) has no answer. The
+// kind decides the error code each API answers with; the message is shown as it is.
+struct PatternTestError {
+  enum class Kind : std::uint8_t { invalid_pattern, invalid_event };
+  Kind kind;
+  std::string message;
+};
+
 // What the routes need from the rest of the daemon, injected so the server stays small.
 struct RouterServices {
   EventSink* sink = nullptr;
@@ -27,7 +36,7 @@ struct RouterServices {
   std::function<std::string()> rules_json;
   // POST /test-event-pattern and AWSEvents.TestEventPattern: match, no match, or why the
   // pattern or event is not valid.
-  std::function<Expected<bool, std::string>(std::string_view pattern, std::string_view event)>
+  std::function<Expected<bool, PatternTestError>(std::string_view pattern, std::string_view event)>
       test_pattern;
   // Whether events may be sent to `bus` (a valid bus name other than "default"). Unset: every
   // bus may. The daemon answers from the config's `buses` and the loaded rules, so the buses
@@ -86,7 +95,8 @@ class Router {
   void refuse_unknown_buses(std::vector<event::Entry>& entries) const;
   void handle_events(Request&& request, std::string bus, Respond respond);
   void handle_aws(Request&& request, Respond respond);
-  Response handle_test_event_pattern(const Request& request) const;
+  // The answer in the shape of the API asked: ours, or AWS's (`aws`).
+  Response handle_test_event_pattern(const Request& request, bool aws) const;
   // Runs handle_test_event_pattern on the background worker (a request's pattern may take
   // milliseconds to compile); answers 503 at once when the worker's queue is full.
   void test_event_pattern_in_background(Request&& request, bool aws, Respond respond);

@@ -20,8 +20,8 @@ namespace eventrouter::transform {
 struct JsonValue {
   enum class Kind { missing, string, json };
   Kind kind = Kind::missing;
-  // For `string`: the unescaped contents. For `json`: minified JSON text (object, array, number,
-  // true, false, null).
+  // For `string`: the unescaped contents. For `json`: the JSON text (object, array, number,
+  // true, false, null) as the event spells it, minified.
   std::string text;
 };
 
@@ -32,8 +32,9 @@ class JsonPath {
   // Parses a path; the error says what is wrong and where.
   static Expected<JsonPath, std::string> parse(std::string_view text);
 
-  // Selects from an already parsed event.
-  JsonValue select(simdjson::dom::element root) const;
+  // Selects from an event being read (rewound first, so paths may select one after another).
+  // Fails only where the event is not valid JSON.
+  Expected<JsonValue, simdjson::error_code> select(simdjson::ondemand::document& event) const;
 
   const std::string& text() const { return text_; }
   bool has_wildcard() const { return has_wildcard_; }
@@ -42,15 +43,13 @@ class JsonPath {
   struct Wildcard {};
   using Step = std::variant<std::string, std::size_t, Wildcard>;  // name, index, wildcard
 
-  void collect(simdjson::dom::element at, std::size_t step,
-               std::vector<simdjson::dom::element>& out) const;
+  class Selection;
+  simdjson::error_code collect(simdjson::ondemand::value value, std::size_t step,
+                               Selection& selection) const;
 
   std::string text_;
   std::vector<Step> steps_;
   bool has_wildcard_ = false;
 };
-
-// The selected element as a JsonValue (strings unescaped, everything else minified JSON).
-JsonValue to_json_value(simdjson::dom::element element);
 
 }  // namespace eventrouter::transform

@@ -19,6 +19,10 @@ std::string json_string(std::string_view text);
 // True when `text` is one complete, valid JSON value.
 bool is_valid_json(std::string_view text);
 
+// Appends `json` without the whitespace outside its strings (numbers and strings keep their
+// spelling). Does not validate; false if simdjson cannot minify it (an unterminated string).
+bool append_minified(std::string& out, std::string_view json);
+
 // If `text` is valid JSON, returns it with insignificant whitespace removed (numbers and strings
 // keep their exact spelling); otherwise returns an empty string and sets `valid` to false.
 std::string minify_json(std::string_view text, bool& valid);
