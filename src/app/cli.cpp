@@ -18,7 +18,7 @@ namespace eventrouter::app {
 
 namespace {
 
-constexpr std::string_view usage = R"(usage: eventrouter <command> [options]
+constexpr std::string_view kUsage = R"(usage: eventrouter <command> [options]
 
 commands:
   serve [-c FILE]                  run the daemon
@@ -55,7 +55,7 @@ bool config_path(const std::vector<std::string_view>& args, std::filesystem::pat
     } else if (!args[i].starts_with("-") && path.empty()) {
       path = args[i];
     } else {
-      err << "eventrouter: unknown option " << args[i] << "\n" << usage;
+      err << "eventrouter: unknown option " << args[i] << "\n" << kUsage;
       return false;
     }
   }
@@ -75,7 +75,7 @@ int test_pattern_command(const std::vector<std::string_view>& args, std::istream
       (is_pattern ? pattern_arg : event_arg) = args[++i];
       (is_pattern ? have_pattern : have_event) = true;
     } else {
-      err << "eventrouter test-pattern: unexpected argument " << args[i] << "\n" << usage;
+      err << "eventrouter test-pattern: unexpected argument " << args[i] << "\n" << kUsage;
       return 2;
     }
   }
@@ -91,7 +91,7 @@ int test_pattern_command(const std::vector<std::string_view>& args, std::istream
 int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ostream& err) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   if (args.empty()) {
-    err << usage;
+    err << kUsage;
     return 2;
   }
   const auto command = args.front();
@@ -101,7 +101,7 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
     return 0;
   }
   if (command == "--help" || command == "-h" || command == "help") {
-    out << usage;
+    out << kUsage;
     return 0;
   }
   if (command == "serve" || command == "validate") {
@@ -113,7 +113,7 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
   if (command == "test-pattern") return test_pattern_command(rest, in, out, err);
   if (command == "dlq") return run_dlq_command(rest, out, err);
   if (command == "replay") return run_replay_command(rest, out, err);
-  err << "eventrouter: unknown command " << command << "\n" << usage;
+  err << "eventrouter: unknown command " << command << "\n" << kUsage;
   return 2;
 }
 

@@ -55,9 +55,9 @@ Expected<bool, server::PatternTestError> test_pattern(std::string_view pattern_j
   using Kind = server::PatternTestError::Kind;
   auto compiled = pattern::compile(pattern_json);
   if (!compiled)
-    return unexpected(server::PatternTestError{Kind::invalid_pattern, compiled.error()});
+    return unexpected(server::PatternTestError{Kind::kInvalidPattern, compiled.error()});
   auto matched = pattern::matches(*compiled, event_json);
-  if (!matched) return unexpected(server::PatternTestError{Kind::invalid_event, matched.error()});
+  if (!matched) return unexpected(server::PatternTestError{Kind::kInvalidEvent, matched.error()});
   return *matched;
 }
 

@@ -15,7 +15,7 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-constexpr std::array<std::string_view, 9> envelope_fields = {
+constexpr std::array<std::string_view, 9> kEnvelopeFields = {
     "version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"};
 
 EntryError invalid(std::string message) {
@@ -24,7 +24,7 @@ EntryError invalid(std::string message) {
 
 std::string allowed_fields() {
   std::string out;
-  for (auto f : envelope_fields) {
+  for (auto f : kEnvelopeFields) {
     if (!out.empty()) out += ", ";
     out += f;
   }

@@ -9,7 +9,7 @@ namespace {
 simdjson::dom::parser make_parser() {
   simdjson::dom::parser p;
   // Depth is fixed at allocation; later growth keeps it.
-  if (p.allocate(64 * 1024, max_json_depth) != simdjson::SUCCESS) std::abort();
+  if (p.allocate(64 * 1024, kMaxJsonDepth) != simdjson::SUCCESS) std::abort();
   return p;
 }
 
@@ -46,7 +46,7 @@ Expected<simdjson::dom::element, BodyError> JsonDocument::parse(std::string_view
       return unexpected(BodyError{"InvalidUTF8", "the body is not valid UTF-8"});
     case simdjson::DEPTH_ERROR:
       return unexpected(BodyError{
-          "TooDeep", "JSON nesting is deeper than " + std::to_string(max_json_depth) + " levels"});
+          "TooDeep", "JSON nesting is deeper than " + std::to_string(kMaxJsonDepth) + " levels"});
     case simdjson::NUMBER_ERROR: {
       std::string where = describe_json_error(text);
       if (where.empty()) {

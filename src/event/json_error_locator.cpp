@@ -7,7 +7,7 @@ namespace eventrouter::event {
 
 std::string describe_json_error(std::string_view body) {
   boost::json::parse_options options;
-  options.max_depth = max_json_depth;
+  options.max_depth = kMaxJsonDepth;
   boost::json::stream_parser parser({}, options);
   boost::system::error_code ec;
   std::size_t consumed = parser.write_some(body.data(), body.size(), ec);
@@ -21,7 +21,7 @@ std::string describe_json_error(std::string_view body) {
   }
   if (!ec) return {};
   if (ec == boost::json::error::too_deep) {
-    return "JSON nesting is deeper than " + std::to_string(max_json_depth) + " levels (at byte " +
+    return "JSON nesting is deeper than " + std::to_string(kMaxJsonDepth) + " levels (at byte " +
            std::to_string(consumed) + ")";
   }
   return "malformed JSON at byte " + std::to_string(consumed) + ": " + ec.message();

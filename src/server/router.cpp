@@ -13,9 +13,9 @@ namespace eventrouter::server {
 
 namespace {
 
-constexpr std::string_view put_events_target = "AWSEvents.PutEvents";
-constexpr std::string_view test_event_pattern_target = "AWSEvents.TestEventPattern";
-constexpr std::string_view aws_json = "application/x-amz-json-1.1";
+constexpr std::string_view kPutEventsTarget = "AWSEvents.PutEvents";
+constexpr std::string_view kTestEventPatternTarget = "AWSEvents.TestEventPattern";
+constexpr std::string_view kAwsJson = "application/x-amz-json-1.1";
 
 std::string_view media_type(std::string_view content_type) {
   auto semicolon = content_type.find(';');
@@ -45,8 +45,8 @@ bool may_hold_json(std::string_view type) {
 }
 
 bool is_read_route(Route route) {
-  return route == Route::healthz || route == Route::readyz || route == Route::metrics ||
-         route == Route::rules;
+  return route == Route::kHealthz || route == Route::kReadyz || route == Route::kMetrics ||
+         route == Route::kRules;
 }
 
 // AWS JSON 1.1 errors: {"__type": ..., "message": ...}, which the SDKs turn into exceptions.
@@ -57,7 +57,7 @@ Response aws_error(http::status status, std::string_view type, std::string_view 
   json::append_string(body, message);
   body += "}";
   Response response = json_response(status, std::move(body));
-  response.set(http::field::content_type, aws_json);
+  response.set(http::field::content_type, kAwsJson);
   response.set("x-amzn-ErrorType", type);
   return response;
 }
@@ -115,7 +115,7 @@ Router::Counters::Counters(metrics::Registry& registry)
                "reason"),
       requests_rejected(registry, "eventrouter_requests_rejected_total",
                         "Ingest requests refused whole, by reason.", "reason") {
-  for (int r = 0; r <= static_cast<int>(Route::not_found); ++r) {
+  for (int r = 0; r <= static_cast<int>(Route::kNotFound); ++r) {
     requests.push_back(std::make_unique<metrics::LabeledCounters>(
         registry, "eventrouter_http_requests_total", "HTTP requests answered, by route and status.",
         "status", metrics::Labels{{"route", std::string(route_name(static_cast<Route>(r)))}}));
@@ -134,27 +134,27 @@ Router::~Router() = default;
 
 std::string_view Router::route_name(Route route) {
   switch (route) {
-    case Route::healthz:
+    case Route::kHealthz:
       return "healthz";
-    case Route::readyz:
+    case Route::kReadyz:
       return "readyz";
-    case Route::metrics:
+    case Route::kMetrics:
       return "metrics";
-    case Route::rules:
+    case Route::kRules:
       return "rules";
-    case Route::events:
+    case Route::kEvents:
       return "events";
-    case Route::bus_events:
+    case Route::kBusEvents:
       return "bus_events";
-    case Route::aws:
+    case Route::kAws:
       return "aws";
-    case Route::test_event_pattern:
+    case Route::kTestEventPattern:
       return "test_event_pattern";
-    case Route::replays:
+    case Route::kReplays:
       return "replays";
-    case Route::dead_letter_redrive:
+    case Route::kDeadLetterRedrive:
       return "dead_letter_redrive";
-    case Route::not_found:
+    case Route::kNotFound:
       return "not_found";
   }
   return "not_found";
@@ -162,29 +162,29 @@ std::string_view Router::route_name(Route route) {
 
 Route Router::route_of(std::string_view target, std::string* bus) {
   const auto path = target.substr(0, target.find('?'));
-  if (path == "/events") return Route::events;
-  if (path == "/") return Route::aws;
-  if (path == "/healthz") return Route::healthz;
-  if (path == "/readyz") return Route::readyz;
-  if (path == "/metrics") return Route::metrics;
-  if (path == "/rules") return Route::rules;
-  if (path == "/test-event-pattern") return Route::test_event_pattern;
-  if (path == "/replays") return Route::replays;
-  if (path == "/dead-letters/redrive") return Route::dead_letter_redrive;
+  if (path == "/events") return Route::kEvents;
+  if (path == "/") return Route::kAws;
+  if (path == "/healthz") return Route::kHealthz;
+  if (path == "/readyz") return Route::kReadyz;
+  if (path == "/metrics") return Route::kMetrics;
+  if (path == "/rules") return Route::kRules;
+  if (path == "/test-event-pattern") return Route::kTestEventPattern;
+  if (path == "/replays") return Route::kReplays;
+  if (path == "/dead-letters/redrive") return Route::kDeadLetterRedrive;
   constexpr std::string_view prefix = "/buses/", suffix = "/events";
   if (path.starts_with(prefix) && path.ends_with(suffix) &&
       path.size() > prefix.size() + suffix.size()) {
     if (bus)
       *bus = std::string(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()));
-    return Route::bus_events;
+    return Route::kBusEvents;
   }
-  return Route::not_found;
+  return Route::kNotFound;
 }
 
 std::optional<Response> Router::precheck(const RequestHeader& header) const {
   std::string bus;
   const Route route = route_of(header.target(), &bus);
-  if (route == Route::not_found) {
+  if (route == Route::kNotFound) {
     return json_error(http::status::not_found, "NotFound",
                       "no such path: " + std::string(header.target().substr(0, 200)) +
                           " (see GET /rules, POST /events, POST /buses/{bus}/events)");
@@ -201,10 +201,10 @@ std::optional<Response> Router::precheck(const RequestHeader& header) const {
     response.set(http::field::allow, read ? "GET, HEAD" : "POST");
     return response;
   }
-  if (route == Route::bus_events && !is_valid_bus_name(bus)) {
+  if (route == Route::kBusEvents && !is_valid_bus_name(bus)) {
     return json_error(http::status::bad_request, "InvalidBusName", std::string(kBusNameRule));
   }
-  if (services_.auth_required && route != Route::healthz && route != Route::readyz) {
+  if (services_.auth_required && route != Route::kHealthz && route != Route::kReadyz) {
     auto authorization = header[http::field::authorization];
     constexpr std::string_view bearer = "Bearer ";
     bool ok = authorization.size() > bearer.size() &&
@@ -217,19 +217,19 @@ std::optional<Response> Router::precheck(const RequestHeader& header) const {
       return response;
     }
   }
-  if (route == Route::bus_events && !bus_exists(bus)) {
+  if (route == Route::kBusEvents && !bus_exists(bus)) {
     return json_error(http::status::not_found, "ResourceNotFoundException",
                       unknown_bus_message(bus));
   }
   if (!read) {
     const auto type = media_type(header[http::field::content_type]);
-    if (route == Route::aws) {
-      if (!type.empty() && !iequals(type, aws_json) && !iequals(type, "application/json")) {
+    if (route == Route::kAws) {
+      if (!type.empty() && !iequals(type, kAwsJson) && !iequals(type, "application/json")) {
         return aws_error(http::status::unsupported_media_type, "UnsupportedMediaType",
                          "send Content-Type: application/x-amz-json-1.1");
       }
       auto target = header["X-Amz-Target"];
-      if (target != put_events_target && target != test_event_pattern_target) {
+      if (target != kPutEventsTarget && target != kTestEventPatternTarget) {
         return aws_error(http::status::bad_request, "UnknownOperationException",
                          target.empty() ? "missing X-Amz-Target header (AWSEvents.PutEvents or "
                                           "AWSEvents.TestEventPattern)"
@@ -284,39 +284,39 @@ void Router::handle(Request&& request, Respond respond) {
   if (auto refusal = precheck(request)) return recorded(std::move(*refusal));
 
   switch (route) {
-    case Route::healthz:
+    case Route::kHealthz:
       return recorded(json_response(http::status::ok, R"({"status":"ok"})"));
-    case Route::readyz:
+    case Route::kReadyz:
       if (ready()) return recorded(json_response(http::status::ok, R"({"status":"ready"})"));
       return recorded(json_error(http::status::service_unavailable, "NotReady",
                                  "starting up or shutting down"));
-    case Route::metrics: {
+    case Route::kMetrics: {
       Response response{http::status::ok, request.version()};
       response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       if (services_.metrics) response.body() = services_.metrics->render();
       return recorded(std::move(response));
     }
-    case Route::rules:
+    case Route::kRules:
       return recorded(json_response(
           http::status::ok, services_.rules_json ? services_.rules_json() : R"({"rules":[]})"));
-    case Route::events:
+    case Route::kEvents:
       return handle_events(std::move(request), "default", std::move(recorded));
-    case Route::bus_events:
+    case Route::kBusEvents:
       return handle_events(std::move(request), std::move(bus), std::move(recorded));
-    case Route::aws:
+    case Route::kAws:
       return handle_aws(std::move(request), std::move(recorded));
-    case Route::test_event_pattern:
+    case Route::kTestEventPattern:
       return test_event_pattern_in_background(std::move(request), false, std::move(recorded));
-    case Route::replays:
-    case Route::dead_letter_redrive: {
-      const auto& handler = route == Route::replays ? services_.replay : services_.redrive;
+    case Route::kReplays:
+    case Route::kDeadLetterRedrive: {
+      const auto& handler = route == Route::kReplays ? services_.replay : services_.redrive;
       if (!handler) {
         return recorded(json_error(http::status::not_implemented, "NotAvailable",
                                    "this daemon does not offer " + std::string(route_name(route))));
       }
       return handler(std::move(request.body()), std::move(recorded));
     }
-    case Route::not_found:
+    case Route::kNotFound:
       break;
   }
   recorded(json_error(http::status::not_found, "NotFound", "no such path"));
@@ -361,7 +361,7 @@ void Router::handle_events(Request&& request, std::string bus, Respond respond) 
 }
 
 void Router::handle_aws(Request&& request, Respond respond) {
-  if (request["X-Amz-Target"] == test_event_pattern_target)
+  if (request["X-Amz-Target"] == kTestEventPatternTarget)
     return test_event_pattern_in_background(std::move(request), true, std::move(respond));
   auto entries = event::parse_put_events_request(request.body(), "default", services_.envelope);
   if (!entries) {
@@ -376,7 +376,7 @@ void Router::handle_aws(Request&& request, Respond respond) {
   deliver_to_sink(std::move(*entries), std::move(body), true,
                   [respond = std::move(respond)](Response response) {
                     if (response.result() == http::status::ok)
-                      response.set(http::field::content_type, aws_json);
+                      response.set(http::field::content_type, kAwsJson);
                     respond(std::move(response));
                   });
 }
@@ -385,60 +385,60 @@ namespace {
 
 // Why a pattern test has no answer: the pattern engine's reasons and the router's own.
 enum class PatternTestRefusal : std::uint8_t {
-  invalid_request,
-  invalid_event,
-  invalid_pattern,
-  unavailable,
-  busy,
+  kInvalidRequest,
+  kInvalidEvent,
+  kInvalidPattern,
+  kUnavailable,
+  kBusy,
 };
 
 PatternTestRefusal refusal_of(PatternTestError::Kind kind) {
   switch (kind) {
-    case PatternTestError::Kind::invalid_pattern:
-      return PatternTestRefusal::invalid_pattern;
-    case PatternTestError::Kind::invalid_event:
-      return PatternTestRefusal::invalid_event;
+    case PatternTestError::Kind::kInvalidPattern:
+      return PatternTestRefusal::kInvalidPattern;
+    case PatternTestError::Kind::kInvalidEvent:
+      return PatternTestRefusal::kInvalidEvent;
   }
-  return PatternTestRefusal::invalid_event;
+  return PatternTestRefusal::kInvalidEvent;
 }
 
 // Our API names each problem; AWS's TestEventPattern answers InvalidEventPatternException,
 // ValidationException, or ThrottlingException when it cannot take the test now.
 Response pattern_test_refusal(PatternTestRefusal refusal, std::string_view message, bool aws) {
   const bool later =
-      refusal == PatternTestRefusal::unavailable || refusal == PatternTestRefusal::busy;
+      refusal == PatternTestRefusal::kUnavailable || refusal == PatternTestRefusal::kBusy;
   const http::status status = later ? http::status::service_unavailable : http::status::bad_request;
   Response response = [&] {
     if (aws) {
       return aws_error(status,
                        later ? "ThrottlingException"
-                       : refusal == PatternTestRefusal::invalid_pattern
+                       : refusal == PatternTestRefusal::kInvalidPattern
                            ? "InvalidEventPatternException"
                            : "ValidationException",
                        message);
     }
     switch (refusal) {
-      case PatternTestRefusal::invalid_request:
+      case PatternTestRefusal::kInvalidRequest:
         return json_error(status, "InvalidRequest", message);
-      case PatternTestRefusal::invalid_event:
+      case PatternTestRefusal::kInvalidEvent:
         return json_error(status, "InvalidEvent", message);
-      case PatternTestRefusal::invalid_pattern:
+      case PatternTestRefusal::kInvalidPattern:
         return json_error(status, "InvalidEventPattern", message);
-      case PatternTestRefusal::unavailable:
+      case PatternTestRefusal::kUnavailable:
         return json_error(status, "Unavailable", message);
-      case PatternTestRefusal::busy:
+      case PatternTestRefusal::kBusy:
         break;
     }
     return json_error(status, "TooManyPatternTests", message);
   }();
-  if (refusal == PatternTestRefusal::busy) set_retry_after(response, std::chrono::seconds(1));
+  if (refusal == PatternTestRefusal::kBusy) set_retry_after(response, std::chrono::seconds(1));
   return response;
 }
 
 Response pattern_test_result(bool matched, bool aws) {
   Response response =
       json_response(http::status::ok, matched ? R"({"Result":true})" : R"({"Result":false})");
-  if (aws) response.set(http::field::content_type, aws_json);
+  if (aws) response.set(http::field::content_type, kAwsJson);
   return response;
 }
 
@@ -450,7 +450,7 @@ void Router::test_event_pattern_in_background(Request&& request, bool aws, Respo
       [this, shared, aws, respond] { respond(handle_test_event_pattern(*shared, aws)); });
   if (queued) return;
   respond(pattern_test_refusal(
-      PatternTestRefusal::busy,
+      PatternTestRefusal::kBusy,
       std::to_string(kMaxQueuedPatternTests) + " pattern tests are already waiting; retry shortly",
       aws));
 }
@@ -472,21 +472,21 @@ Response Router::handle_test_event_pattern(const Request& request, bool aws) con
   if (error) {
     auto where = event::describe_json_error(request.body());
     return pattern_test_refusal(
-        PatternTestRefusal::invalid_request,
+        PatternTestRefusal::kInvalidRequest,
         where.empty() ? "the body must be {\"Event\": ..., \"EventPattern\": ...}" : where, aws);
   }
   auto event = json_member(object, "Event", body);
   auto pattern = json_member(object, "EventPattern", body);
   if (!event || !pattern) {
-    return pattern_test_refusal(PatternTestRefusal::invalid_request,
+    return pattern_test_refusal(PatternTestRefusal::kInvalidRequest,
                                 std::string("missing ") + (!event ? "Event" : "EventPattern") +
                                     ": the body is {\"Event\": {...}, \"EventPattern\": {...}}",
                                 aws);
   }
   if (!services_.test_pattern)
-    return pattern_test_refusal(PatternTestRefusal::unavailable, "no pattern engine", aws);
+    return pattern_test_refusal(PatternTestRefusal::kUnavailable, "no pattern engine", aws);
   if (auto duplicate = event::describe_duplicate_key(*event); !duplicate.empty())
-    return pattern_test_refusal(PatternTestRefusal::invalid_event,
+    return pattern_test_refusal(PatternTestRefusal::kInvalidEvent,
                                 "Event is not valid: " + duplicate, aws);
   auto result = services_.test_pattern(*pattern, *event);
   if (!result)

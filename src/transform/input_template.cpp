@@ -10,11 +10,11 @@
 namespace eventrouter::transform {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Predefined>, 4> predefined_names = {{
-    {"aws.events.rule-name", Predefined::rule_name},
-    {"aws.events.event", Predefined::event},
-    {"aws.events.event.json", Predefined::event_json},
-    {"aws.events.event.ingestion-time", Predefined::ingestion_time},
+constexpr std::array<std::pair<std::string_view, Predefined>, 4> kPredefinedNames = {{
+    {"aws.events.rule-name", Predefined::kRuleName},
+    {"aws.events.event", Predefined::kEvent},
+    {"aws.events.event.json", Predefined::kEventJson},
+    {"aws.events.event.ingestion-time", Predefined::kIngestionTime},
 }};
 
 bool is_placeholder_char(char c) {
@@ -38,9 +38,9 @@ Expected<InputTemplate, std::string> InputTemplate::compile(std::string_view tex
   InputTemplate result;
   const auto first = std::find_if_not(text.begin(), text.end(), is_space);
   if (!force_text && first != text.end() && (*first == '{' || *first == '[' || *first == '"')) {
-    result.kind_ = Kind::json;
+    result.kind_ = Kind::kJson;
   }
-  const bool json = result.kind_ == Kind::json;
+  const bool json = result.kind_ == Kind::kJson;
 
   Segment current;
   bool in_string = false;
@@ -65,9 +65,9 @@ Expected<InputTemplate, std::string> InputTemplate::compile(std::string_view tex
         if (variable != variables.end()) {
           segment.variable = static_cast<int>(variable - variables.begin());
         } else {
-          const auto known = std::find_if(predefined_names.begin(), predefined_names.end(),
+          const auto known = std::find_if(kPredefinedNames.begin(), kPredefinedNames.end(),
                                           [&](const auto& entry) { return entry.first == name; });
-          if (known != predefined_names.end()) {
+          if (known != kPredefinedNames.end()) {
             segment.predefined = known->second;
           } else if (name == "aws.events.rule-arn") {
             return unexpected(std::string(
@@ -84,16 +84,16 @@ Expected<InputTemplate, std::string> InputTemplate::compile(std::string_view tex
           }
         }
         if (!json) {
-          segment.context = Context::text;
+          segment.context = Context::kText;
         } else if (in_string) {
-          segment.context = Context::json_string;
-          if (segment.variable < 0 && (segment.predefined == Predefined::event ||
-                                       segment.predefined == Predefined::event_json)) {
+          segment.context = Context::kJsonString;
+          if (segment.variable < 0 && (segment.predefined == Predefined::kEvent ||
+                                       segment.predefined == Predefined::kEventJson)) {
             return unexpected("<" + std::string(name) +
                               "> can only be used as a JSON value, not inside a quoted string");
           }
         } else {
-          segment.context = Context::json_value;
+          segment.context = Context::kJsonValue;
           const auto next =
               std::find_if_not(text.begin() + static_cast<long>(end) + 1, text.end(), is_space);
           if (next != text.end() && *next == ':') {
@@ -117,7 +117,7 @@ Expected<InputTemplate, std::string> InputTemplate::compile(std::string_view tex
     std::string probe;
     for (const Segment& segment : result.segments_) {
       probe += segment.literal;
-      if (segment.has_placeholder && segment.context == Context::json_value) probe += "null";
+      if (segment.has_placeholder && segment.context == Context::kJsonValue) probe += "null";
     }
     if (!is_valid_json(probe)) {
       return unexpected(std::string(
@@ -149,39 +149,39 @@ Expected<std::string, std::string> InputTemplate::render(const TemplateValues& v
       value = &values.variables[static_cast<std::size_t>(segment.variable)];
     } else {
       switch (segment.predefined) {
-        case Predefined::rule_name:
-          predefined_value = {JsonValue::Kind::string, std::string(values.rule_name)};
+        case Predefined::kRuleName:
+          predefined_value = {JsonValue::Kind::kString, std::string(values.rule_name)};
           break;
-        case Predefined::ingestion_time:
-          predefined_value = {JsonValue::Kind::string, std::string(values.ingestion_time)};
+        case Predefined::kIngestionTime:
+          predefined_value = {JsonValue::Kind::kString, std::string(values.ingestion_time)};
           break;
-        case Predefined::event:
-          predefined_value = {JsonValue::Kind::json, std::string(values.event_without_detail)};
+        case Predefined::kEvent:
+          predefined_value = {JsonValue::Kind::kJson, std::string(values.event_without_detail)};
           break;
-        case Predefined::event_json:
-          predefined_value = {JsonValue::Kind::json, std::string(values.event_json)};
+        case Predefined::kEventJson:
+          predefined_value = {JsonValue::Kind::kJson, std::string(values.event_json)};
           break;
       }
     }
     switch (segment.context) {
-      case Context::json_value:
-        if (value->kind == JsonValue::Kind::missing) {
+      case Context::kJsonValue:
+        if (value->kind == JsonValue::Kind::kMissing) {
           out += "null";
-        } else if (value->kind == JsonValue::Kind::string) {
+        } else if (value->kind == JsonValue::Kind::kString) {
           append_json_string(out, value->text);
         } else {
           out += value->text;
         }
         break;
-      case Context::json_string:
-        if (value->kind != JsonValue::Kind::missing) append_json_escaped(out, value->text);
+      case Context::kJsonString:
+        if (value->kind != JsonValue::Kind::kMissing) append_json_escaped(out, value->text);
         break;
-      case Context::text:
+      case Context::kText:
         out += value->text;
         break;
     }
   }
-  if (kind_ == Kind::json) {
+  if (kind_ == Kind::kJson) {
     bool valid = false;
     std::string minified = minify_json(out, valid);
     if (!valid) return unexpected(std::string("the filled-in input_template is not valid JSON"));

@@ -83,7 +83,7 @@ Expected<JsonPath, std::string> JsonPath::parse(std::string_view text) {
 class JsonPath::Selection {
  public:
   explicit Selection(bool every_match) : every_match_(every_match) {
-    if (every_match_) value_.kind = JsonValue::Kind::json;
+    if (every_match_) value_.kind = JsonValue::Kind::kJson;
   }
 
   simdjson::error_code add(simdjson::ondemand::value value) {
@@ -96,10 +96,10 @@ class JsonPath::Selection {
     if (type == simdjson::ondemand::json_type::string) {
       std::string_view text;
       if (auto error = value.get_string().get(text)) return error;
-      value_ = {JsonValue::Kind::string, std::string(text)};
+      value_ = {JsonValue::Kind::kString, std::string(text)};
       return simdjson::SUCCESS;
     }
-    value_.kind = JsonValue::Kind::json;
+    value_.kind = JsonValue::Kind::kJson;
     return append_as_written(value, value_.text);
   }
 
@@ -110,10 +110,10 @@ class JsonPath::Selection {
     if (type == simdjson::ondemand::json_type::string) {
       std::string_view text;
       if (auto error = document.get_string().get(text)) return error;
-      value_ = {JsonValue::Kind::string, std::string(text)};
+      value_ = {JsonValue::Kind::kString, std::string(text)};
       return simdjson::SUCCESS;
     }
-    value_.kind = JsonValue::Kind::json;
+    value_.kind = JsonValue::Kind::kJson;
     return append_as_written(document, value_.text);
   }
 

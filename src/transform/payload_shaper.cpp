@@ -85,7 +85,7 @@ Expected<std::string, std::string> EventTemplate::render(std::string_view event_
   std::string event_without_detail;
   // A template of text, the rule's name and the ingestion time (an e-mail subject, often) has
   // nothing to take out of the event, so the event is not read at all.
-  if (!variables_.empty() || template_.uses(Predefined::event)) {
+  if (!variables_.empty() || template_.uses(Predefined::kEvent)) {
     auto event = read_event(event_json);
     if (!event) return unexpected(event.error());
     values.reserve(variables_.size());
@@ -94,7 +94,7 @@ Expected<std::string, std::string> EventTemplate::render(std::string_view event_
       if (!value) return unexpected(event_not_valid(value.error()));
       values.push_back(std::move(*value));
     }
-    if (template_.uses(Predefined::event)) {
+    if (template_.uses(Predefined::kEvent)) {
       if (auto error = append_without_detail(*event, event_without_detail)) {
         return unexpected(event_not_valid(error));
       }
@@ -102,7 +102,7 @@ Expected<std::string, std::string> EventTemplate::render(std::string_view event_
   }
 
   std::string minified_event;
-  if (template_.uses(Predefined::event_json)) {
+  if (template_.uses(Predefined::kEventJson)) {
     bool valid = false;
     minified_event = minify_json(event_json, valid);
   }
@@ -190,7 +190,7 @@ Expected<PayloadShaper, std::vector<config::Diagnostic>> PayloadShaper::from_nod
   }
 
   if (input) {
-    shaper.mode_ = Mode::constant;
+    shaper.mode_ = Mode::kConstant;
     if (input.IsMap() || input.IsSequence()) {
       // The same YAML 1.2 conversion as event patterns, so a value means the same in both.
       std::vector<config::Diagnostic> input_problems;
@@ -215,7 +215,7 @@ Expected<PayloadShaper, std::vector<config::Diagnostic>> PayloadShaper::from_nod
       problems.push_back(at(input, file, "input must be a mapping, a list or JSON text"));
     }
   } else if (input_path) {
-    shaper.mode_ = Mode::path;
+    shaper.mode_ = Mode::kPath;
     if (!input_path.IsScalar()) {
       problems.push_back(at(input_path, file, "input_path must be a JSONPath string"));
     } else if (auto path = JsonPath::parse(input_path.Scalar()); !path) {
@@ -224,7 +224,7 @@ Expected<PayloadShaper, std::vector<config::Diagnostic>> PayloadShaper::from_nod
       shaper.path_ = std::move(*path);
     }
   } else if (transformer) {
-    shaper.mode_ = Mode::transformer;
+    shaper.mode_ = Mode::kTransformer;
     if (!transformer.IsMap()) {
       problems.push_back(at(transformer, file,
                             "input_transformer must be a mapping with input_paths_map and "
@@ -266,23 +266,23 @@ Expected<std::string, std::string> PayloadShaper::shape(std::string_view event_j
                                                         std::string_view rule_name,
                                                         std::string_view ingestion_time) const {
   switch (mode_) {
-    case Mode::whole_event:
+    case Mode::kWholeEvent:
       return std::string(event_json);
-    case Mode::constant:
+    case Mode::kConstant:
       return constant_;
-    case Mode::path: {
+    case Mode::kPath: {
       auto event = read_event(event_json);
       if (!event) return unexpected(event.error());
       auto selected = path_->select(*event);
       if (!selected) return unexpected(event_not_valid(selected.error()));
       JsonValue& value = *selected;
-      if (value.kind == JsonValue::Kind::missing) {
+      if (value.kind == JsonValue::Kind::kMissing) {
         return unexpected("input_path " + path_->text() + " selects nothing in this event");
       }
-      if (value.kind == JsonValue::Kind::string) return json_string(value.text);
+      if (value.kind == JsonValue::Kind::kString) return json_string(value.text);
       return std::move(value.text);
     }
-    case Mode::transformer:
+    case Mode::kTransformer:
       return transformer_->render(event_json, rule_name, ingestion_time);
   }
   return std::string(event_json);

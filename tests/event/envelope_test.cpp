@@ -190,8 +190,7 @@ TEST(EventsRequest, RefusesNestingDeeperThanTheLimit) {
            std::string(depth - 1, ']') + "}";
   };
   // The envelope object is level 1; the detail adds depth - 1 more.
-  EXPECT_EQ(parse_events_request(nested(max_json_depth + 1), "default", {}).error().code,
-            "TooDeep");
+  EXPECT_EQ(parse_events_request(nested(kMaxJsonDepth + 1), "default", {}).error().code, "TooDeep");
   auto ok = parse_events_request(R"({"source":"s","detail-type":"d","detail":{"a":)" +
                                      std::string(997, '[') + std::string(997, ']') + "}}",
                                  "default", {});

@@ -28,7 +28,7 @@ struct BodyError {
 };
 
 // Deepest nesting of objects and arrays a request may have.
-inline constexpr std::size_t max_json_depth = 1000;
+inline constexpr std::size_t kMaxJsonDepth = 1000;
 
 // `POST /events` and `POST /buses/{bus}/events`: one event object, or a non-empty array of them.
 Expected<std::vector<Entry>, BodyError> parse_events_request(std::string_view body,

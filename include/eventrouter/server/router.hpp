@@ -22,7 +22,7 @@ namespace eventrouter::server {
 // Why a pattern test (POST /test-event-pattern, AWSEvents.TestEventPattern) has no answer. The
 // kind decides the error code each API answers with; the message is shown as it is.
 struct PatternTestError {
-  enum class Kind : std::uint8_t { invalid_pattern, invalid_event };
+  enum class Kind : std::uint8_t { kInvalidPattern, kInvalidEvent };
   Kind kind;
   std::string message;
 };
@@ -53,17 +53,17 @@ struct RouterServices {
 };
 
 enum class Route {
-  healthz,
-  readyz,
-  metrics,
-  rules,
-  events,
-  bus_events,
-  aws,
-  test_event_pattern,
-  replays,
-  dead_letter_redrive,
-  not_found
+  kHealthz,
+  kReadyz,
+  kMetrics,
+  kRules,
+  kEvents,
+  kBusEvents,
+  kAws,
+  kTestEventPattern,
+  kReplays,
+  kDeadLetterRedrive,
+  kNotFound
 };
 
 class BackgroundWorker;

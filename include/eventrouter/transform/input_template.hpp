@@ -22,10 +22,10 @@ namespace eventrouter::transform {
 
 // The predefined variables eventrouter supports (EventBridge's, minus rule-arn).
 enum class Predefined : std::uint8_t {
-  rule_name,       // <aws.events.rule-name>
-  event,           // <aws.events.event>: the event without its detail field, as JSON
-  event_json,      // <aws.events.event.json>: the whole event, as JSON
-  ingestion_time,  // <aws.events.event.ingestion-time>: ISO 8601
+  kRuleName,       // <aws.events.rule-name>
+  kEvent,          // <aws.events.event>: the event without its detail field, as JSON
+  kEventJson,      // <aws.events.event.json>: the whole event, as JSON
+  kIngestionTime,  // <aws.events.event.ingestion-time>: ISO 8601
 };
 
 // The values a template is filled with.
@@ -41,7 +41,7 @@ class InputTemplate {
  public:
   static constexpr std::size_t max_length = 8192;  // EventBridge's limit
 
-  enum class Kind { json, text };
+  enum class Kind { kJson, kText };
 
   // Checks placeholders against `variables` and the predefined names; a JSON template must be
   // valid JSON once filled in, and may not use a placeholder as an object key. With
@@ -57,16 +57,16 @@ class InputTemplate {
   bool uses(Predefined predefined) const;
 
  private:
-  enum class Context : std::uint8_t { json_value, json_string, text };
+  enum class Context : std::uint8_t { kJsonValue, kJsonString, kText };
   struct Segment {
     std::string literal;      // written before the placeholder
     int variable = -1;        // index into TemplateValues::variables, or -1 for a predefined
     Predefined predefined{};  // when variable == -1
-    Context context = Context::text;
+    Context context = Context::kText;
     bool has_placeholder = false;
   };
 
-  Kind kind_ = Kind::text;
+  Kind kind_ = Kind::kText;
   std::vector<Segment> segments_;
 };
 

@@ -18,8 +18,8 @@ namespace eventrouter::transform {
 
 // A value selected from an event.
 struct JsonValue {
-  enum class Kind { missing, string, json };
-  Kind kind = Kind::missing;
+  enum class Kind { kMissing, kString, kJson };
+  Kind kind = Kind::kMissing;
   // For `string`: the unescaped contents. For `json`: the JSON text (object, array, number,
   // true, false, null) as the event spells it, minified.
   std::string text;

@@ -45,7 +45,7 @@ class EventTemplate {
 
 class PayloadShaper {
  public:
-  enum class Mode { whole_event, constant, path, transformer };
+  enum class Mode { kWholeEvent, kConstant, kPath, kTransformer };
 
   // The keys this class reads from a target's mapping.
   static const std::vector<std::string>& keys();
@@ -68,7 +68,7 @@ class PayloadShaper {
   Mode mode() const { return mode_; }
 
  private:
-  Mode mode_ = Mode::whole_event;
+  Mode mode_ = Mode::kWholeEvent;
   std::string constant_;
   std::optional<JsonPath> path_;
   std::optional<EventTemplate> transformer_;
