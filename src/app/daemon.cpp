@@ -98,7 +98,7 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
 
   std::unique_ptr<rules::RuleStore> store;
   try {
-    store = std::make_unique<rules::RuleStore>(config, targets::check_target);
+    store = std::make_unique<rules::RuleStore>(config, targets::catalog());
   } catch (const config::ConfigError& error) {
     print(err, error);
     return 1;
@@ -119,7 +119,7 @@ int run_daemon(const std::filesystem::path& config_file, std::ostream& err) {
   // Caught from here on (and queued until the handler is set), so a signal that arrives while
   // starting never kills the process with the default action.
   net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  targets::TargetContext target_context{delivery_io.context()};
+  targets::TargetContext target_context{delivery_io.context(), metrics};
 
   // One daemon per state_dir, whatever its durability: queue files and dead letters live
   // there too. Taken before anything listens, and held until the process ends.

@@ -22,7 +22,7 @@ std::vector<std::string> problems_for(
   testing::RulesDir dir;
   for (const auto& [name, text] : files) dir.rule_file(name, text);
   std::vector<config::Diagnostic> problems;
-  auto rules = parse_rule_set(dir.config(), testing::fake_checker(), problems);
+  auto rules = parse_rule_set(dir.config(), testing::fake_catalog(), problems);
   EXPECT_EQ(rules == nullptr, !problems.empty());
   std::vector<std::string> out;
   for (auto d : problems) {
@@ -75,7 +75,7 @@ rules:
 )");
   dir.rule_file(".hidden.yaml", "not: [valid");
   dir.rule_file("notes.txt", "not: [valid");
-  auto rules = load_rule_set(dir.config(), testing::fake_checker());
+  auto rules = load_rule_set(dir.config(), testing::fake_catalog());
   ASSERT_THAT(rules->rules(), SizeIs(2));
   EXPECT_THAT(rules->files(), ElementsAre(dir.rules_dir() / "a.yaml", dir.rules_dir() / "b.yml"));
 
@@ -124,7 +124,7 @@ TEST(Loader, EmptyFolderAndEmptyFilesHoldNoRules) {
   testing::RulesDir dir;
   dir.rule_file("empty.yaml", "# nothing yet\n");
   dir.rule_file("none.yaml", "rules:\n");
-  auto rules = load_rule_set(dir.config(), testing::fake_checker());
+  auto rules = load_rule_set(dir.config(), testing::fake_catalog());
   EXPECT_THAT(rules->rules(), SizeIs(0));
   EXPECT_THAT(rules->files(), SizeIs(2));
 }
@@ -133,7 +133,7 @@ TEST(Loader, MissingRulesDir) {
   testing::TempDir dir;
   const auto file = dir.write("eventrouter.yaml", "rules_dir: nowhere\n");
   std::vector<config::Diagnostic> problems;
-  EXPECT_EQ(parse_rule_set(config::load_config(file), testing::fake_checker(), problems), nullptr);
+  EXPECT_EQ(parse_rule_set(config::load_config(file), testing::fake_catalog(), problems), nullptr);
   ASSERT_THAT(problems, SizeIs(1));
   EXPECT_EQ(problems[0].to_string(), (dir.path() / "nowhere").string() +
                                          ": rules_dir does not exist; create it or fix rules_dir "
@@ -347,7 +347,7 @@ TEST(Loader, ConfigErrorCarriesEveryProblem) {
   testing::RulesDir dir;
   dir.rule_file("a.yaml", "rules:\n  - name: a\n");
   try {
-    load_rule_set(dir.config(), testing::fake_checker());
+    load_rule_set(dir.config(), testing::fake_catalog());
     FAIL() << "expected ConfigError";
   } catch (const config::ConfigError& e) {
     EXPECT_THAT(e.diagnostics(), SizeIs(2));

@@ -2,6 +2,8 @@
 
 #include "eventrouter/targets/registry.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "test_support.hpp"
@@ -33,6 +35,43 @@ void expect_problem(const std::string& yaml, const std::string& fragment) {
 TEST(Registry, KnowsTheFourTypes) {
   EXPECT_EQ(target_types(),
             (std::vector<std::string>{"webhook", "runbook", "queue_file", "email"}));
+}
+
+TEST(Registry, TheRulesLoadersCatalogComesFromTheRegistry) {
+  const TargetCatalog& types = catalog();
+  EXPECT_EQ(types.type_names(), "webhook, runbook, queue_file or email");
+  // Relative runbook programs and folders are read against the rule file's folder, queue files
+  // against state_dir (docs/rules.md); webhooks and e-mail have no path keys.
+  const TargetTypeInfo* runbook = types.find("runbook");
+  ASSERT_NE(runbook, nullptr);
+  ASSERT_EQ(runbook->path_keys.size(), 2u);
+  EXPECT_EQ(runbook->path_keys[0].key, "command");
+  EXPECT_TRUE(runbook->path_keys[0].first_item_only);
+  EXPECT_EQ(runbook->path_keys[0].relative_to, PathKey::Base::rule_file_folder);
+  EXPECT_EQ(runbook->path_keys[1].key, "working_dir");
+  EXPECT_EQ(runbook->path_keys[1].relative_to, PathKey::Base::rule_file_folder);
+  const TargetTypeInfo* queue_file = types.find("queue_file");
+  ASSERT_NE(queue_file, nullptr);
+  ASSERT_EQ(queue_file->path_keys.size(), 1u);
+  EXPECT_EQ(queue_file->path_keys[0].key, "path");
+  EXPECT_EQ(queue_file->path_keys[0].relative_to, PathKey::Base::state_dir);
+  EXPECT_TRUE(types.find("webhook")->path_keys.empty());
+  EXPECT_TRUE(types.find("email")->path_keys.empty());
+  // The catalog checks like check_target.
+  std::vector<config::Diagnostic> problems;
+  types.check(testing::spec_from_yaml("id: t\ntype: pager\n"), problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].message,
+            "unknown target type 'pager' (expected webhook, runbook, queue_file or email)");
+}
+
+TEST(Registry, EveryPathKeyIsOneOfItsTypesKeys) {
+  for (const TargetType* type : registered_types()) {
+    for (const auto& path_key : type->path_keys) {
+      EXPECT_NE(std::find(type->keys.begin(), type->keys.end(), path_key.key), type->keys.end())
+          << type->name << "." << path_key.key;
+    }
+  }
 }
 
 TEST(Registry, UnknownTypeSuggestsTheClosest) {
@@ -168,7 +207,7 @@ TEST(Registry, ShapingProblemsAreReportedWithTheTarget) {
 
 TEST(Registry, MakeTargetRefusesAnUncheckedSpec) {
   boost::asio::io_context io;
-  TargetContext context{io};
+  TargetContext context{io, testing::unread_metrics()};
   EXPECT_THROW(make_target(testing::spec_from_yaml("{id: x, type: webhook}"), context),
                std::invalid_argument);
   EXPECT_THROW(make_target(testing::spec_from_yaml("{id: x, type: pager}"), context),
