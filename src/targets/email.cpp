@@ -246,15 +246,14 @@ Expected<std::string, std::string> build_email_message(const EmailConfig& config
 
 std::optional<EmailConfig> read_email_config(const TargetSpec& spec,
                                              std::vector<config::Diagnostic>& problems) {
-  SpecReader reader(spec.node, spec, problems, "email target '" + spec.id + "': ");
+  SpecReader reader(spec.node, spec, problems, target_name(spec));
   EmailConfig config;
   config.rule = spec.rule;
   config.id = spec.id;
   if (!reader.has("smtp")) reader.problem(spec.node, "smtp is required (at least smtp.host)");
   if (auto smtp = reader.child("smtp")) {
-    smtp->check_keys(
-        {"host", "port", "starttls", "tls", "username", "password", "ca_file", "verify", "timeout"},
-        false);
+    smtp->check_keys({"host", "port", "starttls", "tls", "username", "password", "ca_file",
+                      "verify", "timeout"});
     if (reader.has("smtp")) {
       if (auto host = smtp->string("host", true)) {
         if (host->empty() || has_control(*host) ||

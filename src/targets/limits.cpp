@@ -15,7 +15,7 @@ const std::vector<std::string>& limit_keys() {
 std::optional<TargetLimits> read_target_limits(const TargetSpec& spec,
                                                const LimitDefaults& defaults,
                                                std::vector<config::Diagnostic>& problems) {
-  SpecReader reader(spec.node, spec, problems, spec.type + " target '" + spec.id + "': ");
+  SpecReader reader(spec.node, spec, problems, target_name(spec));
   TargetLimits limits;
   limits.max_concurrency = defaults.max_concurrency;
   if (reader.has("max_concurrency")) {

@@ -37,7 +37,7 @@ DeliveryResult classify(const FileAppender::Error& error, const std::filesystem:
 
 std::optional<QueueFileConfig> read_queue_file_config(const TargetSpec& spec,
                                                       std::vector<config::Diagnostic>& problems) {
-  SpecReader reader(spec.node, spec, problems, "queue_file target '" + spec.id + "': ");
+  SpecReader reader(spec.node, spec, problems, target_name(spec));
   QueueFileConfig config;
   if (auto path = reader.string("path", true)) {
     config.path = *path;
@@ -53,7 +53,7 @@ std::optional<QueueFileConfig> read_queue_file_config(const TargetSpec& spec,
                                        : QueueFileConfig::Fsync::batch;
   }
   if (auto rotation = reader.child("rotation")) {
-    rotation->check_keys({"max_size", "max_files"}, false);
+    rotation->check_keys({"max_size", "max_files"});
     if (auto size = rotation->size("max_size", 0, 4096, 1ULL << 50)) config.max_size = *size;
     if (auto files = rotation->integer("max_files", 5, 1, 1000)) {
       config.max_files = static_cast<int>(*files);

@@ -23,8 +23,8 @@ void report_unknown_type(const TargetSpec& spec, std::vector<config::Diagnostic>
   SpecReader reader(spec.node, spec, problems, "");
   std::string message =
       "unknown target type '" + spec.type + "' (expected " + catalog().type_names() + ")";
-  if (auto suggestion = did_you_mean(spec.type, target_types())) {
-    message += "; did you mean '" + *suggestion + "'?";
+  if (auto suggestion = config::did_you_mean(spec.type, target_types())) {
+    message += "; " + *suggestion;
   }
   reader.problem(spec.node.IsMap() ? spec.node["type"] : YAML::Node(), message);
 }
@@ -81,8 +81,7 @@ void check_target(const TargetSpec& spec, std::vector<config::Diagnostic>& probl
   if (type == nullptr) return report_unknown_type(spec, problems);
   std::vector<std::string> keys = type->keys;
   keys.insert(keys.end(), limit_keys().begin(), limit_keys().end());
-  SpecReader(spec.node, spec, problems, spec.type + " target '" + spec.id + "': ")
-      .check_keys(keys, true);
+  SpecReader(spec.node, spec, problems, target_name(spec)).check_keys(keys, keys_of_every_target());
   type->check(spec, problems);
   read_target_limits(spec, type->limits, problems);
   check_shaping(spec, problems);

@@ -40,7 +40,7 @@ std::string tail(const std::string& text, std::size_t limit = 512) {
 
 std::optional<RunbookConfig> read_runbook_config(const TargetSpec& spec,
                                                  std::vector<config::Diagnostic>& problems) {
-  SpecReader reader(spec.node, spec, problems, "runbook target '" + spec.id + "': ");
+  SpecReader reader(spec.node, spec, problems, target_name(spec));
   RunbookConfig config;
   config.rule = spec.rule;
   config.id = spec.id;

@@ -420,7 +420,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
 std::optional<WebhookConfig> read_webhook_config(const TargetSpec& spec,
                                                  std::vector<config::Diagnostic>& problems) {
-  SpecReader reader(spec.node, spec, problems, "webhook target '" + spec.id + "': ");
+  SpecReader reader(spec.node, spec, problems, target_name(spec));
   WebhookConfig config;
   config.rule = spec.rule;
   config.id = spec.id;
@@ -464,7 +464,7 @@ std::optional<WebhookConfig> read_webhook_config(const TargetSpec& spec,
   }
   if (reader.has("tls")) {
     if (auto tls = reader.child("tls")) {
-      tls->check_keys({"ca_file", "verify", "client_cert_file", "client_key_file"}, false);
+      tls->check_keys({"ca_file", "verify", "client_cert_file", "client_key_file"});
       if (!config.url.tls && !config.url.host.empty()) {
         tls->problem(reader.get("tls"), "tls options need an https:// url");
       }

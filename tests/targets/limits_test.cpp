@@ -134,8 +134,8 @@ TEST(Limits, TheKeysAreCheckedForEveryType) {
                            "to: [c@d.example], max_concurrency: 65}"),
             "email target 'm': max_concurrency must be a whole number from 1 to 64\n");
   EXPECT_EQ(check_messages("{id: q, type: queue_file, path: /tmp/q, max_concurency: 2}"),
-            "queue_file target 'q': unknown key 'max_concurency' (did you mean "
-            "'max_concurrency'?)\n");
+            "unknown key 'max_concurency' in queue_file target 'q'; did you mean "
+            "'max_concurrency'?\n");
   EXPECT_EQ(check_messages("{id: q, type: queue_file, path: /tmp/q, max_concurrency: 3, "
                            "rate_limit_per_second: 0.5}"),
             "");

@@ -104,9 +104,10 @@ TEST(Registry, ValidTargetsHaveNoProblems) {
 
 TEST(Registry, UnknownKeysAreReportedWithSuggestions) {
   expect_problem("{id: a, type: webhook, url: 'http://x.example/', timout: 3s}",
-                 "unknown key 'timout' (did you mean 'timeout'?)");
+                 "unknown key 'timout' in webhook target 'a'; did you mean 'timeout'?");
   expect_problem("{id: a, type: queue_file, path: /tmp/q, rotation: {max_sise: 1MiB}}",
-                 "unknown key 'rotation.max_sise' (did you mean 'rotation.max_size'?)");
+                 "unknown key 'rotation.max_sise' in queue_file target 'a'; did you mean "
+                 "'rotation.max_size'?");
   expect_problem(
       "{id: a, type: email, smtp: {host: h.example, prot: 25}, from: a@b.example, "
       "to: [c@d.example]}",
@@ -120,7 +121,7 @@ TEST(Registry, WebhookChecks) {
                  "must not contain user information");
   expect_problem(
       "{id: a, type: webhook, url: 'http://x.example/', method: POTS}",
-      "method must be POST, PUT, PATCH, DELETE or GET (got 'POTS'; did you mean 'POST'?)");
+      "method must be one of POST, PUT, PATCH, DELETE, GET, not 'POTS'; did you mean 'POST'?");
   expect_problem("{id: a, type: webhook, url: 'http://x.example/', timeout: 5 s}",
                  "timeout must be a duration");
   expect_problem("{id: a, type: webhook, url: 'http://x.example/', rate_limit_per_second: 0}",
@@ -176,7 +177,7 @@ TEST(Registry, RunbookChecks) {
 TEST(Registry, QueueFileAndEmailChecks) {
   expect_problem("{id: q, type: queue_file, path: relative.jsonl}", "path must be absolute");
   expect_problem("{id: q, type: queue_file, path: /tmp/q, fsync: sometimes}",
-                 "fsync must be always, batch or never");
+                 "fsync must be one of always, batch, never, not 'sometimes'");
   expect_problem("{id: q, type: queue_file, path: /tmp/q, rotation: {max_size: 1 parsec}}",
                  "rotation.max_size must be a size");
   expect_problem("{id: m, type: email, from: a@b.example, to: [c@d.example]}", "smtp is required");
