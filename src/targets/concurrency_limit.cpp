@@ -34,8 +34,10 @@ struct ConcurrencyLimit::State {
                              next = state->slots.release();
                            }
                            if (next) {
-                             state->waiting.add(-1);
+                             // Counted as waiting until handed on: a rate limit behind may
+                             // count it again first, never the other way round.
                              start(state, *next);
+                             state->waiting.add(-1);
                            }
                            done(std::move(result));
                          });
