@@ -120,6 +120,43 @@ rules:
   ::unsetenv("EVENTROUTER_TEST_HOOK");
 }
 
+TEST(Loader, PathKeysAndTypeNamesComeFromTheCatalog) {
+  // A type the loader has never heard of: its path keys and its name in messages come only
+  // from the catalog the app hands over.
+  using Base = targets::PathKey::Base;
+  targets::TargetCatalog catalog{{{"pager",
+                                   {{"script", Base::rule_file_folder},
+                                    {"argv", Base::rule_file_folder, true},
+                                    {"spool", Base::state_dir}}}},
+                                 {}};
+  testing::RulesDir dir;
+  dir.rule_file("r.yaml", R"(rules:
+  - name: paging
+    event_pattern: {source: [a]}
+    targets:
+      - {id: p, type: pager, script: page.sh, argv: [bin/page, -v], spool: out/spool, other: x}
+      - {id: q}
+)");
+  std::vector<config::Diagnostic> problems;
+  parse_rule_set(dir.config(), catalog, problems);
+  ASSERT_THAT(problems, SizeIs(1));
+  EXPECT_THAT(problems[0].message, HasSubstr("target 'q' has no type; use pager"));
+
+  dir.rule_file("r.yaml", R"(rules:
+  - name: paging
+    event_pattern: {source: [a]}
+    targets:
+      - {id: p, type: pager, script: page.sh, argv: [bin/page, -v], spool: out/spool, other: x}
+)");
+  auto rules = load_rule_set(dir.config(), catalog);
+  const auto& node = rules->rules().at(0).targets.at(0).node;
+  EXPECT_EQ(node["script"].Scalar(), (dir.rules_dir() / "page.sh").string());
+  EXPECT_EQ(node["argv"][0].Scalar(), (dir.rules_dir() / "bin/page").string());
+  EXPECT_EQ(node["argv"][1].Scalar(), "-v");
+  EXPECT_EQ(node["spool"].Scalar(), (dir.path() / "state/out/spool").string());
+  EXPECT_EQ(node["other"].Scalar(), "x");
+}
+
 TEST(Loader, EmptyFolderAndEmptyFilesHoldNoRules) {
   testing::RulesDir dir;
   dir.rule_file("empty.yaml", "# nothing yet\n");
