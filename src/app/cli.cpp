@@ -108,7 +108,7 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
     std::filesystem::path path;
     if (!config_path(rest, path, err)) return 2;
     if (command == "serve") return run_daemon(path, err);
-    return rules::run_validate_command(path, targets::check_target, out, err);
+    return rules::run_validate_command(path, targets::catalog(), out, err);
   }
   if (command == "test-pattern") return test_pattern_command(rest, in, out, err);
   if (command == "dlq") return run_dlq_command(rest, out, err);

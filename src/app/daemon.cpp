@@ -116,7 +116,7 @@ Daemon::Daemon(const std::filesystem::path& config_file)
       // while starting never kills the process with the default action.
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       target_context_(std::make_unique<targets::TargetContext>(
-          targets::TargetContext{delivery_io_->context()})) {
+          targets::TargetContext{delivery_io_->context(), metrics_})) {
   configure_logging(config_.log);
 }
 
@@ -137,7 +137,7 @@ void Daemon::start() {
     }
   }
   try {
-    store_ = std::make_unique<rules::RuleStore>(config_, targets::check_target);
+    store_ = std::make_unique<rules::RuleStore>(config_, targets::catalog());
   } catch (const config::ConfigError& error) {
     throw start_error(error);
   }

@@ -87,11 +87,11 @@ int list(const std::vector<std::string_view>& args, std::ostream& out, std::ostr
   }
   const auto config = load_command_config(parsed->config_file, err);
   if (!config) return 1;
-  // Only the dead_letter paths matter here, so the target types' own keys go unchecked: a
-  // listing should not fail over a webhook header `validate` would complain about.
+  // Only the dead_letter paths matter here, so the target types' own keys go unchecked (an
+  // empty catalog): a listing should not fail over a webhook header `validate` would complain
+  // about.
   std::vector<config::Diagnostic> problems;
-  const auto rule_set = rules::parse_rule_set(
-      *config, [](const targets::TargetSpec&, std::vector<config::Diagnostic>&) {}, problems);
+  const auto rule_set = rules::parse_rule_set(*config, targets::TargetCatalog{}, problems);
   if (!rule_set) {
     err << "eventrouter dlq list: warning: the rules do not load (" << problems.size()
         << (problems.size() == 1 ? " problem" : " problems")

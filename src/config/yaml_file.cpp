@@ -9,6 +9,10 @@
 #include <limits>
 #include <sstream>
 
+#include <fmt/format.h>
+
+#include "eventrouter/config/duration.hpp"
+
 namespace eventrouter::config {
 
 namespace {
@@ -178,11 +182,18 @@ std::optional<std::string> closest_match(std::string_view word,
   return best;
 }
 
+std::optional<std::string> did_you_mean(std::string_view word,
+                                        const std::vector<std::string>& candidates) {
+  auto closest = closest_match(word, candidates);
+  if (!closest) return std::nullopt;
+  return "did you mean '" + *closest + "'?";
+}
+
 std::string unknown_key_message(std::string_view key, std::string_view what,
                                 const std::vector<std::string>& allowed) {
   std::string message = "unknown key '" + std::string(key) + "' in " + std::string(what);
-  if (auto suggestion = closest_match(key, allowed)) {
-    message += "; did you mean '" + *suggestion + "'?";
+  if (auto suggestion = did_you_mean(key, allowed)) {
+    message += "; " + *suggestion;
   } else if (allowed.empty()) {
     message += "; no keys are allowed here";
   } else {
@@ -253,11 +264,62 @@ std::optional<std::string> read_string(YamlFile& file, const YAML::Node& node,
   return node.Scalar();
 }
 
+std::string choice_message(std::string_view name, const std::vector<std::string>& choices,
+                           std::string_view shown, std::optional<std::string_view> suggest_for) {
+  std::string message =
+      std::string(name) + " must be one of " + join_quoted(choices) + ", not " + std::string(shown);
+  if (suggest_for) {
+    if (auto suggestion = did_you_mean(*suggest_for, choices)) message += "; " + *suggestion;
+  }
+  return message;
+}
+
+std::string whole_number_range(std::int64_t min, std::int64_t max) {
+  return min == 1 && max == std::numeric_limits<std::int64_t>::max()
+             ? std::string("a positive whole number")
+             : "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> parse_size(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + digits, value);
+  if (digits == 0 || ec != std::errc() || end != text.data() + digits) return std::nullopt;
+  std::string unit(text.substr(digits));
+  while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
+  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::uint64_t multiplier = 1;
+  if (unit.empty() || unit == "B") {
+    multiplier = 1;
+  } else if (unit == "K" || unit == "KB") {
+    multiplier = 1000;
+  } else if (unit == "M" || unit == "MB") {
+    multiplier = 1000 * 1000;
+  } else if (unit == "G" || unit == "GB") {
+    multiplier = 1000 * 1000 * 1000;
+  } else if (unit == "KIB") {
+    multiplier = 1024;
+  } else if (unit == "MIB") {
+    multiplier = 1024 * 1024;
+  } else if (unit == "GIB") {
+    multiplier = 1024ULL * 1024 * 1024;
+  } else {
+    return std::nullopt;
+  }
+  if (value > std::numeric_limits<std::uint64_t>::max() / multiplier) return std::nullopt;
+  return value * multiplier;
+}
+
 std::optional<bool> read_bool(YamlFile& file, const YAML::Node& node, std::string_view name) {
   if (node.IsScalar()) {
-    const std::string& s = node.Scalar();
-    if (s == "true" || s == "True" || s == "TRUE") return true;
-    if (s == "false" || s == "False" || s == "FALSE") return false;
+    if (auto value = parse_bool(node.Scalar())) return value;
   }
   file.error(node, std::string(name) + " must be true or false, not " + file.quoted(node));
   return std::nullopt;
@@ -266,10 +328,7 @@ std::optional<bool> read_bool(YamlFile& file, const YAML::Node& node, std::strin
 std::optional<std::int64_t> read_integer(YamlFile& file, const YAML::Node& node,
                                          std::string_view name, std::int64_t min,
                                          std::int64_t max) {
-  const std::string range =
-      min == 1 && max == std::numeric_limits<std::int64_t>::max()
-          ? std::string("a positive whole number")
-          : "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+  const std::string range = whole_number_range(min, max);
   if (!node.IsScalar()) {
     file.error(node, std::string(name) + " must be " + range + ", not " + type_name(node));
     return std::nullopt;
@@ -299,15 +358,226 @@ std::optional<std::string> read_choice(YamlFile& file, const YAML::Node& node,
       std::find(choices.begin(), choices.end(), node.Scalar()) != choices.end()) {
     return node.Scalar();
   }
-  std::string message =
-      std::string(name) + " must be one of " + join_quoted(choices) + ", not " + file.quoted(node);
-  if (node.IsScalar() && !file.is_secret(node)) {
-    if (auto suggestion = closest_match(node.Scalar(), choices)) {
-      message += "; did you mean '" + *suggestion + "'?";
-    }
-  }
-  file.error(node, std::move(message));
+  const bool comparable = node.IsScalar() && !file.is_secret(node);
+  file.error(node, choice_message(
+                       name, choices, file.quoted(node),
+                       comparable ? std::optional<std::string_view>(node.Scalar()) : std::nullopt));
   return std::nullopt;
+}
+
+MappingReader::MappingReader(YAML::Node node, Position fallback, std::vector<Diagnostic>& problems,
+                             std::string what, std::string path)
+    : node_(std::move(node)),
+      fallback_(std::move(fallback)),
+      problems_(problems),
+      what_(std::move(what)),
+      path_(std::move(path)),
+      problems_at_start_(problems.size()) {}
+
+void MappingReader::record(const YAML::Node& at, std::string message) {
+  Diagnostic diagnostic;
+  diagnostic.file = fallback_.file;
+  diagnostic.line = fallback_.line;
+  diagnostic.column = fallback_.column;
+  if (at && !at.Mark().is_null()) {
+    diagnostic.line = at.Mark().line + 1;
+    diagnostic.column = at.Mark().column + 1;
+  }
+  diagnostic.message = std::move(message);
+  problems_.push_back(std::move(diagnostic));
+}
+
+void MappingReader::problem(const YAML::Node& at, const std::string& message) {
+  record(at, what_.empty() ? message : what_ + ": " + message);
+}
+
+void MappingReader::check_keys(const std::vector<std::string>& own_keys,
+                               const std::vector<std::string>& also_allowed) {
+  if (!node_.IsMap()) return;
+  std::vector<std::string> named;  // as messages show them: with the path of nested keys
+  for (const auto& own : own_keys) named.push_back(path_ + own);
+  for (const auto& entry : node_) {
+    const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : std::string("?");
+    if (std::find(own_keys.begin(), own_keys.end(), key) != own_keys.end() ||
+        std::find(also_allowed.begin(), also_allowed.end(), key) != also_allowed.end()) {
+      continue;
+    }
+    record(entry.first, unknown_key_message(path_ + key, what_, named));
+  }
+}
+
+bool MappingReader::has(std::string_view key) const {
+  return node_.IsMap() && node_[std::string(key)].IsDefined() && !node_[std::string(key)].IsNull();
+}
+
+YAML::Node MappingReader::get(std::string_view key) const {
+  if (!node_.IsMap()) return YAML::Node();
+  return node_[std::string(key)];
+}
+
+std::optional<MappingReader> MappingReader::child(std::string_view key) {
+  YAML::Node value = get(key);
+  if (!value || value.IsNull()) {
+    return MappingReader(YAML::Node(YAML::NodeType::Map), fallback_, problems_, what_,
+                         name(key) + ".");
+  }
+  if (!value.IsMap()) {
+    problem(value, name(key) + " must be a mapping");
+    return std::nullopt;
+  }
+  return MappingReader(value, fallback_, problems_, what_, name(key) + ".");
+}
+
+std::optional<std::string> MappingReader::string(std::string_view key, bool required) {
+  const YAML::Node value = get(key);
+  if (!value || value.IsNull()) {
+    if (required) problem(node_, name(key) + " is required");
+    return std::nullopt;
+  }
+  if (!value.IsScalar()) {
+    problem(value, name(key) + " must be a string");
+    return std::nullopt;
+  }
+  return value.Scalar();
+}
+
+std::optional<std::chrono::milliseconds> MappingReader::duration(std::string_view key,
+                                                                 std::chrono::milliseconds fallback,
+                                                                 std::chrono::milliseconds min,
+                                                                 std::chrono::milliseconds max) {
+  const YAML::Node value = get(key);
+  if (!value || value.IsNull()) return fallback;
+  std::optional<std::chrono::milliseconds> parsed;
+  if (value.IsScalar()) {
+    if (auto text = parse_duration(value.Scalar())) parsed = *text;
+  }
+  if (!parsed) {
+    problem(value, name(key) + " must be a duration such as 500ms, 5s, 2m or 1h");
+    return std::nullopt;
+  }
+  if (*parsed < min || *parsed > max) {
+    problem(value, name(key) + " must be between " + std::to_string(min.count()) + "ms and " +
+                       std::to_string(max.count() / 1000) + "s");
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+std::optional<long long> MappingReader::integer(std::string_view key, long long fallback,
+                                                long long min, long long max) {
+  const YAML::Node value = get(key);
+  if (!value || value.IsNull()) return fallback;
+  long long parsed = 0;
+  bool good = false;
+  if (value.IsScalar()) {
+    const std::string& text = value.Scalar();
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+    good = ec == std::errc() && end == text.data() + text.size() && !text.empty();
+  }
+  if (!good || parsed < min || parsed > max) {
+    problem(value, name(key) + " must be " + whole_number_range(min, max));
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+std::optional<double> MappingReader::number(std::string_view key, double fallback, double min,
+                                            double max) {
+  const YAML::Node value = get(key);
+  if (!value || value.IsNull()) return fallback;
+  double parsed = 0;
+  bool good = false;
+  if (value.IsScalar()) {
+    const std::string& text = value.Scalar();
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+    good = ec == std::errc() && end == text.data() + text.size() && !text.empty();
+  }
+  if (!good || !(parsed >= min && parsed <= max)) {
+    problem(value, fmt::format("{} must be a number from {} to {}", name(key), min, max));
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+std::optional<bool> MappingReader::boolean(std::string_view key, bool fallback) {
+  const YAML::Node value = get(key);
+  if (!value || value.IsNull()) return fallback;
+  if (value.IsScalar()) {
+    if (auto parsed = parse_bool(value.Scalar())) return parsed;
+  }
+  problem(value, name(key) + " must be true or false");
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> MappingReader::size(std::string_view key, std::uint64_t fallback,
+                                                 std::uint64_t min, std::uint64_t max) {
+  const YAML::Node value = get(key);
+  if (!value || value.IsNull()) return fallback;
+  std::optional<std::uint64_t> parsed;
+  if (value.IsScalar()) parsed = parse_size(value.Scalar());
+  if (!parsed || *parsed < min || *parsed > max) {
+    problem(value, name(key) + " must be a size from " + std::to_string(min) + " to " +
+                       std::to_string(max) + " bytes, such as 65536, 64KiB or 100MiB");
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+std::optional<std::string> MappingReader::choice(std::string_view key, std::string fallback,
+                                                 const std::vector<std::string>& allowed) {
+  const YAML::Node value = get(key);
+  if (!value || value.IsNull()) return fallback;
+  if (value.IsScalar() &&
+      std::find(allowed.begin(), allowed.end(), value.Scalar()) != allowed.end()) {
+    return value.Scalar();
+  }
+  // A word that is not one of a few fixed words is shown: it is a typo, not a secret.
+  const bool scalar = value.IsScalar();
+  problem(value,
+          choice_message(name(key), allowed, scalar ? "'" + value.Scalar() + "'" : type_name(value),
+                         scalar ? std::optional<std::string_view>(value.Scalar()) : std::nullopt));
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> MappingReader::string_list(std::string_view key,
+                                                                   bool required) {
+  const YAML::Node value = get(key);
+  if (!value || value.IsNull()) {
+    if (required) problem(node_, name(key) + " is required");
+    return std::nullopt;
+  }
+  if (!value.IsSequence()) {
+    problem(value, name(key) + " must be a list of strings");
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (const auto& item : value) {
+    if (!item.IsScalar()) {
+      problem(item, name(key) + " must contain only strings");
+      return std::nullopt;
+    }
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> MappingReader::string_map(
+    std::string_view key) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const YAML::Node value = get(key);
+  if (!value || value.IsNull()) return out;
+  if (!value.IsMap()) {
+    problem(value, name(key) + " must be a mapping of names to strings");
+    return std::nullopt;
+  }
+  for (const auto& entry : value) {
+    if (!entry.first.IsScalar() || !entry.second.IsScalar()) {
+      problem(entry.first, name(key) + " must map names to strings");
+      return std::nullopt;
+    }
+    out.emplace_back(entry.first.Scalar(), entry.second.Scalar());
+  }
+  return out;
 }
 
 }  // namespace eventrouter::config

@@ -45,7 +45,7 @@ std::string where(const targets::SourcePosition& p) {
 // Everything one load needs to share across files.
 struct LoadContext {
   const config::Config& config;
-  const targets::TargetChecker& checker;
+  const targets::TargetCatalog& catalog;
   std::map<std::string, targets::SourcePosition> names;  // rule name -> first definition
   std::vector<Rule> rules;
 };
@@ -93,13 +93,20 @@ void absolutize(YAML::Node node, const fs::path& base) {
 
 void absolutize_target_paths(YamlFile& file, const LoadContext& ctx, const std::string& type,
                              const YAML::Node& target) {
-  // Lookups through a const node never add keys; the handles they return still write through.
-  if (type == "runbook") {
-    const YAML::Node command = target["command"];
-    if (command.IsSequence() && command.size() > 0) absolutize(command[0], file.folder());
-    if (const YAML::Node dir = target["working_dir"]) absolutize(dir, file.folder());
-  } else if (type == "queue_file") {
-    if (const YAML::Node path = target["path"]) absolutize(path, ctx.config.state_dir);
+  const targets::TargetTypeInfo* info = ctx.catalog.find(type);
+  if (info == nullptr) return;  // the checker reports the unknown type
+  for (const auto& path_key : info->path_keys) {
+    const fs::path base = path_key.relative_to == targets::PathKey::Base::state_dir
+                              ? ctx.config.state_dir
+                              : file.folder();
+    // Lookups through a const node never add keys; the handles they return still write through.
+    const YAML::Node value = target[path_key.key];
+    if (!value) continue;
+    if (!path_key.first_item_only) {
+      absolutize(value, base);
+    } else if (value.IsSequence() && value.size() > 0) {
+      absolutize(value[0], base);
+    }
   }
 }
 
@@ -175,7 +182,7 @@ std::optional<targets::TargetSpec> read_target(YamlFile& file, LoadContext& ctx,
   const YAML::Node type = keys["type"];
   if (!type) {
     file.error(node, "target" + (spec.id.empty() ? std::string() : " '" + spec.id + "'") +
-                         " has no type; use webhook, runbook, queue_file or email");
+                         " has no type; use " + ctx.catalog.type_names());
     usable = false;
   } else if (auto text = config::read_string(file, type, "target type")) {
     spec.type = *text;
@@ -221,9 +228,11 @@ void read_targets(YamlFile& file, LoadContext& ctx, const MapEntry* entry, const
   for (std::size_t i = 0; i < list.size(); ++i) {
     auto spec = read_target(file, ctx, name, list[i], ids);
     if (!spec) continue;
-    std::vector<config::Diagnostic> target_problems;
-    ctx.checker(*spec, target_problems);
-    for (auto& d : target_problems) file.report(std::move(d));
+    if (ctx.catalog.check) {
+      std::vector<config::Diagnostic> target_problems;
+      ctx.catalog.check(*spec, target_problems);
+      for (auto& d : target_problems) file.report(std::move(d));
+    }
     out.push_back(std::move(*spec));
   }
 }
@@ -354,7 +363,7 @@ std::vector<fs::path> list_rule_files(const fs::path& dir) {
 }
 
 std::shared_ptr<const RuleSet> parse_rule_set(const config::Config& config,
-                                              const targets::TargetChecker& checker,
+                                              const targets::TargetCatalog& catalog,
                                               std::vector<config::Diagnostic>& problems,
                                               const RuleSet* previous) {
   const std::size_t first = problems.size();
@@ -369,7 +378,7 @@ std::shared_ptr<const RuleSet> parse_rule_set(const config::Config& config,
     problems.push_back(std::move(d));
     return nullptr;
   }
-  LoadContext ctx{config, checker, {}, {}};
+  LoadContext ctx{config, catalog, {}, {}};
   const auto files = list_rule_files(config.rules_dir);
   for (const auto& path : files) {
     const std::size_t before = problems.size();
@@ -387,10 +396,10 @@ std::shared_ptr<const RuleSet> parse_rule_set(const config::Config& config,
 }
 
 std::shared_ptr<const RuleSet> load_rule_set(const config::Config& config,
-                                             const targets::TargetChecker& checker,
+                                             const targets::TargetCatalog& catalog,
                                              const RuleSet* previous) {
   std::vector<config::Diagnostic> problems;
-  auto rules = parse_rule_set(config, checker, problems, previous);
+  auto rules = parse_rule_set(config, catalog, problems, previous);
   if (!rules) throw config::ConfigError(std::move(problems));
   return rules;
 }

@@ -9,9 +9,9 @@
 
 namespace eventrouter::rules {
 
-RuleStore::RuleStore(config::Config config, targets::TargetChecker checker)
-    : config_(std::move(config)), checker_(std::move(checker)) {
-  current_.store(load_rule_set(config_, checker_));
+RuleStore::RuleStore(config::Config config, targets::TargetCatalog catalog)
+    : config_(std::move(config)), catalog_(std::move(catalog)) {
+  current_.store(load_rule_set(config_, catalog_));
   status_.time = std::chrono::system_clock::now();
 }
 
@@ -22,7 +22,7 @@ bool RuleStore::reload() {
   std::shared_ptr<const RuleSet> next;
   const auto previous = current_.load();
   try {
-    next = parse_rule_set(config_, checker_, problems, previous.get());
+    next = parse_rule_set(config_, catalog_, problems, previous.get());
     if (next && preparer_) preparer_(next);
   } catch (const config::ConfigError& e) {
     next = nullptr;

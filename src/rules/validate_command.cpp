@@ -23,7 +23,7 @@ config::Diagnostic for_display(config::Diagnostic d) {
 
 }  // namespace
 
-int run_validate_command(const fs::path& config_file, const targets::TargetChecker& checker,
+int run_validate_command(const fs::path& config_file, const targets::TargetCatalog& catalog,
                          std::ostream& out, std::ostream& err) {
   std::vector<config::Diagnostic> problems;
   std::shared_ptr<const RuleSet> rules;
@@ -33,7 +33,7 @@ int run_validate_command(const fs::path& config_file, const targets::TargetCheck
     if (config) {
       shown_file = for_display({config->file, 0, 0, ""}).file;
       // Go on after a bad config value: the rule files have their own mistakes to show.
-      rules = parse_rule_set(*config, checker, problems);
+      rules = parse_rule_set(*config, catalog, problems);
     }
   } catch (const std::exception& e) {
     err << config_file.string() << ": " << e.what() << '\n';

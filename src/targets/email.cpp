@@ -5,7 +5,9 @@
 #include <cctype>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <mutex>
+#include <stdexcept>
 
 #include <curl/curl.h>
 #include <unistd.h>
@@ -244,16 +246,14 @@ Expected<std::string, std::string> build_email_message(const EmailConfig& config
 
 std::optional<EmailConfig> read_email_config(const TargetSpec& spec,
                                              std::vector<config::Diagnostic>& problems) {
-  SpecReader reader(spec.node, spec, problems, "email target '" + spec.id + "': ");
-  reader.check_keys({"smtp", "from", "to", "subject", "max_concurrency"}, true);
+  SpecReader reader(spec.node, spec, problems, target_name(spec));
   EmailConfig config;
   config.rule = spec.rule;
   config.id = spec.id;
   if (!reader.has("smtp")) reader.problem(spec.node, "smtp is required (at least smtp.host)");
   if (auto smtp = reader.child("smtp")) {
-    smtp->check_keys(
-        {"host", "port", "starttls", "tls", "username", "password", "ca_file", "verify", "timeout"},
-        false);
+    smtp->check_keys({"host", "port", "starttls", "tls", "username", "password", "ca_file",
+                      "verify", "timeout"});
     if (reader.has("smtp")) {
       if (auto host = smtp->string("host", true)) {
         if (host->empty() || has_control(*host) ||
@@ -269,7 +269,9 @@ std::optional<EmailConfig> read_email_config(const TargetSpec& spec,
     }
     if (auto starttls =
             smtp->choice("starttls", "opportunistic", {"required", "opportunistic", "never"})) {
-      config.smtp.starttls = *starttls;
+      config.smtp.starttls = *starttls == "required" ? EmailConfig::StartTls::required
+                             : *starttls == "never"  ? EmailConfig::StartTls::never
+                                                     : EmailConfig::StartTls::opportunistic;
     }
     if (config.smtp.tls && smtp->has("starttls")) {
       smtp->problem(smtp->get("starttls"),
@@ -280,7 +282,8 @@ std::optional<EmailConfig> read_email_config(const TargetSpec& spec,
     if (config.smtp.username.empty() != config.smtp.password.empty()) {
       smtp->problem(reader.get("smtp"), "smtp.username and smtp.password go together");
     }
-    if (!config.smtp.username.empty() && !config.smtp.tls && config.smtp.starttls != "required") {
+    if (!config.smtp.username.empty() && !config.smtp.tls &&
+        config.smtp.starttls != EmailConfig::StartTls::required) {
       smtp->problem(reader.get("smtp"),
                     "smtp.username needs TLS so the password is never sent in clear: set "
                     "smtp.starttls: required or smtp.tls: true");
@@ -330,9 +333,6 @@ std::optional<EmailConfig> read_email_config(const TargetSpec& spec,
     auto compiled = email_subject_template(spec, config.subject);
     if (!compiled) reader.problem(reader.get("subject"), "subject: " + compiled.error());
   }
-  if (auto limit = reader.integer("max_concurrency", config.max_concurrency, 1, 64)) {
-    config.max_concurrency = static_cast<int>(*limit);
-  }
   if (reader.failed()) return std::nullopt;
   return config;
 }
@@ -344,10 +344,8 @@ Expected<transform::EventTemplate, std::string> email_subject_template(const Tar
   return transform::EventTemplate::compile(std::move(*variables), subject, true);
 }
 
-EmailTarget::EmailTarget(EmailConfig config, transform::EventTemplate subject)
-    : config_(std::move(config)),
-      subject_(std::move(subject)),
-      pool_(static_cast<std::size_t>(config_.max_concurrency)) {
+EmailTarget::EmailTarget(EmailConfig config, transform::EventTemplate subject, std::size_t threads)
+    : config_(std::move(config)), subject_(std::move(subject)), pool_(threads) {
   init_curl_once();
 }
 
@@ -355,54 +353,82 @@ EmailTarget::~EmailTarget() {
   shutdown(std::chrono::milliseconds(0));
 }
 
-void EmailTarget::deliver(Invocation invocation, Completion done) {
+void EmailTarget::send(Invocation invocation, Completion done) {
   deliver_pooled(pool_, std::move(invocation), std::move(done),
-                 [this](const Invocation& pending) { return send(pending); });
+                 [this](const Invocation& pending) { return send_once(pending); });
 }
 
-DeliveryResult EmailTarget::send(const Invocation& invocation) {
-  const std::string where = "email " + config_.rule + "/" + config_.id + " via " +
-                            config_.smtp.host + ":" + std::to_string(config_.smtp.port);
+std::string EmailTarget::where() const {
+  return "email " + config_.rule + "/" + config_.id + " via " + config_.smtp.host + ":" +
+         std::to_string(config_.smtp.port);
+}
+
+Expected<std::string, DeliveryResult> EmailTarget::compose(const Invocation& invocation) const {
   auto subject = subject_.render(invocation.event_json.empty() ? "{}" : invocation.event_json,
                                  invocation.rule, invocation.ingestion_time);
   if (!subject) {
-    return DeliveryResult::permanent(error_code::invalid_parameter,
-                                     where + ": subject: " + subject.error());
+    return unexpected(DeliveryResult::permanent(error_code::invalid_parameter,
+                                                where() + ": subject: " + subject.error()));
   }
   auto built = build_email_message(config_, *subject, invocation, std::chrono::system_clock::now());
   if (!built) {
-    return DeliveryResult::permanent(error_code::invalid_parameter, where + ": " + built.error());
+    return unexpected(
+        DeliveryResult::permanent(error_code::invalid_parameter, where() + ": " + built.error()));
   }
+  return std::move(*built);
+}
 
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) {
-    return DeliveryResult::retryable(error_code::internal_error, where + ": curl_easy_init failed");
-  }
+namespace {
+
+struct CurlEasyCleanup {
+  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
+};
+struct CurlListFree {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+
+}  // namespace
+
+// One SMTP transfer: the curl handle and everything its options point at, which must live as
+// long as it does. The handles are released however the transfer ends.
+struct EmailTarget::Transfer {
+  std::unique_ptr<CURL, CurlEasyCleanup> curl{curl_easy_init()};
+  std::unique_ptr<curl_slist, CurlListFree> recipients;
+  std::string url;
+  std::string mail_from;
+  Upload upload;
+  char error_buffer[CURL_ERROR_SIZE] = "";
+};
+
+void EmailTarget::configure(Transfer& transfer) {
   char hostname[256] = "localhost";
   ::gethostname(hostname, sizeof hostname - 1);
-  const std::string url =
-      std::string(config_.smtp.tls ? "smtps://" : "smtp://") +
-      (config_.smtp.host.find(':') != std::string::npos ? "[" + config_.smtp.host + "]"
-                                                        : config_.smtp.host) +
-      ":" + std::to_string(config_.smtp.port) + "/" + hostname;
-  const std::string mail_from = "<" + config_.from.address + ">";
-  curl_slist* recipients = nullptr;
+  transfer.url = std::string(config_.smtp.tls ? "smtps://" : "smtp://") +
+                 (config_.smtp.host.find(':') != std::string::npos ? "[" + config_.smtp.host + "]"
+                                                                   : config_.smtp.host) +
+                 ":" + std::to_string(config_.smtp.port) + "/" + hostname;
+  transfer.mail_from = "<" + config_.from.address + ">";
   for (const auto& address : config_.to) {
-    recipients = curl_slist_append(recipients, ("<" + address.address + ">").c_str());
+    curl_slist* longer =
+        curl_slist_append(transfer.recipients.get(), ("<" + address.address + ">").c_str());
+    if (longer != nullptr) {
+      (void)transfer.recipients.release();  // appending keeps the list: `longer` now holds it
+      transfer.recipients.reset(longer);
+    }
   }
-  Upload upload{std::move(*built), 0};
-  char error_buffer[CURL_ERROR_SIZE] = "";
 
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  CURL* curl = transfer.curl.get();
+  curl_easy_setopt(curl, CURLOPT_URL, transfer.url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(curl, CURLOPT_MAIL_FROM, mail_from.c_str());
-  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, recipients);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, transfer.error_buffer);
+  curl_easy_setopt(curl, CURLOPT_MAIL_FROM, transfer.mail_from.c_str());
+  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, transfer.recipients.get());
   curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_upload);
-  curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
-  curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(upload.data.size()));
+  curl_easy_setopt(curl, CURLOPT_READDATA, &transfer.upload);
+  curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
+                   static_cast<curl_off_t>(transfer.upload.data.size()));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(config_.smtp.timeout.count()));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.smtp.timeout.count()));
@@ -411,11 +437,19 @@ DeliveryResult EmailTarget::send(const Invocation& invocation) {
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_transfer);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &abort_);
   if (!config_.smtp.tls) {
-    curl_easy_setopt(curl, CURLOPT_USE_SSL,
-                     config_.smtp.starttls == "required" ? static_cast<long>(CURLUSESSL_ALL)
-                     : config_.smtp.starttls == "opportunistic"
-                         ? static_cast<long>(CURLUSESSL_TRY)
-                         : static_cast<long>(CURLUSESSL_NONE));
+    long use_ssl = CURLUSESSL_TRY;
+    switch (config_.smtp.starttls) {
+      case EmailConfig::StartTls::required:
+        use_ssl = CURLUSESSL_ALL;
+        break;
+      case EmailConfig::StartTls::opportunistic:
+        use_ssl = CURLUSESSL_TRY;
+        break;
+      case EmailConfig::StartTls::never:
+        use_ssl = CURLUSESSL_NONE;
+        break;
+    }
+    curl_easy_setopt(curl, CURLOPT_USE_SSL, use_ssl);
   }
   if (!config_.smtp.ca_file.empty())
     curl_easy_setopt(curl, CURLOPT_CAINFO, config_.smtp.ca_file.c_str());
@@ -425,23 +459,12 @@ DeliveryResult EmailTarget::send(const Invocation& invocation) {
     curl_easy_setopt(curl, CURLOPT_USERNAME, config_.smtp.username.c_str());
     curl_easy_setopt(curl, CURLOPT_PASSWORD, config_.smtp.password.c_str());
   }
+}
 
-  const CURLcode code = curl_easy_perform(curl);
-  long response = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response);
-  curl_slist_free_all(recipients);
-  curl_easy_cleanup(curl);
-
-  if (code == CURLE_OK) {
-    spdlog::info("{} event {} attempt {}: sent to {} recipient(s)", where, invocation.event_id,
-                 invocation.attempt, config_.to.size());
-    return DeliveryResult::ok();
-  }
-  std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
-  std::string message = where + ": " + detail;
+DeliveryResult EmailTarget::classify(int code, long response, const std::string& detail) const {
+  std::string message = where() + ": " + detail;
   if (response > 0) message += " (SMTP " + std::to_string(response) + ")";
-  DeliveryResult result;
-  switch (code) {
+  switch (static_cast<CURLcode>(code)) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
     case CURLE_SEND_ERROR:
@@ -450,41 +473,83 @@ DeliveryResult EmailTarget::send(const Invocation& invocation) {
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
-      result = DeliveryResult::retryable(error_code::connection_failure, message);
-      break;
+      return DeliveryResult::retryable(error_code::connection_failure, message);
     case CURLE_USE_SSL_FAILED:
-      result = DeliveryResult::retryable(
+      return DeliveryResult::retryable(
           error_code::connection_failure,
           message + "; the server did not offer STARTTLS, which smtp.starttls: required demands");
-      break;
     case CURLE_OPERATION_TIMEDOUT:
-      result = DeliveryResult::retryable(error_code::timeout, message);
-      break;
+      return DeliveryResult::retryable(error_code::timeout, message);
     case CURLE_ABORTED_BY_CALLBACK:
-      result =
-          DeliveryResult::retryable(error_code::internal_error, where + ": aborted at shutdown");
-      break;
+      return DeliveryResult::retryable(error_code::internal_error,
+                                       where() + ": aborted at shutdown");
     case CURLE_LOGIN_DENIED:
-      result = DeliveryResult::retryable(error_code::no_permissions, message);
-      break;
+      return DeliveryResult::retryable(error_code::no_permissions, message);
     default:
       if (response >= 500 && response < 600) {
-        result = DeliveryResult::permanent(error_code::error_from_target, message);
-      } else {
-        result = DeliveryResult::retryable(error_code::error_from_target, message);
+        return DeliveryResult::permanent(error_code::error_from_target, message);
       }
+      return DeliveryResult::retryable(error_code::error_from_target, message);
   }
-  spdlog::warn("{} event {} attempt {}: {}", where, invocation.event_id, invocation.attempt,
+}
+
+DeliveryResult EmailTarget::send_once(const Invocation& invocation) {
+  auto message = compose(invocation);
+  if (!message) return message.error();
+
+  Transfer transfer;
+  if (!transfer.curl) {
+    return DeliveryResult::retryable(error_code::internal_error,
+                                     where() + ": curl_easy_init failed");
+  }
+  transfer.upload = Upload{std::move(*message), 0};
+  configure(transfer);
+  const CURLcode code = curl_easy_perform(transfer.curl.get());
+  long response = 0;
+  curl_easy_getinfo(transfer.curl.get(), CURLINFO_RESPONSE_CODE, &response);
+
+  if (code == CURLE_OK) {
+    spdlog::info("{} event {} attempt {}: sent to {} recipient(s)", where(), invocation.event_id,
+                 invocation.attempt, config_.to.size());
+    return DeliveryResult::ok();
+  }
+  const DeliveryResult result =
+      classify(code, response,
+               transfer.error_buffer[0] != '\0' ? transfer.error_buffer : curl_easy_strerror(code));
+  spdlog::warn("{} event {} attempt {}: {}", where(), invocation.event_id, invocation.attempt,
                result.error_message);
   return result;
 }
 
-void EmailTarget::shutdown(std::chrono::milliseconds grace) {
-  if (!stopped_.exchange(true)) pool_.stop();
-  // A message in flight is bounded by smtp.timeout; wait for it up to the grace period.
-  if (pool_.wait_idle(grace)) return;
+void EmailTarget::on_stop() {
+  pool_.stop();  // queued messages complete as retryable
+}
+
+void EmailTarget::abort() {
+  // A message in flight is bounded by smtp.timeout; past the grace period it is aborted.
   abort_ = true;
-  pool_.wait_idle(std::chrono::seconds(2));
+}
+
+const TargetType& email_target_type() {
+  static const TargetType type{
+      "email",
+      {"smtp", "from", "to", "subject"},
+      {},
+      {.max_concurrency = 2, .max_concurrency_limit = 64},
+      [](const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {
+        read_email_config(spec, problems);
+      },
+      [](const TargetSpec& spec, TargetContext&, const TargetLimits& limits,
+         std::vector<config::Diagnostic>& problems) -> std::unique_ptr<Target> {
+        auto config = read_email_config(spec, problems);
+        if (!config) return nullptr;
+        auto subject = email_subject_template(spec, config->subject);
+        if (!subject) throw std::invalid_argument(subject.error());
+        return std::make_unique<EmailTarget>(
+            std::move(*config), std::move(*subject),
+            static_cast<std::size_t>(limits.max_concurrency.value_or(2)));
+      }};
+  return type;
 }
 
 }  // namespace eventrouter::targets

@@ -37,8 +37,7 @@ DeliveryResult classify(const FileAppender::Error& error, const std::filesystem:
 
 std::optional<QueueFileConfig> read_queue_file_config(const TargetSpec& spec,
                                                       std::vector<config::Diagnostic>& problems) {
-  SpecReader reader(spec.node, spec, problems, "queue_file target '" + spec.id + "': ");
-  reader.check_keys({"path", "fsync", "rotation"}, true);
+  SpecReader reader(spec.node, spec, problems, target_name(spec));
   QueueFileConfig config;
   if (auto path = reader.string("path", true)) {
     config.path = *path;
@@ -54,7 +53,7 @@ std::optional<QueueFileConfig> read_queue_file_config(const TargetSpec& spec,
                                        : QueueFileConfig::Fsync::batch;
   }
   if (auto rotation = reader.child("rotation")) {
-    rotation->check_keys({"max_size", "max_files"}, false);
+    rotation->check_keys({"max_size", "max_files"});
     if (auto size = rotation->size("max_size", 0, 4096, 1ULL << 50)) config.max_size = *size;
     if (auto files = rotation->integer("max_files", 5, 1, 1000)) {
       config.max_files = static_cast<int>(*files);
@@ -178,20 +177,16 @@ QueueFileTarget::~QueueFileTarget() {
   shutdown(std::chrono::milliseconds(0));
 }
 
-void QueueFileTarget::deliver(Invocation invocation, Completion done) {
+void QueueFileTarget::send(Invocation invocation, Completion done) {
   std::string line = queue_file_line(invocation.payload);
   {
     std::lock_guard lock(mutex_);
-    if (!stopped_) {
-      pending_.push_back({std::move(line), std::move(done)});
-      if (drain_scheduled_) return;
-      drain_scheduled_ = true;
-      if (pool_.post({[this] { drain(); }, [this] { fail_pending(); }})) return;
-      done = std::move(pending_.back().done);
-      pending_.pop_back();
-    }
+    pending_.push_back({std::move(line), std::move(done)});
+    if (drain_scheduled_) return;
+    drain_scheduled_ = true;
+    if (pool_.post({[this] { drain(); }, [this] { fail_pending(); }})) return;
   }
-  done(DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
+  fail_pending();  // the pool has stopped: shutdown is under way
 }
 
 void QueueFileTarget::drain() {
@@ -240,16 +235,28 @@ void QueueFileTarget::fail_pending() {
   }
 }
 
-void QueueFileTarget::shutdown(std::chrono::milliseconds grace) {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopped_) return;
-    stopped_ = true;
-  }
-  // Writes are short: let queued lines go out within the grace period, then refuse the rest.
-  pool_.wait_idle(grace);
+void QueueFileTarget::abort() {
+  // Writes are short: lines still queued after the grace period are refused, not written.
   pool_.stop();
   fail_pending();
+}
+
+const TargetType& queue_file_target_type() {
+  static const TargetType type{
+      "queue_file",
+      {"path", "fsync", "rotation"},
+      {{"path", PathKey::Base::state_dir}},
+      {},  // no concurrency limit unless configured: one writer thread already orders the lines
+      [](const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {
+        read_queue_file_config(spec, problems);
+      },
+      [](const TargetSpec& spec, TargetContext&, const TargetLimits&,
+         std::vector<config::Diagnostic>& problems) -> std::unique_ptr<Target> {
+        auto config = read_queue_file_config(spec, problems);
+        if (!config) return nullptr;
+        return std::make_unique<QueueFileTarget>(std::move(*config));
+      }};
+  return type;
 }
 
 }  // namespace eventrouter::targets

@@ -1,6 +1,5 @@
 #include "eventrouter/targets/registry.hpp"
 
-#include <functional>
 #include <stdexcept>
 
 #include "eventrouter/targets/email.hpp"
@@ -13,102 +12,90 @@
 namespace eventrouter::targets {
 namespace {
 
-struct Entry {
-  std::string type;
-  std::function<void(const TargetSpec&, std::vector<config::Diagnostic>&)> check;
-  std::function<std::unique_ptr<Target>(const TargetSpec&, TargetContext&,
-                                        std::vector<config::Diagnostic>&)>
-      make;
-};
-
-const std::vector<Entry>& entries() {
-  static const std::vector<Entry> registry = {
-      {"webhook",
-       [](const TargetSpec& spec, auto& problems) { read_webhook_config(spec, problems); },
-       [](const TargetSpec& spec, TargetContext& context,
-          auto& problems) -> std::unique_ptr<Target> {
-         auto config = read_webhook_config(spec, problems);
-         if (!config) return nullptr;
-         return std::make_unique<WebhookTarget>(std::move(*config), context);
-       }},
-      {"runbook",
-       [](const TargetSpec& spec, auto& problems) { read_runbook_config(spec, problems); },
-       [](const TargetSpec& spec, TargetContext&, auto& problems) -> std::unique_ptr<Target> {
-         auto config = read_runbook_config(spec, problems);
-         if (!config) return nullptr;
-         return std::make_unique<RunbookTarget>(std::move(*config));
-       }},
-      {"queue_file",
-       [](const TargetSpec& spec, auto& problems) { read_queue_file_config(spec, problems); },
-       [](const TargetSpec& spec, TargetContext&, auto& problems) -> std::unique_ptr<Target> {
-         auto config = read_queue_file_config(spec, problems);
-         if (!config) return nullptr;
-         return std::make_unique<QueueFileTarget>(std::move(*config));
-       }},
-      {"email", [](const TargetSpec& spec, auto& problems) { read_email_config(spec, problems); },
-       [](const TargetSpec& spec, TargetContext&, auto& problems) -> std::unique_ptr<Target> {
-         auto config = read_email_config(spec, problems);
-         if (!config) return nullptr;
-         auto subject = email_subject_template(spec, config->subject);
-         if (!subject) throw std::invalid_argument(subject.error());
-         return std::make_unique<EmailTarget>(std::move(*config), std::move(*subject));
-       }},
-  };
-  return registry;
-}
-
-const Entry* find(const std::string& type) {
-  for (const auto& entry : entries()) {
-    if (entry.type == type) return &entry;
+const TargetType* find(const std::string& name) {
+  for (const TargetType* type : registered_types()) {
+    if (type->name == name) return type;
   }
   return nullptr;
 }
 
+void report_unknown_type(const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {
+  SpecReader reader(spec.node, spec, problems, "");
+  std::string message =
+      "unknown target type '" + spec.type + "' (expected " + catalog().type_names() + ")";
+  if (auto suggestion = config::did_you_mean(spec.type, target_types())) {
+    message += "; " + *suggestion;
+  }
+  reader.problem(spec.node.IsMap() ? spec.node["type"] : YAML::Node(), message);
+}
+
+void check_shaping(const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {
+  auto shaper = transform::PayloadShaper::from_node(spec.node, spec.position.file);
+  if (shaper) return;
+  for (auto diagnostic : shaper.error()) {
+    diagnostic.message = spec.type + " target '" + spec.id + "': " + diagnostic.message;
+    if (diagnostic.line == 0) {
+      diagnostic.line = spec.position.line;
+      diagnostic.column = spec.position.column;
+    }
+    problems.push_back(std::move(diagnostic));
+  }
+}
+
 }  // namespace
 
-const std::vector<std::string>& target_types() {
-  static const std::vector<std::string> types = [] {
-    std::vector<std::string> out;
-    for (const auto& entry : entries()) out.push_back(entry.type);
-    return out;
-  }();
+const std::vector<const TargetType*>& registered_types() {
+  // One line a type, in documentation order.
+  static const std::vector<const TargetType*> types = {
+      &webhook_target_type(),
+      &runbook_target_type(),
+      &queue_file_target_type(),
+      &email_target_type(),
+  };
   return types;
 }
 
+const std::vector<std::string>& target_types() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const TargetType* type : registered_types()) out.push_back(type->name);
+    return out;
+  }();
+  return names;
+}
+
+const TargetCatalog& catalog() {
+  static const TargetCatalog built = [] {
+    TargetCatalog out;
+    for (const TargetType* type : registered_types()) {
+      out.types.push_back({type->name, type->path_keys});
+    }
+    out.check = check_target;
+    return out;
+  }();
+  return built;
+}
+
 void check_target(const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {
-  const Entry* entry = find(spec.type);
-  if (entry == nullptr) {
-    SpecReader reader(spec.node, spec, problems, "");
-    std::string message =
-        "unknown target type '" + spec.type + "' (expected webhook, runbook, queue_file or email)";
-    if (auto suggestion = did_you_mean(spec.type, target_types())) {
-      message += "; did you mean '" + *suggestion + "'?";
-    }
-    reader.problem(spec.node.IsMap() ? spec.node["type"] : YAML::Node(), message);
-    return;
-  }
-  entry->check(spec, problems);
-  auto shaper = transform::PayloadShaper::from_node(spec.node, spec.position.file);
-  if (!shaper) {
-    for (auto diagnostic : shaper.error()) {
-      diagnostic.message = spec.type + " target '" + spec.id + "': " + diagnostic.message;
-      if (diagnostic.line == 0) {
-        diagnostic.line = spec.position.line;
-        diagnostic.column = spec.position.column;
-      }
-      problems.push_back(std::move(diagnostic));
-    }
-  }
+  const TargetType* type = find(spec.type);
+  if (type == nullptr) return report_unknown_type(spec, problems);
+  std::vector<std::string> keys = type->keys;
+  keys.insert(keys.end(), limit_keys().begin(), limit_keys().end());
+  SpecReader(spec.node, spec, problems, target_name(spec)).check_keys(keys, keys_of_every_target());
+  type->check(spec, problems);
+  read_target_limits(spec, type->limits, problems);
+  check_shaping(spec, problems);
 }
 
 std::unique_ptr<Target> make_target(const TargetSpec& spec, TargetContext& context) {
   std::vector<config::Diagnostic> problems;
-  const Entry* entry = find(spec.type);
+  const TargetType* type = find(spec.type);
   std::unique_ptr<Target> target;
-  if (entry == nullptr) {
-    check_target(spec, problems);
-  } else {
-    target = entry->make(spec, context, problems);
+  if (type == nullptr) {
+    report_unknown_type(spec, problems);
+  } else if (auto limits = read_target_limits(spec, type->limits, problems)) {
+    target = type->make(spec, context, *limits, problems);
+    if (target) target = with_limits(std::move(target), *limits, spec, context);
   }
   if (!target) {
     throw std::invalid_argument(problems.empty() ? "target '" + spec.id + "' cannot be built"

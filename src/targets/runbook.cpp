@@ -40,10 +40,7 @@ std::string tail(const std::string& text, std::size_t limit = 512) {
 
 std::optional<RunbookConfig> read_runbook_config(const TargetSpec& spec,
                                                  std::vector<config::Diagnostic>& problems) {
-  SpecReader reader(spec.node, spec, problems, "runbook target '" + spec.id + "': ");
-  reader.check_keys({"command", "timeout", "kill_grace", "env", "working_dir", "max_concurrency",
-                     "permanent_exit_codes", "output_limit"},
-                    true);
+  SpecReader reader(spec.node, spec, problems, target_name(spec));
   RunbookConfig config;
   config.rule = spec.rule;
   config.id = spec.id;
@@ -94,9 +91,6 @@ std::optional<RunbookConfig> read_runbook_config(const TargetSpec& spec,
     } else {
       config.working_dir = *dir;
     }
-  }
-  if (auto limit = reader.integer("max_concurrency", config.max_concurrency, 1, 256)) {
-    config.max_concurrency = static_cast<int>(*limit);
   }
   if (reader.has("permanent_exit_codes")) {
     const YAML::Node codes = reader.get("permanent_exit_codes");
@@ -151,16 +145,16 @@ Expected<std::vector<std::string>, std::string> runbook_environment(const Runboo
   return out;
 }
 
-RunbookTarget::RunbookTarget(RunbookConfig config)
+RunbookTarget::RunbookTarget(RunbookConfig config, std::size_t threads)
     : config_(std::move(config)),
       abort_at_(std::numeric_limits<std::chrono::steady_clock::rep>::max()),
-      pool_(static_cast<std::size_t>(config_.max_concurrency)) {}
+      pool_(threads) {}
 
 RunbookTarget::~RunbookTarget() {
   shutdown(std::chrono::milliseconds(0));
 }
 
-void RunbookTarget::deliver(Invocation invocation, Completion done) {
+void RunbookTarget::send(Invocation invocation, Completion done) {
   deliver_pooled(pool_, std::move(invocation), std::move(done),
                  [this](const Invocation& pending) { return run(pending); });
 }
@@ -246,15 +240,39 @@ DeliveryResult RunbookTarget::run(const Invocation& invocation) {
   return outcome;
 }
 
-void RunbookTarget::shutdown(std::chrono::milliseconds grace) {
-  if (stopped_.exchange(true)) {
-    pool_.wait_idle(config_.kill_grace + std::chrono::seconds(1));
-    return;
-  }
+void RunbookTarget::on_stop() {
   pool_.stop();  // queued invocations complete as retryable
-  // Running processes get the grace period, then their groups are ended (TERM, then KILL).
-  abort_at_ = (std::chrono::steady_clock::now() + grace).time_since_epoch().count();
-  pool_.wait_idle(grace + config_.kill_grace + std::chrono::seconds(1));
+}
+
+void RunbookTarget::abort() {
+  // The process groups still running are ended: TERM now, KILL after kill_grace.
+  abort_at_ = std::chrono::steady_clock::now().time_since_epoch().count();
+}
+
+std::chrono::milliseconds RunbookTarget::abort_wait() const {
+  return config_.kill_grace + std::chrono::seconds(1);
+}
+
+const TargetType& runbook_target_type() {
+  static const TargetType type{
+      "runbook",
+      {"command", "timeout", "kill_grace", "env", "working_dir", "permanent_exit_codes",
+       "output_limit"},
+      {{"command", PathKey::Base::rule_file_folder, true},
+       {"working_dir", PathKey::Base::rule_file_folder}},
+      {.max_concurrency = 4, .max_concurrency_limit = 256},
+      [](const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {
+        read_runbook_config(spec, problems);
+      },
+      [](const TargetSpec& spec, TargetContext&, const TargetLimits& limits,
+         std::vector<config::Diagnostic>& problems) -> std::unique_ptr<Target> {
+        auto config = read_runbook_config(spec, problems);
+        if (!config) return nullptr;
+        // As many threads as runs may be in flight; the concurrency limit holds the others.
+        return std::make_unique<RunbookTarget>(
+            std::move(*config), static_cast<std::size_t>(limits.max_concurrency.value_or(4)));
+      }};
+  return type;
 }
 
 }  // namespace eventrouter::targets

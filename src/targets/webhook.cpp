@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <condition_variable>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -24,9 +23,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "eventrouter/net/hmac.hpp"
-#include "eventrouter/targets/fifo_slots.hpp"
 #include "eventrouter/targets/header_value.hpp"
-#include "eventrouter/targets/token_bucket.hpp"
 #include "eventrouter/transform/json_text.hpp"
 #include "spec_reader.hpp"
 
@@ -100,10 +97,8 @@ class Exchange;
 }  // namespace
 
 struct WebhookTarget::State {
-  State(WebhookConfig c, asio::io_context& context)
-      : config(std::move(c)),
-        io(context),
-        slots(static_cast<std::size_t>(config.max_concurrency)) {}
+  State(WebhookConfig c, asio::io_context& context, std::size_t idle_limit)
+      : config(std::move(c)), io(context), max_idle(idle_limit) {}
 
   // Under `mutex`.
   std::shared_ptr<Connection> take_idle_locked() {
@@ -120,9 +115,9 @@ struct WebhookTarget::State {
   void give_back(std::shared_ptr<Connection> connection) {
     connection->idle_since = std::chrono::steady_clock::now();
     std::lock_guard lock(mutex);
-    // Never more idle connections than requests at once: together with the slots this bounds
-    // the target's sockets to max_concurrency.
-    if (stopped || idle.size() >= slots.limit()) {
+    // Never more idle connections than requests at once: together with the concurrency limit
+    // this bounds the target's sockets to max_concurrency.
+    if (stopped || idle.size() >= max_idle) {
       connection->close();
       return;
     }
@@ -131,23 +126,20 @@ struct WebhookTarget::State {
 
   WebhookConfig config;
   asio::io_context& io;
+  const std::size_t max_idle;
   std::optional<asio::ssl::context> ssl;
-  std::optional<TokenBucket> bucket;
   std::string port_text;
 
   std::mutex mutex;
-  std::condition_variable all_done;
   std::vector<std::shared_ptr<Connection>> idle;
-  // Every delivery not yet completed, started or waiting for a slot.
+  // Every request not yet completed, for shutdown to abort.
   std::map<const void*, std::weak_ptr<Exchange>> in_flight;
-  // At most max_concurrency requests at once; the rest wait here, without a socket, in order.
-  FifoSlots<std::shared_ptr<Exchange>> slots;
   bool stopped = false;
 };
 
 namespace {
 
-// One delivery: optional rate-limit wait, then connect (or reuse), send, read, classify.
+// One delivery: connect (or reuse), send, read, classify.
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   using State = WebhookTarget::State;
@@ -155,13 +147,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Exchange(std::shared_ptr<State> state, Invocation invocation, Completion done)
       : state_(std::move(state)), invocation_(std::move(invocation)), done_(std::move(done)) {}
 
-  // Once the exchange holds one of the target's slots (never twice).
+  // Once (never twice), after it was entered in the state's in_flight.
   void start() {
     bool aborted_before_start = false;
     {
       std::lock_guard lock(state_->mutex);
-      started_ = true;  // from here on finish() gives the slot back
-      // Shutdown reached it between getting its slot and starting: it never opens a socket.
+      started_ = true;
+      // Shutdown reached it between being entered and starting: it never opens a socket.
       aborted_before_start = abort_requested_;
       if (!aborted_before_start) {
         conn_ = state_->take_idle_locked();
@@ -178,9 +170,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
           DeliveryResult::permanent(error_code::invalid_parameter,
                                     "webhook " + state_->config.url.authority() + ": " + *problem));
     }
-    // On the strand from here, like abort(): a start that follows another exchange's finish may
-    // meet a shutdown, and the rate-limit timer must not be created while abort() cancels it.
-    asio::post(executor_, [self = shared_from_this()] { self->wait_for_rate_limit(); });
+    // On the strand from here, like abort(): a start may meet a shutdown, and the resolver and
+    // its timer must not be created while abort() cancels them.
+    asio::post(executor_, [self = shared_from_this()] { self->begin(); });
   }
 
   // From shutdown: closes everything on the exchange's strand; pending operations then fail.
@@ -195,7 +187,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     auto self = shared_from_this();
     asio::post(executor_, [self] {
       self->aborted_ = true;
-      if (self->wait_timer_) self->wait_timer_->cancel();
       if (self->resolve_timer_) self->resolve_timer_->cancel();
       if (self->resolver_) self->resolver_->cancel();
       if (self->conn_) self->conn_->close();
@@ -205,15 +196,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void finish(DeliveryResult result) {
     if (finished_.exchange(true)) return;
     Completion done = std::move(done_);
-    std::optional<std::shared_ptr<Exchange>> next;
     {
       std::lock_guard lock(state_->mutex);
       state_->in_flight.erase(this);
-      // The slot passes to the oldest waiting delivery (none wait once shutdown began).
-      if (started_) next = state_->slots.release();
-      if (state_->in_flight.empty()) state_->all_done.notify_all();
     }
-    if (next) (*next)->start();
     done(std::move(result));
   }
 
@@ -257,18 +243,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     request_.keep_alive(true);
     request_.prepare_payload();
     return problem;
-  }
-
-  void wait_for_rate_limit() {
-    if (aborted_) return finish(aborted_result());
-    const auto wait = state_->bucket ? state_->bucket->reserve() : std::chrono::nanoseconds(0);
-    if (wait <= std::chrono::nanoseconds(0)) return begin();
-    wait_timer_.emplace(executor_);
-    wait_timer_->expires_after(wait);
-    wait_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || self->aborted_) return self->finish(aborted_result());
-      self->begin();
-    });
   }
 
   void begin() {
@@ -432,7 +406,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::optional<http::response_parser<http::string_body>> parser_;
   std::optional<tcp::resolver> resolver_;
   std::optional<asio::steady_timer> resolve_timer_;
-  std::optional<asio::steady_timer> wait_timer_;
   std::chrono::steady_clock::time_point deadline_;
   bool reused_ = false;
   bool retried_ = false;
@@ -447,10 +420,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
 std::optional<WebhookConfig> read_webhook_config(const TargetSpec& spec,
                                                  std::vector<config::Diagnostic>& problems) {
-  SpecReader reader(spec.node, spec, problems, "webhook target '" + spec.id + "': ");
-  reader.check_keys({"url", "method", "headers", "timeout", "rate_limit_per_second",
-                     "max_concurrency", "hmac_secret", "tls"},
-                    true);
+  SpecReader reader(spec.node, spec, problems, target_name(spec));
   WebhookConfig config;
   config.rule = spec.rule;
   config.id = spec.id;
@@ -488,21 +458,13 @@ std::optional<WebhookConfig> read_webhook_config(const TargetSpec& spec,
                                      std::chrono::minutes(5))) {
     config.timeout = *timeout;
   }
-  if (auto limit = reader.integer("max_concurrency", config.max_concurrency, 1, 256)) {
-    config.max_concurrency = static_cast<int>(*limit);
-  }
-  if (reader.has("rate_limit_per_second")) {
-    if (auto rate = reader.number("rate_limit_per_second", 0, 0.001, 100000)) {
-      config.rate_limit_per_second = *rate;
-    }
-  }
   if (auto secret = reader.string("hmac_secret", false)) {
     if (secret->empty()) reader.problem(reader.get("hmac_secret"), "hmac_secret is empty");
     config.hmac_secret = std::move(*secret);
   }
   if (reader.has("tls")) {
     if (auto tls = reader.child("tls")) {
-      tls->check_keys({"ca_file", "verify", "client_cert_file", "client_key_file"}, false);
+      tls->check_keys({"ca_file", "verify", "client_cert_file", "client_key_file"});
       if (!config.url.tls && !config.url.host.empty()) {
         tls->problem(reader.get("tls"), "tls options need an https:// url");
       }
@@ -569,11 +531,11 @@ DeliveryResult classify_http_status(unsigned status, std::string_view reason,
   return DeliveryResult::permanent(error_code::error_from_target, message);
 }
 
-WebhookTarget::WebhookTarget(WebhookConfig config, TargetContext& context)
-    : state_(std::make_shared<State>(std::move(config), context.io)) {
+WebhookTarget::WebhookTarget(WebhookConfig config, TargetContext& context,
+                             std::size_t max_idle_connections)
+    : state_(std::make_shared<State>(std::move(config), context.io, max_idle_connections)) {
   const WebhookConfig& c = state_->config;
   state_->port_text = std::to_string(c.url.port);
-  if (c.rate_limit_per_second) state_->bucket.emplace(*c.rate_limit_per_second);
   if (c.url.tls) {
     try {
       auto& ssl = state_->ssl.emplace(asio::ssl::context::tls_client);
@@ -598,55 +560,55 @@ WebhookTarget::~WebhookTarget() {
   shutdown(std::chrono::milliseconds(0));
 }
 
-void WebhookTarget::deliver(Invocation invocation, Completion done) {
+void WebhookTarget::send(Invocation invocation, Completion done) {
   auto exchange = std::make_shared<Exchange>(state_, std::move(invocation), std::move(done));
-  bool refused = false;
-  bool admitted = false;
   {
     std::lock_guard lock(state_->mutex);
-    refused = state_->stopped;
-    if (!refused) {
-      state_->in_flight.emplace(exchange.get(), exchange);
-      admitted = state_->slots.admit(exchange);
-    }
+    state_->in_flight.emplace(exchange.get(), exchange);
   }
-  if (refused) {
-    return exchange->finish(
-        DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
-  }
-  // Otherwise it waits for a slot; the exchange that frees one starts it.
-  if (admitted) exchange->start();
+  exchange->start();
 }
 
-void WebhookTarget::shutdown(std::chrono::milliseconds grace) {
-  std::vector<std::shared_ptr<Exchange>> never_started;
+void WebhookTarget::on_stop() {
+  std::vector<std::shared_ptr<Connection>> idle;
   {
     std::lock_guard lock(state_->mutex);
     state_->stopped = true;
-    never_started = state_->slots.take_waiting();
-  }
-  // Nothing was sent for these, so nothing is lost by not starting them now: they complete at
-  // once, retryable, and the grace period goes to the requests already on the wire.
-  for (auto& exchange : never_started) {
-    exchange->finish(DeliveryResult::retryable(error_code::internal_error,
-                                               "webhook request not started before shutdown"));
-  }
-  std::vector<std::weak_ptr<Exchange>> remaining;
-  std::vector<std::shared_ptr<Connection>> idle;
-  {
-    std::unique_lock lock(state_->mutex);
-    state_->all_done.wait_for(lock, grace, [&] { return state_->in_flight.empty(); });
-    for (const auto& [key, exchange] : state_->in_flight) remaining.push_back(exchange);
     idle.swap(state_->idle);
   }
   for (auto& connection : idle) connection->close();
+}
+
+void WebhookTarget::abort() {
+  std::vector<std::weak_ptr<Exchange>> remaining;
+  {
+    std::lock_guard lock(state_->mutex);
+    for (const auto& [key, exchange] : state_->in_flight) remaining.push_back(exchange);
+  }
+  // Aborted requests complete on the io_context, as retryable.
   for (auto& weak : remaining) {
     if (auto exchange = weak.lock()) exchange->abort();
   }
-  // Aborted requests complete on the io_context; wait briefly for their callbacks.
-  std::unique_lock lock(state_->mutex);
-  state_->all_done.wait_for(lock, std::chrono::seconds(2),
-                            [&] { return state_->in_flight.empty(); });
+}
+
+const TargetType& webhook_target_type() {
+  static const TargetType type{
+      "webhook",
+      {"url", "method", "headers", "timeout", "hmac_secret", "tls"},
+      {},
+      {.max_concurrency = 16, .max_concurrency_limit = 256},
+      [](const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {
+        read_webhook_config(spec, problems);
+      },
+      [](const TargetSpec& spec, TargetContext& context, const TargetLimits& limits,
+         std::vector<config::Diagnostic>& problems) -> std::unique_ptr<Target> {
+        auto config = read_webhook_config(spec, problems);
+        if (!config) return nullptr;
+        return std::make_unique<WebhookTarget>(
+            std::move(*config), context,
+            static_cast<std::size_t>(limits.max_concurrency.value_or(16)));
+      }};
+  return type;
 }
 
 }  // namespace eventrouter::targets

@@ -214,7 +214,8 @@ TEST_F(DeadLetterListingTest, FilesAreTheDefaultThenEachTargetsDeadLetterPathOnc
       - { id: q, type: queue_file, path: q2.jsonl, dead_letter: { path: dlq/../dlq/shared.jsonl } }
 )");
   const auto config = eventrouter::config::load_config(dir_ / "eventrouter.yaml");
-  const auto rules = eventrouter::rules::load_rule_set(config, [](const auto&, auto&) {});
+  const auto rules =
+      eventrouter::rules::load_rule_set(config, eventrouter::targets::TargetCatalog{});
   const auto files = eventrouter::app::dead_letter_files(config, rules.get());
   const fs::path state = fs::weakly_canonical(dir_) / "state";
   ASSERT_EQ(files.size(), 3u);

@@ -65,6 +65,74 @@ TEST(YamlFile, ReadIntegerRange) {
                   "/x/a.yaml:3:4: c must be a whole number from 0 to 185, not '1.5'"));
 }
 
+TEST(YamlFile, BothReadersParseBooleansAlike) {
+  std::vector<Diagnostic> problems;
+  YamlFile file("/x/a.yaml", problems);
+  auto tree = *parse_yaml_text(file, "a: True\nb: FALSE\nc: yes\nd: 'on'\n");
+  MappingReader reader(tree, {"/x/a.yaml", 1, 1}, problems, "t");
+  for (const char* key : {"a", "b", "c", "d"}) {
+    EXPECT_EQ(read_bool(file, tree[key], key), reader.boolean(key, false)) << key;
+  }
+  EXPECT_EQ(reader.boolean("a", false), true);
+  EXPECT_EQ(reader.boolean("b", true), false);
+  // YAML 1.1's yes/no/on/off are not booleans here, for either reader.
+  EXPECT_EQ(reader.boolean("c", false), std::nullopt);
+  EXPECT_EQ(reader.boolean("d", false), std::nullopt);
+}
+
+TEST(YamlFile, BothReadersWordChoicesAndUnknownKeysAlike) {
+  std::vector<Diagnostic> problems;
+  YamlFile file("/x/a.yaml", problems);
+  auto tree = *parse_yaml_text(file, "level: wran\nlevl: x\n");
+  const std::vector<std::string> levels = {"debug", "info", "warn"};
+  read_choice(file, tree["level"], "level", levels);
+  read_mapping(file, tree, "the section", {"level"});
+  MappingReader reader(tree, {"/x/a.yaml", 1, 1}, problems, "the section");
+  reader.choice("level", "info", levels);
+  reader.check_keys({"level"});
+  std::vector<std::string> messages;
+  for (const auto& p : problems) messages.push_back(p.to_string());
+  EXPECT_THAT(
+      messages,
+      ElementsAre("/x/a.yaml:1:8: level must be one of debug, info, warn, not 'wran'; did "
+                  "you mean 'warn'?",
+                  "/x/a.yaml:2:1: unknown key 'levl' in the section; did you mean 'level'?",
+                  "/x/a.yaml:1:8: the section: level must be one of debug, info, warn, "
+                  "not 'wran'; did you mean 'warn'?",
+                  "/x/a.yaml:2:1: unknown key 'levl' in the section; did you mean 'level'?"));
+}
+
+TEST(YamlFile, MappingReaderNamesNestedKeysAndFallsBackToItsPosition) {
+  std::vector<Diagnostic> problems;
+  YamlFile file("/x/a.yaml", problems);
+  auto tree = *parse_yaml_text(file, "smtp: {prot: 25, port: 99999}\n");
+  MappingReader reader(tree, {"/x/a.yaml", 7, 3}, problems, "email target 'm'");
+  auto smtp = reader.child("smtp");
+  ASSERT_TRUE(smtp);
+  smtp->check_keys({"host", "port"});
+  EXPECT_EQ(smtp->integer("port", 25, 1, 65535), std::nullopt);
+  EXPECT_EQ(reader.string("from", true), std::nullopt);
+  std::vector<std::string> messages;
+  for (const auto& p : problems) messages.push_back(p.to_string());
+  EXPECT_THAT(messages,
+              ElementsAre("/x/a.yaml:1:8: unknown key 'smtp.prot' in email target 'm'; did you "
+                          "mean 'smtp.port'?",
+                          "/x/a.yaml:1:24: email target 'm': smtp.port must be a whole number "
+                          "from 1 to 65535",
+                          "/x/a.yaml:1:1: email target 'm': from is required"));
+  EXPECT_TRUE(reader.failed());
+}
+
+TEST(YamlFile, Sizes) {
+  EXPECT_EQ(parse_size("65536"), 65536u);
+  EXPECT_EQ(parse_size("64KiB"), 65536u);
+  EXPECT_EQ(parse_size("1 MB"), 1000000u);
+  EXPECT_EQ(parse_size("2g"), 2000000000u);
+  EXPECT_EQ(parse_size("1 parsec"), std::nullopt);
+  EXPECT_EQ(parse_size("KiB"), std::nullopt);
+  EXPECT_EQ(parse_size("99999999999999999999GiB"), std::nullopt);
+}
+
 TEST(YamlFile, DiagnosticsSortByPosition) {
   std::vector<Diagnostic> d = {
       {"/b", 1, 1, "x"}, {"/a", 3, 1, "y"}, {"/a", 1, 5, "z"}, {"/a", 1, 2, "w"}};

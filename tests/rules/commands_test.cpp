@@ -24,7 +24,7 @@ TEST(Validate, ValidConfigPrintsASummary) {
   dir.rule_file("b.yaml", testing::one_rule("c", "x"));
   std::ostringstream out, err;
   EXPECT_EQ(
-      run_validate_command(dir.path() / "eventrouter.yaml", testing::fake_checker(), out, err), 0);
+      run_validate_command(dir.path() / "eventrouter.yaml", testing::fake_catalog(), out, err), 0);
   EXPECT_EQ(out.str(),
             "config OK: 3 rules in 2 files (" + (dir.path() / "eventrouter.yaml").string() + ")\n");
   EXPECT_EQ(err.str(), "");
@@ -33,7 +33,7 @@ TEST(Validate, ValidConfigPrintsASummary) {
 TEST(Validate, FolderArgumentMeansItsEventrouterYaml) {
   testing::RulesDir dir;
   std::ostringstream out, err;
-  EXPECT_EQ(run_validate_command(dir.path(), testing::fake_checker(), out, err), 0);
+  EXPECT_EQ(run_validate_command(dir.path(), testing::fake_catalog(), out, err), 0);
   EXPECT_THAT(out.str(), StartsWith("config OK: 0 rules in 0 files"));
 }
 
@@ -43,7 +43,7 @@ TEST(Validate, ReportsConfigAndRuleProblemsTogether) {
   dir.rule_file("a.yaml", "rules:\n  - name: a\n    event_pattern: {source: [x]}\n");
   std::ostringstream out, err;
   EXPECT_EQ(
-      run_validate_command(dir.path() / "eventrouter.yaml", testing::fake_checker(), out, err), 1);
+      run_validate_command(dir.path() / "eventrouter.yaml", testing::fake_catalog(), out, err), 1);
   EXPECT_EQ(out.str(), "");
   EXPECT_EQ(err.str(),
             (dir.path() / "eventrouter.yaml").string() +
@@ -56,7 +56,7 @@ TEST(Validate, ReportsConfigAndRuleProblemsTogether) {
 TEST(Validate, MissingConfigFile) {
   testing::TempDir dir;
   std::ostringstream out, err;
-  EXPECT_EQ(run_validate_command(dir.path() / "missing.yaml", testing::fake_checker(), out, err),
+  EXPECT_EQ(run_validate_command(dir.path() / "missing.yaml", testing::fake_catalog(), out, err),
             1);
   EXPECT_EQ(err.str(), (dir.path() / "missing.yaml").string() +
                            ": cannot open file: No such file or directory\n1 problem found\n");
@@ -68,7 +68,7 @@ TEST(Validate, PathsUnderTheWorkingDirectoryAreShownRelative) {
   const auto saved = std::filesystem::current_path();
   std::filesystem::current_path(dir.path());
   std::ostringstream out, err;
-  const int code = run_validate_command("eventrouter.yaml", testing::fake_checker(), out, err);
+  const int code = run_validate_command("eventrouter.yaml", testing::fake_catalog(), out, err);
   std::filesystem::current_path(saved);
   EXPECT_EQ(code, 1);
   EXPECT_EQ(err.str(),
@@ -90,7 +90,7 @@ TEST(RenderRules, DocumentListsRulesAndReloadOutcome) {
     event_pattern: '{"source": [ "x" ]}'
     targets: [{ id: t, type: email }]
 )");
-  auto rules = load_rule_set(dir.config(), testing::fake_checker());
+  auto rules = load_rule_set(dir.config(), testing::fake_catalog());
   std::vector<const Rule*> out;
   rules->match("default", R"({"source":"aws.guardduty","detail":{"severity":9}})", out);
   for (const Rule* rule : out) RuleSet::count_match(*rule);

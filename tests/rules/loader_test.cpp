@@ -22,7 +22,7 @@ std::vector<std::string> problems_for(
   testing::RulesDir dir;
   for (const auto& [name, text] : files) dir.rule_file(name, text);
   std::vector<config::Diagnostic> problems;
-  auto rules = parse_rule_set(dir.config(), testing::fake_checker(), problems);
+  auto rules = parse_rule_set(dir.config(), testing::fake_catalog(), problems);
   EXPECT_EQ(rules == nullptr, !problems.empty());
   std::vector<std::string> out;
   for (auto d : problems) {
@@ -75,7 +75,7 @@ rules:
 )");
   dir.rule_file(".hidden.yaml", "not: [valid");
   dir.rule_file("notes.txt", "not: [valid");
-  auto rules = load_rule_set(dir.config(), testing::fake_checker());
+  auto rules = load_rule_set(dir.config(), testing::fake_catalog());
   ASSERT_THAT(rules->rules(), SizeIs(2));
   EXPECT_THAT(rules->files(), ElementsAre(dir.rules_dir() / "a.yaml", dir.rules_dir() / "b.yml"));
 
@@ -120,11 +120,48 @@ rules:
   ::unsetenv("EVENTROUTER_TEST_HOOK");
 }
 
+TEST(Loader, PathKeysAndTypeNamesComeFromTheCatalog) {
+  // A type the loader has never heard of: its path keys and its name in messages come only
+  // from the catalog the app hands over.
+  using Base = targets::PathKey::Base;
+  targets::TargetCatalog catalog{{{"pager",
+                                   {{"script", Base::rule_file_folder},
+                                    {"argv", Base::rule_file_folder, true},
+                                    {"spool", Base::state_dir}}}},
+                                 {}};
+  testing::RulesDir dir;
+  dir.rule_file("r.yaml", R"(rules:
+  - name: paging
+    event_pattern: {source: [a]}
+    targets:
+      - {id: p, type: pager, script: page.sh, argv: [bin/page, -v], spool: out/spool, other: x}
+      - {id: q}
+)");
+  std::vector<config::Diagnostic> problems;
+  parse_rule_set(dir.config(), catalog, problems);
+  ASSERT_THAT(problems, SizeIs(1));
+  EXPECT_THAT(problems[0].message, HasSubstr("target 'q' has no type; use pager"));
+
+  dir.rule_file("r.yaml", R"(rules:
+  - name: paging
+    event_pattern: {source: [a]}
+    targets:
+      - {id: p, type: pager, script: page.sh, argv: [bin/page, -v], spool: out/spool, other: x}
+)");
+  auto rules = load_rule_set(dir.config(), catalog);
+  const auto& node = rules->rules().at(0).targets.at(0).node;
+  EXPECT_EQ(node["script"].Scalar(), (dir.rules_dir() / "page.sh").string());
+  EXPECT_EQ(node["argv"][0].Scalar(), (dir.rules_dir() / "bin/page").string());
+  EXPECT_EQ(node["argv"][1].Scalar(), "-v");
+  EXPECT_EQ(node["spool"].Scalar(), (dir.path() / "state/out/spool").string());
+  EXPECT_EQ(node["other"].Scalar(), "x");
+}
+
 TEST(Loader, EmptyFolderAndEmptyFilesHoldNoRules) {
   testing::RulesDir dir;
   dir.rule_file("empty.yaml", "# nothing yet\n");
   dir.rule_file("none.yaml", "rules:\n");
-  auto rules = load_rule_set(dir.config(), testing::fake_checker());
+  auto rules = load_rule_set(dir.config(), testing::fake_catalog());
   EXPECT_THAT(rules->rules(), SizeIs(0));
   EXPECT_THAT(rules->files(), SizeIs(2));
 }
@@ -133,7 +170,7 @@ TEST(Loader, MissingRulesDir) {
   testing::TempDir dir;
   const auto file = dir.write("eventrouter.yaml", "rules_dir: nowhere\n");
   std::vector<config::Diagnostic> problems;
-  EXPECT_EQ(parse_rule_set(config::load_config(file), testing::fake_checker(), problems), nullptr);
+  EXPECT_EQ(parse_rule_set(config::load_config(file), testing::fake_catalog(), problems), nullptr);
   ASSERT_THAT(problems, SizeIs(1));
   EXPECT_EQ(problems[0].to_string(), (dir.path() / "nowhere").string() +
                                          ": rules_dir does not exist; create it or fix rules_dir "
@@ -347,7 +384,7 @@ TEST(Loader, ConfigErrorCarriesEveryProblem) {
   testing::RulesDir dir;
   dir.rule_file("a.yaml", "rules:\n  - name: a\n");
   try {
-    load_rule_set(dir.config(), testing::fake_checker());
+    load_rule_set(dir.config(), testing::fake_catalog());
     FAIL() << "expected ConfigError";
   } catch (const config::ConfigError& e) {
     EXPECT_THAT(e.diagnostics(), SizeIs(2));

@@ -37,7 +37,7 @@ TEST(RuleSet, MatchesPerBusInRuleOrderAndSkipsDisabledRules) {
   dir.rule_file("c.yaml", testing::one_rule("gd-security", "aws.guardduty", "security"));
   dir.rule_file("d.yaml", testing::one_rule("gd-default-2", "aws.guardduty"));
   dir.rule_file("e.yaml", testing::one_rule("only-disabled", "aws.macie", "quiet", "DISABLED"));
-  auto rules = load_rule_set(dir.config(), testing::fake_checker());
+  auto rules = load_rule_set(dir.config(), testing::fake_catalog());
 
   EXPECT_THAT(matched(*rules, "default", kGuardDuty), ElementsAre("gd-default", "gd-default-2"));
   EXPECT_THAT(matched(*rules, "security", kGuardDuty), ElementsAre("gd-security"));
@@ -58,7 +58,7 @@ TEST(RuleSet, MatchesPerBusInRuleOrderAndSkipsDisabledRules) {
 TEST(RuleSet, PaddedInputMatchesToo) {
   testing::RulesDir dir;
   dir.rule_file("a.yaml", testing::one_rule("gd", "aws.guardduty"));
-  auto rules = load_rule_set(dir.config(), testing::fake_checker());
+  auto rules = load_rule_set(dir.config(), testing::fake_catalog());
   simdjson::padded_string padded(kGuardDuty);
   std::vector<const Rule*> out;
   rules->match("default", simdjson::padded_string_view(padded), out);
@@ -69,7 +69,7 @@ TEST(RuleSet, PaddedInputMatchesToo) {
 TEST(RuleSet, MatchingAloneCountsNothing) {
   testing::RulesDir dir;
   dir.rule_file("a.yaml", testing::one_rule("gd", "aws.guardduty"));
-  auto rules = load_rule_set(dir.config(), testing::fake_checker());
+  auto rules = load_rule_set(dir.config(), testing::fake_catalog());
   std::vector<const Rule*> out;
   // The caller counts once the event is accepted: a refused request must not count.
   rules->match("default", kGuardDuty, out);
@@ -83,12 +83,12 @@ TEST(RuleSet, MatchCountsCarryOverToTheNextRuleSetByName) {
   testing::RulesDir dir;
   dir.rule_file("a.yaml", testing::one_rule("kept", "aws.guardduty"));
   dir.rule_file("b.yaml", testing::one_rule("dropped", "aws.guardduty"));
-  auto first = load_rule_set(dir.config(), testing::fake_checker());
+  auto first = load_rule_set(dir.config(), testing::fake_catalog());
   matched(*first, "default", kGuardDuty);
   matched(*first, "default", kGuardDuty);
   std::filesystem::remove(dir.rules_dir() / "b.yaml");
   dir.rule_file("c.yaml", testing::one_rule("dropped-renamed", "aws.guardduty"));
-  auto second = load_rule_set(dir.config(), testing::fake_checker(), first.get());
+  auto second = load_rule_set(dir.config(), testing::fake_catalog(), first.get());
   EXPECT_EQ(second->find("kept")->match_count->load(), 2u);
   EXPECT_EQ(second->find("dropped-renamed")->match_count->load(), 0u);
   matched(*second, "default", kGuardDuty);
@@ -98,7 +98,7 @@ TEST(RuleSet, MatchCountsCarryOverToTheNextRuleSetByName) {
 TEST(RuleSet, InvalidEventMatchesNothing) {
   testing::RulesDir dir;
   dir.rule_file("a.yaml", testing::one_rule("gd", "aws.guardduty"));
-  auto rules = load_rule_set(dir.config(), testing::fake_checker());
+  auto rules = load_rule_set(dir.config(), testing::fake_catalog());
   EXPECT_THAT(matched(*rules, "default", "{not json"), IsEmpty());
 }
 

@@ -28,13 +28,13 @@ std::size_t match_count(const RuleSet& rules, std::string_view event) {
 TEST(RuleStore, StartFailsOnInvalidRules) {
   testing::RulesDir dir;
   dir.rule_file("a.yaml", "rules:\n  - name: x\n");
-  EXPECT_THROW(RuleStore(dir.config(), testing::fake_checker()), config::ConfigError);
+  EXPECT_THROW(RuleStore(dir.config(), testing::fake_catalog()), config::ConfigError);
 }
 
 TEST(RuleStore, GoodReloadSwapsAndBadReloadKeepsTheRunningRules) {
   testing::RulesDir dir;
   dir.rule_file("a.yaml", testing::one_rule("gd", "aws.guardduty"));
-  RuleStore store(dir.config(), testing::fake_checker());
+  RuleStore store(dir.config(), testing::fake_catalog());
   std::vector<std::size_t> swaps;
   store.on_swap(
       [&](const std::shared_ptr<const RuleSet>& rules) { swaps.push_back(rules->rules().size()); });
@@ -82,7 +82,7 @@ TEST(RuleStore, GoodReloadSwapsAndBadReloadKeepsTheRunningRules) {
 TEST(RuleStore, PreparerCanRejectANewRuleSet) {
   testing::RulesDir dir;
   dir.rule_file("a.yaml", testing::one_rule("gd", "aws.guardduty"));
-  RuleStore store(dir.config(), testing::fake_checker());
+  RuleStore store(dir.config(), testing::fake_catalog());
   bool refuse = true;
   int swaps = 0;
   store.on_prepare([&](const std::shared_ptr<const RuleSet>& next) {
@@ -112,7 +112,7 @@ TEST(RuleStore, PreparerCanRejectANewRuleSet) {
 TEST(RuleStore, RemovedRulesDirIsAFailedReload) {
   testing::RulesDir dir;
   dir.rule_file("a.yaml", testing::one_rule("gd", "aws.guardduty"));
-  RuleStore store(dir.config(), testing::fake_checker());
+  RuleStore store(dir.config(), testing::fake_catalog());
   std::filesystem::remove_all(dir.rules_dir());
   EXPECT_FALSE(store.reload());
   EXPECT_EQ(store.current()->rules().size(), 1u);
@@ -122,7 +122,7 @@ TEST(RuleStore, RemovedRulesDirIsAFailedReload) {
 TEST(RuleStore, ConcurrentMatchingDuringReloads) {
   testing::RulesDir dir;
   dir.rule_file("a.yaml", testing::one_rule("gd", "aws.guardduty"));
-  RuleStore store(dir.config(), testing::fake_checker());
+  RuleStore store(dir.config(), testing::fake_catalog());
   std::atomic<bool> done{false};
   std::atomic<std::size_t> matches{0};
   std::thread matcher([&] {

@@ -42,7 +42,7 @@ class ShippedRules : public ::testing::Test {
  protected:
   void SetUp() override {
     config_ = config::load_config(kSource / "config" / "eventrouter.yaml");
-    rules_ = load_rule_set(config_, testing::fake_checker());
+    rules_ = load_rule_set(config_, testing::fake_catalog());
   }
   std::vector<std::string> fired(const std::string& event) const {
     std::vector<const Rule*> out;
@@ -189,7 +189,7 @@ TEST_F(ShippedRules, RelativePathsWorkFromTheCheckout) {
 // of the shipped rules is right, and the runbook scripts of config/runbooks/ are in place.
 TEST_F(ShippedRules, PassTheRealTargetChecker) {
   std::vector<config::Diagnostic> problems;
-  auto rules = parse_rule_set(config_, targets::check_target, problems);
+  auto rules = parse_rule_set(config_, targets::catalog(), problems);
   for (const auto& d : problems) ADD_FAILURE() << d.to_string();
   EXPECT_NE(rules, nullptr);
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Shared by the rules tests: a scratch config with a rules.d folder, and a target checker
+// Shared by the rules tests: a scratch config with a rules.d folder, and a target catalog
 // standing in for the targets module's.
 
 #include <string>
@@ -32,8 +32,15 @@ inline void fake_check_target(const targets::TargetSpec& spec,
   }
 }
 
-inline targets::TargetChecker fake_checker() {
-  return fake_check_target;
+// The four types with the path keys the real registry gives them, and the checker above.
+inline targets::TargetCatalog fake_catalog() {
+  using Base = targets::PathKey::Base;
+  return {{{"webhook", {}},
+           {"runbook",
+            {{"command", Base::rule_file_folder, true}, {"working_dir", Base::rule_file_folder}}},
+           {"queue_file", {{"path", Base::state_dir}}},
+           {"email", {}}},
+          fake_check_target};
 }
 
 // A folder with eventrouter.yaml (rules_dir: rules.d, state_dir: state) and rules.d/.

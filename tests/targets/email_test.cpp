@@ -40,7 +40,7 @@ class EmailTest : public ::testing::Test {
   }
 
   std::unique_ptr<Target> make(const std::string& smtp, const std::string& extra = "") {
-    TargetContext context{io_};
+    TargetContext context{io_, testing::unread_metrics()};
     return make_target(
         testing::spec_from_yaml("{id: mail, type: email, smtp: {host: " + host_ + ", port: " +
                                 std::to_string(peer_->port()) + ", timeout: 10s" + smtp +
@@ -204,7 +204,7 @@ TEST_F(EmailTest, ConnectionRefusedIsRetryable) {
   boost::asio::ip::tcp::acceptor acceptor(io_, {boost::asio::ip::make_address("127.0.0.1"), 0});
   const int port = acceptor.local_endpoint().port();
   acceptor.close();
-  TargetContext context{io_};
+  TargetContext context{io_, testing::unread_metrics()};
   auto target =
       make_target(testing::spec_from_yaml("{id: mail, type: email, smtp: {host: 127.0.0.1, port: " +
                                           std::to_string(port) +

@@ -16,7 +16,7 @@ namespace {
 using testing::TempDir;
 
 std::unique_ptr<Target> make(const std::string& yaml, boost::asio::io_context& io) {
-  TargetContext context{io};
+  TargetContext context{io, testing::unread_metrics()};
   return make_target(testing::spec_from_yaml(yaml), context);
 }
 

@@ -2,6 +2,8 @@
 
 #include "eventrouter/targets/registry.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "test_support.hpp"
@@ -35,6 +37,43 @@ TEST(Registry, KnowsTheFourTypes) {
             (std::vector<std::string>{"webhook", "runbook", "queue_file", "email"}));
 }
 
+TEST(Registry, TheRulesLoadersCatalogComesFromTheRegistry) {
+  const TargetCatalog& types = catalog();
+  EXPECT_EQ(types.type_names(), "webhook, runbook, queue_file or email");
+  // Relative runbook programs and folders are read against the rule file's folder, queue files
+  // against state_dir (docs/rules.md); webhooks and e-mail have no path keys.
+  const TargetTypeInfo* runbook = types.find("runbook");
+  ASSERT_NE(runbook, nullptr);
+  ASSERT_EQ(runbook->path_keys.size(), 2u);
+  EXPECT_EQ(runbook->path_keys[0].key, "command");
+  EXPECT_TRUE(runbook->path_keys[0].first_item_only);
+  EXPECT_EQ(runbook->path_keys[0].relative_to, PathKey::Base::rule_file_folder);
+  EXPECT_EQ(runbook->path_keys[1].key, "working_dir");
+  EXPECT_EQ(runbook->path_keys[1].relative_to, PathKey::Base::rule_file_folder);
+  const TargetTypeInfo* queue_file = types.find("queue_file");
+  ASSERT_NE(queue_file, nullptr);
+  ASSERT_EQ(queue_file->path_keys.size(), 1u);
+  EXPECT_EQ(queue_file->path_keys[0].key, "path");
+  EXPECT_EQ(queue_file->path_keys[0].relative_to, PathKey::Base::state_dir);
+  EXPECT_TRUE(types.find("webhook")->path_keys.empty());
+  EXPECT_TRUE(types.find("email")->path_keys.empty());
+  // The catalog checks like check_target.
+  std::vector<config::Diagnostic> problems;
+  types.check(testing::spec_from_yaml("id: t\ntype: pager\n"), problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].message,
+            "unknown target type 'pager' (expected webhook, runbook, queue_file or email)");
+}
+
+TEST(Registry, EveryPathKeyIsOneOfItsTypesKeys) {
+  for (const TargetType* type : registered_types()) {
+    for (const auto& path_key : type->path_keys) {
+      EXPECT_NE(std::find(type->keys.begin(), type->keys.end(), path_key.key), type->keys.end())
+          << type->name << "." << path_key.key;
+    }
+  }
+}
+
 TEST(Registry, UnknownTypeSuggestsTheClosest) {
   const auto problems = check("id: t\ntype: webhok\n");
   ASSERT_EQ(problems.size(), 1u);
@@ -65,9 +104,10 @@ TEST(Registry, ValidTargetsHaveNoProblems) {
 
 TEST(Registry, UnknownKeysAreReportedWithSuggestions) {
   expect_problem("{id: a, type: webhook, url: 'http://x.example/', timout: 3s}",
-                 "unknown key 'timout' (did you mean 'timeout'?)");
+                 "unknown key 'timout' in webhook target 'a'; did you mean 'timeout'?");
   expect_problem("{id: a, type: queue_file, path: /tmp/q, rotation: {max_sise: 1MiB}}",
-                 "unknown key 'rotation.max_sise' (did you mean 'rotation.max_size'?)");
+                 "unknown key 'rotation.max_sise' in queue_file target 'a'; did you mean "
+                 "'rotation.max_size'?");
   expect_problem(
       "{id: a, type: email, smtp: {host: h.example, prot: 25}, from: a@b.example, "
       "to: [c@d.example]}",
@@ -81,7 +121,7 @@ TEST(Registry, WebhookChecks) {
                  "must not contain user information");
   expect_problem(
       "{id: a, type: webhook, url: 'http://x.example/', method: POTS}",
-      "method must be POST, PUT, PATCH, DELETE or GET (got 'POTS'; did you mean 'POST'?)");
+      "method must be one of POST, PUT, PATCH, DELETE, GET, not 'POTS'; did you mean 'POST'?");
   expect_problem("{id: a, type: webhook, url: 'http://x.example/', timeout: 5 s}",
                  "timeout must be a duration");
   expect_problem("{id: a, type: webhook, url: 'http://x.example/', rate_limit_per_second: 0}",
@@ -137,7 +177,7 @@ TEST(Registry, RunbookChecks) {
 TEST(Registry, QueueFileAndEmailChecks) {
   expect_problem("{id: q, type: queue_file, path: relative.jsonl}", "path must be absolute");
   expect_problem("{id: q, type: queue_file, path: /tmp/q, fsync: sometimes}",
-                 "fsync must be always, batch or never");
+                 "fsync must be one of always, batch, never, not 'sometimes'");
   expect_problem("{id: q, type: queue_file, path: /tmp/q, rotation: {max_size: 1 parsec}}",
                  "rotation.max_size must be a size");
   expect_problem("{id: m, type: email, from: a@b.example, to: [c@d.example]}", "smtp is required");
@@ -168,7 +208,7 @@ TEST(Registry, ShapingProblemsAreReportedWithTheTarget) {
 
 TEST(Registry, MakeTargetRefusesAnUncheckedSpec) {
   boost::asio::io_context io;
-  TargetContext context{io};
+  TargetContext context{io, testing::unread_metrics()};
   EXPECT_THROW(make_target(testing::spec_from_yaml("{id: x, type: webhook}"), context),
                std::invalid_argument);
   EXPECT_THROW(make_target(testing::spec_from_yaml("{id: x, type: pager}"), context),

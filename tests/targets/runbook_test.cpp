@@ -24,7 +24,7 @@ class RunbookTest : public ::testing::Test {
   std::unique_ptr<Target> make(const std::string& script, const std::string& extra = "") {
     const auto path = dir_ / ("script-" + std::to_string(++scripts_) + ".sh");
     testing::write_file(path, "#!/bin/sh\n" + script, true);
-    TargetContext context{io_};
+    TargetContext context{io_, testing::unread_metrics()};
     return make_target(
         testing::spec_from_yaml("{id: rb, type: runbook, command: [" + path.string() +
                                 ", arg-one, 'arg two']" + extra + "}"),
@@ -179,7 +179,7 @@ TEST_F(RunbookTest, OutputIsLoggedWithTheEventUpToTheBound) {
 TEST_F(RunbookTest, MissingProgramAtRunTimeIsRetryable) {
   const auto path = dir_ / "vanishing.sh";
   testing::write_file(path, "#!/bin/sh\nexit 0\n", true);
-  TargetContext context{io_};
+  TargetContext context{io_, testing::unread_metrics()};
   auto target = make_target(
       testing::spec_from_yaml("{id: rb, type: runbook, command: [" + path.string() + "]}"),
       context);

@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include "eventrouter/metrics/registry.hpp"
 #include "eventrouter/targets/target.hpp"
 #include "eventrouter/targets/target_spec.hpp"
 
@@ -45,6 +46,12 @@ class Peer {
 // Writes a test CA and a server certificate for 127.0.0.1 into `dir` (ca.pem, server.pem,
 // server.key).
 void make_test_ca(const std::filesystem::path& dir);
+
+// The metrics registry of targets built by tests that do not look at their metrics.
+inline metrics::Registry& unread_metrics() {
+  static metrics::Registry registry;
+  return registry;
+}
 
 TargetSpec spec_from_yaml(const std::string& yaml, const std::string& rule = "test-rule");
 

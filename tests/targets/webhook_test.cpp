@@ -57,7 +57,7 @@ class WebhookTest : public ::testing::Test {
   }
 
   Target& make(const std::string& yaml) {
-    TargetContext context{io_};
+    TargetContext context{io_, testing::unread_metrics()};
     targets_.push_back(make_target(testing::spec_from_yaml(yaml), context));
     return *targets_.back();
   }
@@ -351,16 +351,19 @@ TEST_F(WebhookTest, ShutdownCompletesQueuedDeliveriesOnceEach) {
 
 TEST(WebhookUnits, MaxConcurrencyDefaultsTo16) {
   std::vector<config::Diagnostic> problems;
-  auto config = read_webhook_config(
-      testing::spec_from_yaml("{id: a, type: webhook, url: 'http://x.example/'}"), problems);
-  ASSERT_TRUE(config.has_value());
-  EXPECT_EQ(config->max_concurrency, 16);
-  config = read_webhook_config(
-      testing::spec_from_yaml("{id: a, type: webhook, url: 'http://x.example/', "
-                              "max_concurrency: 256}"),
-      problems);
-  ASSERT_TRUE(config.has_value());
-  EXPECT_EQ(config->max_concurrency, 256);
+  auto limits = read_target_limits(
+      testing::spec_from_yaml("{id: a, type: webhook, url: 'http://x.example/'}"),
+      webhook_target_type().limits, problems);
+  ASSERT_TRUE(limits.has_value());
+  EXPECT_EQ(limits->max_concurrency, 16);
+  EXPECT_FALSE(limits->rate_limit_per_second.has_value());
+  limits =
+      read_target_limits(testing::spec_from_yaml("{id: a, type: webhook, url: 'http://x.example/', "
+                                                 "max_concurrency: 256}"),
+                         webhook_target_type().limits, problems);
+  ASSERT_TRUE(limits.has_value());
+  EXPECT_EQ(limits->max_concurrency, 256);
+  EXPECT_TRUE(problems.empty());
 }
 
 TEST(WebhookUnits, RetryAfterParsing) {

@@ -1,8 +1,11 @@
 #pragma once
 // Reading YAML files with diagnostics: every problem is recorded as FILE:LINE:COL: message and
-// reading goes on, so that a user sees all mistakes of a file at once. Shared by the config and
-// rules loaders (and by the targets checker for the keys of each target type).
+// reading goes on, so that a user sees all mistakes of a file at once. The one typed reader of
+// eventrouter: the config and rules loaders use the functions over a YamlFile, the targets
+// checker a MappingReader over each target's mapping; both parse values the same way and word
+// their problems the same way.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -87,9 +90,26 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 // The candidate closest to `word`, if it is close enough to be a likely typo.
 std::optional<std::string> closest_match(std::string_view word,
                                          const std::vector<std::string>& candidates);
+// "did you mean 'y'?" for the candidate closest to `word`; nothing when none is close. Every
+// suggestion eventrouter makes is worded by this.
+std::optional<std::string> did_you_mean(std::string_view word,
+                                        const std::vector<std::string>& candidates);
 // "unknown key 'x' in WHAT; did you mean 'y'?" or "...; expected one of: a, b, c".
 std::string unknown_key_message(std::string_view key, std::string_view what,
                                 const std::vector<std::string>& allowed);
+// "NAME must be one of a, b, c, not SHOWN; did you mean 'y'?" (`suggest_for`: the value, when
+// it may be compared and quoted).
+std::string choice_message(std::string_view name, const std::vector<std::string>& choices,
+                           std::string_view shown, std::optional<std::string_view> suggest_for);
+// "a whole number from MIN to MAX" (or "a positive whole number").
+std::string whole_number_range(std::int64_t min, std::int64_t max);
+
+// Scalar grammars, one each for every reader.
+// true/True/TRUE, false/False/FALSE (YAML 1.2's core schema).
+std::optional<bool> parse_bool(std::string_view text);
+// A whole number of bytes, optionally with K, M, G (powers of 1000) or KiB, MiB, GiB (powers
+// of 1024): "65536", "64KiB", "100MiB".
+std::optional<std::uint64_t> parse_size(std::string_view text);
 
 // Typed scalar readers. Each reports a diagnostic naming `name` (e.g. "limits.max_connections")
 // and what is expected when the node does not fit, and returns nothing.
@@ -110,5 +130,68 @@ void sort_diagnostics(std::vector<Diagnostic>::iterator begin,
 
 // True for a plain (unquoted, untagged) scalar, the kind YAML gives a type by its text.
 bool is_plain_scalar(const YAML::Node& node);
+
+// Reads the keys of one mapping whose values may hold resolved secrets (a target of a rule
+// file), collecting one diagnostic per problem at the offending node, or at `fallback` when
+// the node has no position. Messages name the mapping (`what`: "webhook target 'notify': ...",
+// "unknown key 'x' in webhook target 'notify'; ...") and never quote a string value; unknown
+// keys and choices are worded as by the functions above, booleans and sizes parsed by them.
+class MappingReader {
+ public:
+  struct Position {
+    std::filesystem::path file;
+    int line = 0;  // 1-based
+    int column = 0;
+  };
+
+  // `what` names the mapping in messages ("webhook target 'notify'"); `path` prefixes nested
+  // key names ("smtp.").
+  MappingReader(YAML::Node node, Position fallback, std::vector<Diagnostic>& problems,
+                std::string what, std::string path = {});
+
+  // Reports keys of this mapping that are neither in `own_keys` (suggested from) nor in
+  // `also_allowed` (keys every such mapping takes).
+  void check_keys(const std::vector<std::string>& own_keys,
+                  const std::vector<std::string>& also_allowed = {});
+
+  bool has(std::string_view key) const;
+  YAML::Node get(std::string_view key) const;
+  // A nested mapping; an absent key gives a reader over an empty mapping.
+  std::optional<MappingReader> child(std::string_view key);
+
+  std::optional<std::string> string(std::string_view key, bool required);
+  // "<digits><unit>" with unit ms, s, m, h or d (a bare number is seconds), in [min, max].
+  std::optional<std::chrono::milliseconds> duration(std::string_view key,
+                                                    std::chrono::milliseconds fallback,
+                                                    std::chrono::milliseconds min,
+                                                    std::chrono::milliseconds max);
+  std::optional<long long> integer(std::string_view key, long long fallback, long long min,
+                                   long long max);
+  std::optional<double> number(std::string_view key, double fallback, double min, double max);
+  std::optional<bool> boolean(std::string_view key, bool fallback);
+  std::optional<std::uint64_t> size(std::string_view key, std::uint64_t fallback, std::uint64_t min,
+                                    std::uint64_t max);
+  // One of `allowed`; the message lists them and suggests the closest.
+  std::optional<std::string> choice(std::string_view key, std::string fallback,
+                                    const std::vector<std::string>& allowed);
+  std::optional<std::vector<std::string>> string_list(std::string_view key, bool required);
+  std::optional<std::vector<std::pair<std::string, std::string>>> string_map(std::string_view key);
+
+  // Records "WHAT: message" at `at` (or the fallback position).
+  void problem(const YAML::Node& at, const std::string& message);
+  std::string name(std::string_view key) const { return path_ + std::string(key); }
+  // Whether a problem was recorded since this reader was made.
+  bool failed() const { return problems_.size() != problems_at_start_; }
+
+ private:
+  void record(const YAML::Node& at, std::string message);  // without the `what` prefix
+
+  YAML::Node node_;
+  Position fallback_;
+  std::vector<Diagnostic>& problems_;
+  std::string what_;
+  std::string path_;
+  std::size_t problems_at_start_;
+};
 
 }  // namespace eventrouter::config

@@ -16,7 +16,7 @@ namespace eventrouter::rules {
 // relative to the working directory when under it) and returns 1; or prints
 // "config OK: N rules in M files (FILE)" to `out` and returns 0.
 int run_validate_command(const std::filesystem::path& config_file,
-                         const targets::TargetChecker& checker, std::ostream& out,
+                         const targets::TargetCatalog& catalog, std::ostream& out,
                          std::ostream& err);
 
 // The GET /rules body: {"rules":[{name, description, bus, state, event_pattern, targets:[{id,

@@ -18,18 +18,19 @@ namespace eventrouter::rules {
 std::vector<std::filesystem::path> list_rule_files(const std::filesystem::path& dir);
 
 // Loads config.rules_dir. Common target keys (id, type, retry_policy, dead_letter) are read
-// here; everything else about a target is checked by `checker`. Relative paths in targets are
-// made absolute first: runbook command[0] and working_dir against the rule file's folder,
-// queue_file path and dead_letter path against config.state_dir. Match counters of rules
-// named as in `previous` carry over. Throws ConfigError with every problem.
+// here; everything else about a target is checked by `catalog.check`. Relative paths in
+// targets are made absolute first: the path keys `catalog` names for the target's type against
+// the rule file's folder or config.state_dir, and dead_letter path against config.state_dir.
+// Match counters of rules named as in `previous` carry over. Throws ConfigError with every
+// problem.
 std::shared_ptr<const RuleSet> load_rule_set(const config::Config& config,
-                                             const targets::TargetChecker& checker,
+                                             const targets::TargetCatalog& catalog,
                                              const RuleSet* previous = nullptr);
 
 // The same without throwing: appends every problem to `problems` and returns nullptr if there
 // is any.
 std::shared_ptr<const RuleSet> parse_rule_set(const config::Config& config,
-                                              const targets::TargetChecker& checker,
+                                              const targets::TargetCatalog& catalog,
                                               std::vector<config::Diagnostic>& problems,
                                               const RuleSet* previous = nullptr);
 

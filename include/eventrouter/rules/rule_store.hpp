@@ -33,7 +33,7 @@ class RuleStore {
 
   // Loads the first rule set from config.rules_dir; throws ConfigError with every problem
   // (start-up fails on invalid rules, unlike a reload).
-  RuleStore(config::Config config, targets::TargetChecker checker);
+  RuleStore(config::Config config, targets::TargetCatalog catalog);
 
   // The rule set to match an event against. Hold the pointer for as long as the event is
   // processed; a concurrent reload does not disturb it.
@@ -59,7 +59,7 @@ class RuleStore {
 
  private:
   config::Config config_;
-  targets::TargetChecker checker_;
+  targets::TargetCatalog catalog_;
   std::atomic<std::shared_ptr<const RuleSet>> current_;
   std::mutex reload_mutex_;  // one reload at a time
   mutable std::mutex status_mutex_;

@@ -12,7 +12,9 @@
 
 #include "eventrouter/config/diagnostic.hpp"
 #include "eventrouter/targets/target.hpp"
+#include "eventrouter/targets/target_base.hpp"
 #include "eventrouter/targets/target_spec.hpp"
+#include "eventrouter/targets/target_type.hpp"
 #include "eventrouter/targets/worker_pool.hpp"
 #include "eventrouter/transform/payload_shaper.hpp"
 
@@ -28,12 +30,15 @@ struct MailAddress {
 std::optional<MailAddress> parse_mail_address(std::string_view text);
 
 struct EmailConfig {
+  // smtp.starttls: whether the plain connection must, may or must not be upgraded to TLS.
+  enum class StartTls { required, opportunistic, never };
+
   std::string rule, id;
   struct Smtp {
     std::string host;
     int port = 25;
-    std::string starttls = "opportunistic";  // required | opportunistic | never
-    bool tls = false;                        // implicit TLS (smtps, usually port 465)
+    StartTls starttls = StartTls::opportunistic;
+    bool tls = false;  // implicit TLS (smtps, usually port 465); starttls does not apply
     std::string username, password;
     std::string ca_file;  // empty: the system store
     bool verify = true;
@@ -42,7 +47,6 @@ struct EmailConfig {
   MailAddress from;
   std::vector<MailAddress> to;
   std::string subject = "eventrouter: <aws.events.rule-name>";
-  int max_concurrency = 2;
 };
 
 std::optional<EmailConfig> read_email_config(const TargetSpec& spec,
@@ -62,22 +66,36 @@ std::string encode_header_value(std::string_view value);
 // Quoted-printable (RFC 2045) with CRLF line endings; LF and CRLF in `text` become line breaks.
 std::string quoted_printable(std::string_view text);
 
-class EmailTarget final : public Target {
+// The email type's descriptor (registry.cpp registers it).
+const TargetType& email_target_type();
+
+class EmailTarget final : public TargetBase {
  public:
-  EmailTarget(EmailConfig config, transform::EventTemplate subject);
+  // Sends up to `threads` messages at once (the target's max_concurrency).
+  EmailTarget(EmailConfig config, transform::EventTemplate subject, std::size_t threads);
   ~EmailTarget() override;
 
-  void deliver(Invocation invocation, Completion done) override;
-  void shutdown(std::chrono::milliseconds grace) override;
-
  private:
-  DeliveryResult send(const Invocation& invocation);
+  struct Transfer;
+
+  void send(Invocation invocation, Completion done) override;
+  void on_stop() override;
+  void abort() override;
+
+  // One message, start to end, on a pool thread.
+  DeliveryResult send_once(const Invocation& invocation);
+  // The message for `invocation`, or why it can never be sent (permanent).
+  Expected<std::string, DeliveryResult> compose(const Invocation& invocation) const;
+  // Points the transfer's curl handle at the server, the envelope and the message.
+  void configure(Transfer& transfer);
+  // The result of a failed transfer (libcurl's code, the last SMTP reply, libcurl's words).
+  DeliveryResult classify(int code, long response, const std::string& detail) const;
+  std::string where() const;  // "email RULE/ID via HOST:PORT", for messages
 
   EmailConfig config_;
   transform::EventTemplate subject_;
-  std::atomic<bool> stopped_{false};
   std::atomic<bool> abort_{false};
-  WorkerPool pool_;
+  WorkerPool pool_;  // last: joined before what send_once() uses is destroyed
 };
 
 // Builds the subject template of a checked email target (its placeholders may use the

@@ -14,7 +14,9 @@
 
 #include "eventrouter/config/diagnostic.hpp"
 #include "eventrouter/targets/target.hpp"
+#include "eventrouter/targets/target_base.hpp"
 #include "eventrouter/targets/target_spec.hpp"
+#include "eventrouter/targets/target_type.hpp"
 #include "eventrouter/targets/worker_pool.hpp"
 
 namespace eventrouter::targets {
@@ -62,19 +64,21 @@ class FileAppender {
   std::uint64_t size_ = 0;
 };
 
-class QueueFileTarget final : public Target {
+// The queue_file type's descriptor (registry.cpp registers it).
+const TargetType& queue_file_target_type();
+
+class QueueFileTarget final : public TargetBase {
  public:
   explicit QueueFileTarget(QueueFileConfig config);
   ~QueueFileTarget() override;
-
-  void deliver(Invocation invocation, Completion done) override;
-  void shutdown(std::chrono::milliseconds grace) override;
 
  private:
   struct Pending {
     std::string line;
     Completion done;
   };
+  void send(Invocation invocation, Completion done) override;
+  void abort() override;
   void drain();
   void fail_pending();
 
@@ -83,7 +87,6 @@ class QueueFileTarget final : public Target {
   std::mutex mutex_;
   std::vector<Pending> pending_;
   bool drain_scheduled_ = false;
-  bool stopped_ = false;
   WorkerPool pool_{1};  // one writer thread per target: lines keep their delivery order
 };
 

@@ -13,7 +13,9 @@
 
 #include "eventrouter/config/diagnostic.hpp"
 #include "eventrouter/targets/target.hpp"
+#include "eventrouter/targets/target_base.hpp"
 #include "eventrouter/targets/target_spec.hpp"
+#include "eventrouter/targets/target_type.hpp"
 #include "eventrouter/targets/worker_pool.hpp"
 #include "eventrouter/util/expected.hpp"
 
@@ -26,7 +28,6 @@ struct RunbookConfig {
   std::string working_dir = "/";
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds kill_grace{std::chrono::seconds(5)};
-  int max_concurrency = 4;
   std::vector<int> permanent_exit_codes;
   std::size_t output_limit = 65536;
 };
@@ -40,21 +41,25 @@ std::optional<RunbookConfig> read_runbook_config(const TargetSpec& spec,
 Expected<std::vector<std::string>, std::string> runbook_environment(const RunbookConfig& config,
                                                                     const Invocation& invocation);
 
-class RunbookTarget final : public Target {
+// The runbook type's descriptor (registry.cpp registers it).
+const TargetType& runbook_target_type();
+
+class RunbookTarget final : public TargetBase {
  public:
-  explicit RunbookTarget(RunbookConfig config);
+  // Runs up to `threads` processes at once (the target's max_concurrency).
+  RunbookTarget(RunbookConfig config, std::size_t threads);
   ~RunbookTarget() override;
 
-  void deliver(Invocation invocation, Completion done) override;
-  void shutdown(std::chrono::milliseconds grace) override;
-
  private:
+  void send(Invocation invocation, Completion done) override;
+  void on_stop() override;
+  void abort() override;
+  std::chrono::milliseconds abort_wait() const override;
   DeliveryResult run(const Invocation& invocation);
 
   RunbookConfig config_;
   std::atomic<std::chrono::steady_clock::rep> abort_at_;
-  std::atomic<bool> stopped_{false};
-  WorkerPool pool_;  // max_concurrency threads
+  WorkerPool pool_;  // last: joined before what run() uses is destroyed
 };
 
 }  // namespace eventrouter::targets

@@ -11,6 +11,10 @@
 
 #include <boost/asio/io_context.hpp>
 
+namespace eventrouter::metrics {
+class Registry;
+}
+
 namespace eventrouter::targets {
 
 enum class Outcome { success, retryable, permanent };
@@ -70,12 +74,15 @@ class Target {
   virtual void shutdown(std::chrono::milliseconds grace) = 0;
 };
 
+// What the daemon shares with every target it builds.
 struct TargetContext {
-  // The delivery side's io_context, for asynchronous network I/O (webhooks); the daemon runs it
-  // on threads of its own, apart from the HTTP server's, so delivery work never delays ingest
-  // or /healthz. Blocking work (processes, SMTP, fsync) runs on each target's own threads, so
-  // a slow target never holds up another.
+  // The delivery side's io_context, for asynchronous network I/O (webhooks) and timers (rate
+  // limits); the daemon runs it on threads of its own, apart from the HTTP server's, so
+  // delivery work never delays ingest or /healthz. Blocking work (processes, SMTP, fsync) runs
+  // on each target's own threads, so a slow target never holds up another.
   boost::asio::io_context& io;
+  // The daemon's metrics, for what only a target sees (deliveries its limits hold back).
+  metrics::Registry& metrics;
 };
 
 }  // namespace eventrouter::targets

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -34,7 +35,7 @@ struct DeadLetter {
 struct TargetSpec {
   std::string rule;         // the rule's name
   std::string id;           // unique within the rule
-  std::string type;         // webhook | runbook | queue_file | email
+  std::string type;         // one of the registered target types (targets/registry.hpp)
   YAML::Node node;          // the whole target mapping, with ${env:..}/${file:..} already resolved
   SourcePosition position;  // where the target's mapping starts
   RetryPolicy retry_policy;
@@ -42,10 +43,52 @@ struct TargetSpec {
 };
 
 // Checks a target's type and its type-specific keys (and input shaping), appending one
-// diagnostic per problem. The rules loader is given one of these so that it does not depend on
-// the adapters; the app passes the targets module's checker.
+// diagnostic per problem.
 using TargetChecker =
     std::function<void(const TargetSpec& spec, std::vector<config::Diagnostic>& problems)>;
+
+// A key of a target type whose value is a path. The rules loader makes a relative one absolute
+// before the target is checked, so that the targets (which insist on absolute paths) get the
+// meaning the rule file gives it.
+struct PathKey {
+  enum class Base {
+    rule_file_folder,  // programs and folders that ship next to the rules (runbook command)
+    state_dir,         // files eventrouter writes (queue_file path)
+  };
+  std::string key;  // a top-level key of the target's mapping
+  Base relative_to = Base::rule_file_folder;
+  bool first_item_only = false;  // the key holds a list whose first item is the path (an argv)
+};
+
+struct TargetTypeInfo {
+  std::string name;
+  std::vector<PathKey> path_keys;
+};
+
+// What the rules loader needs to know about target types: their names (for messages), their
+// path keys and a checker. The app supplies the targets registry's catalog, so that the rules
+// module needs none of the adapters' code; tests supply a stand-in.
+struct TargetCatalog {
+  std::vector<TargetTypeInfo> types;  // in documentation order
+  TargetChecker check;                // empty: type-specific keys go unchecked
+
+  const TargetTypeInfo* find(std::string_view name) const {
+    for (const auto& type : types) {
+      if (type.name == name) return &type;
+    }
+    return nullptr;
+  }
+
+  // "webhook, runbook, queue_file or email"
+  std::string type_names() const {
+    std::string out;
+    for (std::size_t i = 0; i < types.size(); ++i) {
+      if (i > 0) out += i + 1 == types.size() ? " or " : ", ";
+      out += types[i].name;
+    }
+    return out;
+  }
+};
 
 // Keys the rules loader reads itself; a checker must accept them without complaint.
 inline const std::vector<std::string>& common_target_keys() {

@@ -1,10 +1,10 @@
 #pragma once
-// webhook: one HTTP(S) request per delivery, on Beast over the delivery io_context, with at
-// most max_concurrency requests in flight per target (more wait in the target's FIFO line,
-// without a socket), keep-alive connections reused (at most max_concurrency kept idle), a
-// timeout, an optional token-bucket rate limit and optional HMAC-SHA256 request signing. 2xx is
-// success; 408, 409, 401, 407, 429 and 5xx, timeouts and connection errors are retryable (as
-// EventBridge API destinations retry them); other statuses are permanent.
+// webhook: one HTTP(S) request per delivery, on Beast over the delivery io_context, with
+// keep-alive connections reused (at most max_concurrency kept idle), a timeout and optional
+// HMAC-SHA256 request signing. max_concurrency (16 by default: more wait in the target's FIFO
+// line, without a socket) and rate_limit_per_second are the limits every target type has
+// (limits.hpp). 2xx is success; 408, 409, 401, 407, 429 and 5xx, timeouts and connection errors
+// are retryable (as EventBridge API destinations retry them); other statuses are permanent.
 
 #include <chrono>
 #include <memory>
@@ -16,7 +16,9 @@
 #include "eventrouter/config/diagnostic.hpp"
 #include "eventrouter/net/url.hpp"
 #include "eventrouter/targets/target.hpp"
+#include "eventrouter/targets/target_base.hpp"
 #include "eventrouter/targets/target_spec.hpp"
+#include "eventrouter/targets/target_type.hpp"
 
 namespace eventrouter::targets {
 
@@ -30,10 +32,6 @@ struct WebhookConfig {
   std::string method = "POST";
   std::vector<std::pair<std::string, std::string>> headers;
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};
-  std::optional<double> rate_limit_per_second;
-  // Requests in flight at once (1..256). A slow or hanging receiver then holds at most this
-  // many sockets and costs only its own deliveries, which wait their turn.
-  int max_concurrency = 16;
   std::string hmac_secret;  // empty: unsigned
   struct Tls {
     std::string ca_file;  // empty: the system store
@@ -57,17 +55,23 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
 DeliveryResult classify_http_status(unsigned status, std::string_view reason,
                                     const std::string& authority, std::string_view body);
 
-class WebhookTarget final : public Target {
- public:
-  WebhookTarget(WebhookConfig config, TargetContext& context);  // throws on unusable TLS files
-  ~WebhookTarget() override;
+// The webhook type's descriptor (registry.cpp registers it).
+const TargetType& webhook_target_type();
 
-  void deliver(Invocation invocation, Completion done) override;
-  void shutdown(std::chrono::milliseconds grace) override;
+class WebhookTarget final : public TargetBase {
+ public:
+  // Keeps at most `max_idle_connections` open between requests (the target's max_concurrency,
+  // so that a receiver never sees more sockets than that). Throws on unusable TLS files.
+  WebhookTarget(WebhookConfig config, TargetContext& context, std::size_t max_idle_connections);
+  ~WebhookTarget() override;
 
   struct State;  // shared with in-flight requests, which may outlive the target
 
  private:
+  void send(Invocation invocation, Completion done) override;
+  void on_stop() override;  // closes idle connections
+  void abort() override;    // closes the sockets of requests still in flight
+
   std::shared_ptr<State> state_;
 };
 
