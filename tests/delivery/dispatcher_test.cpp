@@ -126,7 +126,7 @@ class DispatcherTest : public ::testing::Test {
     dir_.rule_file("r.yaml", rule_file);
     const auto config = dir_.config();
     state_dir_ = config.state_dir;
-    rule_set_ = rules::load_rule_set(config, eventrouter::testing::fake_checker());
+    rule_set_ = rules::load_rule_set(config, eventrouter::testing::fake_catalog());
     options.default_dead_letter_file = default_dead_letters();
     options.store = store;
     dispatcher_ = std::make_unique<Dispatcher>(io_, options, registry_);
