@@ -159,7 +159,8 @@ void DeliveryCore::start(std::shared_ptr<Attempt> attempt) {
     if (!payload) {
       // The event lacks what the transformer needs: retrying cannot help.
       return on_result(std::move(attempt),
-                       targets::DeliveryResult::permanent("INVALID_PARAMETER", payload.error()));
+                       targets::DeliveryResult::permanent(targets::ErrorCode::kInvalidParameter,
+                                                          payload.error()));
     }
     attempt->payload = std::move(*payload);
   }
@@ -210,13 +211,13 @@ void DeliveryCore::on_result(std::shared_ptr<Attempt> attempt, targets::Delivery
   const auto& counters = attempt->target->metrics;
   const auto& rule = attempt->target->rule->name;
   const auto& target = attempt->target->spec->id;
-  if (result.outcome == targets::Outcome::success) {
+  if (result.outcome == targets::Outcome::kSuccess) {
     counters.succeeded->inc();
     spdlog::debug("delivered event {} to {}/{} (attempt {})", attempt->event->fields.id, rule,
                   target, attempt->attempt);
     return finish(*attempt);
   }
-  if (result.outcome == targets::Outcome::permanent) return dead_letter(*attempt, result, "");
+  if (result.outcome == targets::Outcome::kPermanent) return dead_letter(*attempt, result, "");
 
   const auto& policy = attempt->target->spec->retry_policy;
   auto delay = backoff(attempt->attempt);
@@ -234,17 +235,17 @@ void DeliveryCore::retry_later(std::shared_ptr<Attempt> attempt, std::chrono::mi
   const auto& rule = attempt->target->rule->name;
   const auto& target = attempt->target->spec->id;
   // A resumed delivery (no error) waits without a new attempt to record.
-  if (!result.error_code.empty()) {
+  if (result.error_code != targets::ErrorCode::kNone) {
     store_.record_attempt(attempt->id, attempt->attempt,
                           to_epoch_millis(SystemClock::now() + delay),
-                          result.error_code + ": " + result.error_message);
+                          std::string(to_string(result.error_code)) + ": " + result.error_message);
   }
   if (stopping_.load()) return set_aside(*attempt, result);
-  if (!result.error_code.empty()) {
+  if (result.error_code != targets::ErrorCode::kNone) {
     attempt->target->metrics.retried->inc();
     spdlog::warn("event {} to {}/{} failed (attempt {}): {} {}; retrying in {} ms",
-                 attempt->event->fields.id, rule, target, attempt->attempt, result.error_code,
-                 result.error_message, delay.count());
+                 attempt->event->fields.id, rule, target, attempt->attempt,
+                 to_string(result.error_code), result.error_message, delay.count());
   }
   auto timer = std::make_shared<net::steady_timer>(io_, delay);
   {
@@ -257,7 +258,7 @@ void DeliveryCore::retry_later(std::shared_ptr<Attempt> attempt, std::chrono::mi
       waiting_.erase(timer);
     }
     if (stopping_.load()) return set_aside(*attempt, result);
-    if (!result.error_code.empty()) attempt->attempt += 1;
+    if (result.error_code != targets::ErrorCode::kNone) attempt->attempt += 1;
     start(std::move(attempt));
   });
 }
@@ -274,10 +275,11 @@ void DeliveryCore::dead_letter(Attempt& attempt, const targets::DeliveryResult& 
   const auto file = spec.dead_letter ? spec.dead_letter->path : options_.default_dead_letter_file;
   spdlog::error("event {} to {}/{} dead-lettered to {} after {} attempt(s): {} {}",
                 attempt.event->fields.id, rule, spec.id, file.string(), attempt.attempt,
-                result.error_code, result.error_message);
-  const bool written = dead_letters_.write(
-      file, DeadLetter{attempt.event->json, attempt.payload.value_or(""), rule, spec.id,
-                       result.error_code, result.error_message, exhausted, attempt.attempt - 1});
+                to_string(result.error_code), result.error_message);
+  const bool written =
+      dead_letters_.write(file, DeadLetter{attempt.event->json, attempt.payload.value_or(""), rule,
+                                           spec.id, to_string(result.error_code),
+                                           result.error_message, exhausted, attempt.attempt - 1});
   if (written) {
     attempt.target->metrics.dead_lettered->inc();
     attempt.target->metrics.dead_letters->inc();
@@ -331,12 +333,13 @@ std::size_t DeliveryCore::resume(DeliveryStore::Pending pending) {
       spdlog::error("event {} was waiting for {}/{}, which no longer exists; dead-lettered to {}",
                     attempt->event->fields.id, stored.rule, stored.target,
                     options_.default_dead_letter_file.string());
-      const bool written = dead_letters_.write(
-          options_.default_dead_letter_file,
-          DeadLetter{
-              attempt->event->json, "", stored.rule, stored.target, "RESOURCE_NOT_FOUND",
-              "rule " + stored.rule + " or its target " + stored.target + " no longer exists", "",
-              stored.attempts});
+      const bool written =
+          dead_letters_.write(options_.default_dead_letter_file,
+                              DeadLetter{attempt->event->json, "", stored.rule, stored.target,
+                                         to_string(targets::ErrorCode::kResourceNotFound),
+                                         "rule " + stored.rule + " or its target " + stored.target +
+                                             " no longer exists",
+                                         "", stored.attempts});
       // As for any dead letter: finished once written, else kept for the next start.
       if (written) {
         finish(*attempt);

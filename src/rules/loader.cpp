@@ -96,7 +96,7 @@ void absolutize_target_paths(YamlFile& file, const LoadContext& ctx, const std::
   const targets::TargetTypeInfo* info = ctx.catalog.find(type);
   if (info == nullptr) return;  // the checker reports the unknown type
   for (const auto& path_key : info->path_keys) {
-    const fs::path base = path_key.relative_to == targets::PathKey::Base::state_dir
+    const fs::path base = path_key.relative_to == targets::PathKey::Base::kStateDir
                               ? ctx.config.state_dir
                               : file.folder();
     // Lookups through a const node never add keys; the handles they return still write through.

@@ -73,7 +73,7 @@ void ConcurrencyLimit::deliver(Invocation invocation, Completion done) {
   }
   if (refused) {
     return pending->done(
-        DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
+        DeliveryResult::retryable(ErrorCode::kInternalError, "target is shutting down"));
   }
   if (!admitted) {  // it waits; the delivery that frees a slot starts it
     state_->waiting.add(1);
@@ -92,7 +92,7 @@ void ConcurrencyLimit::shutdown(std::chrono::milliseconds grace) {
   state_->waiting.add(-static_cast<double>(never_started.size()));
   for (auto& pending : never_started) {
     pending->done(DeliveryResult::retryable(
-        error_code::internal_error, state_->who + ": delivery not started before shutdown"));
+        ErrorCode::kInternalError, state_->who + ": delivery not started before shutdown"));
   }
   inner_->shutdown(grace);
 }

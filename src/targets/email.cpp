@@ -269,9 +269,9 @@ std::optional<EmailConfig> read_email_config(const TargetSpec& spec,
     }
     if (auto starttls =
             smtp->choice("starttls", "opportunistic", {"required", "opportunistic", "never"})) {
-      config.smtp.starttls = *starttls == "required" ? EmailConfig::StartTls::required
-                             : *starttls == "never"  ? EmailConfig::StartTls::never
-                                                     : EmailConfig::StartTls::opportunistic;
+      config.smtp.starttls = *starttls == "required" ? EmailConfig::StartTls::kRequired
+                             : *starttls == "never"  ? EmailConfig::StartTls::kNever
+                                                     : EmailConfig::StartTls::kOpportunistic;
     }
     if (config.smtp.tls && smtp->has("starttls")) {
       smtp->problem(smtp->get("starttls"),
@@ -283,7 +283,7 @@ std::optional<EmailConfig> read_email_config(const TargetSpec& spec,
       smtp->problem(reader.get("smtp"), "smtp.username and smtp.password go together");
     }
     if (!config.smtp.username.empty() && !config.smtp.tls &&
-        config.smtp.starttls != EmailConfig::StartTls::required) {
+        config.smtp.starttls != EmailConfig::StartTls::kRequired) {
       smtp->problem(reader.get("smtp"),
                     "smtp.username needs TLS so the password is never sent in clear: set "
                     "smtp.starttls: required or smtp.tls: true");
@@ -367,13 +367,13 @@ Expected<std::string, DeliveryResult> EmailTarget::compose(const Invocation& inv
   auto subject = subject_.render(invocation.event_json.empty() ? "{}" : invocation.event_json,
                                  invocation.rule, invocation.ingestion_time);
   if (!subject) {
-    return unexpected(DeliveryResult::permanent(error_code::invalid_parameter,
+    return unexpected(DeliveryResult::permanent(ErrorCode::kInvalidParameter,
                                                 where() + ": subject: " + subject.error()));
   }
   auto built = build_email_message(config_, *subject, invocation, std::chrono::system_clock::now());
   if (!built) {
     return unexpected(
-        DeliveryResult::permanent(error_code::invalid_parameter, where() + ": " + built.error()));
+        DeliveryResult::permanent(ErrorCode::kInvalidParameter, where() + ": " + built.error()));
   }
   return std::move(*built);
 }
@@ -439,13 +439,13 @@ void EmailTarget::configure(Transfer& transfer) {
   if (!config_.smtp.tls) {
     long use_ssl = CURLUSESSL_TRY;
     switch (config_.smtp.starttls) {
-      case EmailConfig::StartTls::required:
+      case EmailConfig::StartTls::kRequired:
         use_ssl = CURLUSESSL_ALL;
         break;
-      case EmailConfig::StartTls::opportunistic:
+      case EmailConfig::StartTls::kOpportunistic:
         use_ssl = CURLUSESSL_TRY;
         break;
-      case EmailConfig::StartTls::never:
+      case EmailConfig::StartTls::kNever:
         use_ssl = CURLUSESSL_NONE;
         break;
     }
@@ -473,23 +473,23 @@ DeliveryResult EmailTarget::classify(int code, long response, const std::string&
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
-      return DeliveryResult::retryable(error_code::connection_failure, message);
+      return DeliveryResult::retryable(ErrorCode::kConnectionFailure, message);
     case CURLE_USE_SSL_FAILED:
       return DeliveryResult::retryable(
-          error_code::connection_failure,
+          ErrorCode::kConnectionFailure,
           message + "; the server did not offer STARTTLS, which smtp.starttls: required demands");
     case CURLE_OPERATION_TIMEDOUT:
-      return DeliveryResult::retryable(error_code::timeout, message);
+      return DeliveryResult::retryable(ErrorCode::kTimeout, message);
     case CURLE_ABORTED_BY_CALLBACK:
-      return DeliveryResult::retryable(error_code::internal_error,
+      return DeliveryResult::retryable(ErrorCode::kInternalError,
                                        where() + ": aborted at shutdown");
     case CURLE_LOGIN_DENIED:
-      return DeliveryResult::retryable(error_code::no_permissions, message);
+      return DeliveryResult::retryable(ErrorCode::kNoPermissions, message);
     default:
       if (response >= 500 && response < 600) {
-        return DeliveryResult::permanent(error_code::error_from_target, message);
+        return DeliveryResult::permanent(ErrorCode::kErrorFromTarget, message);
       }
-      return DeliveryResult::retryable(error_code::error_from_target, message);
+      return DeliveryResult::retryable(ErrorCode::kErrorFromTarget, message);
   }
 }
 
@@ -499,7 +499,7 @@ DeliveryResult EmailTarget::send_once(const Invocation& invocation) {
 
   Transfer transfer;
   if (!transfer.curl) {
-    return DeliveryResult::retryable(error_code::internal_error,
+    return DeliveryResult::retryable(ErrorCode::kInternalError,
                                      where() + ": curl_easy_init failed");
   }
   transfer.upload = Upload{std::move(*message), 0};

@@ -229,10 +229,10 @@ void pump(const ProcessRequest& request, Pipes& pipes, std::size_t& written,
 // How a child that ended by itself ended.
 void record_exit(int status, ProcessResult& result) {
   if (WIFEXITED(status)) {
-    result.status = ProcessResult::Status::exited;
+    result.status = ProcessResult::Status::kExited;
     result.exit_code = WEXITSTATUS(status);
   } else {
-    result.status = ProcessResult::Status::signaled;
+    result.status = ProcessResult::Status::kSignaled;
     result.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   }
 }
@@ -264,7 +264,7 @@ ProcessResult run_process(const ProcessRequest& request) {
         request.abort_at != nullptr && now.time_since_epoch().count() >= request.abort_at->load();
     if (!child.terminating() && (now >= deadline || aborting)) {
       result.status =
-          now >= deadline ? ProcessResult::Status::timed_out : ProcessResult::Status::aborted;
+          now >= deadline ? ProcessResult::Status::kTimedOut : ProcessResult::Status::kAborted;
       child.terminate(now, request.kill_grace);
     }
     if (child.terminating()) {

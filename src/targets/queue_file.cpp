@@ -26,10 +26,10 @@ DeliveryResult classify(const FileAppender::Error& error, const std::filesystem:
     case EACCES:
     case EPERM:
     case EROFS:
-      return DeliveryResult::retryable(error_code::no_permissions, message);
+      return DeliveryResult::retryable(ErrorCode::kNoPermissions, message);
     default:
       // A full disk or an I/O error may clear; the retry policy bounds how long we try.
-      return DeliveryResult::retryable(error_code::error_from_target, message);
+      return DeliveryResult::retryable(ErrorCode::kErrorFromTarget, message);
   }
 }
 
@@ -48,9 +48,9 @@ std::optional<QueueFileConfig> read_queue_file_config(const TargetSpec& spec,
     }
   }
   if (auto fsync = reader.choice("fsync", "batch", {"always", "batch", "never"})) {
-    config.fsync = *fsync == "always"  ? QueueFileConfig::Fsync::always
-                   : *fsync == "never" ? QueueFileConfig::Fsync::never
-                                       : QueueFileConfig::Fsync::batch;
+    config.fsync = *fsync == "always"  ? QueueFileConfig::Fsync::kAlways
+                   : *fsync == "never" ? QueueFileConfig::Fsync::kNever
+                                       : QueueFileConfig::Fsync::kBatch;
   }
   if (auto rotation = reader.child("rotation")) {
     rotation->check_keys({"max_size", "max_files"});
@@ -204,12 +204,12 @@ void QueueFileTarget::drain() {
     bool any_written = false;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       errors[i] = appender_->append(batch[i].line);
-      if (!errors[i] && config_.fsync == QueueFileConfig::Fsync::always) {
+      if (!errors[i] && config_.fsync == QueueFileConfig::Fsync::kAlways) {
         errors[i] = appender_->sync();
       }
       any_written = any_written || !errors[i];
     }
-    if (any_written && config_.fsync == QueueFileConfig::Fsync::batch) {
+    if (any_written && config_.fsync == QueueFileConfig::Fsync::kBatch) {
       // Group commit: one fsync covers every line of the batch.
       if (auto error = appender_->sync()) {
         for (auto& e : errors) {
@@ -231,7 +231,7 @@ void QueueFileTarget::fail_pending() {
     drain_scheduled_ = false;
   }
   for (auto& item : batch) {
-    item.done(DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
+    item.done(DeliveryResult::retryable(ErrorCode::kInternalError, "target is shutting down"));
   }
 }
 
@@ -245,7 +245,7 @@ const TargetType& queue_file_target_type() {
   static const TargetType type{
       "queue_file",
       {"path", "fsync", "rotation"},
-      {{"path", PathKey::Base::state_dir}},
+      {{"path", PathKey::Base::kStateDir}},
       {},  // no concurrency limit unless configured: one writer thread already orders the lines
       [](const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {
         read_queue_file_config(spec, problems);

@@ -94,7 +94,7 @@ void RateLimit::deliver(Invocation invocation, Completion done) {
     }
   }
   if (refused) {
-    return done(DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
+    return done(DeliveryResult::retryable(ErrorCode::kInternalError, "target is shutting down"));
   }
   if (!timer) inner_->deliver(std::move(invocation), std::move(done));
 }
@@ -113,7 +113,7 @@ void RateLimit::shutdown(std::chrono::milliseconds grace) {
     // The timer belongs to the io_context's threads: cancelled there, so that it does not keep
     // the context busy until it expires.
     boost::asio::post(state_->io, [timer = turn.timer] { timer->cancel(); });
-    turn.done(DeliveryResult::retryable(error_code::internal_error,
+    turn.done(DeliveryResult::retryable(ErrorCode::kInternalError,
                                         state_->who + ": delivery not started before shutdown"));
   }
   inner_->shutdown(grace);

@@ -165,7 +165,7 @@ DeliveryResult RunbookTarget::run(const Invocation& invocation) {
   auto environment = runbook_environment(config_, invocation);
   if (!environment) {
     return DeliveryResult::permanent(
-        error_code::invalid_parameter,
+        ErrorCode::kInvalidParameter,
         "runbook " + config_.rule + "/" + config_.id + ": " + environment.error());
   }
   request.environment = std::move(*environment);
@@ -181,52 +181,52 @@ DeliveryResult RunbookTarget::run(const Invocation& invocation) {
   DeliveryResult outcome;
   std::string what;
   switch (result.status) {
-    case ProcessResult::Status::exited:
+    case ProcessResult::Status::kExited:
       what = "exited with " + std::to_string(result.exit_code);
       if (result.exit_code == 0) {
         outcome = DeliveryResult::ok();
       } else if (std::find(config_.permanent_exit_codes.begin(), config_.permanent_exit_codes.end(),
                            result.exit_code) != config_.permanent_exit_codes.end()) {
         outcome = DeliveryResult::permanent(
-            error_code::error_from_target,
+            ErrorCode::kErrorFromTarget,
             who + " " + what + " (a permanent_exit_code): " + tail(result.err));
       } else {
-        outcome = DeliveryResult::retryable(error_code::error_from_target,
+        outcome = DeliveryResult::retryable(ErrorCode::kErrorFromTarget,
                                             who + " " + what + ": " + tail(result.err));
       }
       break;
-    case ProcessResult::Status::signaled:
+    case ProcessResult::Status::kSignaled:
       what = "was killed by signal " + std::to_string(result.signal);
-      outcome = DeliveryResult::retryable(error_code::error_from_target,
+      outcome = DeliveryResult::retryable(ErrorCode::kErrorFromTarget,
                                           who + " " + what + ": " + tail(result.err));
       break;
-    case ProcessResult::Status::timed_out:
+    case ProcessResult::Status::kTimedOut:
       what = "timed out after " + std::to_string(config_.timeout.count()) +
              "ms; its process group was ended";
-      outcome = DeliveryResult::retryable(error_code::timeout, who + " " + what);
+      outcome = DeliveryResult::retryable(ErrorCode::kTimeout, who + " " + what);
       break;
-    case ProcessResult::Status::aborted:
+    case ProcessResult::Status::kAborted:
       what = "was stopped at shutdown";
-      outcome = DeliveryResult::retryable(error_code::internal_error, who + " " + what);
+      outcome = DeliveryResult::retryable(ErrorCode::kInternalError, who + " " + what);
       break;
-    case ProcessResult::Status::spawn_failed:
+    case ProcessResult::Status::kSpawnFailed:
       what = std::string("could not start ") + config_.command[0] + ": " +
              std::strerror(result.spawn_error);
       if (result.spawn_error == E2BIG) {
         // The arguments and environment are too large for the kernel: no retry can fit them.
-        outcome = DeliveryResult::permanent(error_code::invalid_parameter, who + " " + what);
+        outcome = DeliveryResult::permanent(ErrorCode::kInvalidParameter, who + " " + what);
       } else {
         outcome =
-            DeliveryResult::retryable(result.spawn_error == ENOENT ? error_code::resource_not_found
-                                      : result.spawn_error == EACCES ? error_code::no_permissions
-                                                                     : error_code::internal_error,
+            DeliveryResult::retryable(result.spawn_error == ENOENT   ? ErrorCode::kResourceNotFound
+                                      : result.spawn_error == EACCES ? ErrorCode::kNoPermissions
+                                                                     : ErrorCode::kInternalError,
                                       who + " " + what);
       }
       break;
   }
 
   const auto level =
-      outcome.outcome == Outcome::success ? spdlog::level::info : spdlog::level::warn;
+      outcome.outcome == Outcome::kSuccess ? spdlog::level::info : spdlog::level::warn;
   spdlog::log(level, "{} event {} attempt {} {} in {}ms", who, invocation.event_id,
               invocation.attempt, what, result.elapsed.count());
   if (!result.out.empty()) {
@@ -258,8 +258,8 @@ const TargetType& runbook_target_type() {
       "runbook",
       {"command", "timeout", "kill_grace", "env", "working_dir", "permanent_exit_codes",
        "output_limit"},
-      {{"command", PathKey::Base::rule_file_folder, true},
-       {"working_dir", PathKey::Base::rule_file_folder}},
+      {{"command", PathKey::Base::kRuleFileFolder, true},
+       {"working_dir", PathKey::Base::kRuleFileFolder}},
       {.max_concurrency = 4, .max_concurrency_limit = 256},
       [](const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {
         read_runbook_config(spec, problems);

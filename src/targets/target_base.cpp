@@ -47,7 +47,7 @@ struct TargetBase::Ledger {
 namespace {
 
 DeliveryResult shutting_down() {
-  return DeliveryResult::retryable(error_code::internal_error, "target is shutting down");
+  return DeliveryResult::retryable(ErrorCode::kInternalError, "target is shutting down");
 }
 
 }  // namespace
@@ -91,7 +91,7 @@ void TargetBase::shutdown(std::chrono::milliseconds grace) {
     for (const auto& [id, done] : ledger_->open) left.push_back(id);
   }
   for (const auto id : left) {
-    ledger_->complete(id, DeliveryResult::retryable(error_code::internal_error,
+    ledger_->complete(id, DeliveryResult::retryable(ErrorCode::kInternalError,
                                                     "aborted at shutdown; the target did not "
                                                     "finish within the grace period"));
   }

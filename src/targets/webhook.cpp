@@ -167,7 +167,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (auto problem = build_request()) {
       // The event cannot be sent as configured; sending it again cannot help.
       return finish(
-          DeliveryResult::permanent(error_code::invalid_parameter,
+          DeliveryResult::permanent(ErrorCode::kInvalidParameter,
                                     "webhook " + state_->config.url.authority() + ": " + *problem));
     }
     // On the strand from here, like abort(): a start may meet a shutdown, and the resolver and
@@ -205,7 +205,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
  private:
   static DeliveryResult aborted_result() {
-    return DeliveryResult::retryable(error_code::internal_error,
+    return DeliveryResult::retryable(ErrorCode::kInternalError,
                                      "webhook request aborted at shutdown");
   }
 
@@ -346,7 +346,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     auto& response = parser_->get();
     DeliveryResult result =
         classify_http_status(response.result_int(), response.reason(), authority, response.body());
-    if (result.outcome == Outcome::retryable) {
+    if (result.outcome == Outcome::kRetryable) {
       const auto retry_after = response.find(http::field::retry_after);
       if (retry_after != response.end()) {
         result.retry_after =
@@ -375,12 +375,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     const std::string authority = state_->config.url.authority();
     if (ec == beast::error::timeout) {
       return finish(DeliveryResult::retryable(
-          error_code::timeout, "webhook " + authority + ": no response within " +
+          ErrorCode::kTimeout, "webhook " + authority + ": no response within " +
                                    std::to_string(state_->config.timeout.count()) + "ms (" + phase +
                                    ")"));
     }
     DeliveryResult result = DeliveryResult::retryable(
-        error_code::connection_failure,
+        ErrorCode::kConnectionFailure,
         "webhook " + authority + ": " + phase + " failed: " + ec.message());
     if (is_local_exhaustion(ec)) {
       // This host is out of ports, descriptors or buffers: not the receiver's fault, and trying
@@ -523,12 +523,12 @@ DeliveryResult classify_http_status(unsigned status, std::string_view reason,
   std::string message = "webhook " + authority + " answered HTTP " + std::to_string(status);
   if (!reason.empty()) message += " " + std::string(reason);
   if (!body.empty()) message += ": " + printable_prefix(body);
-  if (status == 429) return DeliveryResult::retryable(error_code::throttling, message);
+  if (status == 429) return DeliveryResult::retryable(ErrorCode::kThrottling, message);
   if (status >= 500 || status == 401 || status == 407 || status == 408 || status == 409) {
-    return DeliveryResult::retryable(error_code::error_from_target, message);
+    return DeliveryResult::retryable(ErrorCode::kErrorFromTarget, message);
   }
   if (status >= 300 && status < 400) message += " (redirects are not followed)";
-  return DeliveryResult::permanent(error_code::error_from_target, message);
+  return DeliveryResult::permanent(ErrorCode::kErrorFromTarget, message);
 }
 
 WebhookTarget::WebhookTarget(WebhookConfig config, TargetContext& context,

@@ -85,8 +85,7 @@ void deliver_pooled(WorkerPool& pool, Invocation invocation, Completion done,
   auto shared_done = std::make_shared<Completion>(std::move(done));
   auto shared_invocation = std::make_shared<Invocation>(std::move(invocation));
   auto shutting_down = [shared_done] {
-    (*shared_done)(
-        DeliveryResult::retryable(error_code::internal_error, "target is shutting down"));
+    (*shared_done)(DeliveryResult::retryable(ErrorCode::kInternalError, "target is shutting down"));
   };
   WorkerPool::Job job;
   job.run = [shared_invocation, shared_done, attempt = std::move(attempt)] {

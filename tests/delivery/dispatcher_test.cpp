@@ -195,7 +195,8 @@ class DispatcherTest : public ::testing::Test {
 };
 
 targets::DeliveryResult down() {
-  return targets::DeliveryResult::retryable("CONNECTION_FAILURE", "connection refused");
+  return targets::DeliveryResult::retryable(targets::ErrorCode::kConnectionFailure,
+                                            "connection refused");
 }
 
 TEST_F(DispatcherTest, RetriesRetryableFailuresUntilDeliveredAndRecordsEachFailedAttempt) {
@@ -227,7 +228,8 @@ TEST_F(DispatcherTest, RetriesRetryableFailuresUntilDeliveredAndRecordsEachFaile
 TEST_F(DispatcherTest, RetryAfterIsAFloorUnderTheBackoff) {
   script_.answer = [](const targets::Invocation& invocation) {
     if (invocation.attempt > 1) return targets::DeliveryResult::ok();
-    auto throttled = targets::DeliveryResult::retryable("THROTTLING", "slow down");
+    auto throttled =
+        targets::DeliveryResult::retryable(targets::ErrorCode::kThrottling, "slow down");
     throttled.retry_after = 1s;
     return throttled;
   };
@@ -242,7 +244,7 @@ TEST_F(DispatcherTest, RetryAfterIsAFloorUnderTheBackoff) {
 
 TEST_F(DispatcherTest, PermanentErrorIsDeadLetteredAtOnceWithItsAttributes) {
   script_.answer = [](const targets::Invocation&) {
-    return targets::DeliveryResult::permanent("NO_PERMISSIONS", "403 Forbidden");
+    return targets::DeliveryResult::permanent(targets::ErrorCode::kNoPermissions, "403 Forbidden");
   };
   start(rule_yaml(kDeadLetterToFile), &store_);
   ASSERT_EQ(accept({"e1"}), std::nullopt);
@@ -276,7 +278,8 @@ TEST_F(DispatcherTest, MaximumRetryAttemptsDeadLettersAfterTheLastRetry) {
 
 TEST_F(DispatcherTest, MaximumEventAgeDeadLettersARetryThatWouldComeTooLate) {
   script_.answer = [](const targets::Invocation&) {
-    auto throttled = targets::DeliveryResult::retryable("THROTTLING", "come back in two minutes");
+    auto throttled = targets::DeliveryResult::retryable(targets::ErrorCode::kThrottling,
+                                                        "come back in two minutes");
     throttled.retry_after = 120s;
     return throttled;
   };
@@ -494,7 +497,7 @@ TEST_F(DispatcherTest, RedrivenDeadLettersAreDeliveredAgainAndLeaveTheFile) {
   std::mutex mutex;
   script_.answer = [&](const targets::Invocation&) {
     std::lock_guard lock(mutex);
-    return fail ? targets::DeliveryResult::permanent("ERROR_FROM_TARGET", "500")
+    return fail ? targets::DeliveryResult::permanent(targets::ErrorCode::kErrorFromTarget, "500")
                 : targets::DeliveryResult::ok();
   };
   start(rule_yaml(), &store_);

@@ -140,7 +140,8 @@ class TargetScript {
     if (shutdowns_ > 0) {
       // As real adapters do once shut down: refused at once, as retryable.
       lock.unlock();
-      return done(targets::DeliveryResult::retryable("CONNECTION_FAILURE", "shut down"));
+      return done(
+          targets::DeliveryResult::retryable(targets::ErrorCode::kConnectionFailure, "shut down"));
     }
     if (hold) {
       held_.push_back(std::move(done));
@@ -158,7 +159,8 @@ class TargetScript {
       held = std::exchange(held_, {});
     }
     for (auto& done : held)
-      done(targets::DeliveryResult::retryable("CONNECTION_FAILURE", "aborted at shutdown"));
+      done(targets::DeliveryResult::retryable(targets::ErrorCode::kConnectionFailure,
+                                              "aborted at shutdown"));
   }
 
  private:

@@ -125,9 +125,9 @@ TEST(Loader, PathKeysAndTypeNamesComeFromTheCatalog) {
   // from the catalog the app hands over.
   using Base = targets::PathKey::Base;
   targets::TargetCatalog catalog{{{"pager",
-                                   {{"script", Base::rule_file_folder},
-                                    {"argv", Base::rule_file_folder, true},
-                                    {"spool", Base::state_dir}}}},
+                                   {{"script", Base::kRuleFileFolder},
+                                    {"argv", Base::kRuleFileFolder, true},
+                                    {"spool", Base::kStateDir}}}},
                                  {}};
   testing::RulesDir dir;
   dir.rule_file("r.yaml", R"(rules:

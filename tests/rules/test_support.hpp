@@ -37,8 +37,8 @@ inline targets::TargetCatalog fake_catalog() {
   using Base = targets::PathKey::Base;
   return {{{"webhook", {}},
            {"runbook",
-            {{"command", Base::rule_file_folder, true}, {"working_dir", Base::rule_file_folder}}},
-           {"queue_file", {{"path", Base::state_dir}}},
+            {{"command", Base::kRuleFileFolder, true}, {"working_dir", Base::kRuleFileFolder}}},
+           {"queue_file", {{"path", Base::kStateDir}}},
            {"email", {}}},
           fake_check_target};
 }

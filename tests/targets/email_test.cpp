@@ -107,7 +107,7 @@ TEST_F(EmailTest, SendsAProperMessage) {
       "evt-mail-1");
   call.event_json = R"({"detail":{"severity":8,"type":"UnauthorizedAccess:IAMUser/X"}})";
   const DeliveryResult result = testing::deliver_and_wait(*target, call);
-  ASSERT_EQ(result.outcome, Outcome::success) << result.error_message;
+  ASSERT_EQ(result.outcome, Outcome::kSuccess) << result.error_message;
   const auto messages = received();
   ASSERT_EQ(messages.size(), 1u);
   Received message = messages[0];
@@ -134,8 +134,8 @@ TEST_F(EmailTest, HeaderInjectionFromEventDataIsRefused) {
   Invocation call = testing::invocation("body");
   call.event_json = R"({"detail":{"title":"hi\r\nBcc: victim@example.net"}})";
   const DeliveryResult result = testing::deliver_and_wait(*target, call);
-  EXPECT_EQ(result.outcome, Outcome::permanent);
-  EXPECT_EQ(result.error_code, "INVALID_PARAMETER");
+  EXPECT_EQ(result.outcome, Outcome::kPermanent);
+  EXPECT_EQ(result.error_code, targets::ErrorCode::kInvalidParameter);
   EXPECT_TRUE(received().empty());
 }
 
@@ -143,8 +143,8 @@ TEST_F(EmailTest, StartTlsRequiredFailsAgainstAServerWithoutIt) {
   start_peer();
   auto target = make(", starttls: required");
   const DeliveryResult result = testing::deliver_and_wait(*target, testing::invocation("x"));
-  EXPECT_EQ(result.outcome, Outcome::retryable);
-  EXPECT_EQ(result.error_code, "CONNECTION_FAILURE");
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_EQ(result.error_code, targets::ErrorCode::kConnectionFailure);
   EXPECT_TRUE(received().empty());
 }
 
@@ -158,7 +158,7 @@ TEST_F(EmailTest, StartTlsWithAuthAgainstATestCa) {
   auto target = make(", starttls: required, username: mailer, password: pa55word, ca_file: " +
                      (dir_ / "ca.pem").string());
   const DeliveryResult result = testing::deliver_and_wait(*target, testing::invocation("secret"));
-  ASSERT_EQ(result.outcome, Outcome::success) << result.error_message;
+  ASSERT_EQ(result.outcome, Outcome::kSuccess) << result.error_message;
   const auto messages = received();
   ASSERT_EQ(messages.size(), 1u);
   EXPECT_TRUE(messages[0].tls);
@@ -167,13 +167,13 @@ TEST_F(EmailTest, StartTlsWithAuthAgainstATestCa) {
   auto wrong = make(", starttls: required, username: mailer, password: nope, ca_file: " +
                     (dir_ / "ca.pem").string());
   const DeliveryResult denied = testing::deliver_and_wait(*wrong, testing::invocation("x"));
-  EXPECT_EQ(denied.outcome, Outcome::retryable);
-  EXPECT_EQ(denied.error_code, "NO_PERMISSIONS") << denied.error_message;
+  EXPECT_EQ(denied.outcome, Outcome::kRetryable);
+  EXPECT_EQ(denied.error_code, targets::ErrorCode::kNoPermissions) << denied.error_message;
   EXPECT_EQ(denied.error_message.find("nope"), std::string::npos) << "no secrets in messages";
 
   auto untrusted = make(", starttls: required, username: mailer, password: pa55word");
   EXPECT_EQ(testing::deliver_and_wait(*untrusted, testing::invocation("x")).error_code,
-            "CONNECTION_FAILURE");
+            ErrorCode::kConnectionFailure);
   EXPECT_EQ(received().size(), 1u);
 }
 
@@ -181,7 +181,8 @@ TEST_F(EmailTest, OpportunisticStartTlsUsesTlsWhenOffered) {
   start_peer(tls_args());
   host_ = "localhost";
   auto target = make(", ca_file: " + (dir_ / "ca.pem").string());
-  ASSERT_EQ(testing::deliver_and_wait(*target, testing::invocation("x")).outcome, Outcome::success);
+  ASSERT_EQ(testing::deliver_and_wait(*target, testing::invocation("x")).outcome,
+            Outcome::kSuccess);
   ASSERT_EQ(received().size(), 1u);
   EXPECT_TRUE(received()[0].tls);
 }
@@ -190,14 +191,14 @@ TEST_F(EmailTest, SmtpRepliesAreClassified) {
   start_peer({"--reject", "554"});
   auto target = make(", starttls: never");
   DeliveryResult result = testing::deliver_and_wait(*target, testing::invocation("x"));
-  EXPECT_EQ(result.outcome, Outcome::permanent);
-  EXPECT_EQ(result.error_code, "ERROR_FROM_TARGET");
+  EXPECT_EQ(result.outcome, Outcome::kPermanent);
+  EXPECT_EQ(result.error_code, targets::ErrorCode::kErrorFromTarget);
   EXPECT_NE(result.error_message.find("554"), std::string::npos) << result.error_message;
   peer_.reset();
   start_peer({"--reject", "451"});
   target = make(", starttls: never");
   result = testing::deliver_and_wait(*target, testing::invocation("x"));
-  EXPECT_EQ(result.outcome, Outcome::retryable);
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
 }
 
 TEST_F(EmailTest, ConnectionRefusedIsRetryable) {
@@ -211,8 +212,8 @@ TEST_F(EmailTest, ConnectionRefusedIsRetryable) {
                                           "}, from: a@example.com, to: [b@example.com]}"),
                   context);
   const DeliveryResult result = testing::deliver_and_wait(*target, testing::invocation("x"));
-  EXPECT_EQ(result.outcome, Outcome::retryable);
-  EXPECT_EQ(result.error_code, "CONNECTION_FAILURE");
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_EQ(result.error_code, targets::ErrorCode::kConnectionFailure);
 }
 
 TEST(EmailUnits, AddressesAreParsedStrictly) {

@@ -57,7 +57,7 @@ TEST_F(LimitsTest, ARunbookHonoursRateLimitPerSecond) {
   std::vector<testing::Waiter> waiters(8);
   const auto start = std::chrono::steady_clock::now();
   for (auto& waiter : waiters) target.deliver(testing::invocation("{}"), waiter.completion());
-  for (auto& waiter : waiters) EXPECT_EQ(waiter.wait().outcome, Outcome::success);
+  for (auto& waiter : waiters) EXPECT_EQ(waiter.wait().outcome, Outcome::kSuccess);
   // A full bucket of 4 starts at once; the other 4 follow at 4 a second.
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_GE(elapsed, 900ms);
@@ -76,7 +76,7 @@ TEST_F(LimitsTest, AQueueFileHonoursRateLimitAndCountsWhatWaits) {
   const auto start = std::chrono::steady_clock::now();
   for (auto& waiter : waiters) target.deliver(testing::invocation("{}"), waiter.completion());
   EXPECT_EQ(waiting("q"), 3) << "two go at once, three wait for their turn";
-  for (auto& waiter : waiters) EXPECT_EQ(waiter.wait().outcome, Outcome::success);
+  for (auto& waiter : waiters) EXPECT_EQ(waiter.wait().outcome, Outcome::kSuccess);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 1400ms);
   EXPECT_EQ(testing::read_lines(path).size(), 5u);
   EXPECT_EQ(waiting("q"), 0);
@@ -93,7 +93,7 @@ TEST_F(LimitsTest, AQueueFileHonoursMaxConcurrency) {
   std::vector<testing::Waiter> waiters(3);
   for (auto& waiter : waiters) target.deliver(testing::invocation("{}"), waiter.completion());
   EXPECT_GE(waiting("q"), 2);
-  for (auto& waiter : waiters) EXPECT_EQ(waiter.wait().outcome, Outcome::success);
+  for (auto& waiter : waiters) EXPECT_EQ(waiter.wait().outcome, Outcome::kSuccess);
   EXPECT_EQ(waiting("q"), 0);
 }
 
@@ -103,11 +103,11 @@ TEST_F(LimitsTest, ShutdownEndsHeldDeliveriesWithoutSendingThem) {
       make("{id: q, type: queue_file, rate_limit_per_second: 1, path: " + path.string() + "}");
   std::vector<testing::Waiter> waiters(3);
   for (auto& waiter : waiters) target.deliver(testing::invocation("{}"), waiter.completion());
-  EXPECT_EQ(waiters[0].wait().outcome, Outcome::success);
+  EXPECT_EQ(waiters[0].wait().outcome, Outcome::kSuccess);
   target.shutdown(100ms);
   for (std::size_t i = 1; i < waiters.size(); ++i) {
     const DeliveryResult result = waiters[i].wait(0ms);  // completed by shutdown, once each
-    EXPECT_EQ(result.outcome, Outcome::retryable);
+    EXPECT_EQ(result.outcome, Outcome::kRetryable);
     EXPECT_EQ(result.error_message, "queue_file test-rule/q: delivery not started before shutdown");
   }
   EXPECT_EQ(testing::read_lines(path).size(), 1u);

@@ -33,10 +33,10 @@ TEST(QueueFile, AppendsOnePayloadALineAndCreatesParentDirectories) {
   auto target = make("{id: q, type: queue_file, path: " + path.string() + "}", io);
   EXPECT_EQ(
       testing::deliver_and_wait(*target, testing::invocation("{ \"a\" : [1, 2.50] }")).outcome,
-      Outcome::success);
+      Outcome::kSuccess);
   EXPECT_EQ(
       testing::deliver_and_wait(*target, testing::invocation("plain \"text\"\nline two")).outcome,
-      Outcome::success);
+      Outcome::kSuccess);
   EXPECT_EQ(testing::read_file(path), "{\"a\":[1,2.50]}\n\"plain \\\"text\\\"\\nline two\"\n");
 }
 
@@ -49,7 +49,7 @@ TEST(QueueFile, EveryFsyncModeWrites) {
         make("{id: q, type: queue_file, fsync: " + mode + ", path: " + path.string() + "}", io);
     for (int i = 0; i < 3; ++i) {
       EXPECT_EQ(testing::deliver_and_wait(*target, testing::invocation(std::to_string(i))).outcome,
-                Outcome::success);
+                Outcome::kSuccess);
     }
     EXPECT_EQ(testing::read_file(path), "0\n1\n2\n") << mode;
   }
@@ -65,7 +65,7 @@ TEST(QueueFile, RotatesBySizeAndKeepsMaxFiles) {
   const std::string payload = "\"" + std::string(1000, 'x') + "\"";  // 1003 bytes a line
   for (int i = 0; i < 20; ++i) {
     ASSERT_EQ(testing::deliver_and_wait(*target, testing::invocation(payload)).outcome,
-              Outcome::success);
+              Outcome::kSuccess);
   }
   EXPECT_TRUE(std::filesystem::exists(path));
   EXPECT_TRUE(std::filesystem::exists(dir / "q.jsonl.1"));
@@ -96,7 +96,7 @@ TEST(QueueFile, ParallelTargetsOnOneFileNeverTearLines) {
             "{\"thread\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) + ",\"pad\":\"" +
             std::string(static_cast<std::size_t>(i * 37 % 3000), 'p') + "\"}";
         if (testing::deliver_and_wait(target, testing::invocation(payload)).outcome ==
-            Outcome::success) {
+            Outcome::kSuccess) {
           ++succeeded;
         }
       }
@@ -115,8 +115,8 @@ TEST(QueueFile, UnwritablePathIsARetryableFailure) {
   std::filesystem::create_directories(dir / "is-a-dir");
   auto target = make("{id: q, type: queue_file, path: " + (dir / "is-a-dir").string() + "}", io);
   const DeliveryResult result = testing::deliver_and_wait(*target, testing::invocation("{}"));
-  EXPECT_EQ(result.outcome, Outcome::retryable);
-  EXPECT_EQ(result.error_code, "ERROR_FROM_TARGET");
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_EQ(result.error_code, targets::ErrorCode::kErrorFromTarget);
   EXPECT_NE(result.error_message.find("is-a-dir"), std::string::npos);
 }
 
@@ -126,7 +126,7 @@ TEST(QueueFile, AfterShutdownDeliveriesAreRefusedAsRetryable) {
   auto target = make("{id: q, type: queue_file, path: " + (dir / "q").string() + "}", io);
   target->shutdown(std::chrono::milliseconds(100));
   const DeliveryResult result = testing::deliver_and_wait(*target, testing::invocation("{}"));
-  EXPECT_EQ(result.outcome, Outcome::retryable);
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
 }
 
 }  // namespace

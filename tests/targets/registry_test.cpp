@@ -47,14 +47,14 @@ TEST(Registry, TheRulesLoadersCatalogComesFromTheRegistry) {
   ASSERT_EQ(runbook->path_keys.size(), 2u);
   EXPECT_EQ(runbook->path_keys[0].key, "command");
   EXPECT_TRUE(runbook->path_keys[0].first_item_only);
-  EXPECT_EQ(runbook->path_keys[0].relative_to, PathKey::Base::rule_file_folder);
+  EXPECT_EQ(runbook->path_keys[0].relative_to, PathKey::Base::kRuleFileFolder);
   EXPECT_EQ(runbook->path_keys[1].key, "working_dir");
-  EXPECT_EQ(runbook->path_keys[1].relative_to, PathKey::Base::rule_file_folder);
+  EXPECT_EQ(runbook->path_keys[1].relative_to, PathKey::Base::kRuleFileFolder);
   const TargetTypeInfo* queue_file = types.find("queue_file");
   ASSERT_NE(queue_file, nullptr);
   ASSERT_EQ(queue_file->path_keys.size(), 1u);
   EXPECT_EQ(queue_file->path_keys[0].key, "path");
-  EXPECT_EQ(queue_file->path_keys[0].relative_to, PathKey::Base::state_dir);
+  EXPECT_EQ(queue_file->path_keys[0].relative_to, PathKey::Base::kStateDir);
   EXPECT_TRUE(types.find("webhook")->path_keys.empty());
   EXPECT_TRUE(types.find("email")->path_keys.empty());
   // The catalog checks like check_target.

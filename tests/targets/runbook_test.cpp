@@ -61,7 +61,7 @@ TEST_F(RunbookTest, PayloadOnStdinArgumentsAndEnvironment) {
   Invocation call = testing::invocation("{\"finding\":\"x\"}", "evt-42");
   call.attempt = 3;
   const DeliveryResult result = testing::deliver_and_wait(*target, call);
-  EXPECT_EQ(result.outcome, Outcome::success) << result.error_message;
+  EXPECT_EQ(result.outcome, Outcome::kSuccess) << result.error_message;
   EXPECT_EQ(testing::read_file(out.string() + ".stdin"), "{\"finding\":\"x\"}");
   EXPECT_EQ(testing::read_file(out.string() + ".args"), "arg-one|arg two|");
   EXPECT_EQ(testing::read_file(out.string() + ".pwd"), dir_.path().string() + "\n");
@@ -78,23 +78,23 @@ TEST_F(RunbookTest, PayloadOnStdinArgumentsAndEnvironment) {
 
 TEST_F(RunbookTest, ExitCodesAreClassified) {
   auto ok = make("exit 0");
-  EXPECT_EQ(testing::deliver_and_wait(*ok, testing::invocation("{}")).outcome, Outcome::success);
+  EXPECT_EQ(testing::deliver_and_wait(*ok, testing::invocation("{}")).outcome, Outcome::kSuccess);
 
   auto permanent = make("echo 'role not found' >&2; exit 3", ", permanent_exit_codes: [3, 4]");
   DeliveryResult result = testing::deliver_and_wait(*permanent, testing::invocation("{}"));
-  EXPECT_EQ(result.outcome, Outcome::permanent);
-  EXPECT_EQ(result.error_code, "ERROR_FROM_TARGET");
+  EXPECT_EQ(result.outcome, Outcome::kPermanent);
+  EXPECT_EQ(result.error_code, targets::ErrorCode::kErrorFromTarget);
   EXPECT_NE(result.error_message.find("exited with 3"), std::string::npos);
   EXPECT_NE(result.error_message.find("role not found"), std::string::npos);
 
   auto retryable = make("exit 5", ", permanent_exit_codes: [3]");
   result = testing::deliver_and_wait(*retryable, testing::invocation("{}"));
-  EXPECT_EQ(result.outcome, Outcome::retryable);
-  EXPECT_EQ(result.error_code, "ERROR_FROM_TARGET");
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_EQ(result.error_code, targets::ErrorCode::kErrorFromTarget);
 
   auto signalled = make("kill -9 $$");
   result = testing::deliver_and_wait(*signalled, testing::invocation("{}"));
-  EXPECT_EQ(result.outcome, Outcome::retryable);
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
   EXPECT_NE(result.error_message.find("signal 9"), std::string::npos);
 }
 
@@ -107,8 +107,8 @@ TEST_F(RunbookTest, TimeoutEndsTheWholeProcessGroup) {
   const auto start = std::chrono::steady_clock::now();
   const DeliveryResult result = testing::deliver_and_wait(*target, testing::invocation("{}"));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
-  EXPECT_EQ(result.outcome, Outcome::retryable);
-  EXPECT_EQ(result.error_code, "TIMEOUT");
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_EQ(result.error_code, targets::ErrorCode::kTimeout);
   const auto lines = testing::read_lines(pids);
   ASSERT_EQ(lines.size(), 2u);
   for (const auto& line : lines) EXPECT_TRUE(process_gone(std::stoi(line))) << line;
@@ -120,7 +120,7 @@ TEST_F(RunbookTest, ProcessesIgnoringTermAreKilled) {
                          "\nwhile :; do sleep 1; done\n",
                      ", timeout: 300ms, kill_grace: 300ms");
   const DeliveryResult result = testing::deliver_and_wait(*target, testing::invocation("{}"));
-  EXPECT_EQ(result.error_code, "TIMEOUT");
+  EXPECT_EQ(result.error_code, targets::ErrorCode::kTimeout);
   const auto lines = testing::read_lines(pids);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_TRUE(process_gone(std::stoi(lines[0])));
@@ -136,7 +136,7 @@ TEST_F(RunbookTest, DeliverDoesNotBlockAndConcurrencyIsBounded) {
   const auto start = std::chrono::steady_clock::now();
   for (auto& waiter : waiters) target->deliver(testing::invocation("{}"), waiter.completion());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100));
-  for (auto& waiter : waiters) EXPECT_EQ(waiter.wait().outcome, Outcome::success);
+  for (auto& waiter : waiters) EXPECT_EQ(waiter.wait().outcome, Outcome::kSuccess);
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(580));
   int running = 0, most = 0;
   for (const auto& line : testing::read_lines(log)) {
@@ -152,7 +152,7 @@ TEST_F(RunbookTest, OutputIsCapturedUpToTheBoundAndLargeStdinIsFine) {
   // A 1 MiB payload the script mostly does not read: no deadlock, no SIGPIPE for the daemon.
   const DeliveryResult result =
       testing::deliver_and_wait(*target, testing::invocation(std::string(1 << 20, 'p')));
-  EXPECT_EQ(result.outcome, Outcome::retryable);
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
   EXPECT_NE(result.error_message.find("exited with 7"), std::string::npos);
 }
 
@@ -166,7 +166,7 @@ TEST_F(RunbookTest, OutputIsLoggedWithTheEventUpToTheBound) {
   const DeliveryResult result =
       testing::deliver_and_wait(*target, testing::invocation("{}", "evt-logged"));
   spdlog::set_default_logger(previous);
-  EXPECT_EQ(result.outcome, Outcome::success);
+  EXPECT_EQ(result.outcome, Outcome::kSuccess);
   const std::string log = captured.str();
   EXPECT_NE(log.find("runbook test-rule/rb event evt-logged attempt 1 exited with 0"),
             std::string::npos)
@@ -185,8 +185,8 @@ TEST_F(RunbookTest, MissingProgramAtRunTimeIsRetryable) {
       context);
   std::filesystem::remove(path);
   const DeliveryResult result = testing::deliver_and_wait(*target, testing::invocation("{}"));
-  EXPECT_EQ(result.outcome, Outcome::retryable);
-  EXPECT_EQ(result.error_code, "RESOURCE_NOT_FOUND");
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_EQ(result.error_code, targets::ErrorCode::kResourceNotFound);
 }
 
 TEST_F(RunbookTest, ShutdownEndsRunningAndQueuedInvocations) {
@@ -198,12 +198,12 @@ TEST_F(RunbookTest, ShutdownEndsRunningAndQueuedInvocations) {
   const auto start = std::chrono::steady_clock::now();
   target->shutdown(std::chrono::milliseconds(100));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
-  EXPECT_EQ(queued.wait().outcome, Outcome::retryable);
+  EXPECT_EQ(queued.wait().outcome, Outcome::kRetryable);
   const DeliveryResult result = running.wait();
-  EXPECT_EQ(result.outcome, Outcome::retryable);
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
   EXPECT_NE(result.error_message.find("shutdown"), std::string::npos);
   EXPECT_EQ(testing::deliver_and_wait(*target, testing::invocation("{}")).outcome,
-            Outcome::retryable);
+            Outcome::kRetryable);
 }
 
 }  // namespace

@@ -156,7 +156,7 @@ TEST_F(RunbooksTest, DryRunChangesNothing) {
 TEST_F(RunbooksTest, FailuresExitNonZero) {
   ProcessResult result =
       run("credential-exfiltration/deny-role.sh", guardduty_, {"FAKE_AWS_FAIL=put-role-policy"});
-  EXPECT_EQ(result.status, ProcessResult::Status::exited);
+  EXPECT_EQ(result.status, ProcessResult::Status::kExited);
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.exit_code, 2) << "an AWS failure is worth retrying";
   EXPECT_NE(result.err.find("AccessDenied"), std::string::npos);

@@ -53,7 +53,7 @@ class HeldTarget final : public TargetBase {
     ++aborts;
     if (!complete_on_abort_) return;
     for (auto& done : take_held()) {
-      done(DeliveryResult::retryable(error_code::internal_error, "held: aborted"));
+      done(DeliveryResult::retryable(ErrorCode::kInternalError, "held: aborted"));
     }
   }
   std::chrono::milliseconds abort_wait() const override { return 200ms; }
@@ -68,14 +68,14 @@ TEST(TargetBase, PassesTheAdaptersResultOnAndRefusesAfterShutdown) {
   testing::Waiter waiter;
   target.deliver(testing::invocation("{}"), waiter.completion());
   std::thread([&] { target.complete_one(DeliveryResult::ok()); }).join();
-  EXPECT_EQ(waiter.wait().outcome, Outcome::success);
+  EXPECT_EQ(waiter.wait().outcome, Outcome::kSuccess);
 
   target.shutdown(100ms);
   EXPECT_EQ(target.stops, 1);
   EXPECT_EQ(target.aborts, 0) << "nothing was in flight";
   const DeliveryResult refused = testing::deliver_and_wait(target, testing::invocation("{}"));
-  EXPECT_EQ(refused.outcome, Outcome::retryable);
-  EXPECT_EQ(refused.error_code, "INTERNAL_ERROR");
+  EXPECT_EQ(refused.outcome, Outcome::kRetryable);
+  EXPECT_EQ(refused.error_code, targets::ErrorCode::kInternalError);
   EXPECT_EQ(target.sent, 1) << "a refused invocation reached the adapter";
 }
 
@@ -89,7 +89,7 @@ TEST(TargetBase, InFlightWorkGetsTheGracePeriod) {
   });
   target.shutdown(5s);
   finisher.join();
-  EXPECT_EQ(waiter.wait().outcome, Outcome::success);
+  EXPECT_EQ(waiter.wait().outcome, Outcome::kSuccess);
   EXPECT_EQ(target.aborts, 0);
 }
 
@@ -103,7 +103,7 @@ TEST(TargetBase, WhatOutlivesTheGraceIsAbortedAsRetryable) {
   EXPECT_EQ(target.aborts, 1);
   for (auto& waiter : waiters) {
     const DeliveryResult result = waiter.wait(0ms);
-    EXPECT_EQ(result.outcome, Outcome::retryable);
+    EXPECT_EQ(result.outcome, Outcome::kRetryable);
     EXPECT_EQ(result.error_message, "held: aborted");
   }
 }
@@ -117,7 +117,7 @@ TEST(TargetBase, AnAdapterThatNeverFinishesIsCompletedOnceByShutdown) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
   for (auto& waiter : waiters) {
     const DeliveryResult result = waiter.wait(0ms);  // completed before shutdown returned
-    EXPECT_EQ(result.outcome, Outcome::retryable);
+    EXPECT_EQ(result.outcome, Outcome::kRetryable);
     EXPECT_NE(result.error_message.find("shutdown"), std::string::npos);
   }
   // The adapter reporting afterwards changes nothing: each Waiter fails the test if its

@@ -17,17 +17,6 @@
 
 namespace eventrouter::targets::testing {
 
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "er-targets-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
 Peer::Peer(std::vector<std::string> argv) {
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
@@ -121,7 +110,7 @@ DeliveryResult Waiter::wait(std::chrono::milliseconds limit) {
   auto future = promise_->get_future();
   if (future.wait_for(limit) != std::future_status::ready) {
     ADD_FAILURE() << "no completion within " << limit.count() << "ms";
-    return DeliveryResult::permanent("TEST_TIMEOUT", "no completion");
+    return DeliveryResult::permanent(ErrorCode::kInternalError, "test: no completion in time");
   }
   return future.get();
 }

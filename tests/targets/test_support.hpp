@@ -14,22 +14,14 @@
 #include "eventrouter/metrics/registry.hpp"
 #include "eventrouter/targets/target.hpp"
 #include "eventrouter/targets/target_spec.hpp"
+#include "support/temp_dir.hpp"
 
 namespace eventrouter::targets::testing {
 
 inline const std::filesystem::path peers_dir =
     std::filesystem::path(EVENTROUTER_SOURCE_DIR) / "tests/targets/peers";
 
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using eventrouter::testing::TempDir;
 
 // A helper process (a Python peer) that prints its port on its first line of stdout.
 class Peer {

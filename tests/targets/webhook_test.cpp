@@ -107,7 +107,7 @@ TEST_F(WebhookTest, SendsMethodHeadersBodyAndSignature) {
   Invocation call = testing::invocation("{\"finding\":\"exfil\"}", "evt-7");
   call.attempt = 2;
   const DeliveryResult result = testing::deliver_and_wait(target, call);
-  ASSERT_EQ(result.outcome, Outcome::success) << result.error_message;
+  ASSERT_EQ(result.outcome, Outcome::kSuccess) << result.error_message;
   const auto seen = requests();
   ASSERT_EQ(seen.size(), 1u);
   const Request& request = seen[0];
@@ -132,29 +132,29 @@ TEST_F(WebhookTest, PlainTextPayloadsAreSentAsText) {
   Target& target = make("{id: hook, type: webhook, url: '" + url("/") + "'}");
   ASSERT_EQ(
       testing::deliver_and_wait(target, testing::invocation("instance i-1 is RUNNING")).outcome,
-      Outcome::success);
+      Outcome::kSuccess);
   EXPECT_EQ(requests().at(0).headers.at("content-type"), "text/plain; charset=utf-8");
   EXPECT_EQ(requests().at(0).headers.count("x-eventrouter-signature"), 0u);
 }
 
 TEST_F(WebhookTest, StatusCodesAreClassified) {
   start_peer();
-  EXPECT_EQ(post("/status/200").outcome, Outcome::success);
-  EXPECT_EQ(post("/status/204").outcome, Outcome::success);
+  EXPECT_EQ(post("/status/200").outcome, Outcome::kSuccess);
+  EXPECT_EQ(post("/status/204").outcome, Outcome::kSuccess);
   for (int status : {400, 403, 404, 301}) {
     const DeliveryResult result = post("/status/" + std::to_string(status));
-    EXPECT_EQ(result.outcome, Outcome::permanent) << status;
-    EXPECT_EQ(result.error_code, "ERROR_FROM_TARGET") << status;
+    EXPECT_EQ(result.outcome, Outcome::kPermanent) << status;
+    EXPECT_EQ(result.error_code, targets::ErrorCode::kErrorFromTarget) << status;
     EXPECT_NE(result.error_message.find("HTTP " + std::to_string(status)), std::string::npos);
   }
   for (int status : {500, 502, 503, 408, 409, 401}) {
     const DeliveryResult result = post("/status/" + std::to_string(status));
-    EXPECT_EQ(result.outcome, Outcome::retryable) << status;
-    EXPECT_EQ(result.error_code, "ERROR_FROM_TARGET") << status;
+    EXPECT_EQ(result.outcome, Outcome::kRetryable) << status;
+    EXPECT_EQ(result.error_code, targets::ErrorCode::kErrorFromTarget) << status;
   }
   DeliveryResult throttled = post("/status/429?retry_after=7");
-  EXPECT_EQ(throttled.outcome, Outcome::retryable);
-  EXPECT_EQ(throttled.error_code, "THROTTLING");
+  EXPECT_EQ(throttled.outcome, Outcome::kRetryable);
+  EXPECT_EQ(throttled.error_code, targets::ErrorCode::kThrottling);
   ASSERT_TRUE(throttled.retry_after.has_value());
   EXPECT_EQ(throttled.retry_after->count(), 7);
   DeliveryResult unavailable =
@@ -171,8 +171,8 @@ TEST_F(WebhookTest, ConnectionRefusedIsAConnectionFailure) {
   Target& target =
       make("{id: hook, type: webhook, url: 'http://127.0.0.1:" + std::to_string(port) + "/'}");
   const DeliveryResult result = testing::deliver_and_wait(target, testing::invocation("{}"));
-  EXPECT_EQ(result.outcome, Outcome::retryable);
-  EXPECT_EQ(result.error_code, "CONNECTION_FAILURE");
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_EQ(result.error_code, targets::ErrorCode::kConnectionFailure);
 }
 
 TEST_F(WebhookTest, AHangingPeerTimesOutWithoutDelayingOtherTargets) {
@@ -186,13 +186,13 @@ TEST_F(WebhookTest, AHangingPeerTimesOutWithoutDelayingOtherTargets) {
   hanging.deliver(testing::invocation("{}"), slow_done.completion());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50))
       << "deliver must not block";
-  EXPECT_EQ(testing::deliver_and_wait(file, testing::invocation("{}")).outcome, Outcome::success);
-  EXPECT_EQ(testing::deliver_and_wait(fast, testing::invocation("{}")).outcome, Outcome::success);
+  EXPECT_EQ(testing::deliver_and_wait(file, testing::invocation("{}")).outcome, Outcome::kSuccess);
+  EXPECT_EQ(testing::deliver_and_wait(fast, testing::invocation("{}")).outcome, Outcome::kSuccess);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(600));
 
   const DeliveryResult result = slow_done.wait();
-  EXPECT_EQ(result.outcome, Outcome::retryable);
-  EXPECT_EQ(result.error_code, "TIMEOUT");
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_EQ(result.error_code, targets::ErrorCode::kTimeout);
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_GE(elapsed, std::chrono::milliseconds(750));
   EXPECT_LT(elapsed, std::chrono::seconds(3));
@@ -203,7 +203,7 @@ TEST_F(WebhookTest, ReusesConnectionsAndRecoversWhenThePeerClosesThem) {
   Target& target = make("{id: hook, type: webhook, url: '" + url("/ok") + "'}");
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(testing::deliver_and_wait(target, testing::invocation("{}")).outcome,
-              Outcome::success);
+              Outcome::kSuccess);
   }
   auto seen = requests();
   ASSERT_EQ(seen.size(), 3u);
@@ -213,7 +213,7 @@ TEST_F(WebhookTest, ReusesConnectionsAndRecoversWhenThePeerClosesThem) {
   Target& closing = make("{id: closing, type: webhook, url: '" + url("/close") + "'}");
   for (int i = 0; i < 2; ++i) {
     ASSERT_EQ(testing::deliver_and_wait(closing, testing::invocation("{}")).outcome,
-              Outcome::success);
+              Outcome::kSuccess);
   }
   seen = requests();
   ASSERT_EQ(seen.size(), 5u);
@@ -227,7 +227,7 @@ TEST_F(WebhookTest, RateLimitDelaysInsteadOfFailing) {
   std::vector<testing::Waiter> waiters(10);
   const auto start = std::chrono::steady_clock::now();
   for (auto& waiter : waiters) target.deliver(testing::invocation("{}"), waiter.completion());
-  for (auto& waiter : waiters) EXPECT_EQ(waiter.wait().outcome, Outcome::success);
+  for (auto& waiter : waiters) EXPECT_EQ(waiter.wait().outcome, Outcome::kSuccess);
   // A full bucket of 5 goes at once; the other 5 follow at 5 a second.
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_GE(elapsed, std::chrono::milliseconds(900));
@@ -241,29 +241,29 @@ TEST_F(WebhookTest, HttpsWithATestCa) {
   Target& trusted = make("{id: tls, type: webhook, url: 'https://localhost:" + port +
                          "/secure', tls: {ca_file: " + ca + "}}");
   const DeliveryResult ok = testing::deliver_and_wait(trusted, testing::invocation("{\"a\":1}"));
-  EXPECT_EQ(ok.outcome, Outcome::success) << ok.error_message;
+  EXPECT_EQ(ok.outcome, Outcome::kSuccess) << ok.error_message;
   ASSERT_EQ(requests().size(), 1u);
   EXPECT_EQ(requests()[0].body, "{\"a\":1}");
 
   // The system store does not know the test CA: verification fails, nothing is sent.
   Target& untrusted = make("{id: tls2, type: webhook, url: 'https://localhost:" + port + "/'}");
   const DeliveryResult refused = testing::deliver_and_wait(untrusted, testing::invocation("{}"));
-  EXPECT_EQ(refused.outcome, Outcome::retryable);
-  EXPECT_EQ(refused.error_code, "CONNECTION_FAILURE");
+  EXPECT_EQ(refused.outcome, Outcome::kRetryable);
+  EXPECT_EQ(refused.error_code, targets::ErrorCode::kConnectionFailure);
   EXPECT_NE(refused.error_message.find("TLS"), std::string::npos) << refused.error_message;
 
   // The certificate names only "localhost": reaching the same server as 127.0.0.1 must fail.
   Target& wrong_name = make("{id: tls3, type: webhook, url: 'https://127.0.0.1:" + port +
                             "/', tls: {ca_file: " + ca + "}}");
   const DeliveryResult mismatch = testing::deliver_and_wait(wrong_name, testing::invocation("{}"));
-  EXPECT_EQ(mismatch.error_code, "CONNECTION_FAILURE");
+  EXPECT_EQ(mismatch.error_code, targets::ErrorCode::kConnectionFailure);
   EXPECT_NE(mismatch.error_message.find("TLS"), std::string::npos) << mismatch.error_message;
 
   // verify: false is an explicit opt-out.
   Target& unverified = make("{id: tls4, type: webhook, url: 'https://127.0.0.1:" + port +
                             "/', tls: {verify: false}}");
   EXPECT_EQ(testing::deliver_and_wait(unverified, testing::invocation("{}")).outcome,
-            Outcome::success);
+            Outcome::kSuccess);
   EXPECT_EQ(requests().size(), 2u);
 }
 
@@ -277,9 +277,9 @@ TEST_F(WebhookTest, ShutdownAbortsInFlightRequestsAsRetryable) {
   target.shutdown(std::chrono::milliseconds(200));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
   const DeliveryResult result = waiter.wait(std::chrono::seconds(5));
-  EXPECT_EQ(result.outcome, Outcome::retryable);
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
   EXPECT_EQ(testing::deliver_and_wait(target, testing::invocation("{}")).outcome,
-            Outcome::retryable);
+            Outcome::kRetryable);
 }
 
 TEST_F(WebhookTest, ASlowReceiverGetsAtMostMaxConcurrencyRequestsOnReusedConnections) {
@@ -290,7 +290,7 @@ TEST_F(WebhookTest, ASlowReceiverGetsAtMostMaxConcurrencyRequestsOnReusedConnect
   for (auto& waiter : waiters) target.deliver(testing::invocation("{}"), waiter.completion());
   for (auto& waiter : waiters) {
     const DeliveryResult result = waiter.wait();
-    EXPECT_EQ(result.outcome, Outcome::success) << result.error_message;
+    EXPECT_EQ(result.outcome, Outcome::kSuccess) << result.error_message;
   }
   const auto seen = requests();
   ASSERT_EQ(seen.size(), waiters.size());
@@ -316,10 +316,10 @@ TEST_F(WebhookTest, AHangingReceiverHoldsItsSlotsOnlyUntilTheTimeout) {
   for (std::size_t i = 0; i < waiters.size(); ++i) {
     const DeliveryResult result = waiters[i].wait();
     if (i < 2) {
-      EXPECT_EQ(result.outcome, Outcome::retryable) << i;
-      EXPECT_EQ(result.error_code, "TIMEOUT") << i;
+      EXPECT_EQ(result.outcome, Outcome::kRetryable) << i;
+      EXPECT_EQ(result.error_code, targets::ErrorCode::kTimeout) << i;
     } else {
-      EXPECT_EQ(result.outcome, Outcome::success) << i << ": " << result.error_message;
+      EXPECT_EQ(result.outcome, Outcome::kSuccess) << i << ": " << result.error_message;
     }
   }
   const auto seen = requests();
@@ -340,8 +340,8 @@ TEST_F(WebhookTest, ShutdownCompletesQueuedDeliveriesOnceEach) {
   // Each Waiter fails the test if its completion runs twice.
   for (std::size_t i = 0; i < waiters.size(); ++i) {
     const DeliveryResult result = waiters[i].wait(std::chrono::seconds(5));
-    EXPECT_EQ(result.outcome, Outcome::retryable) << i;
-    EXPECT_EQ(result.error_code, "INTERNAL_ERROR") << i;
+    EXPECT_EQ(result.outcome, Outcome::kRetryable) << i;
+    EXPECT_EQ(result.error_code, targets::ErrorCode::kInternalError) << i;
     if (i > 0) {
       EXPECT_NE(result.error_message.find("not started"), std::string::npos) << i;
     }

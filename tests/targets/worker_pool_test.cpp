@@ -40,12 +40,12 @@ TEST(DeliverPooled, PassesTheAttemptsResultToTheCompletion) {
   {
     WorkerPool pool(2);
     deliver_pooled(pool, invocation("e1"), results.completion("e1"), [](const Invocation& inv) {
-      return DeliveryResult::permanent(error_code::error_from_target, "saw " + inv.event_id);
+      return DeliveryResult::permanent(ErrorCode::kErrorFromTarget, "saw " + inv.event_id);
     });
     ASSERT_TRUE(pool.wait_idle(5s));
   }
   ASSERT_EQ(results.done.size(), 1u);
-  EXPECT_EQ(results.done[0].second.outcome, Outcome::permanent);
+  EXPECT_EQ(results.done[0].second.outcome, Outcome::kPermanent);
   EXPECT_EQ(results.done[0].second.error_message, "saw e1");
 }
 
@@ -60,8 +60,8 @@ TEST(DeliverPooled, RefusedAfterStopCompletesAsRetryable) {
   });
   EXPECT_FALSE(attempted);
   ASSERT_EQ(results.done.size(), 1u);
-  EXPECT_EQ(results.done[0].second.outcome, Outcome::retryable);
-  EXPECT_EQ(results.done[0].second.error_code, error_code::internal_error);
+  EXPECT_EQ(results.done[0].second.outcome, Outcome::kRetryable);
+  EXPECT_EQ(results.done[0].second.error_code, ErrorCode::kInternalError);
 }
 
 TEST(DeliverPooled, QueuedInvocationsDroppedAtStopCompleteAsRetryable) {
@@ -90,7 +90,7 @@ TEST(DeliverPooled, QueuedInvocationsDroppedAtStopCompleteAsRetryable) {
   EXPECT_EQ(attempts, 0);
   ASSERT_EQ(results.done.size(), 3u);
   for (const auto& [id, result] : results.done) {
-    EXPECT_EQ(result.outcome, id == "e1" ? Outcome::success : Outcome::retryable) << id;
+    EXPECT_EQ(result.outcome, id == "e1" ? Outcome::kSuccess : Outcome::kRetryable) << id;
   }
 }
 

@@ -31,13 +31,13 @@ std::optional<MailAddress> parse_mail_address(std::string_view text);
 
 struct EmailConfig {
   // smtp.starttls: whether the plain connection must, may or must not be upgraded to TLS.
-  enum class StartTls { required, opportunistic, never };
+  enum class StartTls { kRequired, kOpportunistic, kNever };
 
   std::string rule, id;
   struct Smtp {
     std::string host;
     int port = 25;
-    StartTls starttls = StartTls::opportunistic;
+    StartTls starttls = StartTls::kOpportunistic;
     bool tls = false;  // implicit TLS (smtps, usually port 465); starttls does not apply
     std::string username, password;
     std::string ca_file;  // empty: the system store

@@ -25,8 +25,8 @@ struct ProcessRequest {
 };
 
 struct ProcessResult {
-  enum class Status { exited, signaled, timed_out, aborted, spawn_failed };
-  Status status = Status::spawn_failed;
+  enum class Status { kExited, kSignaled, kTimedOut, kAborted, kSpawnFailed };
+  Status status = Status::kSpawnFailed;
   int exit_code = -1;    // exited
   int signal = 0;        // signaled
   int spawn_error = 0;   // spawn_failed: errno

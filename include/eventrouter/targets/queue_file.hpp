@@ -22,9 +22,9 @@
 namespace eventrouter::targets {
 
 struct QueueFileConfig {
-  enum class Fsync { always, batch, never };
+  enum class Fsync { kAlways, kBatch, kNever };
   std::filesystem::path path;  // absolute
-  Fsync fsync = Fsync::batch;
+  Fsync fsync = Fsync::kBatch;
   std::uint64_t max_size = 0;  // rotate when the file would grow past this; 0 = never rotate
   int max_files = 5;           // rotated files kept: path.1 (newest) .. path.N
 };

@@ -5,9 +5,12 @@
 // (concurrency, rate, file locking).
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
 
@@ -17,32 +20,36 @@ class Registry;
 
 namespace eventrouter::targets {
 
-enum class Outcome { success, retryable, permanent };
+enum class Outcome { kSuccess, kRetryable, kPermanent };
 
-// EventBridge-style error codes used by the adapters.
-namespace error_code {
-inline constexpr const char* connection_failure = "CONNECTION_FAILURE";
-inline constexpr const char* timeout = "TIMEOUT";
-inline constexpr const char* throttling = "THROTTLING";
-inline constexpr const char* error_from_target = "ERROR_FROM_TARGET";
-inline constexpr const char* invalid_parameter = "INVALID_PARAMETER";
-inline constexpr const char* no_permissions = "NO_PERMISSIONS";
-inline constexpr const char* resource_not_found = "RESOURCE_NOT_FOUND";
-inline constexpr const char* internal_error = "INTERNAL_ERROR";
-}  // namespace error_code
+// EventBridge's error codes, as its dead letters name them (ERROR_CODE). kNone: no error.
+enum class ErrorCode : std::uint8_t {
+  kNone,
+  kConnectionFailure,
+  kTimeout,
+  kThrottling,
+  kErrorFromTarget,
+  kInvalidParameter,
+  kNoPermissions,
+  kResourceNotFound,
+  kInternalError,
+};
+// EventBridge's spelling ("CONNECTION_FAILURE"); empty for kNone.
+std::string_view to_string(ErrorCode code);
+std::ostream& operator<<(std::ostream& out, ErrorCode code);  // as to_string, for test output
 
 struct DeliveryResult {
-  Outcome outcome = Outcome::success;
-  std::string error_code;                           // "" on success, else one of error_code::*
+  Outcome outcome = Outcome::kSuccess;
+  ErrorCode error_code = ErrorCode::kNone;
   std::string error_message;                        // human readable, never contains secrets
   std::optional<std::chrono::seconds> retry_after;  // asked for by the target (HTTP Retry-After)
 
   static DeliveryResult ok() { return {}; }
-  static DeliveryResult retryable(std::string code, std::string message) {
-    return {Outcome::retryable, std::move(code), std::move(message), std::nullopt};
+  static DeliveryResult retryable(ErrorCode code, std::string message) {
+    return {Outcome::kRetryable, code, std::move(message), std::nullopt};
   }
-  static DeliveryResult permanent(std::string code, std::string message) {
-    return {Outcome::permanent, std::move(code), std::move(message), std::nullopt};
+  static DeliveryResult permanent(ErrorCode code, std::string message) {
+    return {Outcome::kPermanent, code, std::move(message), std::nullopt};
   }
 };
 

@@ -52,11 +52,11 @@ using TargetChecker =
 // meaning the rule file gives it.
 struct PathKey {
   enum class Base {
-    rule_file_folder,  // programs and folders that ship next to the rules (runbook command)
-    state_dir,         // files eventrouter writes (queue_file path)
+    kRuleFileFolder,  // programs and folders that ship next to the rules (runbook command)
+    kStateDir,        // files eventrouter writes (queue_file path)
   };
   std::string key;  // a top-level key of the target's mapping
-  Base relative_to = Base::rule_file_folder;
+  Base relative_to = Base::kRuleFileFolder;
   bool first_item_only = false;  // the key holds a list whose first item is the path (an argv)
 };
 
