@@ -9,13 +9,18 @@
 #include <limits>
 #include <sstream>
 
-#include <fmt/format.h>
-
 #include "eventrouter/config/duration.hpp"
 
 namespace eventrouter::config {
 
 namespace {
+
+// The shortest text that reads back as `value` (1000, 0.5), as a user would write it.
+std::string shortest(double value) {
+  char text[400];  // fixed notation: up to 309 digits before the point
+  const auto result = std::to_chars(text, text + sizeof text, value, std::chars_format::fixed);
+  return std::string(text, result.ptr);
+}
 
 char lower(char c) {
   return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -493,7 +498,7 @@ std::optional<double> MappingReader::number(std::string_view key, double fallbac
     good = ec == std::errc() && end == text.data() + text.size() && !text.empty();
   }
   if (!good || !(parsed >= min && parsed <= max)) {
-    problem(value, fmt::format("{} must be a number from {} to {}", name(key), min, max));
+    problem(value, name(key) + " must be a number from " + shortest(min) + " to " + shortest(max));
     return std::nullopt;
   }
   return parsed;
