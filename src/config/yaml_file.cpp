@@ -452,12 +452,15 @@ std::optional<std::chrono::milliseconds> MappingReader::duration(std::string_vie
                                                                  std::chrono::milliseconds max) {
   const YAML::Node value = get(key);
   if (!value || value.IsNull()) return fallback;
-  std::optional<std::chrono::milliseconds> parsed;
-  if (value.IsScalar()) {
-    if (auto text = parse_duration(value.Scalar())) parsed = *text;
+  // Worded as read_duration words it for eventrouter.yaml.
+  if (!value.IsScalar()) {
+    problem(value, name(key) + " must be a duration such as 30s, not a " +
+                       (value.IsMap() ? "mapping" : "list"));
+    return std::nullopt;
   }
+  auto parsed = parse_duration(value.Scalar());
   if (!parsed) {
-    problem(value, name(key) + " must be a duration such as 500ms, 5s, 2m or 1h");
+    problem(value, name(key) + ": " + parsed.error());
     return std::nullopt;
   }
   if (*parsed < min || *parsed > max) {
@@ -465,7 +468,7 @@ std::optional<std::chrono::milliseconds> MappingReader::duration(std::string_vie
                        std::to_string(max.count() / 1000) + "s");
     return std::nullopt;
   }
-  return parsed;
+  return *parsed;
 }
 
 std::optional<long long> MappingReader::integer(std::string_view key, long long fallback,

@@ -123,7 +123,10 @@ TEST(Registry, WebhookChecks) {
       "{id: a, type: webhook, url: 'http://x.example/', method: POTS}",
       "method must be one of POST, PUT, PATCH, DELETE, GET, not 'POTS'; did you mean 'POST'?");
   expect_problem("{id: a, type: webhook, url: 'http://x.example/', timeout: 5 s}",
-                 "timeout must be a duration");
+                 "timeout: '5 s' is not a duration: unknown unit ' s'; use a whole number and a "
+                 "unit (ms, s, m, h or d)");
+  expect_problem("{id: a, type: webhook, url: 'http://x.example/', timeout: [5s]}",
+                 "timeout must be a duration such as 30s, not a list");
   expect_problem("{id: a, type: webhook, url: 'http://x.example/', rate_limit_per_second: 0}",
                  "rate_limit_per_second must be a number");
   expect_problem("{id: a, type: webhook, url: 'http://x.example/', max_concurrency: 0}",
