@@ -78,8 +78,8 @@ struct Condition {
 };
 
 struct Alternative {
-  // ANDed, sorted by path (byte order). Shared: a condition written once in the pattern is one
-  // object, however many $or alternatives hold it.
+  // ANDed, sorted by path (UTF-16 order, path_order.hpp). Shared: a condition written once in the
+  // pattern is one object, however many $or alternatives hold it.
   std::vector<std::shared_ptr<const Condition>> conditions;
 };
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ast.hpp"
+#include "path_order.hpp"
 
 namespace eventrouter::pattern::detail {
 
@@ -41,10 +42,11 @@ class Branch {
   // one). Returns the size of the condition replaced, if any.
   std::optional<ExpansionSize> set(const Leaf& leaf);
   const ExpansionSize& size() const { return size_; }
-  const std::map<std::string, Leaf>& leaves() const { return leaves_; }
+  // In the order exists: false is decided in (path_order.hpp).
+  const std::map<std::string, Leaf, Utf16PathLess>& leaves() const { return leaves_; }
 
  private:
-  std::map<std::string, Leaf> leaves_;
+  std::map<std::string, Leaf, Utf16PathLess> leaves_;
   ExpansionSize size_;
 };
 

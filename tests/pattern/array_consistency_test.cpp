@@ -83,6 +83,19 @@ TEST(ArrayConsistency, ExistsFalseIsJudgedAgainstTheElementsChosenBefore) {
   EXPECT_TRUE(match(R"({"a": {"w": [{"exists": false}]}})", event));
 }
 
+// Fields are considered in Java's string order (UTF-16 code units), where a character beyond
+// the Basic Multilingual Plane (a surrogate pair, 0xD835.. for U+1D49C) sorts before U+E000,
+// though its UTF-8 bytes (F0..) sort after U+E000's (EE..). The example above, with x and y
+// renamed so that byte order and Java's order disagree.
+TEST(ArrayConsistency, ExistsFalseTakesFieldsInJavaStringOrder) {
+  const char* event = "{\"a\": [{\"\uE000\": 1, \"z\": 1}, {\"\U0001D49C\": 1}]}";
+  // U+1D49C comes first: element 2 is chosen for it, and it has no U+E000.
+  EXPECT_TRUE(match("{\"a\": {\"\uE000\": [{\"exists\": false}], \"\U0001D49C\": [1]}}", event));
+  // Two fields both in the BMP keep byte order: U+E000 before U+FFFD.
+  const char* bmp = "{\"a\": [{\"\uE000\": 1, \"z\": 1}, {\"\uFFFD\": 1}]}";
+  EXPECT_FALSE(match("{\"a\": {\"\uE000\": [{\"exists\": false}], \"\uFFFD\": [1]}}", bmp));
+}
+
 // The bus matcher decides these without its full search: a condition met by one value pins its
 // element, one met by several values in an array is resolved against the pinned ones, and a
 // value outside every array constrains nothing.

@@ -49,7 +49,35 @@ void flatten(dom::element element, const std::string& path, std::map<int, int>& 
 
 // ---- the pattern as alternatives ---------------------------------------------------------------
 
-using Alternative = std::map<std::string, dom::array>;  // path -> list of allowed values
+// The path as Java holds it, UTF-16 code units, for the order event-ruler considers fields in
+// (it decides exists: false inside arrays). Written out independently of the matcher's own.
+std::u16string utf16_of(const std::string& utf8) {
+  std::u16string out;
+  for (std::size_t i = 0; i < utf8.size();) {
+    const auto lead = static_cast<unsigned char>(utf8[i]);
+    const int length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    char32_t c = length == 1 ? lead : lead & (0x7F >> length);
+    for (int k = 1; k < length && i + k < utf8.size(); ++k)
+      c = (c << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
+    i += length;
+    if (c >= 0x10000) {
+      out.push_back(static_cast<char16_t>(0xD800 + ((c - 0x10000) >> 10)));
+      out.push_back(static_cast<char16_t>(0xDC00 + ((c - 0x10000) & 0x3FF)));
+    } else {
+      out.push_back(static_cast<char16_t>(c));
+    }
+  }
+  return out;
+}
+
+struct JavaStringLess {
+  bool operator()(const std::string& a, const std::string& b) const {
+    return utf16_of(a) < utf16_of(b);
+  }
+};
+
+// path -> list of allowed values, in event-ruler's field order
+using Alternative = std::map<std::string, dom::array, JavaStringLess>;
 
 bool is_or_list(dom::element value) {
   if (!value.is_array() || dom::array(value).size() < 2) return false;
