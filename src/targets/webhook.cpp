@@ -127,7 +127,7 @@ struct WebhookTarget::State {
   WebhookConfig config;
   asio::io_context& io;
   const std::size_t max_idle;
-  std::optional<asio::ssl::context> ssl;
+  std::shared_ptr<asio::ssl::context> ssl;  // the shared default, or the target's own
   std::string port_text;
 
   std::mutex mutex;
@@ -258,7 +258,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void connect_fresh() {
     reused_ = false;
-    conn_ = std::make_shared<Connection>(executor_, state_->ssl ? &*state_->ssl : nullptr);
+    conn_ = std::make_shared<Connection>(executor_, state_->ssl.get());
     resolver_.emplace(executor_);
     resolve_timer_.emplace(executor_);
     resolve_timer_->expires_at(deadline_);
@@ -538,16 +538,22 @@ WebhookTarget::WebhookTarget(WebhookConfig config, TargetContext& context,
   state_->port_text = std::to_string(c.url.port);
   if (c.url.tls) {
     try {
-      auto& ssl = state_->ssl.emplace(asio::ssl::context::tls_client);
-      SSL_CTX_set_min_proto_version(ssl.native_handle(), TLS1_2_VERSION);
-      if (c.tls.ca_file.empty()) {
-        ssl.set_default_verify_paths();
+      if (c.tls.ca_file.empty() && c.tls.client_cert_file.empty()) {
+        state_->ssl = context.clients->default_tls_client();
       } else {
-        ssl.load_verify_file(c.tls.ca_file);
-      }
-      if (!c.tls.client_cert_file.empty()) {
-        ssl.use_certificate_chain_file(c.tls.client_cert_file);
-        ssl.use_private_key_file(c.tls.client_key_file, asio::ssl::context::pem);
+        // Its own trust store or certificate: a context of its own.
+        auto& ssl =
+            *(state_->ssl = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client));
+        SSL_CTX_set_min_proto_version(ssl.native_handle(), TLS1_2_VERSION);
+        if (c.tls.ca_file.empty()) {
+          ssl.set_default_verify_paths();
+        } else {
+          ssl.load_verify_file(c.tls.ca_file);
+        }
+        if (!c.tls.client_cert_file.empty()) {
+          ssl.use_certificate_chain_file(c.tls.client_cert_file);
+          ssl.use_private_key_file(c.tls.client_key_file, asio::ssl::context::pem);
+        }
       }
     } catch (const boost::system::system_error& error) {
       throw std::invalid_argument("webhook target '" + c.id +

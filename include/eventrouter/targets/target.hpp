@@ -8,11 +8,14 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include <boost/asio/io_context.hpp>
+
+#include "eventrouter/targets/shared_clients.hpp"
 
 namespace eventrouter::metrics {
 class Registry;
@@ -90,6 +93,9 @@ struct TargetContext {
   boost::asio::io_context& io;
   // The daemon's metrics, for what only a target sees (deliveries its limits hold back).
   metrics::Registry& metrics;
+  // What targets share (the default TLS client context): one per context, so every target the
+  // daemon builds, across reloads, uses the same.
+  std::shared_ptr<SharedClients> clients = std::make_shared<SharedClients>();
 };
 
 }  // namespace eventrouter::targets
