@@ -200,17 +200,20 @@ def test_metrics_after_a_scripted_run(make_daemon, workdir, peer):
 
     # 5. Reloads: SIGHUP (succeeds), a broken rule file dropped in (fails, old rules stay),
     #    the broken file removed (succeeds).
-    def reloads_logged():
-        return sum(1 for line in list(daemon.lines) if "reloading rules (" in line)
+    # Each step waits for the reload's outcome, not its start: a file removed while a reload
+    # still reads the folder would change what that reload sees.
+    def reloads_done():
+        return sum(1 for line in list(daemon.lines)
+                   if "rules reloaded:" in line or "rules reload rejected with" in line)
 
     daemon.signal(signal.SIGHUP)
-    assert wait_for(lambda: reloads_logged() == 1), daemon.log()
+    assert wait_for(lambda: reloads_done() == 1), daemon.log()
     broken = workdir / "broken.yaml"
     broken.write_text("rules:\n  - name: broken\n    event_pattern: {source: 3}\n")
     broken.rename(daemon.rules_dir / "broken.yaml")
-    assert wait_for(lambda: reloads_logged() == 2), daemon.log()
+    assert wait_for(lambda: reloads_done() == 2), daemon.log()
     (daemon.rules_dir / "broken.yaml").unlink()
-    assert wait_for(lambda: reloads_logged() == 3), daemon.log()
+    assert wait_for(lambda: reloads_done() == 3), daemon.log()
     # Let a late watcher event (if any) show up before counting.
     time.sleep(1.0)
 
