@@ -530,12 +530,15 @@ void EmailTarget::abort() {
   abort_ = true;
 }
 
+// max_concurrency when the target does not set it.
+constexpr int kDefaultConcurrency = 2;
+
 const TargetType& email_target_type() {
   static const TargetType type{
       "email",
       {"smtp", "from", "to", "subject"},
       {},
-      {.max_concurrency = 2, .max_concurrency_limit = 64},
+      {.max_concurrency = kDefaultConcurrency, .max_concurrency_limit = 64},
       [](const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {
         read_email_config(spec, problems);
       },
@@ -547,7 +550,7 @@ const TargetType& email_target_type() {
         if (!subject) throw std::invalid_argument(subject.error());
         return std::make_unique<EmailTarget>(
             std::move(*config), std::move(*subject),
-            static_cast<std::size_t>(limits.max_concurrency.value_or(2)));
+            static_cast<std::size_t>(limits.max_concurrency.value_or(kDefaultConcurrency)));
       }};
   return type;
 }

@@ -253,6 +253,9 @@ std::chrono::milliseconds RunbookTarget::abort_wait() const {
   return config_.kill_grace + std::chrono::seconds(1);
 }
 
+// max_concurrency when the target does not set it.
+constexpr int kDefaultConcurrency = 4;
+
 const TargetType& runbook_target_type() {
   static const TargetType type{
       "runbook",
@@ -260,7 +263,7 @@ const TargetType& runbook_target_type() {
        "output_limit"},
       {{"command", PathKey::Base::kRuleFileFolder, true},
        {"working_dir", PathKey::Base::kRuleFileFolder}},
-      {.max_concurrency = 4, .max_concurrency_limit = 256},
+      {.max_concurrency = kDefaultConcurrency, .max_concurrency_limit = 256},
       [](const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {
         read_runbook_config(spec, problems);
       },
@@ -270,7 +273,8 @@ const TargetType& runbook_target_type() {
         if (!config) return nullptr;
         // As many threads as runs may be in flight; the concurrency limit holds the others.
         return std::make_unique<RunbookTarget>(
-            std::move(*config), static_cast<std::size_t>(limits.max_concurrency.value_or(4)));
+            std::move(*config),
+            static_cast<std::size_t>(limits.max_concurrency.value_or(kDefaultConcurrency)));
       }};
   return type;
 }

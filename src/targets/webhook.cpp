@@ -597,12 +597,15 @@ void WebhookTarget::abort() {
   }
 }
 
+// max_concurrency when the target does not set it.
+constexpr int kDefaultConcurrency = 16;
+
 const TargetType& webhook_target_type() {
   static const TargetType type{
       "webhook",
       {"url", "method", "headers", "timeout", "hmac_secret", "tls"},
       {},
-      {.max_concurrency = 16, .max_concurrency_limit = 256},
+      {.max_concurrency = kDefaultConcurrency, .max_concurrency_limit = 256},
       [](const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {
         read_webhook_config(spec, problems);
       },
@@ -612,7 +615,7 @@ const TargetType& webhook_target_type() {
         if (!config) return nullptr;
         return std::make_unique<WebhookTarget>(
             std::move(*config), context,
-            static_cast<std::size_t>(limits.max_concurrency.value_or(16)));
+            static_cast<std::size_t>(limits.max_concurrency.value_or(kDefaultConcurrency)));
       }};
   return type;
 }

@@ -91,6 +91,24 @@ class JsonPath::Selection {
       value_.text += value_.text.empty() ? '[' : ',';
       return append_as_written(value, value_.text);
     }
+    return take_single(value);
+  }
+
+  // The event itself when it is a single scalar (only `$`, which has no wildcard, selects it).
+  simdjson::error_code add_root_scalar(simdjson::ondemand::document& document) {
+    return take_single(document);
+  }
+
+  JsonValue result() && {
+    if (every_match_) value_.text += value_.text.empty() ? "[]" : "]";
+    return std::move(value_);
+  }
+
+ private:
+  // The one match: a string as its text, anything else as the event spells it. `Value` is a
+  // value inside the event or the event document itself.
+  template <class Value>
+  simdjson::error_code take_single(Value& value) {
     simdjson::ondemand::json_type type{};
     if (auto error = value.type().get(type)) return error;
     if (type == simdjson::ondemand::json_type::string) {
@@ -103,26 +121,6 @@ class JsonPath::Selection {
     return append_as_written(value, value_.text);
   }
 
-  // The event itself when it is a single scalar (only `$`, which has no wildcard, selects it).
-  simdjson::error_code add_root_scalar(simdjson::ondemand::document& document) {
-    simdjson::ondemand::json_type type{};
-    if (auto error = document.type().get(type)) return error;
-    if (type == simdjson::ondemand::json_type::string) {
-      std::string_view text;
-      if (auto error = document.get_string().get(text)) return error;
-      value_ = {JsonValue::Kind::kString, std::string(text)};
-      return simdjson::SUCCESS;
-    }
-    value_.kind = JsonValue::Kind::kJson;
-    return append_as_written(document, value_.text);
-  }
-
-  JsonValue result() && {
-    if (every_match_) value_.text += value_.text.empty() ? "[]" : "]";
-    return std::move(value_);
-  }
-
- private:
   bool every_match_;
   JsonValue value_;
 };
