@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libsimdjson-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libssl-dev libcurl4-openssl-dev libsqlite3-dev sqlite3 libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libnats-dev nats-server
   curl openssl ca-certificates jq python3 python3-pytest python3-aiosmtpd python3-boto3
 )
 if [ "${1:-}" = "--print" ]; then printf '%s\n' "${packages[@]}"; exit 0; fi
