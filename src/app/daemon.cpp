@@ -6,15 +6,18 @@
 
 #include <algorithm>
 #include <csignal>
+#include <fstream>
 #include <ostream>
 #include <sstream>
 
 #include "admin_api.hpp"
 #include "eventrouter/app/logging.hpp"
 #include "eventrouter/app/watchdog.hpp"
+#include "eventrouter/delivery/cluster_bus.hpp"
 #include "eventrouter/delivery/dispatcher.hpp"
 #include "eventrouter/delivery/journal.hpp"
 #include "eventrouter/delivery/state_dir_lock.hpp"
+#include "eventrouter/net/hmac.hpp"
 #include "eventrouter/pattern/pattern.hpp"
 #include "eventrouter/rules/commands.hpp"
 #include "eventrouter/rules/rule_store.hpp"
@@ -77,16 +80,48 @@ server::ServerOptions server_options(const config::Config& config) {
 }
 
 delivery::DispatcherOptions dispatch_options(const config::Config& config,
-                                             delivery::Journal* journal) {
+                                             delivery::DeliveryStore* store,
+                                             delivery::DeadLetterSink* dead_letters) {
   delivery::DispatcherOptions options;
   options.default_dead_letter_file = config.state_dir / "dead-letters.jsonl";
-  options.store = journal;  // nothing: durability none, a store in memory
+  options.store = store;                    // nothing: durability none, a store in memory
+  options.dead_letter_sink = dead_letters;  // nothing: files
   options.backoff_base = config.delivery.backoff_base;
   options.backoff_cap = config.delivery.backoff_cap;
   options.archive_retention =
       std::chrono::duration_cast<std::chrono::seconds>(config.delivery.archive_retention);
   options.max_pending_deliveries = config.delivery.max_pending_deliveries;
   options.max_journal_bytes = config.delivery.max_journal_bytes;
+  return options;
+}
+
+// What routers compare to tell whether they run the same rules: the rule files, by name and
+// content, in the order the rule set read them.
+std::string rules_digest(const rules::RuleSet& rule_set) {
+  std::string all;
+  for (const auto& file : rule_set.files()) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    all += file.filename().string() + '\n' + std::to_string(content.str().size()) + '\n' +
+           content.str();
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char byte : eventrouter::net::sha256(all)) {
+    hex += kHex[byte >> 4];
+    hex += kHex[byte & 15];
+  }
+  return hex;
+}
+
+delivery::ClusterBusOptions cluster_options(const config::Config& config) {
+  delivery::ClusterBusOptions options;
+  options.nats = *config.bus.nats;
+  options.router_name = config.bus.nats->router_name.empty() ? delivery::default_router_name()
+                                                             : config.bus.nats->router_name;
+  options.archive_retention = config.delivery.archive_retention;
+  options.max_bytes = config.delivery.max_journal_bytes;
   return options;
 }
 
@@ -123,6 +158,7 @@ Daemon::Daemon(const std::filesystem::path& config_file)
 Daemon::~Daemon() {
   // If run() never ran (start() failed), its teardown is done here; otherwise this is a no-op.
   if (drainer_.joinable()) drainer_.join();
+  if (cluster_) cluster_->stop_consuming();  // it hands events to the dispatcher
   prepared_.reset();
   if (dispatcher_) dispatcher_->deploy(nullptr);
   reaper_.drain();
@@ -156,6 +192,15 @@ void Daemon::open_state() {
   } catch (const std::exception& e) {
     throw start_error(e.what());
   }
+  if (config_.bus.backend == config::Backend::kNats) {
+    try {
+      cluster_ = std::make_unique<delivery::ClusterBus>(cluster_options(config_), metrics_);
+      cluster_->open();
+    } catch (const std::exception& e) {
+      throw start_error(e.what());
+    }
+    return;
+  }
   if (config_.delivery.durability == config::Durability::kNone) return;
   auto& archive_dropped =
       metrics_.counter("eventrouter_archive_dropped_total",
@@ -185,8 +230,11 @@ void Daemon::deploy_rules() {
       throw start_error(e.what());
     }
   }
+  delivery::DeliveryStore* store = journal_.get();
+  if (cluster_) store = &cluster_->store();
   dispatcher_ = std::make_unique<delivery::Dispatcher>(
-      delivery_io_->context(), dispatch_options(config_, journal_.get()), metrics_);
+      delivery_io_->context(), dispatch_options(config_, store, cluster_.get()), metrics_);
+  if (cluster_) dispatcher_->set_admin_backend(cluster_.get());
   try {
     dispatcher_->deploy(
         delivery::Deployment::create(store_->current(), *target_context_, metrics_, reaper_));
@@ -194,6 +242,10 @@ void Daemon::deploy_rules() {
     throw start_error(e.what());
   }
   if (pending) dispatcher_->resume(std::move(*pending));
+  if (cluster_) {
+    cluster_->set_rules_digest(rules_digest(*store_->current()));
+    cluster_->start_consuming(*dispatcher_);
+  }
   admin_ = std::make_unique<AdminApi>(*dispatcher_);
   reloads_ok_ = &metrics_.counter("eventrouter_rule_reloads_total", "Rule reloads, by outcome.",
                                   {{"outcome", "success"}});
@@ -202,14 +254,22 @@ void Daemon::deploy_rules() {
   store_->on_prepare([this](const std::shared_ptr<const rules::RuleSet>& rule_set) {
     prepared_ = delivery::Deployment::create(rule_set, *target_context_, metrics_, reaper_);
   });
-  store_->on_swap([this](const std::shared_ptr<const rules::RuleSet>&) {
+  store_->on_swap([this](const std::shared_ptr<const rules::RuleSet>& rule_set) {
     dispatcher_->deploy(std::move(prepared_));
+    if (cluster_) cluster_->set_rules_digest(rules_digest(*rule_set));
   });
 }
 
 void Daemon::start_server() {
   server::RouterServices services;
   services.sink = dispatcher_.get();
+  if (cluster_) {
+    services.sink = cluster_.get();
+    services.readiness = [this] {
+      auto status = cluster_->status();
+      return server::Readiness{status.ready, std::move(status.reason), std::move(status.warnings)};
+    };
+  }
   services.envelope.max_event_bytes = config_.limits.max_event_bytes;
   services.metrics = &metrics_;
   services.rules_json = [this] {
@@ -317,9 +377,11 @@ void Daemon::drain() {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (server_->open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (cluster_) cluster_->stop_consuming();  // no new events taken from here on
   dispatcher_->shutdown(config_.delivery.shutdown_grace);
   // What is still queued (delivery progress) is written before the process ends.
   if (journal_) journal_->close();
+  if (cluster_) cluster_->close();  // and unfinished events are handed back to the cluster
   watcher_->stop();
   delivery_io_->stop();
   io_.stop();

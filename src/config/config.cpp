@@ -1,6 +1,7 @@
 #include "eventrouter/config/config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 
 #include "eventrouter/config/duration.hpp"
@@ -16,7 +17,8 @@ namespace {
 
 const std::vector<std::string> kTopKeys = {
     "listen", "rules_dir",  "state_dir", "auth",     "tls",   "limits",
-    "log",    "durability", "archive",   "delivery", "buses", "allow_unauthenticated"};
+    "log",    "durability", "archive",   "delivery", "buses", "allow_unauthenticated",
+    "bus"};
 const std::vector<std::string> kDurabilities = {"fsync", "none"};
 const std::vector<std::string> kArchiveKeys = {"retention", "max_bytes"};
 const std::vector<std::string> kDeliveryKeys = {"max_pending_deliveries", "max_journal_bytes",
@@ -27,6 +29,11 @@ const std::vector<std::string> kLimitKeys = {"max_event_bytes", "max_request_byt
                                              "max_connections", "header_timeout", "idle_timeout"};
 const std::vector<std::string> kLogKeys = {"level", "format"};
 const std::vector<std::string> kLogFormats = {"text", "json"};
+const std::vector<std::string> kBusKeys = {"backend", "nats"};
+const std::vector<std::string> kBackends = {"journal", "nats"};
+const std::vector<std::string> kNatsBusKeys = {
+    "stream",   "subject_prefix",      "replicas",   "duplicate_window", "consumer",
+    "ack_wait", "max_inflight_events", "router_name"};
 
 // A path value; relative paths are taken from the config file's folder.
 std::optional<fs::path> read_path(YamlFile& file, const YAML::Node& node, std::string_view name) {
@@ -181,6 +188,115 @@ void read_tls(YamlFile& file, const MapEntry& section, Config& config) {
   if (complete) config.tls = tls;
 }
 
+// Stream, consumer and bucket names: what JetStream takes in a name, kept to what is safe in a
+// subject token and a file name too.
+bool valid_nats_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+// Dot-separated tokens of letters, digits, '-' and '_'.
+bool valid_subject_prefix(std::string_view prefix) {
+  if (prefix.empty() || prefix.size() > 128) return false;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = prefix.find('.', start);
+    if (!valid_nats_name(prefix.substr(start, dot - start))) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+NatsBusConfig read_nats_bus(YamlFile& file, const MapEntry& section) {
+  std::vector<Diagnostic> problems;
+  const auto mark = section.key_node.Mark();
+  MappingReader reader(section.value, {file.path(), mark.line + 1, mark.column + 1}, problems, "",
+                       "bus.nats.");
+  if (!section.value.IsMap()) {
+    file.error(section.value,
+               "bus.nats must be a mapping with at least servers: [nats://HOST:PORT]");
+    return {};
+  }
+  auto keys = nats_connection_keys();
+  keys.insert(keys.end(), kNatsBusKeys.begin(), kNatsBusKeys.end());
+  read_mapping(file, section.value, "the 'bus.nats' section", keys);  // unknown keys
+  NatsBusConfig nats;
+  nats.connection = read_nats_connection(reader, file.folder());
+  for (auto [key, field] :
+       {std::pair{"stream", &nats.stream}, std::pair{"consumer", &nats.consumer}}) {
+    auto name = reader.string(key, false);
+    if (name && !valid_nats_name(*name)) {
+      reader.problem(reader.get(key),
+                     reader.name(key) + " must be 1 to 64 of letters, digits, '-' and '_'");
+    } else if (name) {
+      *field = *name;
+    }
+  }
+  if (auto prefix = reader.string("subject_prefix", false)) {
+    if (!valid_subject_prefix(*prefix)) {
+      reader.problem(reader.get("subject_prefix"),
+                     "bus.nats.subject_prefix must be dot-separated words of letters, digits, "
+                     "'-' and '_' (no wildcards), e.g. eventrouter or acme.security");
+    } else {
+      nats.subject_prefix = *prefix;
+    }
+  }
+  const int default_replicas = nats.connection.servers.size() >= 3 ? 3 : 1;
+  if (auto replicas = reader.integer("replicas", default_replicas, 1, 5))
+    nats.replicas = static_cast<int>(*replicas);
+  if (auto window = reader.duration("duplicate_window", nats.duplicate_window,
+                                    std::chrono::seconds(1), std::chrono::hours(24)))
+    nats.duplicate_window = *window;
+  if (auto wait = reader.duration("ack_wait", nats.ack_wait, std::chrono::seconds(1),
+                                  std::chrono::hours(1)))
+    nats.ack_wait = *wait;
+  if (auto held = reader.integer("max_inflight_events", 256, 1, 65536))
+    nats.max_inflight_events = static_cast<std::size_t>(*held);
+  if (auto name = reader.string("router_name", false)) {
+    if (!valid_nats_name(*name)) {
+      reader.problem(reader.get("router_name"),
+                     "bus.nats.router_name must be 1 to 64 of letters, digits, '-' and '_'");
+    } else {
+      nats.router_name = *name;
+    }
+  }
+  for (auto& problem : problems) file.report(std::move(problem));
+  return nats;
+}
+
+void read_bus(YamlFile& file, const MapEntry& section, Config& config) {
+  auto entries = read_mapping(file, section.value, "the 'bus' section", kBusKeys);
+  if (const MapEntry* backend = find_entry(entries, "backend")) {
+    if (auto v = read_choice(file, backend->value, "bus.backend", kBackends))
+      config.bus.backend = *v == "nats" ? Backend::kNats : Backend::kJournal;
+  }
+  const MapEntry* nats = find_entry(entries, "nats");
+  if (config.bus.backend == Backend::kNats && nats == nullptr) {
+    file.error(section.key_node,
+               "bus.backend is nats but there is no bus.nats section; give at least "
+               "bus.nats.servers, e.g. [nats://127.0.0.1:4222]");
+  } else if (config.bus.backend != Backend::kNats && nats != nullptr) {
+    file.error(nats->key_node,
+               "bus.nats is given but bus.backend is not nats; add backend: nats "
+               "or remove the section");
+  } else if (nats != nullptr) {
+    config.bus.nats = read_nats_bus(file, *nats);
+  }
+}
+
+// With the cluster backend the cluster keeps accepted events; the journal's keys do not apply.
+void check_backend(YamlFile& file, const std::vector<MapEntry>& entries, const Config& config) {
+  if (config.bus.backend != Backend::kNats) return;
+  if (const MapEntry* durability = find_entry(entries, "durability");
+      durability && config.delivery.durability == Durability::kNone) {
+    file.error(durability->value,
+               "durability: none keeps events in this process's memory, but bus.backend nats "
+               "keeps them in the cluster; remove one of the two");
+  }
+}
+
 // Whoever can post an event can run the runbooks: an API other machines can reach needs
 // tokens, unless the config says in so many words that it should not.
 void check_exposure(YamlFile& file, const std::vector<MapEntry>& entries, const Config& config) {
@@ -233,6 +349,8 @@ void read_config(YamlFile& file, const YAML::Node& root, Config& config) {
       read_delivery(file, e.value, config.delivery);
     } else if (e.key == "archive") {
       read_archive(file, e.value, config.delivery);
+    } else if (e.key == "bus") {
+      read_bus(file, e, config);
     } else if (e.key == "buses") {
       read_buses(file, e.value, config.buses);
     } else if (e.key == "allow_unauthenticated") {
@@ -252,6 +370,7 @@ void read_config(YamlFile& file, const YAML::Node& root, Config& config) {
   }
   check_exposure(file, entries, config);
   check_archive_bound(file, entries, config.delivery);
+  check_backend(file, entries, config);
 }
 
 }  // namespace

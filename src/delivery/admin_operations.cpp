@@ -108,7 +108,7 @@ Expected<RedriveResult, AdminError> AdminOperations::redrive(const std::string& 
   RedriveResult result;
   std::optional<AdminError> error;
   for (const auto& file : files) {
-    core_.dead_letters().rewrite(file, [&](std::vector<std::string>& lines) {
+    core_.dead_letter_files().rewrite(file, [&](std::vector<std::string>& lines) {
       Batch batch;
       std::vector<std::string> kept;
       for (auto& line : lines) {

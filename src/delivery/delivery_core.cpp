@@ -21,7 +21,8 @@ DeliveryCore::DeliveryCore(net::io_context& io, const DispatcherOptions& options
       options_(options),
       store_(store),
       metrics_(metrics),
-      archives_(store.can_archive() && options.archive_retention.count() > 0) {}
+      archives_(store.can_archive() && options.archive_retention.count() > 0),
+      dead_letter_sink_(options.dead_letter_sink ? *options.dead_letter_sink : dead_letters_) {}
 
 void DeliveryCore::deploy(std::shared_ptr<Deployment> deployment) {
   std::shared_ptr<Deployment> old;
@@ -113,7 +114,8 @@ void DeliveryCore::submit(Batch batch, Submitted done) {
   records.deliveries.clear();
   auto seq = ids.first_event_seq;
   for (const auto& e : batch.events) {
-    e->seq = seq++;
+    // An event a shared log handed over keeps the log's number for it.
+    if (e->seq == 0) e->seq = seq++;
     records.events.push_back(
         NewEvent{e->seq, to_epoch_millis(e->ingested_at), e->bus, e->json, e->archived});
   }
@@ -276,10 +278,10 @@ void DeliveryCore::dead_letter(Attempt& attempt, const targets::DeliveryResult& 
   spdlog::error("event {} to {}/{} dead-lettered to {} after {} attempt(s): {} {}",
                 attempt.event->fields.id, rule, spec.id, file.string(), attempt.attempt,
                 to_string(result.error_code), result.error_message);
-  const bool written =
-      dead_letters_.write(file, DeadLetter{attempt.event->json, attempt.payload.value_or(""), rule,
-                                           spec.id, to_string(result.error_code),
-                                           result.error_message, exhausted, attempt.attempt - 1});
+  const bool written = dead_letter_sink_.write(
+      file, DeadLetter{attempt.event->json, attempt.payload.value_or(""), rule, spec.id,
+                       to_string(result.error_code), result.error_message, exhausted,
+                       attempt.attempt - 1});
   if (written) {
     attempt.target->metrics.dead_lettered->inc();
     attempt.target->metrics.dead_letters->inc();
@@ -334,12 +336,12 @@ std::size_t DeliveryCore::resume(DeliveryStore::Pending pending) {
                     attempt->event->fields.id, stored.rule, stored.target,
                     options_.default_dead_letter_file.string());
       const bool written =
-          dead_letters_.write(options_.default_dead_letter_file,
-                              DeadLetter{attempt->event->json, "", stored.rule, stored.target,
-                                         to_string(targets::ErrorCode::kResourceNotFound),
-                                         "rule " + stored.rule + " or its target " + stored.target +
-                                             " no longer exists",
-                                         "", stored.attempts});
+          dead_letter_sink_.write(options_.default_dead_letter_file,
+                                  DeadLetter{attempt->event->json, "", stored.rule, stored.target,
+                                             to_string(targets::ErrorCode::kResourceNotFound),
+                                             "rule " + stored.rule + " or its target " +
+                                                 stored.target + " no longer exists",
+                                             "", stored.attempts});
       // As for any dead letter: finished once written, else kept for the next start.
       if (written) {
         finish(*attempt);

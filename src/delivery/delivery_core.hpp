@@ -66,7 +66,8 @@ class DeliveryCore {
   bool archives() const { return archives_; }
   const DispatcherOptions& options() const { return options_; }
   DeliveryStore& store() { return store_; }
-  DeadLetters& dead_letters() { return dead_letters_; }
+  DeadLetters& dead_letter_files() { return dead_letters_; }
+  DeadLetterSink& dead_letter_sink() { return dead_letter_sink_; }
 
  private:
   struct Records {
@@ -98,6 +99,7 @@ class DeliveryCore {
   DeliveryMetrics& metrics_;
   const bool archives_;
   DeadLetters dead_letters_;
+  DeadLetterSink& dead_letter_sink_;  // dead_letters_, unless the options name another
   mutable std::mutex deployment_mutex_;
   std::shared_ptr<Deployment> deployment_;
   // Every deployment ever deployed that may still be alive (older ones drain their attempts):

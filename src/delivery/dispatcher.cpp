@@ -72,12 +72,52 @@ void Dispatcher::accept(std::vector<event::Event> events, server::SinkCompletion
   });
 }
 
+std::size_t Dispatcher::take_logged(LoggedEvent logged) {
+  auto deployment = core_->current();
+  auto event = make_event_state(EventOrigin{std::move(logged.json), std::move(logged.bus),
+                                            logged.ingested_at, std::nullopt, false, logged.seq});
+  Batch batch;
+  if (logged.only_target) {
+    const auto& [rule, target] = *logged.only_target;
+    DeployedTarget* deployed = deployment ? deployment->find(rule, target) : nullptr;
+    if (!deployed) {
+      // Redriven for a rule or target this router does not run (a rollout in progress): it
+      // goes back to the dead letters, where the operator can redrive it again.
+      core_->dead_letter_sink().write(
+          options_.default_dead_letter_file,
+          DeadLetter{event->json, "", rule, target,
+                     to_string(targets::ErrorCode::kResourceNotFound),
+                     "rule " + rule + " or its target " + target + " is not loaded", "", 0});
+      return 0;
+    }
+    core_->plan_one(event, deployment, deployed, batch);
+  } else {
+    core_->plan(event, deployment, logged.only_rule, batch);
+  }
+  if (logged.progress) {
+    std::erase_if(batch.attempts, [&](const std::shared_ptr<Attempt>& attempt) {
+      const auto made = logged.progress(attempt->target->rule->name, attempt->target->spec->id);
+      if (!made) return false;
+      if (*made == LoggedEvent::kDelivered) return true;
+      attempt->attempt = *made + 1;
+      return false;
+    });
+    event->remaining = static_cast<int>(batch.attempts.size());
+  }
+  if (batch.attempts.empty()) return 0;
+  const auto started = batch.attempts.size();
+  core_->submit(std::move(batch), [](std::optional<StoreFailure>) {});
+  return started;
+}
+
 Expected<ReplayResult, AdminError> Dispatcher::replay(const ReplayRequest& request) {
+  if (admin_backend_) return admin_backend_->replay(request, core_->current().get());
   return admin_->replay(request);
 }
 
 Expected<RedriveResult, AdminError> Dispatcher::redrive(const std::string& rule,
                                                         const std::string& target) {
+  if (admin_backend_) return admin_backend_->redrive(rule, target, core_->current().get());
   return admin_->redrive(rule, target);
 }
 

@@ -286,10 +286,28 @@ void Router::handle(Request&& request, Respond respond) {
   switch (route) {
     case Route::kHealthz:
       return recorded(json_response(http::status::ok, R"({"status":"ok"})"));
-    case Route::kReadyz:
-      if (ready()) return recorded(json_response(http::status::ok, R"({"status":"ready"})"));
-      return recorded(json_error(http::status::service_unavailable, "NotReady",
-                                 "starting up or shutting down"));
+    case Route::kReadyz: {
+      if (!ready()) {
+        return recorded(json_error(http::status::service_unavailable, "NotReady",
+                                   "starting up or shutting down"));
+      }
+      const Readiness readiness = services_.readiness ? services_.readiness() : Readiness{};
+      if (!readiness.ready) {
+        return recorded(
+            json_error(http::status::service_unavailable, "NotReady", readiness.reason));
+      }
+      std::string body = R"({"status":"ready")";
+      if (!readiness.warnings.empty()) {
+        body += R"(,"warnings":[)";
+        for (std::size_t i = 0; i < readiness.warnings.size(); ++i) {
+          if (i > 0) body += ",";
+          json::append_string(body, readiness.warnings[i]);
+        }
+        body += "]";
+      }
+      body += "}";
+      return recorded(json_response(http::status::ok, std::move(body)));
+    }
     case Route::kMetrics: {
       Response response{http::status::ok, request.version()};
       response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");

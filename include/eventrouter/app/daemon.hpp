@@ -23,6 +23,7 @@
 #include "eventrouter/targets/target.hpp"
 
 namespace eventrouter::delivery {
+class ClusterBus;
 class Deployment;
 class Dispatcher;
 class Journal;
@@ -104,6 +105,7 @@ class Daemon {
   std::unique_ptr<rules::RuleStore> store_;
   std::unique_ptr<delivery::StateDirLock> state_lock_;
   std::unique_ptr<delivery::Journal> journal_;
+  std::unique_ptr<delivery::ClusterBus> cluster_;  // bus.backend: nats, instead of the journal
   std::unique_ptr<delivery::Dispatcher> dispatcher_;
   std::unique_ptr<AdminApi> admin_;
   // A reload's new deployment, built before the swap (on_prepare) and deployed by on_swap.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "eventrouter/config/diagnostic.hpp"
+#include "eventrouter/config/nats_connection.hpp"
 #include "eventrouter/util/expected.hpp"
 
 namespace eventrouter::config {
@@ -68,6 +69,31 @@ struct DeliveryConfig {
   }
 };
 
+// Where accepted events wait for delivery: the local journal, or a NATS JetStream cluster that
+// several routers share (docs/scale-out.md).
+enum class Backend { kJournal, kNats };
+
+struct NatsBusConfig {
+  NatsConnectionConfig connection;
+  std::string stream = "EVENTROUTER";  // the events; also names the DLQ stream and the buckets
+  std::string subject_prefix = "eventrouter";  // subjects: PREFIX.events.BUS, PREFIX.dlq, ...
+  int replicas = 1;                            // default: 3 when servers lists three or more
+  // A PutEvents retried within this window (same event id) is stored once.
+  std::chrono::milliseconds duplicate_window{std::chrono::minutes(2)};
+  std::string consumer = "eventrouter";  // the durable pull consumer every router shares
+  // How long the cluster waits for a router's progress on an event before handing it to
+  // another router.
+  std::chrono::milliseconds ack_wait{std::chrono::seconds(30)};
+  // Events one router works on at once.
+  std::size_t max_inflight_events = 256;
+  std::string router_name;  // empty: the host name
+};
+
+struct BusConfig {
+  Backend backend = Backend::kJournal;
+  std::optional<NatsBusConfig> nats;  // with backend nats
+};
+
 struct Config {
   std::filesystem::path file;  // the file this was loaded from (absolute)
   ListenAddress listen;
@@ -78,6 +104,7 @@ struct Config {
   Limits limits;
   LogConfig log;
   DeliveryConfig delivery;
+  BusConfig bus;
   // Buses that take events besides "default" and those the rules name. Events for any other
   // bus are refused (404 ResourceNotFoundException), as EventBridge refuses unknown buses.
   std::vector<std::string> buses;

@@ -23,11 +23,21 @@ struct DeadLetter {
   int retry_attempts = 0;
 };
 
-class DeadLetters {
+// Where the engine puts a dead letter: a file of this host (DeadLetters), or a replicated
+// stream with the cluster backend. `file` is the target's dead_letter.path (or the default),
+// which a stream keeps as an attribute of the record.
+class DeadLetterSink {
+ public:
+  virtual ~DeadLetterSink() = default;
+  // Returns false, having logged why, when the record could not be kept.
+  virtual bool write(const std::filesystem::path& file, const DeadLetter& letter) = 0;
+};
+
+class DeadLetters : public DeadLetterSink {
  public:
   // Appends one record to `file` (created with its folders). Returns false, having logged why,
   // when the file cannot be written.
-  bool write(const std::filesystem::path& file, const DeadLetter& letter);
+  bool write(const std::filesystem::path& file, const DeadLetter& letter) override;
 
   // Lets `edit` change the lines of `file` while no record can be appended to it; when `edit`
   // returns true the file is replaced (atomically, by rename) with the edited lines. Used by

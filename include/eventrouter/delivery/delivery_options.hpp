@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "eventrouter/delivery/dead_letters.hpp"
 #include "eventrouter/delivery/delivery_store.hpp"
 
 namespace eventrouter::delivery {
@@ -16,6 +17,8 @@ struct DispatcherOptions {
   // Where events and deliveries are recorded (the Journal); nothing: durability none, the
   // dispatcher keeps everything in memory (a MemoryStore of its own).
   DeliveryStore* store = nullptr;
+  // Where dead letters go; nothing: files of this host (dead_letter.path, or the default).
+  DeadLetterSink* dead_letter_sink = nullptr;
   // Accepted events stay in the store this long for replays (0: no archive). Needs a store
   // that can archive.
   std::chrono::seconds archive_retention{std::chrono::hours(24 * 7)};

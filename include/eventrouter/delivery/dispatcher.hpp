@@ -11,8 +11,11 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eventrouter/delivery/delivery_options.hpp"
@@ -49,6 +52,35 @@ struct RedriveResult {
   std::vector<std::string> skipped_why;  // one line per distinct reason
 };
 
+// An event a shared, replicated log (the cluster backend) hands to this router to deliver.
+// It is durable already, and numbered by the log; the log forgets it once every delivery the
+// dispatcher started for it has finished (DeliveryStore::finish).
+struct LoggedEvent {
+  std::int64_t seq = 0;  // the log's number for it, above 0
+  std::string json;
+  std::string bus;
+  std::chrono::system_clock::time_point ingested_at;  // the age clock of its deliveries
+  std::string only_rule;  // a replay of one rule: only that rule's deliveries
+  // A redrive: exactly this (rule, target) delivery, without matching.
+  std::optional<std::pair<std::string, std::string>> only_target;
+  // What earlier holders of the event recorded for a (rule, target): nothing when no attempt
+  // was recorded, kDelivered when it finished, else the attempts made. Asked only when set.
+  static constexpr int kDelivered = -1;
+  std::function<std::optional<int>(const std::string& rule, const std::string& target)> progress;
+};
+
+// Replays and redrives carried out by the backend rather than by this dispatcher (the cluster
+// backend turns them into work for every router).
+class AdminBackend {
+ public:
+  virtual ~AdminBackend() = default;
+  virtual Expected<ReplayResult, AdminError> replay(const ReplayRequest& request,
+                                                    Deployment* deployment) = 0;
+  virtual Expected<RedriveResult, AdminError> redrive(const std::string& rule,
+                                                      const std::string& target,
+                                                      Deployment* deployment) = 0;
+};
+
 class DeliveryCore;
 class Admission;
 class AdminOperations;
@@ -72,6 +104,13 @@ class Dispatcher : public server::EventSink {
 
   void accept(std::vector<event::Event> events, server::SinkCompletion done) override;
 
+  // Delivers an event from a shared log: matches it (or takes its one target), skips the
+  // deliveries its progress says are done, and starts the rest, resuming their attempt count.
+  // Returns how many deliveries started; 0 means the log may forget the event now.
+  std::size_t take_logged(LoggedEvent event);
+  // From now on replay() and redrive() are the backend's (set before serving).
+  void set_admin_backend(AdminBackend* backend) { admin_backend_ = backend; }
+
   // Re-drives archived events through the current rules; blocks until they are recorded.
   Expected<ReplayResult, AdminError> replay(const ReplayRequest& request);
   // Puts dead letters (of `rule` / `target` when not empty) back into delivery; blocks.
@@ -90,6 +129,7 @@ class Dispatcher : public server::EventSink {
   std::unique_ptr<DeliveryCore> core_;
   std::unique_ptr<Admission> admission_;
   std::unique_ptr<AdminOperations> admin_;
+  AdminBackend* admin_backend_ = nullptr;
 };
 
 }  // namespace eventrouter::delivery

@@ -27,6 +27,14 @@ struct PatternTestError {
   std::string message;
 };
 
+// What /readyz reports beyond starting and stopping: a backend that cannot take events (its
+// cluster is unreachable) is not ready; warnings are shown while it stays ready.
+struct Readiness {
+  bool ready = true;
+  std::string reason;
+  std::vector<std::string> warnings;
+};
+
 // What the routes need from the rest of the daemon, injected so the server stays small.
 struct RouterServices {
   EventSink* sink = nullptr;
@@ -50,6 +58,8 @@ struct RouterServices {
   using AdminHandler = std::function<void(std::string body, Respond respond)>;
   AdminHandler replay;
   AdminHandler redrive;
+  // GET /readyz, once started: unset means ready.
+  std::function<Readiness()> readiness;
 };
 
 enum class Route {

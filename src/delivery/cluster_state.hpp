@@ -1,0 +1,119 @@
+#pragma once
+// The cluster backend's shared state, for the files that implement ClusterBus (connection and
+// consumer in cluster_bus.cpp, replays, redrives and dead letters in cluster_admin.cpp).
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "cluster_layout.hpp"
+#include "cluster_progress.hpp"
+#include "cluster_publisher.hpp"
+#include "eventrouter/delivery/cluster_bus.hpp"
+#include "eventrouter/nats/connection.hpp"
+
+namespace eventrouter::delivery {
+
+namespace cluster_detail {
+
+inline std::string header(natsMsg* msg, const char* name) {
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(msg, name, &value) != NATS_OK || value == nullptr) return {};
+  return value;
+}
+
+inline std::chrono::system_clock::time_point from_millis_text(const std::string& text,
+                                                              std::int64_t fallback_nanos) {
+  std::int64_t millis = 0;
+  try {
+    millis = text.empty() ? fallback_nanos / 1000000 : std::stoll(text);
+  } catch (const std::exception&) {
+    millis = fallback_nanos / 1000000;
+  }
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(millis));
+}
+
+inline nats::MsgPtr make_msg(const std::string& subject, std::string_view data) {
+  natsMsg* msg = nullptr;
+  if (natsMsg_Create(&msg, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size())) !=
+      NATS_OK)
+    throw std::bad_alloc();
+  return nats::MsgPtr(msg);
+}
+
+inline void set_header(natsMsg* msg, const char* name, const std::string& value) {
+  natsMsgHeader_Set(msg, name, value.c_str());
+}
+
+inline std::string now_millis_text() {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
+}
+
+struct SubscriptionDeleter {
+  void operator()(natsSubscription* sub) const {
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+  }
+};
+using SubscriptionPtr = std::unique_ptr<natsSubscription, SubscriptionDeleter>;
+
+struct MsgListOwner {
+  natsMsgList list{};
+  ~MsgListOwner() { natsMsgList_Destroy(&list); }
+};
+
+}  // namespace cluster_detail
+
+struct ClusterBus::State {
+  State(ClusterBusOptions o, metrics::Registry& registry)
+      : options(std::move(o)),
+        layout(options.nats),
+        metrics(registry),
+        routers_gauge(registry.gauge("eventrouter_cluster_routers",
+                                     "Routers that published their rule set in the last 30 s.")),
+        rule_sets_gauge(registry.gauge(
+            "eventrouter_cluster_rule_sets",
+            "Distinct rule sets the routers run; above 1 during a half-finished rollout.")),
+        taken(registry.counter("eventrouter_cluster_events_taken_total",
+                               "Events this router took from the shared consumer.")),
+        redelivered(registry.counter("eventrouter_cluster_events_redelivered_total",
+                                     "Taken events that another router (or an earlier run of "
+                                     "this one) had held before.")) {}
+
+  ClusterBusOptions options;
+  ClusterLayout layout;
+  metrics::Registry& metrics;
+  metrics::Gauge& routers_gauge;
+  metrics::Gauge& rule_sets_gauge;
+  metrics::Counter& taken;
+  metrics::Counter& redelivered;
+
+  std::shared_ptr<nats::Connection> connection;
+  std::unique_ptr<ClusterPublisher> publisher;
+  std::unique_ptr<ClusterProgress> progress;
+
+  std::atomic<bool> layout_ready{false};
+  std::atomic<bool> consuming{false};
+  std::atomic<bool> subscribed{false};
+  std::atomic<Dispatcher*> dispatcher{nullptr};
+
+  mutable std::mutex mutex;  // guards the strings below and wakes the maintenance thread
+  std::condition_variable wake;
+  bool closing = false;
+  std::string setup_error;
+  std::string rules_digest;
+  std::vector<std::string> warnings;
+  std::size_t last_rule_sets = 1;
+
+  std::thread maintenance;
+  std::thread consumer;
+
+  void maintain();
+  void publish_rules();
+  void consume();
+  void take(natsMsg* raw);
+};
+
+}  // namespace eventrouter::delivery
