@@ -52,6 +52,26 @@ bool matches(const DeadLetterRecord& record, const DeadLetterFilter& filter) {
          (!filter.target || record.target == *filter.target);
 }
 
+// Adds one stored line (number `number` of `source`) to `listing` when it matches.
+void add_line(const fs::path& source, std::size_t number, std::string line,
+              const DeadLetterFilter& filter, DeadLetterListing& listing,
+              simdjson::dom::parser& parser, std::ostream& err) {
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.find_first_not_of(" \t") == std::string::npos) return;
+  DeadLetterRecord record;
+  if (const auto problem = parse_record(parser, line, record)) {
+    // A torn last line (a crash mid-write) or a hand edit: report it, keep the rest usable.
+    err << source.string() << ':' << number << ": " << *problem << "; line skipped\n";
+    ++listing.malformed;
+    return;
+  }
+  if (!matches(record, filter)) return;
+  record.raw = std::move(line);
+  record.file = source;
+  record.line = number;
+  listing.records.push_back(std::move(record));
+}
+
 // Reads one file into `listing`; a missing file holds no dead letters yet.
 void read_file(const fs::path& file, const DeadLetterFilter& filter, DeadLetterListing& listing,
                simdjson::dom::parser& parser, std::ostream& err) {
@@ -66,23 +86,8 @@ void read_file(const fs::path& file, const DeadLetterFilter& filter, DeadLetterL
   }
   std::string line;
   std::size_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    DeadLetterRecord record;
-    if (const auto problem = parse_record(parser, line, record)) {
-      // A torn last line (a crash mid-write) or a hand edit: report it, keep the rest usable.
-      err << file.string() << ':' << number << ": " << *problem << "; line skipped\n";
-      ++listing.malformed;
-      continue;
-    }
-    if (!matches(record, filter)) continue;
-    record.raw = std::move(line);
-    record.file = file;
-    record.line = number;
-    listing.records.push_back(std::move(record));
-  }
+  while (std::getline(in, line))
+    add_line(file, ++number, std::move(line), filter, listing, parser, err);
   if (in.bad()) {
     // E.g. a folder where the file should be: it opens, but reading fails.
     err << file.string() << ": cannot read after line " << number << ": "
@@ -148,6 +153,17 @@ DeadLetterListing read_dead_letters(const std::vector<fs::path>& files,
   std::stable_sort(
       listing.records.begin(), listing.records.end(),
       [](const DeadLetterRecord& a, const DeadLetterRecord& b) { return a.time < b.time; });
+  return listing;
+}
+
+DeadLetterListing read_dead_letter_lines(
+    const fs::path& source, const std::vector<std::pair<std::size_t, std::string>>& lines,
+    const DeadLetterFilter& filter, std::ostream& err) {
+  DeadLetterListing listing;
+  listing.files = {source};
+  simdjson::dom::parser parser;
+  for (const auto& [number, line] : lines)
+    add_line(source, number, line, filter, listing, parser, err);
   return listing;
 }
 

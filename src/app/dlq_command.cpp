@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "eventrouter/app/admin_client.hpp"
+#include "eventrouter/delivery/cluster_bus.hpp"
 #include "eventrouter/rules/loader.hpp"
 #include "eventrouter/rules/rule.hpp"
 #include "eventrouter/util/json_writer.hpp"
@@ -79,6 +80,31 @@ std::string skip_reasons(simdjson::dom::element answer) {
   return text;
 }
 
+void print_listing(const DeadLetterListing& listing, bool json, std::ostream& out) {
+  if (json) {
+    print_dead_letter_jsonl(listing, out);
+  } else {
+    print_dead_letter_table(listing, out);
+  }
+}
+
+// With the cluster backend the dead letters are in the cluster's stream, the same from every
+// router; shown with the stream's name and each record's sequence number.
+int list_cluster(const config::Config& config, const DlqListArgs& args, std::ostream& out,
+                 std::ostream& err) {
+  auto letters = delivery::read_cluster_dead_letters(*config.bus.nats);
+  if (!letters) {
+    err << "eventrouter dlq list: cannot read the dead letters from the NATS cluster: "
+        << letters.error() << '\n';
+    return 1;
+  }
+  std::vector<std::pair<std::size_t, std::string>> lines;
+  for (auto& letter : *letters) lines.emplace_back(letter.seq, std::move(letter.record));
+  const auto source = "nats:" + config.bus.nats->stream + "_DLQ";
+  print_listing(read_dead_letter_lines(source, lines, args.filter, err), args.json, out);
+  return 0;
+}
+
 int list(const std::vector<std::string_view>& args, std::ostream& out, std::ostream& err) {
   auto parsed = parse_dlq_list_args(args);
   if (!parsed) {
@@ -87,6 +113,8 @@ int list(const std::vector<std::string_view>& args, std::ostream& out, std::ostr
   }
   const auto config = load_command_config(parsed->config_file, err);
   if (!config) return 1;
+  if (config->bus.backend == config::Backend::kNats)
+    return list_cluster(*config, *parsed, out, err);
   // Only the dead_letter paths matter here, so the target types' own keys go unchecked (an
   // empty catalog): a listing should not fail over a webhook header `validate` would complain
   // about.
@@ -101,11 +129,7 @@ int list(const std::vector<std::string_view>& args, std::ostream& out, std::ostr
   }
   const auto listing =
       read_dead_letters(dead_letter_files(*config, rule_set.get()), parsed->filter, err);
-  if (parsed->json) {
-    print_dead_letter_jsonl(listing, out);
-  } else {
-    print_dead_letter_table(listing, out);
-  }
+  print_listing(listing, parsed->json, out);
   // An unreadable file (permissions) could hide dead letters: never let that look like "none".
   return listing.unreadable == 0 ? 0 : 1;
 }

@@ -42,6 +42,10 @@ Expected<ReplayResult, AdminError> ClusterBus::replay(const ReplayRequest& reque
     return unexpected(
         AdminError{404, "RuleNotFound", "no rule named " + request.rule + " is loaded"});
   }
+  if (s.options.archive_retention.count() == 0) {
+    return unexpected(AdminError{409, "ArchiveDisabled",
+                                 "there is no archive to replay: set archive.retention above 0"});
+  }
   if (!s.layout_ready) return unexpected(cluster_error("the NATS cluster is not reachable"));
   // An ephemeral consumer reading the stored events from `from` on, in order.
   jsSubOptions options;
@@ -111,15 +115,16 @@ Expected<ReplayResult, AdminError> ClusterBus::replay(const ReplayRequest& reque
   return result;
 }
 
-Expected<std::vector<ClusterDeadLetter>, std::string> ClusterBus::dead_letters() {
-  auto& s = *state_;
+namespace {
+
+Expected<std::vector<ClusterDeadLetter>, std::string> read_dead_letter_stream(
+    jsCtx* js, const ClusterLayout& layout) {
   StreamInfoOwner info;
   jsErrCode code = static_cast<jsErrCode>(0);
-  if (auto status = js_GetStreamInfo(&info.info, s.connection->jetstream(),
-                                     s.layout.dlq_stream.c_str(), nullptr, &code);
+  if (auto status = js_GetStreamInfo(&info.info, js, layout.dlq_stream.c_str(), nullptr, &code);
       status != NATS_OK) {
     if (code == JSStreamNotFoundErr) return std::vector<ClusterDeadLetter>{};
-    return unexpected("cannot read the stream " + s.layout.dlq_stream + ": " +
+    return unexpected("cannot read the stream " + layout.dlq_stream + ": " +
                       nats::describe(status, code));
   }
   std::vector<ClusterDeadLetter> letters;
@@ -127,8 +132,7 @@ Expected<std::vector<ClusterDeadLetter>, std::string> ClusterBus::dead_letters()
   for (auto seq = info.info->State.FirstSeq;
        seq <= info.info->State.LastSeq && letters.size() < kMostDeadLetters; ++seq) {
     natsMsg* raw = nullptr;
-    const auto status = js_GetMsg(&raw, s.connection->jetstream(), s.layout.dlq_stream.c_str(), seq,
-                                  nullptr, &code);
+    const auto status = js_GetMsg(&raw, js, layout.dlq_stream.c_str(), seq, nullptr, &code);
     if (status == NATS_NOT_FOUND || (status != NATS_OK && code == JSNoMessageFoundErr)) continue;
     if (status != NATS_OK) {
       return unexpected("cannot read dead letter " + std::to_string(seq) + ": " +
@@ -141,6 +145,19 @@ Expected<std::vector<ClusterDeadLetter>, std::string> ClusterBus::dead_letters()
         header(raw, kRuleHeader), header(raw, kTargetHeader)});
   }
   return letters;
+}
+
+}  // namespace
+
+Expected<std::vector<ClusterDeadLetter>, std::string> ClusterBus::dead_letters() {
+  return read_dead_letter_stream(state_->connection->jetstream(), state_->layout);
+}
+
+Expected<std::vector<ClusterDeadLetter>, std::string> read_cluster_dead_letters(
+    const config::NatsBusConfig& config) {
+  auto connection = nats::Connection::open(config.connection, "eventrouter dlq list", true);
+  if (!connection) return unexpected(connection.error());
+  return read_dead_letter_stream((*connection)->jetstream(), ClusterLayout(config));
 }
 
 Expected<RedriveResult, AdminError> ClusterBus::redrive(const std::string& rule,

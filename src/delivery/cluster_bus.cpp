@@ -302,6 +302,10 @@ void ClusterBus::accept(std::vector<event::Event> events, server::SinkCompletion
   s.publisher->accept(std::move(events), std::move(done));
 }
 
+std::string ClusterBus::where(const std::filesystem::path&) const {
+  return "the stream " + state_->layout.dlq_stream;
+}
+
 bool ClusterBus::write(const std::filesystem::path& file, const DeadLetter& letter) {
   auto& s = *state_;
   auto msg = make_msg(s.layout.dlq_subject, DeadLetters::render(letter));

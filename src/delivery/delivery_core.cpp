@@ -276,8 +276,8 @@ void DeliveryCore::dead_letter(Attempt& attempt, const targets::DeliveryResult& 
   const auto& rule = attempt.target->rule->name;
   const auto file = spec.dead_letter ? spec.dead_letter->path : options_.default_dead_letter_file;
   spdlog::error("event {} to {}/{} dead-lettered to {} after {} attempt(s): {} {}",
-                attempt.event->fields.id, rule, spec.id, file.string(), attempt.attempt,
-                to_string(result.error_code), result.error_message);
+                attempt.event->fields.id, rule, spec.id, dead_letter_sink_.where(file),
+                attempt.attempt, to_string(result.error_code), result.error_message);
   const bool written = dead_letter_sink_.write(
       file, DeadLetter{attempt.event->json, attempt.payload.value_or(""), rule, spec.id,
                        to_string(result.error_code), result.error_message, exhausted,

@@ -13,8 +13,10 @@ struct OptionsDeleter {
 };
 using OptionsPtr = std::unique_ptr<natsOptions, OptionsDeleter>;
 
-void on_disconnected(natsConnection*, void*) {
-  spdlog::warn("nats: disconnected; reconnecting");
+void on_disconnected(natsConnection*, void* closing) {
+  // The close of a connection disconnects it too: that is no news.
+  if (!static_cast<std::atomic<bool>*>(closing)->load())
+    spdlog::warn("nats: disconnected; reconnecting");
 }
 
 void on_reconnected(natsConnection* connection, void*) {
@@ -30,7 +32,8 @@ void on_error(natsConnection*, natsSubscription*, natsStatus status, void*) {
 // Every option the settings name, checked in one place: the first the client refuses is
 // the error.
 Expected<OptionsPtr, std::string> make_options(const config::NatsConnectionConfig& config,
-                                               const std::string& name, bool wait_for_server) {
+                                               const std::string& name, bool wait_for_server,
+                                               std::atomic<bool>* closing) {
   natsOptions* raw = nullptr;
   if (natsOptions_Create(&raw) != NATS_OK) return unexpected(std::string("out of memory"));
   OptionsPtr options(raw);
@@ -49,7 +52,7 @@ Expected<OptionsPtr, std::string> make_options(const config::NatsConnectionConfi
            check(natsOptions_SetMaxReconnect(raw, -1), "reconnect"),
            check(natsOptions_SetReconnectWait(raw, 250), "reconnect"),
            check(natsOptions_SetReconnectBufSize(raw, 8 * 1024 * 1024), "reconnect buffer"),
-           check(natsOptions_SetDisconnectedCB(raw, on_disconnected, nullptr), "callbacks"),
+           check(natsOptions_SetDisconnectedCB(raw, on_disconnected, closing), "callbacks"),
            check(natsOptions_SetReconnectedCB(raw, on_reconnected, nullptr), "callbacks"),
            check(natsOptions_SetErrorHandler(raw, on_error, nullptr), "callbacks"),
            check(natsOptions_SetRetryOnFailedConnect(raw, !wait_for_server, nullptr, nullptr),
@@ -122,9 +125,9 @@ std::string describe(natsStatus status, jsErrCode code) {
 
 Expected<std::shared_ptr<Connection>, std::string> Connection::open(
     const config::NatsConnectionConfig& config, const std::string& name, bool wait_for_server) {
-  auto options = make_options(config, name, wait_for_server);
-  if (!options) return unexpected("cannot set up the NATS client: " + options.error());
   std::shared_ptr<Connection> connection(new Connection());
+  auto options = make_options(config, name, wait_for_server, &connection->closing_);
+  if (!options) return unexpected("cannot set up the NATS client: " + options.error());
   const auto status = natsConnection_Connect(&connection->connection_, options->get());
   // NATS_NOT_YET_CONNECTED: retrying in the background, as asked.
   if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) {
@@ -141,6 +144,7 @@ Expected<std::shared_ptr<Connection>, std::string> Connection::open(
 
 Connection::~Connection() {
   if (jetstream_ != nullptr) jsCtx_Destroy(jetstream_);
+  closing_ = true;
   if (connection_ != nullptr) {
     // What is buffered (acks, progress) goes out before the close, for at most two seconds.
     if (connected()) natsConnection_FlushTimeout(connection_, 2000);

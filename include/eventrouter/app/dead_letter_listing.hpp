@@ -7,6 +7,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eventrouter/config/config.hpp"
@@ -50,6 +51,13 @@ std::vector<std::filesystem::path> dead_letter_files(const config::Config& confi
 // a file that cannot be read is reported as FILE: reason.
 DeadLetterListing read_dead_letters(const std::vector<std::filesystem::path>& files,
                                     const DeadLetterFilter& filter, std::ostream& err);
+
+// The same for records kept elsewhere than in a file (the cluster's dead-letter stream):
+// `source` is shown where a file would be, and each line comes with its position there.
+DeadLetterListing read_dead_letter_lines(
+    const std::filesystem::path& source,
+    const std::vector<std::pair<std::size_t, std::string>>& lines, const DeadLetterFilter& filter,
+    std::ostream& err);
 
 // One aligned row per record under a heading, then a total line ("3 dead letters in 2 files").
 // Control characters in values (event ids come from outside) are shown as '?'.

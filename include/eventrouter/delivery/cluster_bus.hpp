@@ -81,6 +81,7 @@ class ClusterBus : public server::EventSink, public AdminBackend, public DeadLet
                                               Deployment* deployment) override;
   // Dead letters go to the dead-letter stream.
   bool write(const std::filesystem::path& file, const DeadLetter& letter) override;
+  std::string where(const std::filesystem::path& file) const override;
 
   // Every dead letter in the cluster, oldest first (eventrouter dlq list).
   Expected<std::vector<ClusterDeadLetter>, std::string> dead_letters();
@@ -89,6 +90,11 @@ class ClusterBus : public server::EventSink, public AdminBackend, public DeadLet
   struct State;
   std::unique_ptr<State> state_;
 };
+
+// The dead letters of the cluster `config` names, read without a running router (eventrouter
+// dlq list): connects, reads, disconnects.
+Expected<std::vector<ClusterDeadLetter>, std::string> read_cluster_dead_letters(
+    const config::NatsBusConfig& config);
 
 // The router name used when bus.nats.router_name is not set: the host name.
 std::string default_router_name();

@@ -31,6 +31,8 @@ class DeadLetterSink {
   virtual ~DeadLetterSink() = default;
   // Returns false, having logged why, when the record could not be kept.
   virtual bool write(const std::filesystem::path& file, const DeadLetter& letter) = 0;
+  // Where write(file, ...) puts a record, for the log.
+  virtual std::string where(const std::filesystem::path& file) const { return file.string(); }
 };
 
 class DeadLetters : public DeadLetterSink {

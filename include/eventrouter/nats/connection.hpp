@@ -48,6 +48,7 @@ class Connection {
   Connection() = default;
   natsConnection* connection_ = nullptr;
   jsCtx* jetstream_ = nullptr;
+  std::atomic<bool> closing_{false};
 };
 
 }  // namespace eventrouter::nats
