@@ -7,6 +7,10 @@
 // "monitoring" URLs). Node 0 starts first; the others route to its cluster port and gossip joins
 // the rest. Once every port is known, each node gets a second config with those ports fixed and
 // routes to all its peers, which restart() uses.
+//
+// Needs nats-server installed (available() says; skip otherwise) and the test executable linked
+// with cnats::nats (er_module's TEST_DEPS). Create the cluster on the test's own thread: the
+// servers get SIGKILL when the thread that started them ends (PR_SET_PDEATHSIG).
 
 #include <fcntl.h>
 #include <nats/nats.h>
