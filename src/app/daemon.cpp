@@ -121,7 +121,7 @@ delivery::ClusterBusOptions cluster_options(const config::Config& config) {
   options.router_name = config.bus.nats->router_name.empty() ? delivery::default_router_name()
                                                              : config.bus.nats->router_name;
   options.archive_retention = config.delivery.archive_retention;
-  options.max_bytes = config.delivery.max_journal_bytes;
+  options.max_bytes = config.bus.nats->max_bytes;
   return options;
 }
 

@@ -32,8 +32,8 @@ const std::vector<std::string> kLogFormats = {"text", "json"};
 const std::vector<std::string> kBusKeys = {"backend", "nats"};
 const std::vector<std::string> kBackends = {"journal", "nats"};
 const std::vector<std::string> kNatsBusKeys = {
-    "stream",   "subject_prefix",      "replicas",   "duplicate_window", "consumer",
-    "ack_wait", "max_inflight_events", "router_name"};
+    "stream",   "subject_prefix",      "replicas",    "duplicate_window", "consumer",
+    "ack_wait", "max_inflight_events", "router_name", "max_bytes"};
 
 // A path value; relative paths are taken from the config file's folder.
 std::optional<fs::path> read_path(YamlFile& file, const YAML::Node& node, std::string_view name) {
@@ -254,6 +254,9 @@ NatsBusConfig read_nats_bus(YamlFile& file, const MapEntry& section) {
     nats.ack_wait = *wait;
   if (auto held = reader.integer("max_inflight_events", 256, 1, 65536))
     nats.max_inflight_events = static_cast<std::size_t>(*held);
+  if (auto bytes =
+          reader.size("max_bytes", nats.max_bytes, std::uint64_t{1} << 20, std::uint64_t{1} << 50))
+    nats.max_bytes = *bytes;
   if (auto name = reader.string("router_name", false)) {
     if (!valid_nats_name(*name)) {
       reader.problem(reader.get("router_name"),

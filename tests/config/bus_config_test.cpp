@@ -91,6 +91,7 @@ bus:
     ack_wait: 1m
     max_inflight_events: 64
     router_name: router-a
+    max_bytes: 64MiB
 )"));
   const auto& nats = *config.bus.nats;
   EXPECT_EQ(nats.connection.user, "router");
@@ -106,6 +107,7 @@ bus:
   EXPECT_EQ(nats.ack_wait, std::chrono::minutes(1));
   EXPECT_EQ(nats.max_inflight_events, 64u);
   EXPECT_EQ(nats.router_name, "router-a");
+  EXPECT_EQ(nats.max_bytes, 64u << 20);
 }
 
 TEST(BusConfig, BadSettingsAreEachReported) {

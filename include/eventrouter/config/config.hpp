@@ -84,6 +84,8 @@ struct NatsBusConfig {
   // How long the cluster waits for a router's progress on an event before handing it to
   // another router.
   std::chrono::milliseconds ack_wait{std::chrono::seconds(30)};
+  // The events stream's size (the cluster reserves it); past it, ingest answers 503.
+  std::uint64_t max_bytes = std::uint64_t{1} << 30;
   // Events one router works on at once.
   std::size_t max_inflight_events = 256;
   std::string router_name;  // empty: the host name
