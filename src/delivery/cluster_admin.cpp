@@ -99,6 +99,16 @@ Expected<ReplayResult, AdminError> ClusterBus::replay(const ReplayRequest& reque
         set_header(work.get(), kBusHeader, header(stored, kBusHeader));
         set_header(work.get(), kIngestedAtHeader, now_millis_text());
         if (!request.rule.empty()) set_header(work.get(), kOnlyRuleHeader, request.rule);
+        // Counted here as the router that takes it will plan them, so that the answer is the
+        // same as with the journal (the rules may change in between; rarely).
+        if (deployment) {
+          std::vector<const rules::Rule*> matched;
+          deployment->rules().match(header(stored, kBusHeader), json, matched);
+          for (const rules::Rule* rule : matched) {
+            if (request.rule.empty() || rule->name == request.rule)
+              result.deliveries += deployment->targets_of(*rule).size();
+          }
+        }
         if (auto published = s.publisher->publish_and_wait(std::move(work)); !published) {
           return unexpected(cluster_error("the replay stopped after " +
                                           std::to_string(result.events_replayed) +
@@ -110,8 +120,8 @@ Expected<ReplayResult, AdminError> ClusterBus::replay(const ReplayRequest& reque
     }
   }
   // Deliveries are planned by whichever router takes each replayed event.
-  spdlog::info("replay {}: {} events published for the routers", request.name,
-               result.events_replayed);
+  spdlog::info("replay {}: {} events, {} deliveries, published for the routers", request.name,
+               result.events_replayed, result.deliveries);
   return result;
 }
 

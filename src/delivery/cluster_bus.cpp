@@ -61,6 +61,9 @@ void ClusterBus::open() {
                            "Events this router holds from the shared consumer (at most "
                            "bus.nats.max_inflight_events).",
                            [&s] { return static_cast<double>(s.progress->held()); });
+  // Set up now when the cluster answers, so that a router that says it is listening takes
+  // events; otherwise the maintenance thread keeps trying.
+  if (s.connection->connected()) s.set_up();
   s.maintenance = std::thread([&s] { s.maintain(); });
 }
 
@@ -91,6 +94,7 @@ void ClusterBus::close() {
   s.wake.notify_all();
   if (s.maintenance.joinable()) s.maintenance.join();
   if (s.progress) s.progress->stop();
+  s.subscription.reset();
   s.publisher.reset();
 }
 
@@ -130,35 +134,39 @@ void ClusterBus::State::maintain() {
       if (closing) return;
     }
     if (!connection->connected()) continue;
-    if (!layout_ready) {
-      LayoutSettings settings;
-      settings.replicas = options.nats.replicas;
-      settings.duplicate_window = options.nats.duplicate_window;
-      settings.ack_wait = options.nats.ack_wait;
-      settings.retention = options.archive_retention;
-      settings.max_bytes = static_cast<std::int64_t>(options.max_bytes);
-      settings.max_ack_pending = std::max<std::int64_t>(
-          1000, static_cast<std::int64_t>(options.nats.max_inflight_events) * 64);
-      auto made = ensure_layout(connection->jetstream(), layout, settings);
-      std::optional<std::string> error;
-      if (!made) error = made.error();
-      if (!error) error = progress->open_bucket();
-      std::lock_guard lock(mutex);
-      if (error) {
-        if (*error != setup_error) spdlog::warn("nats: {}; retrying", *error);
-        setup_error = *error;
-        continue;
-      }
-      setup_error.clear();
-      layout_ready = true;
-      spdlog::info("nats: stream {} ready ({} replicas), connected to {}", layout.stream,
-                   options.nats.replicas, connection->connected_url());
-    }
+    if (!layout_ready) set_up();
     if (Clock::now() >= next_peers) {
       publish_rules();
       next_peers = Clock::now() + kPeerInterval;
     }
   }
+}
+
+// Creates or updates what the backend keeps in the cluster; until that succeeds the router
+// is not ready and ingest answers 503.
+void ClusterBus::State::set_up() {
+  LayoutSettings settings;
+  settings.replicas = options.nats.replicas;
+  settings.duplicate_window = options.nats.duplicate_window;
+  settings.ack_wait = options.nats.ack_wait;
+  settings.retention = options.archive_retention;
+  settings.max_bytes = static_cast<std::int64_t>(options.max_bytes);
+  settings.max_ack_pending = std::max<std::int64_t>(
+      1000, static_cast<std::int64_t>(options.nats.max_inflight_events) * 64);
+  auto made = ensure_layout(connection->jetstream(), layout, settings);
+  std::optional<std::string> error;
+  if (!made) error = made.error();
+  if (!error) error = progress->open_bucket();
+  std::lock_guard lock(mutex);
+  if (error) {
+    if (*error != setup_error) spdlog::warn("nats: {}; retrying", *error);
+    setup_error = *error;
+    return;
+  }
+  setup_error.clear();
+  layout_ready = true;
+  spdlog::info("nats: stream {} ready ({} replicas), connected to {}", layout.stream,
+               options.nats.replicas, connection->connected_url());
 }
 
 // Publishes this router's rule digest and compares every router's.
@@ -212,7 +220,7 @@ void ClusterBus::State::publish_rules() {
 }
 
 void ClusterBus::State::consume() {
-  SubscriptionPtr sub;
+  auto& sub = subscription;
   while (consuming) {
     if (!layout_ready || !connection->connected()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));

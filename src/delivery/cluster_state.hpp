@@ -107,10 +107,14 @@ struct ClusterBus::State {
   std::vector<std::string> warnings;
   std::size_t last_rule_sets = 1;
 
+  // Outlives the messages taken through it: acknowledging a message goes through its
+  // subscription. Destroyed in close(), after the held messages are handed back.
+  cluster_detail::SubscriptionPtr subscription;
   std::thread maintenance;
   std::thread consumer;
 
   void maintain();
+  void set_up();
   void publish_rules();
   void consume();
   void take(natsMsg* raw);

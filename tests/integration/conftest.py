@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,50 @@ def wait_for(predicate, timeout=30):
             return value
         time.sleep(0.05)
     return predicate()
+
+
+# --- delivery backends ------------------------------------------------------------------------
+# The delivery suite runs against each backend: the local journal, and a NATS JetStream server
+# (one for the session; each daemon gets a stream, subjects and buckets of its own).
+
+
+class Backend:
+    def __init__(self, name, nats=None):
+        self.name = name
+        self.nats = nats
+
+    def config(self, extra="", **overrides):
+        """base_config for this backend: with a bus section of the daemon's own for nats."""
+        if self.name == "nats":
+            tag = "T" + uuid.uuid4().hex[:12]
+            extra += (f"bus:\n  backend: nats\n  nats:\n    servers: {self.nats.servers_yaml()}\n"
+                      f"    stream: {tag}\n    subject_prefix: {tag.lower()}\n"
+                      f"    ack_wait: 2s\n    max_bytes: 16MiB\n")
+        return base_config(extra=extra, **overrides)
+
+    def dead_letters(self, daemon):
+        """Every dead letter, through `eventrouter dlq list --json` (files or the cluster)."""
+        proc = subprocess.run([BINARY, "dlq", "list", "--json", "-c", str(daemon.config)],
+                              capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, proc.stderr
+        return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory):
+    from nats_cluster import NatsCluster, available
+    if not available():
+        yield None
+        return
+    with NatsCluster(tmp_path_factory.mktemp("nats"), nodes=1) as nats:
+        yield nats
+
+
+@pytest.fixture(params=["journal", "nats"])
+def backend(request):
+    if request.param == "journal":
+        return Backend("journal")
+    nats = request.getfixturevalue("nats_server")
+    if nats is None:
+        pytest.skip("nats-server is not installed (scripts/deps.sh installs it)")
+    return Backend("nats", nats)

@@ -1,5 +1,6 @@
 """At-least-once delivery: the journal, restarts, outages, dead letters, redrive, replay,
-backpressure, a full disk and a damaged journal, against the real binary and real peers."""
+backpressure, a full disk and a damaged journal, against the real binary and real peers. The
+tests that take `backend` run against the local journal and against a NATS JetStream server."""
 import json
 import os
 import re
@@ -132,11 +133,11 @@ def read_jsonl(path):
 # --- crash safety -------------------------------------------------------------------------
 
 
-def test_kill_9_loses_no_acknowledged_event(make_daemon, workdir):
+def test_kill_9_loses_no_acknowledged_event(make_daemon, workdir, backend):
     """Steady load, kill -9 at random moments, restart: every event that got a 200 reaches the
     queue file at least once."""
     queue = workdir / "delivered.jsonl"
-    daemon = make_daemon(rules={"q.yaml": queue_rule(queue)})
+    daemon = make_daemon(backend.config(), rules={"q.yaml": queue_rule(queue)})
     acked, lock, stop = set(), threading.Lock(), threading.Event()
     counter = iter(range(10**9))
     counter_lock = threading.Lock()
@@ -181,28 +182,31 @@ def test_kill_9_loses_no_acknowledged_event(make_daemon, workdir):
     wait_for(lambda: acked <= delivered(), timeout=30)
     got = delivered()
     lost = acked - got
-    print(f"\ncrash test: {kills} kills, acknowledged {len(acked)}, delivered {len(got & acked)}, "
+    print(f"\ncrash test ({backend.name}): {kills} kills, acknowledged {len(acked)}, delivered {len(got & acked)}, "
           f"lost {len(lost)} (lines in queue file: {len(read_jsonl(queue))})")
     assert len(acked) > 100, "the load generator barely ran"
     assert not lost, (f"{len(lost)} acknowledged events never delivered, e.g. {sorted(lost)[:10]}"
                       f"\n--- daemon log (last lines) ---\n" + "\n".join(daemon.lines[-40:]))
 
 
-def test_sigterm_keeps_waiting_deliveries_for_the_next_start(make_daemon, webhook):
+def test_sigterm_keeps_waiting_deliveries_for_the_next_start(make_daemon, webhook, backend):
     webhook.set("503")
-    daemon = make_daemon(base_config(extra=FAST_RETRIES),
+    daemon = make_daemon(backend.config(extra=FAST_RETRIES),
                          rules={"h.yaml": webhook_rule(webhook.port)})
     status, _, _ = post_events(daemon, [event(i) for i in range(3)])
     assert status == 200
     assert daemon.wait_for_log(r"failed \(attempt 2\)")
     assert daemon.stop() == 0
-    # Not dead-lettered as "ShuttingDown": they stay in the journal.
-    assert not (daemon.state_dir / "dead-letters.jsonl").exists()
+    # Not dead-lettered as "ShuttingDown": they stay in the journal, or go back to the cluster.
+    assert backend.dead_letters(daemon) == []
+    if backend.name == "nats":
+        assert any("handed 3 unfinished events back to the cluster" in l for l in daemon.lines)
 
     webhook.set("ok")
     daemon.lines.clear()
     daemon.start()
-    assert daemon.wait_for_log(r"resumed 3 unfinished deliveries")
+    if backend.name == "journal":
+        assert daemon.wait_for_log(r"resumed 3 unfinished deliveries")
     assert wait_for(lambda: webhook.ids() == {0, 1, 2}), daemon.log()
     assert wait_for(lambda: "eventrouter_pending_deliveries 0" in curl(daemon.url + "/metrics")[2])
 
@@ -210,10 +214,10 @@ def test_sigterm_keeps_waiting_deliveries_for_the_next_start(make_daemon, webhoo
 # --- outages, dead letters, redrive -----------------------------------------------------------
 
 
-def test_events_survive_a_webhook_outage(make_daemon, webhook):
+def test_events_survive_a_webhook_outage(make_daemon, webhook, backend):
     """503, then a hang past the timeout, then a refused connection; then recovery."""
     webhook.set("503")
-    daemon = make_daemon(base_config(extra=FAST_RETRIES),
+    daemon = make_daemon(backend.config(extra=FAST_RETRIES),
                          rules={"h.yaml": webhook_rule(webhook.port)})
     for i in range(10):
         assert post_events(daemon, [event(i)])[0] == 200
@@ -225,18 +229,19 @@ def test_events_survive_a_webhook_outage(make_daemon, webhook):
     assert webhook.ids() == set()
     webhook.set("ok")
     assert wait_for(lambda: webhook.ids() == set(range(10)), timeout=30), daemon.log()
-    assert not (daemon.state_dir / "dead-letters.jsonl").exists()
+    assert backend.dead_letters(daemon) == []
 
 
-def test_exhausted_retries_dead_letter_then_redrive_delivers(make_daemon, webhook, workdir):
+def test_exhausted_retries_dead_letter_then_redrive_delivers(make_daemon, webhook, workdir,
+                                                            backend):
     webhook.set("503")
     dlq = workdir / "dlq" / "hook.jsonl"
     rule = webhook_rule(webhook.port, f"""        retry_policy: {{maximum_retry_attempts: 2}}
         dead_letter: {{path: {dlq}}}
 """)
-    daemon = make_daemon(base_config(extra=FAST_RETRIES), rules={"h.yaml": rule})
+    daemon = make_daemon(backend.config(extra=FAST_RETRIES), rules={"h.yaml": rule})
     assert post_events(daemon, [event(1), event(2)])[0] == 200
-    letters = wait_for(lambda: len(read_jsonl(dlq)) == 2 and read_jsonl(dlq))
+    letters = wait_for(lambda: len(backend.dead_letters(daemon)) == 2 and backend.dead_letters(daemon))
     assert letters, daemon.log()
     for letter in letters:
         assert letter["rule"] == "to-hook" and letter["target"] == "hook"
@@ -255,13 +260,13 @@ def test_exhausted_retries_dead_letter_then_redrive_delivers(make_daemon, webhoo
     status, _, body = post_json(daemon.url + "/dead-letters/redrive",
                                 json.dumps({"rule": "other"}))
     assert status == 200 and body["redriven"] == 0
-    assert len(read_jsonl(dlq)) == 2
+    assert len(backend.dead_letters(daemon)) == 2
     status, _, body = post_json(daemon.url + "/dead-letters/redrive",
                                 json.dumps({"rule": "to-hook", "target": "hook"}))
     assert status == 200, body
     assert body["redriven"] == 2 and body["skipped"] == 0
     assert wait_for(lambda: webhook.ids() == {1, 2}), daemon.log()
-    assert read_jsonl(dlq) == []
+    assert backend.dead_letters(daemon) == []
 
 
 def test_redrive_skips_dead_letters_of_removed_targets(make_daemon, webhook):
@@ -280,12 +285,12 @@ def test_redrive_skips_dead_letters_of_removed_targets(make_daemon, webhook):
     assert status == 400 and "must be a string" in body["error"]["message"]
 
 
-def test_a_permanent_failure_skips_retries(make_daemon, webhook):
+def test_a_permanent_failure_skips_retries(make_daemon, webhook, backend):
     webhook.set("400")  # a client error: sending the same request again cannot help
-    daemon = make_daemon(base_config(extra=FAST_RETRIES),
+    daemon = make_daemon(backend.config(extra=FAST_RETRIES),
                          rules={"h.yaml": webhook_rule(webhook.port)})
     assert post_events(daemon, [event(1)])[0] == 200
-    letters = wait_for(lambda: read_jsonl(daemon.state_dir / "dead-letters.jsonl"))
+    letters = wait_for(lambda: backend.dead_letters(daemon))
     assert letters, daemon.log()
     assert letters[0]["attributes"]["RETRY_ATTEMPTS"] == 0
     assert letters[0]["attributes"]["ERROR_CODE"] == "ERROR_FROM_TARGET"
@@ -296,9 +301,9 @@ def test_a_permanent_failure_skips_retries(make_daemon, webhook):
 # --- archive and replay -----------------------------------------------------------------------
 
 
-def test_replay_redrives_a_time_window_with_replay_name(make_daemon, workdir):
+def test_replay_redrives_a_time_window_with_replay_name(make_daemon, workdir, backend):
     queue = workdir / "q.jsonl"
-    daemon = make_daemon(rules={"q.yaml": queue_rule(queue)})
+    daemon = make_daemon(backend.config(), rules={"q.yaml": queue_rule(queue)})
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
     assert post_events(daemon, [event(1), event(2)])[0] == 200
     # An event no rule matches is archived too, and replayed through the current rules.
@@ -334,8 +339,8 @@ def test_replay_redrives_a_time_window_with_replay_name(make_daemon, workdir):
     assert status == 400 and "earlier" in body["error"]["message"]
 
 
-def test_replay_needs_the_archive(make_daemon):
-    daemon = make_daemon(base_config(extra="archive:\n  retention: 0s\n"))
+def test_replay_needs_the_archive(make_daemon, backend):
+    daemon = make_daemon(backend.config(extra="archive:\n  retention: 0s\n"))
     status, _, body = post_json(daemon.url + "/replays",
                                 json.dumps({"from": "2026-01-01T00:00:00Z",
                                             "to": "2026-01-02T00:00:00Z"}))
@@ -576,15 +581,14 @@ def eventrouter(*args):
     return subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=60)
 
 
-def test_dlq_and_replay_commands_drive_the_running_daemon(make_daemon, webhook):
+def test_dlq_and_replay_commands_drive_the_running_daemon(make_daemon, webhook, backend):
     webhook.set("503")
     rule = webhook_rule(webhook.port, "        retry_policy: {maximum_retry_attempts: 0}\n")
-    config = base_config(extra=FAST_RETRIES).replace("127.0.0.1:0", f"127.0.0.1:{free_port()}")
+    config = backend.config(extra=FAST_RETRIES).replace("127.0.0.1:0", f"127.0.0.1:{free_port()}")
     daemon = make_daemon(config, rules={"h.yaml": rule})
     window_start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
     assert post_events(daemon, [event(7)])[0] == 200
-    dlq = daemon.state_dir / "dead-letters.jsonl"
-    assert wait_for(lambda: read_jsonl(dlq)), daemon.log()
+    assert wait_for(lambda: backend.dead_letters(daemon)), daemon.log()
 
     listed = eventrouter("dlq", "list", "-c", str(daemon.config))
     assert listed.returncode == 0, listed.stderr
@@ -596,7 +600,7 @@ def test_dlq_and_replay_commands_drive_the_running_daemon(make_daemon, webhook):
     assert redriven.returncode == 0, redriven.stderr
     assert "redriven 1 dead letter" in redriven.stdout
     assert wait_for(lambda: webhook.ids() == {7}), daemon.log()
-    assert read_jsonl(dlq) == []
+    assert backend.dead_letters(daemon) == []
 
     window_end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
     replayed = eventrouter("replay", "-c", str(daemon.config), "--from", window_start,
