@@ -72,8 +72,12 @@ ClusterLayout::ClusterLayout(const config::NatsBusConfig& config)
       prefix(config.subject_prefix) {}
 
 std::string ClusterLayout::event_subject(std::string_view bus) const {
-  // Bus names are letters, digits and . - _ /: each a valid subject token character.
-  return prefix + ".events." + std::string(bus);
+  // Bus names are letters, digits and . - _ /. A dot would split the name into subject tokens
+  // (and "a..b" is no subject at all), so it becomes '~', which no bus name has: one token,
+  // one bus, and a replay can read exactly the bus it names.
+  std::string subject = prefix + ".events.";
+  for (char c : bus) subject += c == '.' ? '~' : c;
+  return subject;
 }
 
 Expected<bool, std::string> ensure_layout(jsCtx* js, const ClusterLayout& layout,
