@@ -93,10 +93,11 @@ class Client {
     return nats::MsgPtr(message);
   }
 
-  void add_stream(const std::string& name, const char* subject) {
+  void add_stream(const std::string& name, const char* subject, std::int32_t max_msg_size = -1) {
     jsStreamConfig config;
     jsStreamConfig_Init(&config);
     config.Name = name.c_str();
+    config.MaxMsgSize = max_msg_size;
     config.Subjects = &subject;
     config.SubjectsLen = 1;
     config.Storage = js_MemoryStorage;
@@ -220,6 +221,20 @@ TEST_F(NatsTargetTest, JetStreamWithoutAStreamForTheSubjectIsPermanent) {
                                       "'security.findings.guardduty'"),
             std::string::npos)
       << result.error_message;
+  target->shutdown(1s);
+}
+
+TEST_F(NatsTargetTest, AMessageTheStreamRefusesIsPermanent) {
+  NatsServer server(true);
+  Client client(server.url());
+  client.add_stream("SMALL", "security.findings.>", 16);  // smaller than any finding
+  auto target = make(server.url(), ", jetstream: true");
+  const auto result = testing::deliver_and_wait(*target, call());
+  EXPECT_EQ(result.outcome, Outcome::kPermanent);
+  EXPECT_EQ(result.error_code, ErrorCode::kErrorFromTarget);
+  EXPECT_NE(result.error_message.find("JetStream refused the message"), std::string::npos)
+      << result.error_message;
+  EXPECT_EQ(client.stored("SMALL"), 0u);
   target->shutdown(1s);
 }
 
