@@ -61,6 +61,8 @@ class NatsServer {
   }
 
   const std::string& url() const { return url_; }
+  // Freezes the server: connections stay open, nothing is answered.
+  void pause() { ::kill(pid_, SIGSTOP); }
 
  private:
   TempDir dir_;
@@ -275,6 +277,32 @@ TEST_F(NatsTargetTest, ServerLostAfterConnectingIsRetryable) {
               result.error_code == ErrorCode::kTimeout)
       << result.error_code << ": " << result.error_message;
   target->shutdown(1s);
+}
+
+TEST_F(NatsTargetTest, AServerThatStopsAnsweringTimesOutAsRetryable) {
+  NatsServer server(false);
+  auto target = make(server.url(), ", publish_timeout: 300ms");
+  server.pause();
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = testing::deliver_and_wait(*target, call(), 5s);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_EQ(result.error_code, ErrorCode::kTimeout) << result.error_message;
+  target->shutdown(1s);
+}
+
+TEST_F(NatsTargetTest, ShutdownAbortsAPublishStillWaitingAfterTheGracePeriod) {
+  NatsServer server(true);
+  auto target = make(server.url(), ", jetstream: true, publish_timeout: 1m");
+  server.pause();
+  testing::Waiter waiter;
+  target->deliver(call(), waiter.completion());
+  std::this_thread::sleep_for(100ms);  // the publish is waiting for its acknowledgement
+  const auto started = std::chrono::steady_clock::now();
+  target->shutdown(200ms);
+  const auto result = waiter.wait(5s);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
 }
 
 TEST_F(NatsTargetTest, ALineBreakFromAPlaceholderIsRefusedAndNothingIsPublished) {
