@@ -25,6 +25,14 @@ void on_reconnected(natsConnection* connection, void*) {
   spdlog::info("nats: reconnected to {}", url);
 }
 
+// Given to the retrying connect: without a callback the client's connect blocks until a server
+// answers, which with unlimited reconnects is forever.
+void on_connected(natsConnection* connection, void*) {
+  char url[256] = "";
+  natsConnection_GetConnectedUrl(connection, url, sizeof url);
+  spdlog::info("nats: connected to {}", url);
+}
+
 void on_error(natsConnection*, natsSubscription*, natsStatus status, void*) {
   spdlog::warn("nats: {}", describe(status));
 }
@@ -55,7 +63,8 @@ Expected<OptionsPtr, std::string> make_options(const config::NatsConnectionConfi
            check(natsOptions_SetDisconnectedCB(raw, on_disconnected, closing), "callbacks"),
            check(natsOptions_SetReconnectedCB(raw, on_reconnected, nullptr), "callbacks"),
            check(natsOptions_SetErrorHandler(raw, on_error, nullptr), "callbacks"),
-           check(natsOptions_SetRetryOnFailedConnect(raw, !wait_for_server, nullptr, nullptr),
+           check(natsOptions_SetRetryOnFailedConnect(
+                     raw, !wait_for_server, wait_for_server ? nullptr : on_connected, nullptr),
                  "retry"),
        }) {
     if (!result) return unexpected(result.error());

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "eventrouter/targets/email.hpp"
+#include "eventrouter/targets/nats.hpp"
 #include "eventrouter/targets/queue_file.hpp"
 #include "eventrouter/targets/runbook.hpp"
 #include "eventrouter/targets/webhook.hpp"
@@ -51,6 +52,7 @@ const std::vector<const TargetType*>& registered_types() {
       &runbook_target_type(),
       &queue_file_target_type(),
       &email_target_type(),
+      &nats_target_type(),
   };
   return types;
 }

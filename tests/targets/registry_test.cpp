@@ -32,14 +32,14 @@ void expect_problem(const std::string& yaml, const std::string& fragment) {
                                                                   << messages(problems);
 }
 
-TEST(Registry, KnowsTheFourTypes) {
+TEST(Registry, KnowsTheFiveTypes) {
   EXPECT_EQ(target_types(),
-            (std::vector<std::string>{"webhook", "runbook", "queue_file", "email"}));
+            (std::vector<std::string>{"webhook", "runbook", "queue_file", "email", "nats"}));
 }
 
 TEST(Registry, TheRulesLoadersCatalogComesFromTheRegistry) {
   const TargetCatalog& types = catalog();
-  EXPECT_EQ(types.type_names(), "webhook, runbook, queue_file or email");
+  EXPECT_EQ(types.type_names(), "webhook, runbook, queue_file, email or nats");
   // Relative runbook programs and folders are read against the rule file's folder, queue files
   // against state_dir (docs/rules.md); webhooks and e-mail have no path keys.
   const TargetTypeInfo* runbook = types.find("runbook");
@@ -57,12 +57,18 @@ TEST(Registry, TheRulesLoadersCatalogComesFromTheRegistry) {
   EXPECT_EQ(queue_file->path_keys[0].relative_to, PathKey::Base::kStateDir);
   EXPECT_TRUE(types.find("webhook")->path_keys.empty());
   EXPECT_TRUE(types.find("email")->path_keys.empty());
+  // A nats target's credentials file ships next to the rules, like a runbook.
+  const TargetTypeInfo* nats = types.find("nats");
+  ASSERT_NE(nats, nullptr);
+  ASSERT_EQ(nats->path_keys.size(), 1u);
+  EXPECT_EQ(nats->path_keys[0].key, "creds_file");
+  EXPECT_EQ(nats->path_keys[0].relative_to, PathKey::Base::kRuleFileFolder);
   // The catalog checks like check_target.
   std::vector<config::Diagnostic> problems;
   types.check(testing::spec_from_yaml("id: t\ntype: pager\n"), problems);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].message,
-            "unknown target type 'pager' (expected webhook, runbook, queue_file or email)");
+            "unknown target type 'pager' (expected webhook, runbook, queue_file, email or nats)");
 }
 
 TEST(Registry, EveryPathKeyIsOneOfItsTypesKeys) {
@@ -77,9 +83,10 @@ TEST(Registry, EveryPathKeyIsOneOfItsTypesKeys) {
 TEST(Registry, UnknownTypeSuggestsTheClosest) {
   const auto problems = check("id: t\ntype: webhok\n");
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_EQ(problems[0].message,
-            "unknown target type 'webhok' (expected webhook, runbook, queue_file or email); did "
-            "you mean 'webhook'?");
+  EXPECT_EQ(
+      problems[0].message,
+      "unknown target type 'webhok' (expected webhook, runbook, queue_file, email or nats); did "
+      "you mean 'webhook'?");
   EXPECT_EQ(problems[0].line, 2);
   EXPECT_EQ(problems[0].column, 7);
   EXPECT_EQ(problems[0].file, "rules.d/test.yaml");
@@ -97,7 +104,11 @@ TEST(Registry, ValidTargetsHaveNoProblems) {
         "10MiB, max_files: 3}, input_path: $.detail}",
         "{id: d, type: email, smtp: {host: mail.example.com, port: 587, starttls: required, "
         "username: u, password: p}, from: a@example.com, to: [b@example.com], subject: "
-        "'Finding <aws.events.rule-name>'}"}) {
+        "'Finding <aws.events.rule-name>'}",
+        "{id: e, type: nats, servers: ['nats://127.0.0.1:4222', 'tls://nats.example:4443'], "
+        "subject: security.findings.guardduty, jetstream: true, publish_timeout: 2s, headers: "
+        "{X-Team: secops, X-Rule: '<aws.events.rule-name>'}, token: t, max_concurrency: 512, "
+        "connect_timeout: 1s}"}) {
     EXPECT_EQ(messages(check(yaml)), "") << yaml;
   }
 }
@@ -197,6 +208,49 @@ TEST(Registry, QueueFileAndEmailChecks) {
       "{id: m, type: email, smtp: {host: h.example}, from: a@b.example, to: "
       "[c@d.example], subject: 'About <nope>'}",
       "subject: input_template uses <nope>");
+}
+
+TEST(Registry, NatsChecks) {
+  const std::string servers = "servers: ['nats://127.0.0.1:4222']";
+  expect_problem("{id: n, type: nats, " + servers + "}", "nats target 'n': subject is required");
+  expect_problem("{id: n, type: nats, subject: a.b}", "nats target 'n': servers is required");
+  expect_problem("{id: n, type: nats, " + servers + ", subject: 'security.>'}",
+                 "nats target 'n': subject must name one subject, without the wildcards '*' "
+                 "and '>'");
+  expect_problem("{id: n, type: nats, " + servers + ", subject: 'security.*.guardduty'}",
+                 "without the wildcards");
+  expect_problem("{id: n, type: nats, " + servers + ", subject: 'security findings'}",
+                 "subject must not contain spaces or control characters");
+  expect_problem("{id: n, type: nats, " + servers + ", subject: 'security..findings'}",
+                 "subject has an empty token");
+  expect_problem("{id: n, type: nats, servers: ['http://127.0.0.1:4222'], subject: a.b}",
+                 "servers has an entry that is not nats://HOST:PORT, tls://HOST:PORT or HOST:PORT");
+  expect_problem("{id: n, type: nats, " + servers + ", subjet: a.b}",
+                 "unknown key 'subjet' in nats target 'n'; did you mean 'subject'?");
+  expect_problem("{id: n, type: nats, " + servers + ", subject: a.b, jetstream: maybe}",
+                 "jetstream must be");
+  expect_problem("{id: n, type: nats, " + servers + ", subject: a.b, publish_timeout: 2m}",
+                 "publish_timeout");
+  expect_problem("{id: n, type: nats, " + servers + ", subject: a.b, max_concurrency: 1025}",
+                 "max_concurrency must be a whole number from 1 to 1024");
+  expect_problem("{id: n, type: nats, " + servers + ", subject: a.b, headers: {Nats-Msg-Id: x}}",
+                 "Nats- headers are read by the NATS server");
+  expect_problem(
+      "{id: n, type: nats, " + servers + ", subject: a.b, headers: {Eventrouter-Rule: x}}",
+      "header 'Eventrouter-Rule' is set by eventrouter");
+  expect_problem("{id: n, type: nats, " + servers + ", subject: a.b, headers: {'X A': x}}",
+                 "header name 'X A' must be printable ASCII");
+  expect_problem("{id: n, type: nats, " + servers + ", subject: a.b, headers: {X-A: '<nope>'}}",
+                 "header 'X-A': input_template uses <nope>");
+  expect_problem("{id: n, type: nats, " + servers + ", subject: a.b, creds_file: /nonexistent}",
+                 "creds_file: /nonexistent does not exist");
+  // The connection's secrets and header values are never quoted.
+  const auto secret = messages(check(
+      "{id: n, type: nats, servers: ['nats://127.0.0.1:4222'], subject: a.b, token: TOPSECRET1, "
+      "user: u, password: TOPSECRET2, headers: {Authorization: \"TOPSECRET3\\nX: y\"}}"));
+  EXPECT_NE(secret.find("give one way to authenticate"), std::string::npos) << secret;
+  EXPECT_NE(secret.find("line break"), std::string::npos) << secret;
+  EXPECT_EQ(secret.find("TOPSECRET"), std::string::npos) << secret;
 }
 
 TEST(Registry, ShapingProblemsAreReportedWithTheTarget) {

@@ -14,7 +14,7 @@
 
 namespace eventrouter::targets {
 
-// The registered types, in documentation order: webhook, runbook, queue_file, email.
+// The registered types, in documentation order: webhook, runbook, queue_file, email, nats.
 const std::vector<const TargetType*>& registered_types();
 
 // Their names, in the same order.
