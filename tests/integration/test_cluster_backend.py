@@ -1,0 +1,118 @@
+"""The cluster backend (bus.backend: nats) as an operator meets it: a router whose cluster is
+down says why and refuses events until it is back; a retried event is stored and delivered once;
+routers that run different rules say so; bad settings are refused by validate."""
+import json
+import subprocess
+import time
+
+import pytest
+
+from cluster_peers import Receiver, cluster_config, metric
+from conftest import BINARY, Daemon, curl, post_json, wait_for
+from nats_cluster import SKIP_REASON, NatsCluster, available
+
+pytestmark = pytest.mark.skipif(not available(), reason=SKIP_REASON)
+
+
+def hook_rules(receiver, target="hook", name="to-hook"):
+    return {"r.yaml": f"""rules:
+  - name: {name}
+    event_pattern: {{source: [test.app]}}
+    targets:
+      - {{id: {target}, type: webhook, url: "{receiver.url(target)}"}}
+"""}
+
+
+def event(n, **fields):
+    return {"source": "test.app", "detail-type": "Test", "detail": {"n": n}, **fields}
+
+
+def test_a_router_without_its_cluster_is_not_ready_and_refuses_events(tmp_path):
+    receiver = Receiver()
+    with NatsCluster(tmp_path / "nats", nodes=1) as nats:
+        nats.stop_node(0)
+        router = Daemon(tmp_path / "r", cluster_config(nats, "r"), hook_rules(receiver)).start()
+        try:
+            status, _, body = curl(router.url + "/readyz")
+            assert status == 503
+            assert "not connected to any NATS server of bus.nats.servers" in body
+            status, headers, body = post_json(router.url + "/events", json.dumps(event(1)))
+            assert status == 503 and "retry-after" in headers
+            assert "ClusterUnavailable" in json.dumps(body)
+
+            nats.restart(0)
+            assert wait_for(lambda: curl(router.url + "/readyz")[0] == 200, timeout=30), \
+                router.log()
+            assert post_json(router.url + "/events", json.dumps(event(2)))[0] == 200
+            assert wait_for(lambda: receiver.received("hook")), router.log()
+        finally:
+            router.stop()
+            receiver.close()
+
+
+def test_an_event_retried_with_its_id_is_stored_and_delivered_once(tmp_path):
+    receiver = Receiver()
+    with NatsCluster(tmp_path / "nats", nodes=1) as nats:
+        router = Daemon(tmp_path / "r", cluster_config(nats, "r"), hook_rules(receiver)).start()
+        try:
+            assert router.wait_for_log("stream EVENTROUTER ready", 20)
+            retried = event(1, id="finding-42")
+            for _ in range(3):  # a client that did not see the first answers retries
+                assert post_json(router.url + "/events", json.dumps(retried))[0] == 200
+            assert post_json(router.url + "/events", json.dumps(event(2, id="finding-43")))[0] == 200
+            assert wait_for(lambda: receiver.received("hook") == {"finding-42", "finding-43"})
+            time.sleep(1)
+            assert receiver.duplicates("hook") == {}
+            assert metric(router.url, "eventrouter_cluster_duplicate_events_total") == 2
+        finally:
+            router.stop()
+            receiver.close()
+
+
+def test_routers_running_different_rules_say_so_until_they_agree(tmp_path):
+    receiver = Receiver()
+    with NatsCluster(tmp_path / "nats", nodes=1) as nats:
+        a = Daemon(tmp_path / "a", cluster_config(nats, "a"), hook_rules(receiver)).start()
+        b = Daemon(tmp_path / "b", cluster_config(nats, "b"),
+                   hook_rules(receiver, name="to-hook-v2")).start()
+        try:
+            def warnings(router):
+                status, _, body = curl(router.url + "/readyz")
+                return status == 200 and json.loads(body).get("warnings")
+            found = wait_for(lambda: warnings(a) and warnings(b), timeout=20)
+            assert found, a.log()
+            assert "routers run different rule sets" in warnings(a)[0]
+            assert " on a" in warnings(a)[0] and " on b" in warnings(a)[0]
+            assert metric(a.url, "eventrouter_cluster_rule_sets") == 2
+            assert metric(a.url, "eventrouter_cluster_routers") == 2
+            assert a.wait_for_log("routers run different rule sets")
+
+            # The rollout finishes: b gets a's rules; the warning goes.
+            (b.rules_dir / "r.yaml").write_text((a.rules_dir / "r.yaml").read_text())
+            assert wait_for(lambda: curl(a.url + "/readyz")[2] == '{"status":"ready"}',
+                            timeout=20), a.log()
+            assert metric(a.url, "eventrouter_cluster_rule_sets") == 1
+        finally:
+            a.stop()
+            b.stop()
+            receiver.close()
+
+
+def test_validate_checks_the_cluster_settings(tmp_path):
+    (tmp_path / "rules.d").mkdir()
+    config = tmp_path / "eventrouter.yaml"
+    config.write_text("""bus:
+  backend: nats
+  nats:
+    servers: [nats://127.0.0.1:4222, "http://x:1"]
+    token: t
+    user: u
+    password: p
+    replicas: 9
+""")
+    proc = subprocess.run([BINARY, "validate", "-c", str(config)], capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 1
+    assert "bus.nats.servers has an entry that is not nats://HOST:PORT" in proc.stderr
+    assert "give one way to authenticate" in proc.stderr
+    assert "bus.nats.replicas" in proc.stderr
