@@ -516,5 +516,95 @@ TEST_F(DispatcherTest, RedrivenDeadLettersAreDeliveredAgainAndLeaveTheFile) {
   EXPECT_THAT(read_lines(default_dead_letters()), IsEmpty());
 }
 
+// --- events from a shared log (the cluster backend) --------------------------------------------
+
+// Two targets on one rule, for progress that covers one and not the other.
+std::string two_target_rule_yaml() {
+  return rule_yaml() +
+         "      - id: t2\n"
+         "        type: queue_file\n"
+         "        path: q2.jsonl\n";
+}
+
+LoggedEvent logged(std::int64_t seq, const std::string& id) {
+  return LoggedEvent{seq, event_json(id), "default", std::chrono::system_clock::now(), {}, {}, {}};
+}
+
+TEST_F(DispatcherTest, ALoggedEventIsDeliveredUnderTheLogsNumberAndFinishedThere) {
+  start(rule_yaml(), &store_);
+  EXPECT_EQ(dispatcher_->take_logged(logged(41, "e1")), 1u);
+  ASSERT_TRUE(eventually([&] { return store_.finished().size() == 1; }));
+  EXPECT_EQ(script_.calls()[0].invocation.event_id, "e1");
+  ASSERT_EQ(store_.deliveries().size(), 1u);
+  EXPECT_EQ(store_.deliveries()[0].event_seq, 41);  // the log's number, not the store's own
+}
+
+TEST_F(DispatcherTest, ALoggedEventNoRuleMatchesStartsNothing) {
+  start(rule_yaml(), &store_);
+  auto event = logged(7, "e1");
+  event.json = R"({"version":"0","id":"e1","detail-type":"x","source":"other","detail":{}})";
+  EXPECT_EQ(dispatcher_->take_logged(std::move(event)), 0u);
+  EXPECT_EQ(store_.deliveries().size(), 0u);
+}
+
+TEST_F(DispatcherTest, ATakenOverEventSkipsFinishedTargetsAndResumesTheAttemptCount) {
+  start(two_target_rule_yaml(), &store_);
+  auto event = logged(9, "e1");
+  event.progress = [](const std::string& rule, const std::string& target) -> std::optional<int> {
+    EXPECT_EQ(rule, "r1");
+    if (target == "t1") return LoggedEvent::kDelivered;  // the earlier router finished it
+    return 3;                                            // three attempts failed there
+  };
+  EXPECT_EQ(dispatcher_->take_logged(std::move(event)), 1u);
+  ASSERT_TRUE(eventually([&] { return store_.finished().size() == 1; }));
+  ASSERT_EQ(script_.call_count(), 1u);
+  EXPECT_EQ(script_.calls()[0].invocation.target, "t2");
+  EXPECT_EQ(script_.calls()[0].invocation.attempt, 4);
+}
+
+TEST_F(DispatcherTest, ATakenOverEventWithEveryTargetFinishedStartsNothing) {
+  start(two_target_rule_yaml(), &store_);
+  auto event = logged(9, "e1");
+  event.progress = [](const std::string&, const std::string&) -> std::optional<int> {
+    return LoggedEvent::kDelivered;
+  };
+  EXPECT_EQ(dispatcher_->take_logged(std::move(event)), 0u);
+  EXPECT_EQ(script_.call_count(), 0u);
+}
+
+TEST_F(DispatcherTest, ARedrivenLoggedEventGoesToItsOneTargetWithoutMatching) {
+  start(two_target_rule_yaml(), &store_);
+  auto event = logged(5, "e1");
+  event.json = R"({"version":"0","id":"e1","detail-type":"x","source":"unmatched","detail":{}})";
+  event.only_target = std::pair{std::string("r1"), std::string("t2")};
+  EXPECT_EQ(dispatcher_->take_logged(std::move(event)), 1u);
+  ASSERT_TRUE(eventually([&] { return store_.finished().size() == 1; }));
+  ASSERT_EQ(script_.call_count(), 1u);
+  EXPECT_EQ(script_.calls()[0].invocation.target, "t2");
+}
+
+TEST_F(DispatcherTest, ARedrivenLoggedEventForAnUnknownTargetIsDeadLetteredAgain) {
+  start(rule_yaml(), &store_);
+  auto event = logged(5, "e1");
+  event.only_target = std::pair{std::string("r1"), std::string("gone")};
+  EXPECT_EQ(dispatcher_->take_logged(std::move(event)), 0u);
+  const auto letter = only_dead_letter(default_dead_letters());
+  EXPECT_EQ(letter.target, "gone");
+  EXPECT_EQ(letter.error_code, "RESOURCE_NOT_FOUND");
+  EXPECT_EQ(letter.event_id, "e1");
+}
+
+TEST_F(DispatcherTest, AReplayOfOneRuleTakesOnlyThatRule) {
+  start(rule_yaml() +
+            "  - name: r2\n    event_pattern: {source: [test]}\n    targets:\n"
+            "      - {id: t9, type: queue_file, path: q9.jsonl}\n",
+        &store_);
+  auto event = logged(3, "e1");
+  event.only_rule = "r2";
+  EXPECT_EQ(dispatcher_->take_logged(std::move(event)), 1u);
+  ASSERT_TRUE(eventually([&] { return script_.call_count() == 1; }));
+  EXPECT_EQ(script_.calls()[0].invocation.rule, "r2");
+}
+
 }  // namespace
 }  // namespace eventrouter::delivery
