@@ -81,6 +81,7 @@ void ClusterBus::start_consuming(Dispatcher& dispatcher) {
 void ClusterBus::stop_consuming() {
   auto& s = *state_;
   s.consuming = false;
+  if (s.progress) s.progress->begin_stop();
   if (s.consumer.joinable()) s.consumer.join();
 }
 

@@ -9,6 +9,7 @@ namespace eventrouter::delivery {
 namespace {
 
 constexpr std::string_view kDone = "done";
+constexpr std::int64_t kHandBackPauseMs = 5000;
 
 void hex_to(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -134,8 +135,16 @@ void ClusterProgress::record_attempt(std::int64_t delivery_id, int attempts, Epo
 }
 
 void ClusterProgress::finish(std::int64_t delivery_id, std::optional<std::int64_t>) {
+  settle(delivery_id, true);
+}
+
+void ClusterProgress::release(std::int64_t delivery_id) {
+  settle(delivery_id, false);
+}
+
+void ClusterProgress::settle(std::int64_t delivery_id, bool finished) {
   std::string key;
-  std::optional<std::int64_t> finished_event;
+  std::optional<Ack> event_done;
   {
     std::lock_guard lock(mutex_);
     auto it = deliveries_.find(delivery_id);
@@ -143,13 +152,14 @@ void ClusterProgress::finish(std::int64_t delivery_id, std::optional<std::int64_
     const auto seq = it->second.seq;
     key = std::move(it->second.key);
     deliveries_.erase(it);
+    if (!finished) released_[seq] = true;
     if (--remaining_[seq] == 0) {
       remaining_.erase(seq);
-      finished_event = seq;
+      event_done = Ack{seq, released_.erase(seq) > 0};
     }
   }
-  enqueue(Put{std::move(key), std::string(kDone)});
-  if (finished_event) enqueue(Ack{*finished_event});
+  if (finished) enqueue(Put{std::move(key), std::string(kDone)});
+  if (event_done && !(event_done->handed_back && draining_)) enqueue(*event_done);
 }
 
 void ClusterProgress::enqueue(Op op) {
@@ -217,6 +227,11 @@ void ClusterProgress::acknowledge(const Ack& ack) {
     if (it == held_.end()) return;
     msg = std::move(it->second);
     held_.erase(it);
+  }
+  if (ack.handed_back) {
+    // Tried again by some router after a pause, with the progress recorded so far.
+    natsMsg_NakWithDelay(msg.get(), kHandBackPauseMs, nullptr);
+    return;
   }
   if (const auto status = natsMsg_Ack(msg.get(), nullptr); status != NATS_OK) {
     spdlog::warn(

@@ -51,6 +51,9 @@ class ClusterProgress : public DeliveryStore {
   std::size_t held() const;
   // What earlier holders recorded for (event, rule, target): nothing, kDelivered or attempts.
   std::optional<int> recorded(std::int64_t seq, const std::string& rule, const std::string& target);
+  // The router is stopping: events whose deliveries stop here stay held, for stop() to hand
+  // back at once (rather than after a pause).
+  void begin_stop() { draining_ = true; }
   // Writes what is queued, hands every held message back to the cluster, stops the writer.
   void stop();
 
@@ -62,6 +65,9 @@ class ClusterProgress : public DeliveryStore {
   void record_attempt(std::int64_t delivery_id, int attempts, EpochMillis next_attempt_at,
                       std::string last_error) override;
   void finish(std::int64_t delivery_id, std::optional<std::int64_t> delete_event_seq) override;
+  // The event goes back to the cluster, for any router to try again after a pause, once none of
+  // its deliveries runs here any more.
+  void release(std::int64_t delivery_id) override;
   Pending load_pending() override { return {}; }
   std::vector<StoredEvent> archived_events(EpochMillis, EpochMillis, const std::string&,
                                            std::int64_t, std::size_t) override {
@@ -81,7 +87,9 @@ class ClusterProgress : public DeliveryStore {
   };
   struct Ack {
     std::int64_t seq;
+    bool handed_back = false;  // a Nak (with a pause): some delivery did not finish here
   };
+  void settle(std::int64_t delivery_id, bool finished);
   using Op = std::variant<Put, Ack>;
 
   std::string key_of(std::int64_t seq, std::string_view rule, std::string_view target) const;
@@ -95,11 +103,13 @@ class ClusterProgress : public DeliveryStore {
   const ClusterLayout& layout_;
   const std::chrono::milliseconds progress_interval_;
   std::atomic<kvStore*> bucket_{nullptr};
+  std::atomic<bool> draining_{false};
 
   std::atomic<std::int64_t> next_delivery_id_{1};
   mutable std::mutex mutex_;
   std::map<std::int64_t, nats::MsgPtr> held_;              // by stream sequence
   std::unordered_map<std::int64_t, int> remaining_;        // deliveries unfinished, by sequence
+  std::unordered_map<std::int64_t, bool> released_;        // events with a released delivery
   std::unordered_map<std::int64_t, Delivery> deliveries_;  // by delivery id
 
   std::mutex queue_mutex_;

@@ -302,7 +302,8 @@ void DeliveryCore::finish(Attempt& attempt) {
   pending_.fetch_sub(1);
 }
 
-void DeliveryCore::release(Attempt&) {
+void DeliveryCore::release(Attempt& attempt) {
+  store_.release(attempt.id);
   pending_.fetch_sub(1);
 }
 

@@ -105,6 +105,10 @@ class DeliveryStore {
   // `delete_event_seq` is given (its last delivery, and not archived).
   virtual void finish(std::int64_t delivery_id, std::optional<std::int64_t> delete_event_seq) = 0;
 
+  // The delivery stops here unfinished, kept for a later try (at stop, or when its dead letter
+  // could not be written). A store that keeps it anyway needs to do nothing.
+  virtual void release(std::int64_t /*delivery_id*/) {}
+
   // Every unfinished delivery with its event, for resuming at start (before any append).
   virtual Pending load_pending() = 0;
   // Archived events with `from <= ingested_at < to` (on `bus` when not empty), in ingestion
