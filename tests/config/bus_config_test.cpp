@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include "config_problems.hpp"
 #include "eventrouter/config/config.hpp"
 #include "support/temp_dir.hpp"
 
@@ -14,13 +15,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-
-std::vector<Diagnostic> problems_of(const testing::TempDir& dir, std::string_view text) {
-  const auto file = dir.write("eventrouter.yaml", text);
-  std::vector<Diagnostic> problems;
-  parse_config(file, problems);
-  return problems;
-}
 
 std::string all_messages(const std::vector<Diagnostic>& problems) {
   std::string text;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include "config_problems.hpp"
 #include "support/temp_dir.hpp"
 
 namespace eventrouter::config {
@@ -12,14 +13,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
-
-// Loads `text` as a config file and returns the diagnostics (empty when it is valid).
-std::vector<Diagnostic> problems_of(const testing::TempDir& dir, std::string_view text) {
-  const auto file = dir.write("eventrouter.yaml", text);
-  std::vector<Diagnostic> problems;
-  parse_config(file, problems);
-  return problems;
-}
 
 MATCHER_P3(At, line, column, text, "") {
   *result_listener << "diagnostic " << arg.to_string();
