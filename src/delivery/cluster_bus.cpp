@@ -114,6 +114,9 @@ ClusterStatus ClusterBus::status() const {
   status.warnings = s.warnings;
   if (!s.connection || !s.connection->connected()) {
     status.reason = "not connected to any NATS server of bus.nats.servers; retrying";
+    if (s.connection) {
+      if (auto why = s.connection->last_error(); !why.empty()) status.reason += " (" + why + ")";
+    }
   } else if (!s.layout_ready) {
     status.reason = "setting up the NATS streams: " +
                     (s.setup_error.empty() ? std::string("in progress") : s.setup_error);
@@ -134,7 +137,19 @@ void ClusterBus::State::maintain() {
                       [this] { return closing; });
       if (closing) return;
     }
-    if (!connection->connected()) continue;
+    if (!connection->connected()) {
+      // Said once per reason: a wrong token or an unreachable cluster must show in the log.
+      auto why = connection->last_error();
+      if (why.empty()) why = "no server answers";
+      std::lock_guard lock(mutex);
+      if (why != connect_error) spdlog::warn("nats: cannot connect: {}; retrying", why);
+      connect_error = std::move(why);
+      continue;
+    }
+    {
+      std::lock_guard lock(mutex);
+      connect_error.clear();
+    }
     if (!layout_ready) set_up();
     if (Clock::now() >= next_peers) {
       publish_rules();

@@ -103,6 +103,7 @@ struct ClusterBus::State {
   std::condition_variable wake;
   bool closing = false;
   std::string setup_error;
+  std::string connect_error;  // the last reason logged for not being connected
   std::string rules_digest;
   std::vector<std::string> warnings;
   std::size_t last_rule_sets = 1;

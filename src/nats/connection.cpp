@@ -135,9 +135,17 @@ std::string describe(natsStatus status, jsErrCode code) {
 Expected<std::shared_ptr<Connection>, std::string> Connection::open(
     const config::NatsConnectionConfig& config, const std::string& name, bool wait_for_server) {
   std::shared_ptr<Connection> connection(new Connection());
-  auto options = make_options(config, name, wait_for_server, &connection->closing_);
+  // One attempt in the foreground first: its error says why it failed (a wrong token, a TLS
+  // handshake refused), which the client's background retries do not tell.
+  auto options = make_options(config, name, true, &connection->closing_);
   if (!options) return unexpected("cannot set up the NATS client: " + options.error());
-  const auto status = natsConnection_Connect(&connection->connection_, options->get());
+  auto status = natsConnection_Connect(&connection->connection_, options->get());
+  if (status != NATS_OK && !wait_for_server) {
+    connection->first_error_ = describe(status);
+    options = make_options(config, name, false, &connection->closing_);
+    if (!options) return unexpected("cannot set up the NATS client: " + options.error());
+    status = natsConnection_Connect(&connection->connection_, options->get());
+  }
   // NATS_NOT_YET_CONNECTED: retrying in the background, as asked.
   if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) {
     return unexpected("cannot connect to NATS (" + std::to_string(config.servers.size()) +
@@ -164,6 +172,14 @@ Connection::~Connection() {
 
 bool Connection::connected() const {
   return connection_ != nullptr && natsConnection_Status(connection_) == NATS_CONN_STATUS_CONNECTED;
+}
+
+std::string Connection::last_error() const {
+  const char* text = nullptr;
+  if (connection_ != nullptr && natsConnection_GetLastError(connection_, &text) != NATS_OK &&
+      text != nullptr && first_error_.empty())
+    return text;
+  return first_error_;
 }
 
 std::string Connection::connected_url() const {

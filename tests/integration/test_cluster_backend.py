@@ -2,6 +2,8 @@
 down says why and refuses events until it is back; a retried event is stored and delivered once;
 routers that run different rules say so; bad settings are refused by validate."""
 import json
+import os
+import socket
 import subprocess
 import time
 
@@ -9,7 +11,7 @@ import pytest
 
 from cluster_peers import Receiver, cluster_config, metric
 from conftest import BINARY, Daemon, curl, post_json, wait_for
-from nats_cluster import SKIP_REASON, NatsCluster, available
+from nats_cluster import SKIP_REASON, NatsCluster, _accepts, available, executable
 
 pytestmark = pytest.mark.skipif(not available(), reason=SKIP_REASON)
 
@@ -116,3 +118,51 @@ def test_validate_checks_the_cluster_settings(tmp_path):
     assert "bus.nats.servers has an entry that is not nats://HOST:PORT" in proc.stderr
     assert "give one way to authenticate" in proc.stderr
     assert "bus.nats.replicas" in proc.stderr
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_token_from_the_environment_authenticates_and_a_wrong_one_is_named(tmp_path):
+    port = free_port()
+    server = subprocess.Popen(
+        [executable(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(tmp_path / "js"),
+         "--auth", "s3cret-token"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    receiver = Receiver()
+    config = f"""listen: 127.0.0.1:0
+rules_dir: rules.d
+state_dir: state
+bus:
+  backend: nats
+  nats:
+    servers: [nats://127.0.0.1:{port}]
+    token: ${{env:ER_TEST_NATS_TOKEN}}
+    max_bytes: 16MiB
+"""
+    routers = []
+    try:
+        assert wait_for(lambda: _accepts(port), 10)
+        os.environ["ER_TEST_NATS_TOKEN"] = "not-the-token"
+        wrong = Daemon(tmp_path / "wrong", config, hook_rules(receiver)).start()
+        routers.append(wrong)
+        status, _, body = curl(wrong.url + "/readyz")
+        assert status == 503 and "Authorization Violation" in body
+        assert wrong.wait_for_log("nats: cannot connect: .*Authorization Violation")
+        assert "not-the-token" not in wrong.log() and "s3cret" not in wrong.log()
+
+        os.environ["ER_TEST_NATS_TOKEN"] = "s3cret-token"
+        right = Daemon(tmp_path / "right", config, hook_rules(receiver)).start()
+        routers.append(right)
+        assert wait_for(lambda: curl(right.url + "/readyz")[0] == 200, 20), right.log()
+        assert post_json(right.url + "/events", json.dumps(event(1)))[0] == 200
+        assert wait_for(lambda: receiver.received("hook")), right.log()
+    finally:
+        os.environ.pop("ER_TEST_NATS_TOKEN", None)
+        for router in routers:
+            router.stop()
+        server.terminate()
+        server.wait(10)
+        receiver.close()

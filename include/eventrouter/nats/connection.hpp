@@ -41,6 +41,8 @@ class Connection {
   // The JetStream context, for requests of up to `request_timeout_ms`.
   jsCtx* jetstream() const { return jetstream_; }
   bool connected() const;
+  // Why the last connection attempt failed (e.g. "Authorization Violation"), or "".
+  std::string last_error() const;
   // The URL of the server it is connected to, or "" when it is not.
   std::string connected_url() const;
 
@@ -49,6 +51,7 @@ class Connection {
   natsConnection* connection_ = nullptr;
   jsCtx* jetstream_ = nullptr;
   std::atomic<bool> closing_{false};
+  std::string first_error_;  // why the first, foreground attempt failed
 };
 
 }  // namespace eventrouter::nats
