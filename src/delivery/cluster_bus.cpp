@@ -153,6 +153,7 @@ void ClusterBus::State::maintain() {
     if (!layout_ready) set_up();
     if (Clock::now() >= next_peers) {
       publish_rules();
+      measure_stream();
       next_peers = Clock::now() + kPeerInterval;
     }
   }
@@ -183,6 +184,15 @@ void ClusterBus::State::set_up() {
   layout_ready = true;
   spdlog::info("nats: stream {} ready ({} replicas), connected to {}", layout.stream,
                options.nats.replicas, connection->connected_url());
+}
+
+void ClusterBus::State::measure_stream() {
+  jsStreamInfo* info = nullptr;
+  if (js_GetStreamInfo(&info, connection->jetstream(), layout.stream.c_str(), nullptr, nullptr) !=
+      NATS_OK)
+    return;
+  stream_bytes.set(static_cast<double>(info->State.Bytes));
+  jsStreamInfo_Destroy(info);
 }
 
 // Publishes this router's rule digest and compares every router's.

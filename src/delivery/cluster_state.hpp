@@ -76,6 +76,10 @@ struct ClusterBus::State {
         rule_sets_gauge(registry.gauge(
             "eventrouter_cluster_rule_sets",
             "Distinct rule sets the routers run; above 1 during a half-finished rollout.")),
+        stream_bytes(
+            registry.gauge("eventrouter_cluster_stream_bytes",
+                           "Bytes the events stream holds (the archive and the events "
+                           "not yet delivered); at bus.nats.max_bytes ingest answers 503.")),
         taken(registry.counter("eventrouter_cluster_events_taken_total",
                                "Events this router took from the shared consumer.")),
         redelivered(registry.counter("eventrouter_cluster_events_redelivered_total",
@@ -87,6 +91,7 @@ struct ClusterBus::State {
   metrics::Registry& metrics;
   metrics::Gauge& routers_gauge;
   metrics::Gauge& rule_sets_gauge;
+  metrics::Gauge& stream_bytes;
   metrics::Counter& taken;
   metrics::Counter& redelivered;
 
@@ -117,6 +122,7 @@ struct ClusterBus::State {
   void maintain();
   void set_up();
   void publish_rules();
+  void measure_stream();
   void consume();
   void take(natsMsg* raw);
 };

@@ -66,6 +66,7 @@ def test_an_event_retried_with_its_id_is_stored_and_delivered_once(tmp_path):
             time.sleep(1)
             assert receiver.duplicates("hook") == {}
             assert metric(router.url, "eventrouter_cluster_duplicate_events_total") == 2
+            assert wait_for(lambda: metric(router.url, "eventrouter_cluster_stream_bytes") > 0, 15)
         finally:
             router.stop()
             receiver.close()
