@@ -10,6 +10,15 @@ namespace {
 
 constexpr std::string_view kDone = "done";
 constexpr std::int64_t kHandBackPauseMs = 5000;
+constexpr std::int64_t kMostRecordsInFlight = 65536;
+
+void on_record_failed(jsCtx*, jsPubAckErr* error, void*) {
+  // Without it, a router taking the event over may run this target again: at least once.
+  spdlog::warn(
+      "nats: cannot record delivery progress ({}); if this event is handed to another "
+      "router, this target may run again",
+      error->ErrText != nullptr ? error->ErrText : nats::describe(error->Err));
+}
 
 void hex_to(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -27,11 +36,18 @@ ClusterProgress::ClusterProgress(std::shared_ptr<nats::Connection> connection,
       layout_(layout),
       // Three signals per acknowledgement timeout: one lost signal hands nothing over.
       progress_interval_(
-          std::max<std::chrono::milliseconds>(ack_wait / 3, std::chrono::milliseconds(200))),
-      writer_([this] { run(); }) {}
+          std::max<std::chrono::milliseconds>(ack_wait / 3, std::chrono::milliseconds(200))) {
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.PublishAsync.MaxPending = kMostRecordsInFlight;
+  options.PublishAsync.ErrHandler = on_record_failed;
+  natsConnection_JetStream(&async_, connection_->get(), &options);
+  writer_ = std::thread([this] { run(); });
+}
 
 ClusterProgress::~ClusterProgress() {
   stop();
+  if (async_ != nullptr) jsCtx_Destroy(async_);
   if (auto* bucket = bucket_.exchange(nullptr)) kvStore_Destroy(bucket);
 }
 
@@ -207,10 +223,11 @@ void ClusterProgress::run() {
 }
 
 void ClusterProgress::write(const Put& put) {
-  kvStore* bucket = bucket_.load();
-  if (bucket == nullptr) return;
-  // Without it, a router taking the event over may run this target again: at least once.
-  if (const auto status = kvStore_PutString(nullptr, bucket, put.key.c_str(), put.value.c_str());
+  if (bucket_.load() == nullptr || async_ == nullptr) return;
+  // A key-value put is a publish to $KV.BUCKET.KEY on the bucket's stream.
+  const auto subject = "$KV." + layout_.progress_bucket + "." + put.key;
+  if (const auto status = js_PublishAsync(async_, subject.c_str(), put.value.data(),
+                                          static_cast<int>(put.value.size()), nullptr);
       status != NATS_OK) {
     spdlog::warn(
         "nats: cannot record delivery progress ({}); if this event is handed to another "

@@ -103,6 +103,10 @@ class ClusterProgress : public DeliveryStore {
   const ClusterLayout& layout_;
   const std::chrono::milliseconds progress_interval_;
   std::atomic<kvStore*> bucket_{nullptr};
+  // Progress records are published to the bucket's subjects without waiting for each answer
+  // (a round trip per delivery would cap delivery at about a thousand a second); failures are
+  // logged by the context's error handler.
+  jsCtx* async_ = nullptr;
   std::atomic<bool> draining_{false};
 
   std::atomic<std::int64_t> next_delivery_id_{1};
