@@ -12,6 +12,7 @@ import pytest
 from cluster_peers import Receiver, cluster_config, metric
 from conftest import BINARY, Daemon, curl, post_json, wait_for
 from nats_cluster import SKIP_REASON, NatsCluster, _accepts, available, executable
+from test_tls import pki  # noqa: F401 (a fixture: a throw-away CA, server and client certificates)
 
 pytestmark = pytest.mark.skipif(not available(), reason=SKIP_REASON)
 
@@ -162,6 +163,51 @@ bus:
         assert wait_for(lambda: receiver.received("hook")), right.log()
     finally:
         os.environ.pop("ER_TEST_NATS_TOKEN", None)
+        for router in routers:
+            router.stop()
+        server.terminate()
+        server.wait(10)
+        receiver.close()
+
+
+def test_mutual_tls_to_the_cluster(tmp_path, pki):  # noqa: F811
+    port = free_port()
+    server = subprocess.Popen(
+        [executable(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(tmp_path / "js"),
+         "--tlsverify", "--tlscacert", str(pki / "ca.pem"), "--tlscert", str(pki / "server.pem"),
+         "--tlskey", str(pki / "server.key")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    receiver = Receiver()
+
+    def config(tls):
+        return f"""listen: 127.0.0.1:0
+rules_dir: rules.d
+state_dir: state
+bus:
+  backend: nats
+  nats:
+    servers: [tls://127.0.0.1:{port}]
+    tls: {tls}
+    max_bytes: 16MiB
+"""
+    routers = []
+    try:
+        assert wait_for(lambda: _accepts(port), 10)
+        # Without our CA the server's certificate is not trusted.
+        untrusting = Daemon(tmp_path / "untrusting", config("{}"), hook_rules(receiver)).start()
+        routers.append(untrusting)
+        status, _, body = curl(untrusting.url + "/readyz")
+        assert status == 503 and "not connected" in body, body
+        assert untrusting.wait_for_log("nats: cannot connect: ")
+
+        tls = (f"{{ca_file: {pki}/ca.pem, cert_file: {pki}/client.pem, "
+               f"key_file: {pki}/client.key}}")
+        trusting = Daemon(tmp_path / "trusting", config(tls), hook_rules(receiver)).start()
+        routers.append(trusting)
+        assert wait_for(lambda: curl(trusting.url + "/readyz")[0] == 200, 20), trusting.log()
+        assert post_json(trusting.url + "/events", json.dumps(event(1)))[0] == 200
+        assert wait_for(lambda: receiver.received("hook")), trusting.log()
+    finally:
         for router in routers:
             router.stop()
         server.terminate()
