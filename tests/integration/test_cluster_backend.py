@@ -170,6 +170,40 @@ bus:
         receiver.close()
 
 
+def test_user_and_password_authenticate(tmp_path):
+    port = free_port()
+    server = subprocess.Popen(
+        [executable(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(tmp_path / "js"),
+         "--user", "router", "--pass", "pw-from-a-file"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    (tmp_path / "nats-password").write_text("pw-from-a-file\n")
+    receiver = Receiver()
+    router = None
+    try:
+        assert wait_for(lambda: _accepts(port), 10)
+        router = Daemon(tmp_path / "r", f"""listen: 127.0.0.1:0
+rules_dir: rules.d
+state_dir: state
+bus:
+  backend: nats
+  nats:
+    servers: [nats://127.0.0.1:{port}]
+    user: router
+    password: ${{file:{tmp_path}/nats-password}}
+    max_bytes: 16MiB
+""", hook_rules(receiver)).start()
+        assert wait_for(lambda: curl(router.url + "/readyz")[0] == 200, 20), router.log()
+        assert post_json(router.url + "/events", json.dumps(event(1)))[0] == 200
+        assert wait_for(lambda: receiver.received("hook")), router.log()
+        assert "pw-from-a-file" not in router.log()
+    finally:
+        if router:
+            router.stop()
+        server.terminate()
+        server.wait(10)
+        receiver.close()
+
+
 def test_mutual_tls_to_the_cluster(tmp_path, pki):  # noqa: F811
     port = free_port()
     server = subprocess.Popen(
