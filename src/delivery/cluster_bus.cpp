@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <utility>
 
 #include "cluster_state.hpp"
 #include "event_json.hpp"
@@ -103,6 +104,7 @@ void ClusterBus::set_rules_digest(std::string digest) {
   {
     std::lock_guard lock(state_->mutex);
     state_->rules_digest = std::move(digest);
+    state_->digest_changed = true;
   }
   state_->wake.notify_all();  // published at once: a rollout shows in seconds
 }
@@ -134,8 +136,9 @@ void ClusterBus::State::maintain() {
     {
       std::unique_lock lock(mutex);
       wake.wait_until(lock, std::min(next_peers, Clock::now() + std::chrono::seconds(1)),
-                      [this] { return closing; });
+                      [this] { return closing || digest_changed; });
       if (closing) return;
+      if (std::exchange(digest_changed, false)) next_peers = Clock::now();
     }
     if (!connection->connected()) {
       // Said once per reason: a wrong token or an unreachable cluster must show in the log.

@@ -110,6 +110,7 @@ struct ClusterBus::State {
   std::string setup_error;
   std::string connect_error;  // the last reason logged for not being connected
   std::string rules_digest;
+  bool digest_changed = false;  // published at once, not at the next round
   std::vector<std::string> warnings;
   std::size_t last_rule_sets = 1;
 
