@@ -122,6 +122,7 @@ delivery::ClusterBusOptions cluster_options(const config::Config& config) {
                                                              : config.bus.nats->router_name;
   options.archive_retention = config.delivery.archive_retention;
   options.max_bytes = config.bus.nats->max_bytes;
+  options.envelope.max_event_bytes = config.limits.max_event_bytes;
   return options;
 }
 

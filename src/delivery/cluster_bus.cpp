@@ -14,6 +14,7 @@
 #include "cluster_state.hpp"
 #include "event_json.hpp"
 #include "eventrouter/nats/connection.hpp"
+#include "eventrouter/util/bus_name.hpp"
 
 namespace eventrouter::delivery {
 
@@ -302,7 +303,10 @@ void ClusterBus::State::consume() {
 void ClusterBus::State::take(natsMsg* raw) {
   nats::MsgPtr msg(raw);
   jsMsgMetaData* meta = nullptr;
-  if (natsMsg_GetMetaData(&meta, raw) != NATS_OK) return;
+  if (natsMsg_GetMetaData(&meta, raw) != NATS_OK) {
+    natsMsg_Term(raw, nullptr);  // not from a stream: nothing to deliver, ever
+    return;
+  }
   const auto seq = static_cast<std::int64_t>(meta->Sequence.Stream);
   const auto delivered = meta->NumDelivered;
   const auto stored_at = meta->Timestamp;
@@ -319,6 +323,17 @@ void ClusterBus::State::take(natsMsg* raw) {
     event.only_target = std::pair{header(raw, kRuleHeader), header(raw, kTargetHeader)};
   }
   taken.inc();
+  if (auto why = refusal(natsMsg_GetSubject(raw), event.bus, event.json)) {
+    // Terminated: never handed out again. Logged for the first few and then now and then,
+    // so that a flood cannot fill the log.
+    const auto count = refused.value();
+    refused.inc();
+    if (count < 10 || count % 1000 == 0)
+      spdlog::warn("nats: dropped message {} on {}: {} (not published by a router?)", seq,
+                   natsMsg_GetSubject(raw), *why);
+    natsMsg_Term(raw, nullptr);
+    return;
+  }
   if (delivered > 1) {
     redelivered.inc();
     event.progress = [this, seq](const std::string& rule, const std::string& target) {
@@ -327,6 +342,25 @@ void ClusterBus::State::take(natsMsg* raw) {
   }
   if (!progress->hold(seq, std::move(msg))) return;
   if (dispatcher.load()->take_logged(std::move(event)) == 0) progress->release_now(seq);
+}
+
+std::optional<std::string> ClusterBus::State::refusal(std::string_view subject,
+                                                      const std::string& bus,
+                                                      const std::string& json) const {
+  if (!is_valid_bus_name(bus)) return "its bus name is not valid";
+  if (subject.starts_with(layout.prefix + ".events.")) {
+    // An ingested event: it must pass ingest's checks again, unchanged.
+    auto entries = event::parse_events_request(json, bus, options.envelope);
+    if (!entries) return entries.error().message;
+    if (entries->size() != 1) return std::string("not one event");
+    if (!entries->front()) return entries->front().error().message;
+    return std::nullopt;
+  }
+  // A replay or redrive carries fields ingest does not take (replay-name): it is checked for
+  // what would change its meaning to the matcher.
+  if (auto error = event::describe_json_error(json); !error.empty()) return error;
+  if (auto duplicate = event::describe_duplicate_key(json); !duplicate.empty()) return duplicate;
+  return std::nullopt;
 }
 
 void ClusterBus::accept(std::vector<event::Event> events, server::SinkCompletion done) {

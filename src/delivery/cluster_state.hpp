@@ -82,6 +82,9 @@ struct ClusterBus::State {
                            "not yet delivered); at bus.nats.max_bytes ingest answers 503.")),
         taken(registry.counter("eventrouter_cluster_events_taken_total",
                                "Events this router took from the shared consumer.")),
+        refused(registry.counter("eventrouter_cluster_events_refused_total",
+                                 "Messages on the stream's subjects that are not events ingest "
+                                 "would take (published by something else); dropped.")),
         redelivered(registry.counter("eventrouter_cluster_events_redelivered_total",
                                      "Taken events that another router (or an earlier run of "
                                      "this one) had held before.")) {}
@@ -93,6 +96,7 @@ struct ClusterBus::State {
   metrics::Gauge& rule_sets_gauge;
   metrics::Gauge& stream_bytes;
   metrics::Counter& taken;
+  metrics::Counter& refused;
   metrics::Counter& redelivered;
 
   std::shared_ptr<nats::Connection> connection;
@@ -126,6 +130,9 @@ struct ClusterBus::State {
   void measure_stream();
   void consume();
   void take(natsMsg* raw);
+  // Why a message is not an event to deliver, or nothing.
+  std::optional<std::string> refusal(std::string_view subject, const std::string& bus,
+                                     const std::string& json) const;
 };
 
 }  // namespace eventrouter::delivery

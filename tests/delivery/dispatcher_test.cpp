@@ -547,6 +547,18 @@ TEST_F(DispatcherTest, ALoggedEventNoRuleMatchesStartsNothing) {
   EXPECT_EQ(store_.deliveries().size(), 0u);
 }
 
+TEST_F(DispatcherTest, ALoggedEventThatIsNotJsonMatchesNothing) {
+  // The cluster backend checks what it takes from the log as ingest does; this is the engine's
+  // own floor under that.
+  start(rule_yaml(), &store_);
+  for (std::string junk : {"not json", "{\"source\": [\"test\"", "[1,2,3]", ""}) {
+    auto event = logged(11, "e1");
+    event.json = junk;
+    EXPECT_EQ(dispatcher_->take_logged(std::move(event)), 0u) << junk;
+  }
+  EXPECT_EQ(script_.call_count(), 0u);
+}
+
 TEST_F(DispatcherTest, ATakenOverEventSkipsFinishedTargetsAndResumesTheAttemptCount) {
   start(two_target_rule_yaml(), &store_);
   auto event = logged(9, "e1");

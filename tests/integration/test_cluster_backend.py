@@ -247,3 +247,37 @@ bus:
         server.terminate()
         server.wait(10)
         receiver.close()
+
+
+def test_messages_published_around_ingest_are_checked_as_ingest_checks_them(tmp_path):
+    """Something else with access to the stream's subjects publishes events directly: one that
+    ingest would refuse (a repeated key, which would slip past anything-but) is dropped and
+    counted; a well-formed one is delivered."""
+    receiver = Receiver()
+    rules = {"r.yaml": f"""rules:
+  - name: not-admin
+    event_pattern: {{source: [test.app], detail: {{user: [{{anything-but: admin}}]}}}}
+    targets:
+      - {{id: hook, type: webhook, url: "{receiver.url('hook')}"}}
+"""}
+    with NatsCluster(tmp_path / "nats", nodes=1) as nats:
+        router = Daemon(tmp_path / "r", cluster_config(nats, "r"), rules).start()
+        try:
+            assert router.wait_for_log("stream EVENTROUTER ready", 20)
+            envelope = ('{{"version":"0","id":"{id}","detail-type":"T","source":"test.app",'
+                        '"account":"1","time":"2026-12-01T00:00:00Z","region":"eu-west-1",'
+                        '"resources":[],"detail":{detail}}}')
+            smuggled = envelope.format(id="dup", detail='{"user":"admin","user":"bob"}')
+            proper = envelope.format(id="ok", detail='{"user":"bob"}')
+            for body in (smuggled, proper):
+                ack = nats.request(0, "eventrouter.events.default", body.encode())
+                assert "error" not in ack, ack
+            assert wait_for(lambda: receiver.received("hook") == {"ok"}), router.log()
+            assert router.wait_for_log(r"dropped message \d+ on eventrouter.events.default: "
+                                       r".*\"user\" appears more than once")
+            time.sleep(0.5)
+            assert receiver.received("hook") == {"ok"}
+            assert metric(router.url, "eventrouter_cluster_events_refused_total") == 1
+        finally:
+            router.stop()
+            receiver.close()

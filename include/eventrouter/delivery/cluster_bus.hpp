@@ -23,6 +23,7 @@
 #include "eventrouter/delivery/dead_letters.hpp"
 #include "eventrouter/delivery/delivery_store.hpp"
 #include "eventrouter/delivery/dispatcher.hpp"
+#include "eventrouter/event/envelope.hpp"
 #include "eventrouter/metrics/registry.hpp"
 #include "eventrouter/server/event_sink.hpp"
 
@@ -35,6 +36,9 @@ struct ClusterBusOptions {
   std::chrono::milliseconds archive_retention{std::chrono::hours(24 * 7)};
   std::uint64_t max_bytes = std::uint64_t{1} << 30;  // the stream's bound; past it, ingest 503
   std::chrono::milliseconds publish_timeout{5000};
+  // Events taken from the stream are checked again as ingest checks them: whoever can publish
+  // to the stream's subjects can put anything there.
+  event::EnvelopeOptions envelope;
 };
 
 // Where the cluster stands, for /readyz and the log.
