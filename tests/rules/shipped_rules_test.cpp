@@ -63,7 +63,9 @@ TEST_F(ShippedRules, LoadAllRules) {
                                  "access-analyzer-public-resource-notify", "config-noncompliant",
                                  "config-restricted-ssh-remediate", "console-login-without-mfa",
                                  "guardduty-all-findings", "guardduty-credential-exfiltration",
-                                 "guardduty-credential-exfiltration-notify", "macie-sensitive-data",
+                                 "guardduty-credential-exfiltration-notify", "integration-slack",
+                                 "integration-pagerduty", "integration-opsgenie",
+                                 "integration-teams", "integration-jira", "macie-sensitive-data",
                                  "macie-sensitive-data-notify", "securityhub-failed-new",
                                  "securityhub-failed-new-ticket"));
   for (const auto& rule : rules_->rules()) {
