@@ -96,9 +96,10 @@ void ClusterBus::close() {
   }
   s.wake.notify_all();
   if (s.maintenance.joinable()) s.maintenance.join();
+  s.layout_ready = false;  // ingest answers 503 from here on (a request still being read)
   if (s.progress) s.progress->stop();
   s.subscription.reset();
-  s.publisher.reset();
+  // The publisher stays until the bus goes: a late request may still be in accept().
 }
 
 void ClusterBus::set_rules_digest(std::string digest) {
