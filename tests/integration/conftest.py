@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -167,6 +168,13 @@ def post_json(url, body, *extra):
     status, headers, text = curl("-X", "POST", "-H", "Content-Type: application/json",
                                  "--data-binary", "@-", *extra, url, data=body)
     return status, headers, (json.loads(text) if text else None)
+
+
+def free_port():
+    """A loopback port nothing listens on now (for configs that must name their port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def wait_for(predicate, timeout=30):

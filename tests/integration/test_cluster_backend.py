@@ -1,16 +1,16 @@
 """The cluster backend (bus.backend: nats) as an operator meets it: a router whose cluster is
 down says why and refuses events until it is back; a retried event is stored and delivered once;
 routers that run different rules say so; bad settings are refused by validate."""
+import contextlib
 import json
 import os
-import socket
 import subprocess
 import time
 
 import pytest
 
 from cluster_peers import Receiver, cluster_config, metric
-from conftest import BINARY, Daemon, curl, post_json, wait_for
+from conftest import BINARY, Daemon, curl, free_port, post_json, wait_for
 from nats_cluster import SKIP_REASON, NatsCluster, _accepts, available, executable
 from test_tls import pki  # noqa: F401 (a fixture: a throw-away CA, server and client certificates)
 
@@ -122,130 +122,112 @@ def test_validate_checks_the_cluster_settings(tmp_path):
     assert "bus.nats.replicas" in proc.stderr
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_a_token_from_the_environment_authenticates_and_a_wrong_one_is_named(tmp_path):
+@contextlib.contextmanager
+def standalone_nats(tmp_path, *options):
+    """One nats-server with JetStream and the given options (auth, TLS) on a free loopback
+    port; yields the port."""
     port = free_port()
     server = subprocess.Popen(
         [executable(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(tmp_path / "js"),
-         "--auth", "s3cret-token"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    receiver = Receiver()
-    config = f"""listen: 127.0.0.1:0
+         *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: _accepts(port), 10)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def router_config(port, nats_settings, scheme="nats"):
+    return f"""listen: 127.0.0.1:0
 rules_dir: rules.d
 state_dir: state
 bus:
   backend: nats
   nats:
-    servers: [nats://127.0.0.1:{port}]
-    token: ${{env:ER_TEST_NATS_TOKEN}}
+    servers: [{scheme}://127.0.0.1:{port}]
     max_bytes: 16MiB
-"""
+{nats_settings}"""
+
+
+def assert_delivers(router, receiver):
+    assert wait_for(lambda: curl(router.url + "/readyz")[0] == 200, 20), router.log()
+    assert post_json(router.url + "/events", json.dumps(event(1)))[0] == 200
+    assert wait_for(lambda: receiver.received("hook")), router.log()
+
+
+def test_a_token_from_the_environment_authenticates_and_a_wrong_one_is_named(tmp_path):
+    receiver = Receiver()
     routers = []
     try:
-        assert wait_for(lambda: _accepts(port), 10)
-        os.environ["ER_TEST_NATS_TOKEN"] = "not-the-token"
-        wrong = Daemon(tmp_path / "wrong", config, hook_rules(receiver)).start()
-        routers.append(wrong)
-        status, _, body = curl(wrong.url + "/readyz")
-        assert status == 503 and "Authorization Violation" in body
-        assert wrong.wait_for_log("nats: cannot connect: .*Authorization Violation")
-        assert "not-the-token" not in wrong.log() and "s3cret" not in wrong.log()
+        with standalone_nats(tmp_path, "--auth", "s3cret-token") as port:
+            config = router_config(port, "    token: ${env:ER_TEST_NATS_TOKEN}\n")
+            os.environ["ER_TEST_NATS_TOKEN"] = "not-the-token"
+            wrong = Daemon(tmp_path / "wrong", config, hook_rules(receiver)).start()
+            routers.append(wrong)
+            status, _, body = curl(wrong.url + "/readyz")
+            assert status == 503 and "Authorization Violation" in body
+            assert wrong.wait_for_log("nats: cannot connect: .*Authorization Violation")
+            assert "not-the-token" not in wrong.log() and "s3cret" not in wrong.log()
 
-        os.environ["ER_TEST_NATS_TOKEN"] = "s3cret-token"
-        right = Daemon(tmp_path / "right", config, hook_rules(receiver)).start()
-        routers.append(right)
-        assert wait_for(lambda: curl(right.url + "/readyz")[0] == 200, 20), right.log()
-        assert post_json(right.url + "/events", json.dumps(event(1)))[0] == 200
-        assert wait_for(lambda: receiver.received("hook")), right.log()
+            os.environ["ER_TEST_NATS_TOKEN"] = "s3cret-token"
+            right = Daemon(tmp_path / "right", config, hook_rules(receiver)).start()
+            routers.append(right)
+            assert_delivers(right, receiver)
+            for router in routers:
+                router.stop()
     finally:
         os.environ.pop("ER_TEST_NATS_TOKEN", None)
         for router in routers:
             router.stop()
-        server.terminate()
-        server.wait(10)
         receiver.close()
 
 
 def test_user_and_password_authenticate(tmp_path):
-    port = free_port()
-    server = subprocess.Popen(
-        [executable(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(tmp_path / "js"),
-         "--user", "router", "--pass", "pw-from-a-file"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     (tmp_path / "nats-password").write_text("pw-from-a-file\n")
     receiver = Receiver()
     router = None
     try:
-        assert wait_for(lambda: _accepts(port), 10)
-        router = Daemon(tmp_path / "r", f"""listen: 127.0.0.1:0
-rules_dir: rules.d
-state_dir: state
-bus:
-  backend: nats
-  nats:
-    servers: [nats://127.0.0.1:{port}]
-    user: router
-    password: ${{file:{tmp_path}/nats-password}}
-    max_bytes: 16MiB
-""", hook_rules(receiver)).start()
-        assert wait_for(lambda: curl(router.url + "/readyz")[0] == 200, 20), router.log()
-        assert post_json(router.url + "/events", json.dumps(event(1)))[0] == 200
-        assert wait_for(lambda: receiver.received("hook")), router.log()
-        assert "pw-from-a-file" not in router.log()
+        with standalone_nats(tmp_path, "--user", "router", "--pass", "pw-from-a-file") as port:
+            settings = f"    user: router\n    password: ${{file:{tmp_path}/nats-password}}\n"
+            router = Daemon(tmp_path / "r", router_config(port, settings),
+                            hook_rules(receiver)).start()
+            assert_delivers(router, receiver)
+            assert "pw-from-a-file" not in router.log()
+            router.stop()
     finally:
         if router:
             router.stop()
-        server.terminate()
-        server.wait(10)
         receiver.close()
 
 
 def test_mutual_tls_to_the_cluster(tmp_path, pki):  # noqa: F811
-    port = free_port()
-    server = subprocess.Popen(
-        [executable(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(tmp_path / "js"),
-         "--tlsverify", "--tlscacert", str(pki / "ca.pem"), "--tlscert", str(pki / "server.pem"),
-         "--tlskey", str(pki / "server.key")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     receiver = Receiver()
-
-    def config(tls):
-        return f"""listen: 127.0.0.1:0
-rules_dir: rules.d
-state_dir: state
-bus:
-  backend: nats
-  nats:
-    servers: [tls://127.0.0.1:{port}]
-    tls: {tls}
-    max_bytes: 16MiB
-"""
     routers = []
     try:
-        assert wait_for(lambda: _accepts(port), 10)
-        # Without our CA the server's certificate is not trusted.
-        untrusting = Daemon(tmp_path / "untrusting", config("{}"), hook_rules(receiver)).start()
-        routers.append(untrusting)
-        status, _, body = curl(untrusting.url + "/readyz")
-        assert status == 503 and "not connected" in body, body
-        assert untrusting.wait_for_log("nats: cannot connect: ")
+        with standalone_nats(tmp_path, "--tlsverify", "--tlscacert", str(pki / "ca.pem"),
+                             "--tlscert", str(pki / "server.pem"),
+                             "--tlskey", str(pki / "server.key")) as port:
+            # Without our CA the server's certificate is not trusted.
+            untrusting = Daemon(tmp_path / "untrusting",
+                                router_config(port, "    tls: {}\n", "tls"),
+                                hook_rules(receiver)).start()
+            routers.append(untrusting)
+            status, _, body = curl(untrusting.url + "/readyz")
+            assert status == 503 and "not connected" in body, body
+            assert untrusting.wait_for_log("nats: cannot connect: ")
 
-        tls = (f"{{ca_file: {pki}/ca.pem, cert_file: {pki}/client.pem, "
-               f"key_file: {pki}/client.key}}")
-        trusting = Daemon(tmp_path / "trusting", config(tls), hook_rules(receiver)).start()
-        routers.append(trusting)
-        assert wait_for(lambda: curl(trusting.url + "/readyz")[0] == 200, 20), trusting.log()
-        assert post_json(trusting.url + "/events", json.dumps(event(1)))[0] == 200
-        assert wait_for(lambda: receiver.received("hook")), trusting.log()
+            tls = (f"    tls: {{ca_file: {pki}/ca.pem, cert_file: {pki}/client.pem, "
+                   f"key_file: {pki}/client.key}}\n")
+            trusting = Daemon(tmp_path / "trusting", router_config(port, tls, "tls"),
+                              hook_rules(receiver)).start()
+            routers.append(trusting)
+            assert_delivers(trusting, receiver)
+            for router in routers:
+                router.stop()
     finally:
         for router in routers:
             router.stop()
-        server.terminate()
-        server.wait(10)
         receiver.close()
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, SOURCE_DIR, Daemon, base_config, curl, post_json, wait_for
+from conftest import (BINARY, SOURCE_DIR, Daemon, base_config, curl, free_port, post_json,
+                      wait_for)
 
 FAST_RETRIES = "delivery:\n  backoff_base: 100ms\n  backoff_cap: 500ms\n"
 
@@ -569,12 +570,6 @@ def test_bad_delivery_settings_are_refused(make_daemon):
 
 # --- the operator commands against the real daemon --------------------------------------------
 
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def eventrouter(*args):

@@ -16,7 +16,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, LISTENING, SOURCE_DIR
+from conftest import BINARY, LISTENING, SOURCE_DIR, free_port
 
 DOC = SOURCE_DIR / "docs" / "getting-started.md"
 DOC_PORT = "8088"
@@ -147,11 +146,6 @@ def normalise(output):
     lines = [line.rstrip() for line in output.splitlines()]
     return "".join(line + "\n" for line in lines)
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class DocDaemon:
