@@ -33,7 +33,7 @@
 
 namespace eventrouter::delivery {
 
-class ClusterProgress : public DeliveryStore {
+class ClusterProgress : public StoreWithoutEvents {
  public:
   ClusterProgress(std::shared_ptr<nats::Connection> connection, const ClusterLayout& layout,
                   std::chrono::milliseconds ack_wait);
@@ -57,8 +57,7 @@ class ClusterProgress : public DeliveryStore {
   // Writes what is queued, hands every held message back to the cluster, stops the writer.
   void stop();
 
-  bool durable() const override { return true; }       // unfinished events stay in the cluster
-  bool can_archive() const override { return false; }  // the stream is the archive
+  bool durable() const override { return true; }  // unfinished events stay in the cluster
   Ids reserve_ids(std::size_t events, std::size_t deliveries) override;
   void append(std::span<const NewEvent> events, std::span<const NewDelivery> deliveries,
               AppendDone done) override;
@@ -68,13 +67,6 @@ class ClusterProgress : public DeliveryStore {
   // The event goes back to the cluster, for any router to try again after a pause, once none of
   // its deliveries runs here any more.
   void release(std::int64_t delivery_id) override;
-  Pending load_pending() override { return {}; }
-  std::vector<StoredEvent> archived_events(EpochMillis, EpochMillis, const std::string&,
-                                           std::int64_t, std::size_t) override {
-    return {};
-  }
-  void expire_archive(EpochMillis) override {}
-  std::optional<std::uint64_t> bounded_bytes() const override { return std::nullopt; }
 
  private:
   struct Delivery {

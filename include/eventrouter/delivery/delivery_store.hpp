@@ -126,4 +126,18 @@ class DeliveryStore {
   virtual void publish_metrics(metrics::Registry&) {}
 };
 
+// A store that keeps no events of its own to resume, replay or bound: durability none, and the
+// cluster backend, whose events live in the replicated stream. Its questions have empty answers.
+class StoreWithoutEvents : public DeliveryStore {
+ public:
+  bool can_archive() const override { return false; }
+  Pending load_pending() override { return {}; }
+  std::vector<StoredEvent> archived_events(EpochMillis, EpochMillis, const std::string&,
+                                           std::int64_t, std::size_t) override {
+    return {};
+  }
+  void expire_archive(EpochMillis) override {}
+  std::optional<std::uint64_t> bounded_bytes() const override { return std::nullopt; }
+};
+
 }  // namespace eventrouter::delivery

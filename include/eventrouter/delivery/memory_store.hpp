@@ -8,10 +8,9 @@
 
 namespace eventrouter::delivery {
 
-class MemoryStore final : public DeliveryStore {
+class MemoryStore final : public StoreWithoutEvents {
  public:
   bool durable() const override { return false; }
-  bool can_archive() const override { return false; }
   Ids reserve_ids(std::size_t events, std::size_t deliveries) override {
     return Ids{next_event_seq_.fetch_add(static_cast<std::int64_t>(events)),
                next_delivery_id_.fetch_add(static_cast<std::int64_t>(deliveries))};
@@ -21,13 +20,6 @@ class MemoryStore final : public DeliveryStore {
   }
   void record_attempt(std::int64_t, int, EpochMillis, std::string) override {}
   void finish(std::int64_t, std::optional<std::int64_t>) override {}
-  Pending load_pending() override { return {}; }
-  std::vector<StoredEvent> archived_events(EpochMillis, EpochMillis, const std::string&,
-                                           std::int64_t, std::size_t) override {
-    return {};
-  }
-  void expire_archive(EpochMillis) override {}
-  std::optional<std::uint64_t> bounded_bytes() const override { return std::nullopt; }
 
  private:
   std::atomic<std::int64_t> next_event_seq_{1};
