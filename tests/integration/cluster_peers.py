@@ -121,6 +121,7 @@ class Load:
             event_id = post_event(url, n)
             if event_id is None:
                 self.refused += 1
+                time.sleep(0.05)  # as a client honouring Retry-After would, if more briefly
                 continue
             self.acknowledged.append(event_id)
             n += 1

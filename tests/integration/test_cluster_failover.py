@@ -68,6 +68,8 @@ def test_acknowledged_events_survive_a_killed_router_and_a_lost_nats_node(tmp_pa
         # The survivor took over the events the victim held...
         assert redelivered > 0
         # ...and ran again only what had not succeeded: the slow target's requests in flight
-        # when the victim died. The fast one had succeeded and recorded it; only an event whose
-        # success the victim had not yet recorded (a window of a millisecond) may run twice.
-        assert len(fast_twice) <= 2, fast_twice
+        # when the victim died. The fast one had succeeded and recorded it. It may run twice
+        # only for an event whose progress record had not yet reached the cluster: the victim's
+        # last millisecond, or a record in flight to the NATS node that died (at least once,
+        # docs/scale-out.md). A handful at most, against the tens of events taken over.
+        assert len(fast_twice) <= 3, fast_twice
