@@ -62,7 +62,13 @@ class NatsServer {
 
   const std::string& url() const { return url_; }
   // Freezes the server: connections stay open, nothing is answered.
-  void pause() { ::kill(pid_, SIGSTOP); }
+  // Returns once the server is stopped: a signal takes effect asynchronously, and a server
+  // still running for a moment would answer the publish the test means to leave unanswered.
+  void pause() {
+    ::kill(pid_, SIGSTOP);
+    int status = 0;
+    ::waitpid(pid_, &status, WUNTRACED);
+  }
 
  private:
   TempDir dir_;
