@@ -106,13 +106,7 @@ std::string rules_digest(const rules::RuleSet& rule_set) {
     all += file.filename().string() + '\n' + std::to_string(content.str().size()) + '\n' +
            content.str();
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char byte : eventrouter::net::sha256(all)) {
-    hex += kHex[byte >> 4];
-    hex += kHex[byte & 15];
-  }
-  return hex;
+  return eventrouter::net::sha256_hex(all);
 }
 
 delivery::ClusterBusOptions cluster_options(const config::Config& config) {

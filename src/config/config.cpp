@@ -225,7 +225,8 @@ NatsBusConfig read_nats_bus(YamlFile& file, const MapEntry& section) {
   NatsBusConfig nats;
   nats.connection = read_nats_connection(reader, file.folder());
   for (auto [key, field] :
-       {std::pair{"stream", &nats.stream}, std::pair{"consumer", &nats.consumer}}) {
+       {std::pair{"stream", &nats.stream}, std::pair{"consumer", &nats.consumer},
+        std::pair{"router_name", &nats.router_name}}) {
     auto name = reader.string(key, false);
     if (name && !valid_nats_name(*name)) {
       reader.problem(reader.get(key),
@@ -257,14 +258,6 @@ NatsBusConfig read_nats_bus(YamlFile& file, const MapEntry& section) {
   if (auto bytes =
           reader.size("max_bytes", nats.max_bytes, std::uint64_t{1} << 20, std::uint64_t{1} << 50))
     nats.max_bytes = *bytes;
-  if (auto name = reader.string("router_name", false)) {
-    if (!valid_nats_name(*name)) {
-      reader.problem(reader.get("router_name"),
-                     "bus.nats.router_name must be 1 to 64 of letters, digits, '-' and '_'");
-    } else {
-      nats.router_name = *name;
-    }
-  }
   for (auto& problem : problems) file.report(std::move(problem));
   return nats;
 }

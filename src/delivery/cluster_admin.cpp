@@ -22,13 +22,6 @@ AdminError cluster_error(const std::string& what) {
   return AdminError{503, "ClusterUnavailable", what};
 }
 
-struct StreamInfoOwner {
-  jsStreamInfo* info = nullptr;
-  ~StreamInfoOwner() {
-    if (info != nullptr) jsStreamInfo_Destroy(info);
-  }
-};
-
 std::int64_t to_nanos(std::chrono::system_clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
 }
@@ -129,30 +122,32 @@ namespace {
 
 Expected<std::vector<ClusterDeadLetter>, std::string> read_dead_letter_stream(
     jsCtx* js, const ClusterLayout& layout) {
-  StreamInfoOwner info;
+  jsStreamInfo* raw = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);
-  if (auto status = js_GetStreamInfo(&info.info, js, layout.dlq_stream.c_str(), nullptr, &code);
-      status != NATS_OK) {
+  const auto status = js_GetStreamInfo(&raw, js, layout.dlq_stream.c_str(), nullptr, &code);
+  nats::StreamInfoPtr info(raw);
+  if (status != NATS_OK) {
     if (code == JSStreamNotFoundErr) return std::vector<ClusterDeadLetter>{};
     return unexpected("cannot read the stream " + layout.dlq_stream + ": " +
                       nats::describe(status, code));
   }
   std::vector<ClusterDeadLetter> letters;
-  if (info.info->State.Msgs == 0) return letters;
-  for (auto seq = info.info->State.FirstSeq;
-       seq <= info.info->State.LastSeq && letters.size() < kMostDeadLetters; ++seq) {
-    natsMsg* raw = nullptr;
-    const auto status = js_GetMsg(&raw, js, layout.dlq_stream.c_str(), seq, nullptr, &code);
-    if (status == NATS_NOT_FOUND || (status != NATS_OK && code == JSNoMessageFoundErr)) continue;
-    if (status != NATS_OK) {
+  if (info->State.Msgs == 0) return letters;
+  for (auto seq = info->State.FirstSeq;
+       seq <= info->State.LastSeq && letters.size() < kMostDeadLetters; ++seq) {
+    natsMsg* raw_msg = nullptr;
+    const auto got = js_GetMsg(&raw_msg, js, layout.dlq_stream.c_str(), seq, nullptr, &code);
+    if (got == NATS_NOT_FOUND || (got != NATS_OK && code == JSNoMessageFoundErr)) continue;
+    if (got != NATS_OK) {
       return unexpected("cannot read dead letter " + std::to_string(seq) + ": " +
-                        nats::describe(status, code));
+                        nats::describe(got, code));
     }
-    nats::MsgPtr msg(raw);
-    letters.push_back(ClusterDeadLetter{
-        seq,
-        std::string(natsMsg_GetData(raw), static_cast<std::size_t>(natsMsg_GetDataLength(raw))),
-        header(raw, kRuleHeader), header(raw, kTargetHeader)});
+    nats::MsgPtr msg(raw_msg);
+    letters.push_back(
+        ClusterDeadLetter{seq,
+                          std::string(natsMsg_GetData(raw_msg),
+                                      static_cast<std::size_t>(natsMsg_GetDataLength(raw_msg))),
+                          header(raw_msg, kRuleHeader), header(raw_msg, kTargetHeader)});
   }
   return letters;
 }

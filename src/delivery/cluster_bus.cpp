@@ -192,12 +192,12 @@ void ClusterBus::State::set_up() {
 }
 
 void ClusterBus::State::measure_stream() {
-  jsStreamInfo* info = nullptr;
-  if (js_GetStreamInfo(&info, connection->jetstream(), layout.stream.c_str(), nullptr, nullptr) !=
+  jsStreamInfo* raw = nullptr;
+  if (js_GetStreamInfo(&raw, connection->jetstream(), layout.stream.c_str(), nullptr, nullptr) !=
       NATS_OK)
     return;
+  nats::StreamInfoPtr info(raw);
   stream_bytes.set(static_cast<double>(info->State.Bytes));
-  jsStreamInfo_Destroy(info);
 }
 
 // Publishes this router's rule digest and compares every router's.

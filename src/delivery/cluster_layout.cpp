@@ -17,9 +17,6 @@ std::int64_t nanos(std::chrono::milliseconds ms) {
   return ms.count() * kNanosPerMilli;
 }
 
-struct StreamInfoDeleter {
-  void operator()(jsStreamInfo* info) const { jsStreamInfo_Destroy(info); }
-};
 struct ConsumerInfoDeleter {
   void operator()(jsConsumerInfo* info) const { jsConsumerInfo_Destroy(info); }
 };
@@ -32,7 +29,7 @@ Expected<bool, std::string> ensure_stream(jsCtx* js, jsStreamConfig& config) {
     // It exists with other settings (another router's, or an older version's): ours win.
     status = js_UpdateStream(&info, js, &config, nullptr, &code);
   }
-  std::unique_ptr<jsStreamInfo, StreamInfoDeleter> owned(info);
+  nats::StreamInfoPtr owned(info);
   if (status != NATS_OK) {
     return unexpected("cannot create or update the stream " + std::string(config.Name) + ": " +
                       nats::describe(status, code));
@@ -149,13 +146,7 @@ std::string message_id_for(std::string_view event_id) {
       !targets::outgoing_value_problem(kMsgIdHeader, event_id)) {
     return std::string(event_id);
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "sha256-";
-  for (unsigned char byte : net::sha256(event_id)) {
-    id += kHex[byte >> 4];
-    id += kHex[byte & 15];
-  }
-  return id;
+  return "sha256-" + net::sha256_hex(event_id);
 }
 
 }  // namespace eventrouter::delivery

@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "eventrouter/net/hmac.hpp"
+
 namespace eventrouter::delivery {
 
 namespace {
@@ -18,14 +20,6 @@ void on_record_failed(jsCtx*, jsPubAckErr* error, void*) {
       "nats: cannot record delivery progress ({}); if this event is handed to another "
       "router, this target may run again",
       error->ErrText != nullptr ? error->ErrText : nats::describe(error->Err));
-}
-
-void hex_to(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char c : text) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
 }
 
 }  // namespace
@@ -68,12 +62,7 @@ std::optional<std::string> ClusterProgress::open_bucket() {
 // takes, and no two (rule, target) pairs share one.
 std::string ClusterProgress::key_of(std::int64_t seq, std::string_view rule,
                                     std::string_view target) const {
-  std::string key = std::to_string(seq);
-  key += '.';
-  hex_to(key, rule);
-  key += '.';
-  hex_to(key, target);
-  return key;
+  return std::to_string(seq) + '.' + net::to_hex(rule) + '.' + net::to_hex(target);
 }
 
 bool ClusterProgress::hold(std::int64_t seq, nats::MsgPtr msg) {

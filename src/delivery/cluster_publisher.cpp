@@ -119,9 +119,7 @@ void ClusterPublisher::accept(std::vector<event::Event> events, server::SinkComp
     const auto& event = events[i];
     natsMsg* msg = nullptr;
     const auto subject = layout_.event_subject(event.bus);
-    const auto ingested = std::to_string(
-        std::chrono::duration_cast<std::chrono::milliseconds>(event.ingested_at.time_since_epoch())
-            .count());
+    const auto ingested = std::to_string(to_epoch_millis(event.ingested_at));
     auto status = natsMsg_Create(&msg, subject.c_str(), nullptr, event.json.data(),
                                  static_cast<int>(event.json.size()));
     if (status == NATS_OK)

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "cluster_layout.hpp"
+#include "eventrouter/delivery/delivery_store.hpp"
 #include "eventrouter/metrics/registry.hpp"
 #include "eventrouter/nats/connection.hpp"
 #include "eventrouter/server/event_sink.hpp"

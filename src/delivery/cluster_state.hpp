@@ -2,6 +2,7 @@
 // The cluster backend's shared state, for the files that implement ClusterBus (connection and
 // consumer in cluster_bus.cpp, replays, redrives and dead letters in cluster_admin.cpp).
 
+#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -24,13 +25,9 @@ inline std::string header(natsMsg* msg, const char* name) {
 
 inline std::chrono::system_clock::time_point from_millis_text(const std::string& text,
                                                               std::int64_t fallback_nanos) {
-  std::int64_t millis = 0;
-  try {
-    millis = text.empty() ? fallback_nanos / 1000000 : std::stoll(text);
-  } catch (const std::exception&) {
-    millis = fallback_nanos / 1000000;
-  }
-  return std::chrono::system_clock::time_point(std::chrono::milliseconds(millis));
+  EpochMillis millis = fallback_nanos / 1000000;
+  std::from_chars(text.data(), text.data() + text.size(), millis);  // unchanged if no number
+  return from_epoch_millis(millis);
 }
 
 inline nats::MsgPtr make_msg(const std::string& subject, std::string_view data) {
@@ -46,9 +43,7 @@ inline void set_header(natsMsg* msg, const char* name, const std::string& value)
 }
 
 inline std::string now_millis_text() {
-  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count());
+  return std::to_string(to_epoch_millis(std::chrono::system_clock::now()));
 }
 
 struct SubscriptionDeleter {

@@ -294,6 +294,16 @@ void DeliveryCore::dead_letter(Attempt& attempt, const targets::DeliveryResult& 
   release(attempt);
 }
 
+bool DeliveryCore::dead_letter_unloaded(std::string_view event_json, const std::string& rule,
+                                        const std::string& target, std::string_view why,
+                                        int attempts) {
+  const auto message = "rule " + rule + " or its target " + target + " " + std::string(why);
+  return dead_letter_sink_.write(
+      options_.default_dead_letter_file,
+      DeadLetter{event_json, "", rule, target, to_string(targets::ErrorCode::kResourceNotFound),
+                 message, "", attempts});
+}
+
 void DeliveryCore::finish(Attempt& attempt) {
   auto& event = *attempt.event;
   const bool last = event.remaining.fetch_sub(1) == 1;
@@ -336,13 +346,8 @@ std::size_t DeliveryCore::resume(DeliveryStore::Pending pending) {
       spdlog::error("event {} was waiting for {}/{}, which no longer exists; dead-lettered to {}",
                     attempt->event->fields.id, stored.rule, stored.target,
                     options_.default_dead_letter_file.string());
-      const bool written =
-          dead_letter_sink_.write(options_.default_dead_letter_file,
-                                  DeadLetter{attempt->event->json, "", stored.rule, stored.target,
-                                             to_string(targets::ErrorCode::kResourceNotFound),
-                                             "rule " + stored.rule + " or its target " +
-                                                 stored.target + " no longer exists",
-                                             "", stored.attempts});
+      const bool written = dead_letter_unloaded(attempt->event->json, stored.rule, stored.target,
+                                                "no longer exists", stored.attempts);
       // As for any dead letter: finished once written, else kept for the next start.
       if (written) {
         finish(*attempt);

@@ -67,7 +67,11 @@ class DeliveryCore {
   const DispatcherOptions& options() const { return options_; }
   DeliveryStore& store() { return store_; }
   DeadLetters& dead_letter_files() { return dead_letters_; }
-  DeadLetterSink& dead_letter_sink() { return dead_letter_sink_; }
+  // Writes an event whose rule or target is not loaded to the default dead-letter file
+  // (RESOURCE_NOT_FOUND, "rule R or its target T <why>"), where a redrive finds it once the
+  // rule is back. Returns whether it was written.
+  bool dead_letter_unloaded(std::string_view event_json, const std::string& rule,
+                            const std::string& target, std::string_view why, int attempts);
 
  private:
   struct Records {

@@ -83,11 +83,7 @@ std::size_t Dispatcher::take_logged(LoggedEvent logged) {
     if (!deployed) {
       // Redriven for a rule or target this router does not run (a rollout in progress): it
       // goes back to the dead letters, where the operator can redrive it again.
-      core_->dead_letter_sink().write(
-          options_.default_dead_letter_file,
-          DeadLetter{event->json, "", rule, target,
-                     to_string(targets::ErrorCode::kResourceNotFound),
-                     "rule " + rule + " or its target " + target + " is not loaded", "", 0});
+      core_->dead_letter_unloaded(event->json, rule, target, "is not loaded", 0);
       return 0;
     }
     core_->plan_one(event, deployment, deployed, batch);

@@ -13,6 +13,22 @@ Sha256Digest sha256(std::string_view data) {
   return digest;
 }
 
+std::string to_hex(std::string_view bytes) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char byte : bytes) {
+    out += hex[byte >> 4];
+    out += hex[byte & 0xf];
+  }
+  return out;
+}
+
+std::string sha256_hex(std::string_view data) {
+  const auto digest = sha256(data);
+  return to_hex(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+}
+
 bool digests_equal(const Sha256Digest& a, const Sha256Digest& b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
@@ -22,14 +38,7 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
   unsigned int length = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 0xf];
-  }
-  return out;
+  return to_hex(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 }  // namespace eventrouter::net

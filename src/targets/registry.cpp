@@ -48,11 +48,8 @@ void check_shaping(const TargetSpec& spec, std::vector<config::Diagnostic>& prob
 const std::vector<const TargetType*>& registered_types() {
   // One line a type, in documentation order.
   static const std::vector<const TargetType*> types = {
-      &webhook_target_type(),
-      &runbook_target_type(),
-      &queue_file_target_type(),
-      &email_target_type(),
-      &nats_target_type(),
+      &webhook_target_type(), &runbook_target_type(), &queue_file_target_type(),
+      &email_target_type(),   &nats_target_type(),
   };
   return types;
 }

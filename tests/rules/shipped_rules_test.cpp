@@ -59,15 +59,15 @@ class ShippedRules : public ::testing::Test {
 TEST_F(ShippedRules, LoadAllRules) {
   std::vector<std::string> names;
   for (const auto& rule : rules_->rules()) names.push_back(rule.name);
-  EXPECT_THAT(names, ElementsAre("access-analyzer-public-resource",
-                                 "access-analyzer-public-resource-notify", "config-noncompliant",
-                                 "config-restricted-ssh-remediate", "console-login-without-mfa",
-                                 "guardduty-all-findings", "guardduty-credential-exfiltration",
-                                 "guardduty-credential-exfiltration-notify", "integration-slack",
-                                 "integration-pagerduty", "integration-opsgenie",
-                                 "integration-teams", "integration-jira", "macie-sensitive-data",
-                                 "macie-sensitive-data-notify", "securityhub-failed-new",
-                                 "securityhub-failed-new-ticket"));
+  EXPECT_THAT(names,
+              ElementsAre("access-analyzer-public-resource",
+                          "access-analyzer-public-resource-notify", "config-noncompliant",
+                          "config-restricted-ssh-remediate", "console-login-without-mfa",
+                          "guardduty-all-findings", "guardduty-credential-exfiltration",
+                          "guardduty-credential-exfiltration-notify", "integration-slack",
+                          "integration-pagerduty", "integration-opsgenie", "integration-teams",
+                          "integration-jira", "macie-sensitive-data", "macie-sensitive-data-notify",
+                          "securityhub-failed-new", "securityhub-failed-new-ticket"));
   for (const auto& rule : rules_->rules()) {
     EXPECT_FALSE(rule.description.empty()) << rule.name;
     EXPECT_EQ(rule.bus, "default") << rule.name;

@@ -20,6 +20,11 @@ struct MsgDeleter {
 };
 using MsgPtr = std::unique_ptr<natsMsg, MsgDeleter>;
 
+struct StreamInfoDeleter {
+  void operator()(jsStreamInfo* info) const { jsStreamInfo_Destroy(info); }
+};
+using StreamInfoPtr = std::unique_ptr<jsStreamInfo, StreamInfoDeleter>;
+
 // The client's words for `status`, with the detail of the last error on this thread.
 std::string describe(natsStatus status);
 // The same for a JetStream API call, which also returns the server's error code.

@@ -16,6 +16,11 @@ Sha256Digest sha256(std::string_view data);
 // Whether two digests are equal, in time that does not depend on where they differ.
 bool digests_equal(const Sha256Digest& a, const Sha256Digest& b);
 
+// Lower-case hex of `bytes`, two digits a byte.
+std::string to_hex(std::string_view bytes);
+// Lower-case hex of SHA-256(data).
+std::string sha256_hex(std::string_view data);
+
 // Lower-case hex of HMAC-SHA256(key, message).
 std::string hmac_sha256_hex(std::string_view key, std::string_view message);
 
