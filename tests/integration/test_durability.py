@@ -30,6 +30,7 @@ class Webhook:
     def __init__(self):
         self.mode = "ok"
         self.received = []  # bodies answered with 200
+        self.event_ids = []  # their X-Eventrouter-Event-Id headers, for failure messages
         self.lock = threading.Lock()
         self.server = None
         self.port = None
@@ -54,6 +55,7 @@ class Webhook:
                 if status == 200:
                     with hook.lock:
                         hook.received.append(body.decode())
+                        hook.event_ids.append(self.headers.get("X-Eventrouter-Event-Id"))
                 self.send_response(status)
                 if status == 503:
                     self.send_header("Retry-After", "0")
@@ -63,6 +65,9 @@ class Webhook:
         class Server(ThreadingHTTPServer):
             daemon_threads = True
             allow_reuse_address = True
+            # A resumed journal starts every delivery at once: with the default backlog of 5,
+            # connections wait for SYN retransmission and fail the webhook's 1 s timeout.
+            request_queue_size = 128
 
         self.server = Server(("127.0.0.1", self.port or 0), Handler)
         self.port = self.server.server_address[1]

@@ -44,4 +44,4 @@ def test_online_backup_of_the_journal_restores_pending_deliveries(make_daemon, w
     restored.start()
     assert restored.wait_for_log(r"resumed 20 unfinished deliveries", timeout=10), restored.log()
     assert wait_for(lambda: webhook.ids() == set(range(20))), (
-        f"delivered {sorted(webhook.ids())}\n" + restored.log())
+        f"delivered {sorted(webhook.ids())} (event ids {webhook.event_ids})\n" + restored.log())
