@@ -1,10 +1,13 @@
 #include "predicates.hpp"
 
+#include "special_casing.hpp"
+
 #include <locale.h>
 #include <wctype.h>
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace eventrouter::pattern::detail {
 namespace {
@@ -158,8 +161,54 @@ char32_t upper_of(char32_t c) {
   return locale ? static_cast<char32_t>(towupper_l(static_cast<wint_t>(c), locale)) : c;
 }
 
-bool char_matches_ci(char32_t event_char, char32_t pattern_char) {
-  return event_char == lower_of(pattern_char) || event_char == upper_of(pattern_char);
+// A pattern character's case forms as event-ruler builds them: Java's lower- and upper-case
+// forms of that one character (the character itself only when it is one of them, as it nearly
+// always is). A form may be several characters (ß: "ß" or "SS").
+struct CaseForms {
+  std::u32string_view lower, upper;
+  char32_t simple[2];  // storage for single-character forms
+};
+
+void case_forms_of(char32_t c, CaseForms& forms) {
+  if (auto special = special_case_of(c)) {
+    forms.lower = special->lower;
+    forms.upper = special->upper;
+    return;
+  }
+  forms.simple[0] = lower_of(c);
+  forms.simple[1] = upper_of(c);
+  forms.lower = std::u32string_view(&forms.simple[0], 1);
+  forms.upper = std::u32string_view(&forms.simple[1], 1);
+}
+
+enum class Anchor { kWhole, kStart, kEnd };
+
+// Whether `value` is (kWhole), starts with (kStart) or ends with (kEnd) a sequence that takes
+// one case form of each character of `pattern`. Forms differ in length, so this follows every
+// reachable offset into the value (counted from its end for kEnd); a character's two forms
+// never start alike, so there is rarely more than one.
+bool matches_case_forms(const std::u32string& value, const std::u32string& pattern, Anchor anchor) {
+  const bool backward = anchor == Anchor::kEnd;
+  thread_local std::vector<std::size_t> offsets, next;
+  offsets.assign(1, 0);
+  CaseForms forms;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    case_forms_of(backward ? pattern[pattern.size() - 1 - i] : pattern[i], forms);
+    next.clear();
+    for (std::size_t offset : offsets) {
+      for (std::u32string_view form : {forms.lower, forms.upper}) {
+        if (value.size() - offset < form.size()) continue;
+        const std::size_t at = backward ? value.size() - offset - form.size() : offset;
+        if (value.compare(at, form.size(), form) != 0) continue;
+        const std::size_t reached = offset + form.size();
+        if (std::find(next.begin(), next.end(), reached) == next.end()) next.push_back(reached);
+      }
+    }
+    if (next.empty()) return false;
+    std::swap(offsets, next);
+  }
+  if (anchor != Anchor::kWhole) return true;
+  return std::find(offsets.begin(), offsets.end(), value.size()) != offsets.end();
 }
 
 // Decodes valid UTF-8 (simdjson validated it); stray bytes decode as themselves.
@@ -245,11 +294,7 @@ bool equals_ci(std::string_view value, std::string_view pattern) {
   thread_local std::u32string v, p;
   decode_utf8(value, v);
   decode_utf8(pattern, p);
-  if (v.size() != p.size()) return false;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (!char_matches_ci(v[i], p[i])) return false;
-  }
-  return true;
+  return matches_case_forms(v, p, Anchor::kWhole);
 }
 
 bool starts_with_ci(std::string_view value, std::string_view prefix) {
@@ -263,11 +308,7 @@ bool starts_with_ci(std::string_view value, std::string_view prefix) {
   thread_local std::u32string v, p;
   decode_utf8(value, v);
   decode_utf8(prefix, p);
-  if (v.size() < p.size()) return false;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    if (!char_matches_ci(v[i], p[i])) return false;
-  }
-  return true;
+  return matches_case_forms(v, p, Anchor::kStart);
 }
 
 bool ends_with_ci(std::string_view value, std::string_view suffix) {
@@ -282,12 +323,7 @@ bool ends_with_ci(std::string_view value, std::string_view suffix) {
   thread_local std::u32string v, p;
   decode_utf8(value, v);
   decode_utf8(suffix, p);
-  if (v.size() < p.size()) return false;
-  std::size_t offset = v.size() - p.size();
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    if (!char_matches_ci(v[offset + i], p[i])) return false;
-  }
-  return true;
+  return matches_case_forms(v, p, Anchor::kEnd);
 }
 
 std::optional<std::string> parse_wildcard(std::string_view text, WildcardGlob& out) {

@@ -29,9 +29,9 @@ std::optional<IpAddress> parse_ip(std::string_view text);
 bool looks_like_ip(std::string_view text);
 bool ip_in_range(const IpAddress& ip, const IpRange& range);
 
-// Case-insensitive comparisons with EventBridge's rule: an event character matches a pattern
-// character when it is the pattern character's lower- or upper-case form (Unicode simple case
-// mapping for the Basic Multilingual Plane).
+// Case-insensitive comparisons with EventBridge's rule: the event value holds, for each pattern
+// character, that character's lower- or upper-case form as Java gives it (full case mapping for
+// the Basic Multilingual Plane: "ß" is "ß" or "SS"; other characters as they are).
 bool equals_ci(std::string_view value, std::string_view pattern);
 bool starts_with_ci(std::string_view value, std::string_view prefix);
 bool ends_with_ci(std::string_view value, std::string_view suffix);

@@ -14,6 +14,14 @@
 namespace eventrouter::pattern {
 namespace {
 
+// `cut` moved back to the start of the UTF-8 character it falls in, so that a cut string stays
+// valid UTF-8.
+std::size_t whole_characters(const std::string& s, std::size_t cut) {
+  cut = std::min(cut, s.size());
+  while (cut > 0 && cut < s.size() && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
+  return cut;
+}
+
 std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -131,13 +139,14 @@ class Generator {
         return one_of(std::vector<std::string>{"true", "false", "null"});
       case 6: {
         std::string s = one_of(strings_);
-        return R"({"prefix":)" + json_string(s.substr(0, static_cast<std::size_t>(pick(4)))) + "}";
+        return R"({"prefix":)" + json_string(s.substr(0, whole_characters(s, pick(4)))) + "}";
       }
       case 7: {
         std::string s = one_of(strings_);
         return R"({"suffix":)" +
-               json_string(s.substr(
-                   s.size() - std::min<std::size_t>(s.size(), static_cast<std::size_t>(pick(4))))) +
+               json_string(s.substr(whole_characters(
+                   s, s.size() -
+                          std::min<std::size_t>(s.size(), static_cast<std::size_t>(pick(4)))))) +
                "}";
       }
       case 8:
@@ -247,11 +256,12 @@ class Generator {
 
  private:
   std::mt19937_64 rng_;
-  std::vector<std::string> strings_ = {"alpha",         "Alpha",       "ALPHA",       "alp",
-                                       "beta",          "a*b",         "a\\b",        "",
-                                       "10.0.0.1",      "10.0.1.200",  "192.168.1.1", "2001:db8::1",
-                                       "2001:DB8:0::1", "2001:db9::5", "x.png",       "y.PNG",
-                                       "us-east-1",     "eu-west-1",   "010.0.0.01"};
+  std::vector<std::string> strings_ = {"alpha", "Alpha", "ALPHA", "alp", "beta", "a*b", "a\\b", "",
+                                       "10.0.0.1", "10.0.1.200", "192.168.1.1", "2001:db8::1",
+                                       "2001:DB8:0::1", "2001:db9::5", "x.png", "y.PNG",
+                                       "us-east-1", "eu-west-1", "010.0.0.01",
+                                       // Full case mapping: ß is "ß" or "SS", İ is "İ" or "i̇".
+                                       "STRASSE", "straße", "Strasse", "i\u0307x", "İX", "FIX"};
   // Numbers that compare numerically, for numeric bounds and anything-but (which refuse others).
   std::vector<std::string> comparable_ = {
       "0",   "1",       "-1",    "2.5",  "5",     "10",   "100",
@@ -280,7 +290,8 @@ class Generator {
                                        "9007199254740992",
                                        "1.00000000000000000001",
                                        "1.0"};
-  std::vector<std::string> ci_ = {"ALPHA", "alp", "Beta", ".PNG", "US-", "x"};
+  std::vector<std::string> ci_ = {"ALPHA", "alp",   "Beta", ".PNG", "US-",
+                                  "x",     "straß", "ßE",   "İx",   "ﬁx"};
   std::vector<std::string> wildcards_ = {"a*", "*a",  "*ph*",   "al*a",  "a\\*b",
                                          "*",  "x.*", "10.*.1", "*-*-1", "a\\\\b"};
   std::vector<std::string> cidrs_ = {"10.0.0.0/24",    "10.0.0.0/8",  "2001:db8::/32",

@@ -109,6 +109,48 @@ TEST(EqualsIgnoreCase, MatchesAnyCasing) {
               HasSubstr("equals-ignore-case match pattern must be a string"));
 }
 
+// Each pattern character stands for its lower- or upper-case form as Java gives it, and a form
+// may be several characters (Unicode's SpecialCasing): ß is "ß" or "SS" (not "ss", which is
+// neither), İ is "İ" or "i" followed by a combining dot above, the ligature ﬁ is "ﬁ" or "FI".
+TEST(EqualsIgnoreCase, FollowsJavasFullCaseMapping) {
+  EXPECT_TRUE(match(R"({"a": [{"equals-ignore-case": "stra\u00dfe"}]})", R"({"a": "STRASSE"})"));
+  EXPECT_TRUE(
+      match(R"({"a": [{"equals-ignore-case": "stra\u00dfe"}]})", R"({"a": "Stra\u00dfE"})"));
+  EXPECT_FALSE(match(R"({"a": [{"equals-ignore-case": "stra\u00dfe"}]})", R"({"a": "strasse"})"));
+  EXPECT_FALSE(match(R"({"a": [{"equals-ignore-case": "stra\u00dfe"}]})", R"({"a": "STRAS"})"));
+  EXPECT_FALSE(match(R"({"a": [{"equals-ignore-case": "stra\u00dfe"}]})", R"({"a": "STRASSEE"})"));
+  // Forms of different lengths one after another: every way through is followed.
+  EXPECT_TRUE(match(R"({"a": [{"equals-ignore-case": "\u00df\u00df"}]})", R"({"a": "SS\u00df"})"));
+  EXPECT_TRUE(match(R"({"a": [{"equals-ignore-case": "\u00dfs"}]})", R"({"a": "SSS"})"));
+  EXPECT_FALSE(match(R"({"a": [{"equals-ignore-case": "\u00dfs"}]})", R"({"a": "SS"})"));
+  EXPECT_TRUE(match(R"({"a": [{"equals-ignore-case": "\u0130"}]})", R"({"a": "i\u0307"})"));
+  EXPECT_TRUE(match(R"({"a": [{"equals-ignore-case": "\u0130"}]})", R"({"a": "\u0130"})"));
+  EXPECT_FALSE(match(R"({"a": [{"equals-ignore-case": "\u0130"}]})", R"({"a": "i"})"));
+  EXPECT_FALSE(match(R"({"a": [{"equals-ignore-case": "\u0130"}]})", R"({"a": "I"})"));
+  EXPECT_TRUE(match(R"({"a": [{"equals-ignore-case": "\ufb01le"}]})", R"({"a": "FILE"})"));
+  EXPECT_TRUE(match(R"({"a": [{"equals-ignore-case": "\u1fb3"}]})", R"({"a": "\u0391\u0399"})"));
+  // The same forms in prefixes, suffixes and anything-but.
+  EXPECT_TRUE(match(R"({"a": [{"prefix": {"equals-ignore-case": "gro\u00df"}}]})",
+                    R"({"a": "GROSSMARKT"})"));
+  EXPECT_FALSE(
+      match(R"({"a": [{"prefix": {"equals-ignore-case": "gro\u00df"}}]})", R"({"a": "GROS"})"));
+  EXPECT_TRUE(
+      match(R"({"a": [{"suffix": {"equals-ignore-case": "\u00dfe"}}]})", R"({"a": "STRASSE"})"));
+  EXPECT_TRUE(
+      match(R"({"a": [{"suffix": {"equals-ignore-case": "\u0130x"}}]})", R"({"a": "ABi\u0307X"})"));
+  EXPECT_FALSE(
+      match(R"({"a": [{"suffix": {"equals-ignore-case": "\u00dfe"}}]})", R"({"a": "SE"})"));
+  EXPECT_FALSE(match(R"({"a": [{"anything-but": {"equals-ignore-case": "stra\u00dfe"}}]})",
+                     R"({"a": "STRASSE"})"));
+  EXPECT_TRUE(match(R"({"a": [{"anything-but": {"equals-ignore-case": "stra\u00dfe"}}]})",
+                    R"({"a": "strasse"})"));
+  // Beyond the Basic Multilingual Plane a character is only itself (Java maps UTF-16 units).
+  EXPECT_TRUE(
+      match(R"({"a": [{"equals-ignore-case": "\ud801\udc00"}]})", R"({"a": "\ud801\udc00"})"));
+  EXPECT_FALSE(
+      match(R"({"a": [{"equals-ignore-case": "\ud801\udc00"}]})", R"({"a": "\ud801\udc28"})"));
+}
+
 TEST(Wildcard, MatchesWithStarsAndEscapes) {
   EXPECT_TRUE(match(R"({"detail": {"instance-id": [{"wildcard": "i-*0000"}]}})", kEc2Event));
   EXPECT_FALSE(match(R"({"detail": {"instance-id": [{"wildcard": "i-*1111"}]}})", kEc2Event));

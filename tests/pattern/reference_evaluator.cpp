@@ -1,5 +1,8 @@
 #include "reference_evaluator.hpp"
 
+#include <locale.h>
+#include <wctype.h>
+
 #include <arpa/inet.h>
 #include <simdjson.h>
 
@@ -13,6 +16,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "../../src/pattern/special_casing.hpp"
 
 namespace eventrouter::pattern::reference {
 namespace {
@@ -232,27 +237,66 @@ bool same_number(dom::element a, dom::element b) {
   return !x && !y && number_text(a) == number_text(b);
 }
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+// Case-insensitive comparison, written independently of the matcher's: by recursion over code
+// points, trying both case forms of each pattern character (Java's, with the SpecialCasing
+// table the matcher uses for data only).
+std::u32string code_points(std::string_view text) {
+  std::u32string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const int length = b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+    char32_t c = length == 1 ? b : length == 2 ? (b & 0x1f) : length == 3 ? (b & 0x0f) : (b & 7);
+    for (int k = 1; k < length && i + k < text.size(); ++k) {
+      c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
+    }
+    out.push_back(c);
+    i += length;
+  }
+  return out;
+}
+
+std::vector<std::u32string> case_forms(char32_t c) {
+  if (auto special = detail::special_case_of(c)) {
+    return {std::u32string(special->lower), std::u32string(special->upper)};
+  }
+  if (c >= 0x10000) return {std::u32string(1, c)};
+  static locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+  return {std::u32string(1, static_cast<char32_t>(towlower_l(static_cast<wint_t>(c), utf8))),
+          std::u32string(1, static_cast<char32_t>(towupper_l(static_cast<wint_t>(c), utf8)))};
+}
+
+bool fits_ignoring_case(const std::u32string& value, std::size_t at, const std::u32string& pattern,
+                        std::size_t next) {
+  if (next == pattern.size()) return at == value.size();
+  for (const std::u32string& form : case_forms(pattern[next])) {
+    if (value.compare(at, form.size(), form) == 0 &&
+        fits_ignoring_case(value, at + form.size(), pattern, next + 1)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool same_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
+  return fits_ignoring_case(code_points(a), 0, code_points(b), 0);
 }
 
 bool starts_with(std::string_view s, std::string_view p, bool ignore_case) {
-  return s.size() >= p.size() &&
-         (ignore_case ? same_ignoring_case(s.substr(0, p.size()), p) : s.substr(0, p.size()) == p);
+  if (!ignore_case) return s.substr(0, p.size()) == p;
+  const std::u32string value = code_points(s), pattern = code_points(p);
+  for (std::size_t k = 0; k <= value.size(); ++k) {
+    if (fits_ignoring_case(value.substr(0, k), 0, pattern, 0)) return true;
+  }
+  return false;
 }
 
 bool ends_with(std::string_view s, std::string_view p, bool ignore_case) {
-  if (s.size() < p.size()) return false;
-  std::string_view tail = s.substr(s.size() - p.size());
-  return ignore_case ? same_ignoring_case(tail, p) : tail == p;
+  if (!ignore_case) return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+  const std::u32string value = code_points(s), pattern = code_points(p);
+  for (std::size_t k = 0; k <= value.size(); ++k) {
+    if (fits_ignoring_case(value.substr(k), 0, pattern, 0)) return true;
+  }
+  return false;
 }
 
 // Wildcard by dynamic programming over (pattern token, text position).
