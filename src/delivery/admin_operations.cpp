@@ -78,10 +78,11 @@ Expected<ReplayResult, AdminError> AdminOperations::replay(const ReplayRequest& 
     Batch batch;
     for (auto& e : stored) {
       // A replayed event is new: ingested now, with replay-name, and not archived again.
-      core_.plan(
+      auto event =
           make_event_state(EventOrigin{with_replay_name(e.json, request.name), std::move(e.bus),
-                                       SystemClock::now(), std::nullopt, false, 0}),
-          deployment, request.rule, batch);
+                                       SystemClock::now(), std::nullopt, false, 0});
+      event->origin = "replay";
+      core_.plan(std::move(event), deployment, request.rule, batch);
     }
     result.events_replayed += stored.size();
     result.deliveries += batch.attempts.size();
@@ -130,10 +131,11 @@ Expected<RedriveResult, AdminError> AdminOperations::redrive(const std::string& 
           continue;
         }
         // A redriven delivery starts afresh: a new event for exactly the target it failed at.
-        core_.plan_one(
+        auto event =
             make_event_state(EventOrigin{std::move(letter->event_json), deployed->rule->bus,
-                                         SystemClock::now(), std::nullopt, false, 0}),
-            deployment, deployed, batch);
+                                         SystemClock::now(), std::nullopt, false, 0});
+        event->origin = "redrive";
+        core_.plan_one(std::move(event), deployment, deployed, batch);
       }
       if (batch.attempts.empty()) return false;
       const std::size_t count = batch.attempts.size();

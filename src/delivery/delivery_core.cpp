@@ -1,5 +1,7 @@
 #include "delivery_core.hpp"
 
+#include "eventrouter/delivery/history.hpp"
+
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -72,7 +74,11 @@ void DeliveryCore::plan(std::shared_ptr<EventState> event,
   }
   event->remaining = static_cast<int>(planned);
   // Events without deliveries are only recorded for the archive.
-  if (planned > 0 || event->archived) batch.events.push_back(std::move(event));
+  if (planned > 0 || event->archived) {
+    batch.events.push_back(std::move(event));
+  } else if (options_.history) {
+    batch.unmatched.push_back(std::move(event));
+  }
 }
 
 void DeliveryCore::plan_one(std::shared_ptr<EventState> event,
@@ -125,8 +131,14 @@ void DeliveryCore::submit(Batch batch, Submitted done) {
     records.deliveries.push_back(NewDelivery{a->id, a->event->seq, a->target->rule->name,
                                              a->target->spec->id, to_epoch_millis(a->created_at)});
   }
+  std::vector<std::shared_ptr<EventState>> received;  // for the history only
+  if (options_.history) {
+    received = std::move(batch.events);
+    received.insert(received.end(), batch.unmatched.begin(), batch.unmatched.end());
+  }
   store_.append(records.events, records.deliveries,
                 [this, attempts = std::move(batch.attempts), matches = std::move(batch.matches),
+                 received = std::move(received),
                  done = std::move(done)](std::optional<StoreFailure> failure) mutable {
                   if (failure) {
                     pending_.fetch_sub(attempts.size());
@@ -134,6 +146,7 @@ void DeliveryCore::submit(Batch batch, Submitted done) {
                   }
                   // Before answering: a scrape after the 200 sees the counts.
                   count(matches);
+                  if (options_.history) record_receptions(received, attempts);
                   done(std::nullopt);
                   // Invocations start on the I/O threads: the store's writer goes back to
                   // committing, and a caller holding a lock (redrive holds the dead-letter file's)
@@ -190,8 +203,9 @@ void DeliveryCore::invoke(std::shared_ptr<Attempt> attempt) {
   const auto started = Clock::now();
   running_.fetch_add(1);
   target->deliver(std::move(invocation), [this, attempt, started](targets::DeliveryResult result) {
-    attempt->target->metrics.duration->observe(
-        std::chrono::duration<double>(Clock::now() - started).count());
+    const auto took = Clock::now() - started;
+    attempt->target->metrics.duration->observe(std::chrono::duration<double>(took).count());
+    attempt->last_duration_us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
     on_result(attempt, std::move(result));
     running_.fetch_sub(1);
   });
@@ -217,6 +231,7 @@ void DeliveryCore::on_result(std::shared_ptr<Attempt> attempt, targets::Delivery
     counters.succeeded->inc();
     spdlog::debug("delivered event {} to {}/{} (attempt {})", attempt->event->fields.id, rule,
                   target, attempt->attempt);
+    record_step(*attempt, "delivered", result);
     return finish(*attempt);
   }
   if (result.outcome == targets::Outcome::kPermanent) return dead_letter(*attempt, result, "");
@@ -245,6 +260,7 @@ void DeliveryCore::retry_later(std::shared_ptr<Attempt> attempt, std::chrono::mi
   if (stopping_.load()) return set_aside(*attempt, result);
   if (result.error_code != targets::ErrorCode::kNone) {
     attempt->target->metrics.retried->inc();
+    record_step(*attempt, "retrying", result);
     spdlog::warn("event {} to {}/{} failed (attempt {}): {} {}; retrying in {} ms",
                  attempt->event->fields.id, rule, target, attempt->attempt,
                  to_string(result.error_code), result.error_message, delay.count());
@@ -282,6 +298,7 @@ void DeliveryCore::dead_letter(Attempt& attempt, const targets::DeliveryResult& 
       file, DeadLetter{attempt.event->json, attempt.payload.value_or(""), rule, spec.id,
                        to_string(result.error_code), result.error_message, exhausted,
                        attempt.attempt - 1});
+  record_step(attempt, written ? "dead_lettered" : "dead_letter_failed", result);
   if (written) {
     attempt.target->metrics.dead_lettered->inc();
     attempt.target->metrics.dead_letters->inc();
@@ -302,6 +319,51 @@ bool DeliveryCore::dead_letter_unloaded(std::string_view event_json, const std::
       options_.default_dead_letter_file,
       DeadLetter{event_json, "", rule, target, to_string(targets::ErrorCode::kResourceNotFound),
                  message, "", attempts});
+}
+
+void DeliveryCore::record_receptions(const std::vector<std::shared_ptr<EventState>>& events,
+                                     const std::vector<std::shared_ptr<Attempt>>& attempts) {
+  History& history = *options_.history;
+  std::unordered_map<const EventState*, HistoryReception> receptions;
+  receptions.reserve(events.size());
+  for (const auto& event : events) {
+    event->history_key = history.next_key();
+    HistoryReception& r = receptions[event.get()];
+    r.key = event->history_key;
+    r.event_id = event->fields.id;
+    r.bus = event->bus;
+    r.source = event->fields.source;
+    r.detail_type = event->fields.detail_type;
+    r.received_at = to_epoch_millis(event->ingested_at);
+    r.size = event->json.size();
+    r.origin = event->origin;
+  }
+  for (const auto& attempt : attempts) {
+    auto it = receptions.find(attempt->event.get());
+    if (it == receptions.end()) continue;
+    auto& rules = it->second.rules;
+    const auto& rule = attempt->target->rule->name;
+    if (std::find(rules.begin(), rules.end(), rule) == rules.end()) rules.push_back(rule);
+    ++it->second.deliveries;
+  }
+  for (const auto& event : events) history.record(std::move(receptions[event.get()]));
+}
+
+void DeliveryCore::record_step(const Attempt& attempt, const char* kind,
+                               const targets::DeliveryResult& result) {
+  if (!options_.history) return;
+  HistoryStep step;
+  step.reception = attempt.event->history_key;
+  step.event_id = attempt.event->fields.id;
+  step.at = to_epoch_millis(SystemClock::now());
+  step.kind = kind;
+  step.rule = attempt.target->rule->name;
+  step.target = attempt.target->spec->id;
+  step.attempt = attempt.attempt;
+  step.error_code = to_string(result.error_code);
+  step.error = result.error_message;
+  step.duration_us = attempt.last_duration_us;
+  options_.history->record(std::move(step));
 }
 
 void DeliveryCore::finish(Attempt& attempt) {

@@ -91,6 +91,11 @@ class DeliveryCore {
   void set_aside(Attempt& attempt, const targets::DeliveryResult& result);
   void dead_letter(Attempt& attempt, const targets::DeliveryResult& result,
                    std::string_view exhausted);
+  // The history's record of newly recorded events (with their planned deliveries) and of what
+  // happens to one delivery.
+  void record_receptions(const std::vector<std::shared_ptr<EventState>>& events,
+                         const std::vector<std::shared_ptr<Attempt>>& attempts);
+  void record_step(const Attempt& attempt, const char* kind, const targets::DeliveryResult& result);
   // The delivery is over (delivered or dead-lettered): the store forgets it.
   void finish(Attempt& attempt);
   // The delivery stops here but stays in the store, for the next start.

@@ -28,6 +28,9 @@ struct EventState {
   std::string ingestion_time;     // ingested_at as targets' placeholders show it
   bool archived = false;          // the store keeps it after its deliveries finish
   std::atomic<int> remaining{0};  // deliveries not finished
+  const char* origin = "ingest";  // for the history: "ingest", "replay" or "redrive"
+  // Its reception in the history; 0 without one (no history, or resumed after a restart).
+  std::int64_t history_key = 0;
 };
 
 // How an event arrives. `fields` when the caller has them already (ingest parsed them);
@@ -51,6 +54,7 @@ struct Attempt {
   int attempt = 1;                     // the attempt about to be made, 1-based
   SystemClock::time_point created_at;  // the event-age clock starts here
   std::optional<std::string> payload;  // shaped on the first attempt
+  std::int64_t last_duration_us = -1;  // how long the last invocation took
 };
 
 // What a batch adds to the match counters. Counted only once the batch is recorded: a request
@@ -67,6 +71,7 @@ struct Batch {
   std::vector<std::shared_ptr<EventState>> events;
   std::vector<std::shared_ptr<Attempt>> attempts;
   Matches matches;
+  std::vector<std::shared_ptr<EventState>> unmatched;  // kept only for the history
 };
 
 }  // namespace eventrouter::delivery

@@ -4,6 +4,7 @@
 // on a condition with a generous timeout, and time is only checked as a lower bound.
 
 #include "eventrouter/delivery/dispatcher.hpp"
+#include "eventrouter/delivery/history.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,6 +23,7 @@
 #include "eventrouter/rules/loader.hpp"
 #include "fakes.hpp"
 #include "support/eventually.hpp"
+#include "support/temp_dir.hpp"
 
 namespace eventrouter::delivery {
 namespace {
@@ -223,6 +225,38 @@ TEST_F(DispatcherTest, RetriesRetryableFailuresUntilDeliveredAndRecordsEachFaile
   EXPECT_EQ(done[0].id, deliveries[0].id);
   EXPECT_EQ(done[0].event_seq, deliveries[0].event_seq);
   EXPECT_FALSE(fs::exists(default_dead_letters()));
+}
+
+TEST_F(DispatcherTest, TheHistoryRecordsTheReceptionEachFailedAttemptAndTheDelivery) {
+  script_.answer = [](const targets::Invocation& invocation) {
+    return invocation.attempt < 2 ? down() : targets::DeliveryResult::ok();
+  };
+  eventrouter::testing::TempDir history_dir;
+  History history({history_dir / "history.db"});
+  auto options = fast_options();
+  options.history = &history;
+  start(rule_yaml(), &store_, options);
+  ASSERT_EQ(accept({"e1"}), std::nullopt);
+  ASSERT_TRUE(eventually([&] { return dispatcher_->pending() == 0; }));
+  history.flush();
+
+  const auto journeys = history.journeys("e1");
+  ASSERT_EQ(journeys.size(), 1u);
+  const auto& journey = journeys[0];
+  EXPECT_EQ(journey.outcome, "delivered");
+  EXPECT_EQ(journey.reception.origin, "ingest");
+  EXPECT_EQ(journey.reception.source, "test");
+  EXPECT_THAT(journey.reception.rules, ElementsAre("r1"));
+  EXPECT_EQ(journey.reception.deliveries, 1);
+  ASSERT_EQ(journey.steps.size(), 2u);
+  EXPECT_EQ(journey.steps[0].kind, "retrying");
+  EXPECT_EQ(journey.steps[0].attempt, 1);
+  EXPECT_EQ(journey.steps[0].error_code, "CONNECTION_FAILURE");
+  EXPECT_EQ(journey.steps[0].error, "connection refused");
+  EXPECT_GE(journey.steps[0].duration_us, 0);
+  EXPECT_EQ(journey.steps[1].kind, "delivered");
+  EXPECT_EQ(journey.steps[1].attempt, 2);
+  EXPECT_EQ(journey.steps[1].target, "t1");
 }
 
 TEST_F(DispatcherTest, RetryAfterIsAFloorUnderTheBackoff) {

@@ -10,6 +10,8 @@
 
 namespace eventrouter::delivery {
 
+class History;
+
 struct DispatcherOptions {
   std::filesystem::path default_dead_letter_file;  // for targets without dead_letter.path
   std::chrono::milliseconds backoff_base{1000};    // first retry after up to this long
@@ -25,6 +27,8 @@ struct DispatcherOptions {
   // Past either bound, ingest answers 503 with Retry-After instead of growing without limit.
   std::size_t max_pending_deliveries = 100000;
   std::uint64_t max_journal_bytes = std::uint64_t{1} << 30;
+  // Where each event's journey is recorded; nothing: no history.
+  History* history = nullptr;
 };
 
 }  // namespace eventrouter::delivery
