@@ -15,6 +15,7 @@
 #include "eventrouter/app/watchdog.hpp"
 #include "eventrouter/delivery/cluster_bus.hpp"
 #include "eventrouter/delivery/dispatcher.hpp"
+#include "eventrouter/delivery/history.hpp"
 #include "eventrouter/delivery/journal.hpp"
 #include "eventrouter/delivery/state_dir_lock.hpp"
 #include "eventrouter/net/hmac.hpp"
@@ -25,6 +26,7 @@
 #include "eventrouter/server/http_server.hpp"
 #include "eventrouter/targets/registry.hpp"
 #include "eventrouter/util/ids.hpp"
+#include "history_api.hpp"
 #include "io_threads.hpp"
 #include "tokens.hpp"
 
@@ -81,7 +83,8 @@ server::ServerOptions server_options(const config::Config& config) {
 
 delivery::DispatcherOptions dispatch_options(const config::Config& config,
                                              delivery::DeliveryStore* store,
-                                             delivery::DeadLetterSink* dead_letters) {
+                                             delivery::DeadLetterSink* dead_letters,
+                                             delivery::History* history) {
   delivery::DispatcherOptions options;
   options.default_dead_letter_file = config.state_dir / "dead-letters.jsonl";
   options.store = store;                    // nothing: durability none, a store in memory
@@ -92,6 +95,7 @@ delivery::DispatcherOptions dispatch_options(const config::Config& config,
       std::chrono::duration_cast<std::chrono::seconds>(config.delivery.archive_retention);
   options.max_pending_deliveries = config.delivery.max_pending_deliveries;
   options.max_journal_bytes = config.delivery.max_journal_bytes;
+  options.history = history;  // nothing: history.enabled false
   return options;
 }
 
@@ -187,6 +191,18 @@ void Daemon::open_state() {
   } catch (const std::exception& e) {
     throw start_error(e.what());
   }
+  if (config_.history.enabled) {
+    delivery::HistoryOptions options;
+    options.file = config_.state_dir / "history.db";
+    options.max_age = std::chrono::duration_cast<std::chrono::seconds>(config_.history.max_age);
+    options.max_bytes = config_.history.max_bytes;
+    try {
+      history_ = std::make_unique<delivery::History>(std::move(options));
+    } catch (const std::exception& e) {
+      throw start_error(e.what());
+    }
+    history_->publish_metrics(metrics_);
+  }
   if (config_.bus.backend == config::Backend::kNats) {
     try {
       cluster_ = std::make_unique<delivery::ClusterBus>(cluster_options(config_), metrics_);
@@ -228,7 +244,8 @@ void Daemon::deploy_rules() {
   delivery::DeliveryStore* store = journal_.get();
   if (cluster_) store = &cluster_->store();
   dispatcher_ = std::make_unique<delivery::Dispatcher>(
-      delivery_io_->context(), dispatch_options(config_, store, cluster_.get()), metrics_);
+      delivery_io_->context(), dispatch_options(config_, store, cluster_.get(), history_.get()),
+      metrics_);
   if (cluster_) dispatcher_->set_admin_backend(cluster_.get());
   try {
     dispatcher_->deploy(
@@ -277,6 +294,11 @@ void Daemon::start_server() {
     auto deployment = dispatcher_->current();
     return deployment && deployment->rules().has_bus(bus);
   };
+  if (history_) {
+    services.history = [this](std::string_view target) {
+      return answer_history(*history_, target);
+    };
+  }
   services.replay = admin_->replay_handler();
   services.redrive = admin_->redrive_handler();
   if (tokens_) {

@@ -18,9 +18,10 @@ namespace {
 const std::vector<std::string> kTopKeys = {
     "listen", "rules_dir",  "state_dir", "auth",     "tls",   "limits",
     "log",    "durability", "archive",   "delivery", "buses", "allow_unauthenticated",
-    "bus"};
+    "bus",    "history"};
 const std::vector<std::string> kDurabilities = {"fsync", "none"};
 const std::vector<std::string> kArchiveKeys = {"retention", "max_bytes"};
+const std::vector<std::string> kHistoryKeys = {"enabled", "max_age", "max_bytes"};
 const std::vector<std::string> kDeliveryKeys = {"max_pending_deliveries", "max_journal_bytes",
                                                 "shutdown_grace", "backoff_base", "backoff_cap"};
 const std::vector<std::string> kAuthKeys = {"tokens_file"};
@@ -132,6 +133,23 @@ void read_archive(YamlFile& file, const YAML::Node& node, DeliveryConfig& delive
   }
   delivery.archive_max_bytes =
       read_limit(file, entries, "max_bytes", delivery.archive_max_bytes, "archive");
+}
+
+void read_history(YamlFile& file, const YAML::Node& node, HistoryConfig& history) {
+  auto entries = read_mapping(file, node, "the 'history' section", kHistoryKeys);
+  if (const MapEntry* enabled = find_entry(entries, "enabled")) {
+    if (auto value = read_bool(file, enabled->value, "history.enabled")) history.enabled = *value;
+  }
+  if (const MapEntry* max_age = find_entry(entries, "max_age")) {
+    if (auto value = read_duration(file, max_age->value, "history.max_age")) {
+      if (*value < std::chrono::minutes(1)) {
+        file.error(max_age->value, "history.max_age must be at least 1m");
+      } else {
+        history.max_age = *value;
+      }
+    }
+  }
+  history.max_bytes = read_limit(file, entries, "max_bytes", history.max_bytes, "history");
 }
 
 // After every section is read: the archive lives in the journal, so its bound is the smaller.
@@ -345,6 +363,8 @@ void read_config(YamlFile& file, const YAML::Node& root, Config& config) {
       read_delivery(file, e.value, config.delivery);
     } else if (e.key == "archive") {
       read_archive(file, e.value, config.delivery);
+    } else if (e.key == "history") {
+      read_history(file, e.value, config.history);
     } else if (e.key == "bus") {
       read_bus(file, e, config);
     } else if (e.key == "buses") {

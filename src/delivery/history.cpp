@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "eventrouter/metrics/registry.hpp"
+#include "eventrouter/util/utf8.hpp"
 #include "sqlite.hpp"
 
 namespace eventrouter::delivery {
@@ -348,8 +349,9 @@ void History::record(HistoryReception r) {
 
 void History::record(HistoryStep s) {
   s.event_id = head(s.event_id, kMaxName);
-  s.error = tail(s.error, kMaxError);
-  s.output = tail(s.output, kMaxOutput);
+  // Receivers and runbooks write what they like; the history holds valid UTF-8 only.
+  s.error = to_valid_utf8(tail(s.error, kMaxError));
+  s.output = to_valid_utf8(tail(s.output, kMaxOutput));
   impl_->enqueue(std::move(s));
 }
 

@@ -46,7 +46,7 @@ bool may_hold_json(std::string_view type) {
 
 bool is_read_route(Route route) {
   return route == Route::kHealthz || route == Route::kReadyz || route == Route::kMetrics ||
-         route == Route::kRules;
+         route == Route::kRules || route == Route::kEventHistory || route == Route::kEventList;
 }
 
 // AWS JSON 1.1 errors: {"__type": ..., "message": ...}, which the SDKs turn into exceptions.
@@ -154,15 +154,23 @@ std::string_view Router::route_name(Route route) {
       return "replays";
     case Route::kDeadLetterRedrive:
       return "dead_letter_redrive";
+    case Route::kEventHistory:
+      return "event_history";
+    case Route::kEventList:
+      return "event_list";
     case Route::kNotFound:
       return "not_found";
   }
   return "not_found";
 }
 
-Route Router::route_of(std::string_view target, std::string* bus) {
+Route Router::route_of(std::string_view target, std::string* bus, http::verb method) {
   const auto path = target.substr(0, target.find('?'));
-  if (path == "/events") return Route::kEvents;
+  if (path == "/events") {
+    const bool read = method == http::verb::get || method == http::verb::head;
+    return read ? Route::kEventList : Route::kEvents;
+  }
+  if (path.starts_with("/events/") && path.size() > 8) return Route::kEventHistory;
   if (path == "/") return Route::kAws;
   if (path == "/healthz") return Route::kHealthz;
   if (path == "/readyz") return Route::kReadyz;
@@ -183,7 +191,7 @@ Route Router::route_of(std::string_view target, std::string* bus) {
 
 std::optional<Response> Router::precheck(const RequestHeader& header) const {
   std::string bus;
-  const Route route = route_of(header.target(), &bus);
+  const Route route = route_of(header.target(), &bus, header.method());
   if (route == Route::kNotFound) {
     return json_error(http::status::not_found, "NotFound",
                       "no such path: " + std::string(header.target().substr(0, 200)) +
@@ -276,7 +284,7 @@ void Router::record(Route route, const Response& response) {
 
 void Router::handle(Request&& request, Respond respond) {
   std::string bus;
-  const Route route = route_of(request.target(), &bus);
+  const Route route = route_of(request.target(), &bus, request.method());
   Respond recorded = [this, route, respond = std::move(respond)](Response response) {
     record(route, response);
     respond(std::move(response));
@@ -319,6 +327,13 @@ void Router::handle(Request&& request, Respond respond) {
           http::status::ok, services_.rules_json ? services_.rules_json() : R"({"rules":[]})"));
     case Route::kEvents:
       return handle_events(std::move(request), "default", std::move(recorded));
+    case Route::kEventHistory:
+    case Route::kEventList:
+      if (!services_.history) {
+        return recorded(json_error(http::status::not_found, "HistoryDisabled",
+                                   "the history is off: set history.enabled: true in the config"));
+      }
+      return recorded(services_.history(request.target()));
     case Route::kBusEvents:
       return handle_events(std::move(request), std::move(bus), std::move(recorded));
     case Route::kAws:

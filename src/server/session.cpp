@@ -120,13 +120,13 @@ void BasicSession<Stream>::on_header(beast::error_code ec) {
   }
   const auto& header = parser_->get();
   if (auto refusal = framing_problem(header)) {
-    server_.router_.record(Router::route_of(header.target()), *refusal);
+    server_.router_.record(Router::route_of(header.target(), nullptr, header.method()), *refusal);
     return send(std::move(*refusal), true);
   }
   if (auto refusal = server_.router_.precheck(header)) {
     // Never read a body we refuse; close unless the request had none.
     const bool has_body = !parser_->is_done();
-    server_.router_.record(Router::route_of(header.target()), *refusal);
+    server_.router_.record(Router::route_of(header.target(), nullptr, header.method()), *refusal);
     return send(std::move(*refusal), has_body || !header.keep_alive());
   }
   auto read_body = [self = this->shared_from_this()] {

@@ -26,6 +26,7 @@ namespace eventrouter::delivery {
 class ClusterBus;
 class Deployment;
 class Dispatcher;
+class History;
 class Journal;
 class StateDirLock;
 }  // namespace eventrouter::delivery
@@ -104,6 +105,7 @@ class Daemon {
   std::unique_ptr<TokenList> tokens_;  // none: no authentication
   std::unique_ptr<rules::RuleStore> store_;
   std::unique_ptr<delivery::StateDirLock> state_lock_;
+  std::unique_ptr<delivery::History> history_;  // none: history.enabled false
   std::unique_ptr<delivery::Journal> journal_;
   std::unique_ptr<delivery::ClusterBus> cluster_;  // bus.backend: nats, instead of the journal
   std::unique_ptr<delivery::Dispatcher> dispatcher_;

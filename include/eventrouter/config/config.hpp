@@ -96,6 +96,13 @@ struct BusConfig {
   std::optional<NatsBusConfig> nats;  // with backend nats
 };
 
+// Each event's journey (history.db in state_dir), for GET /events and `eventrouter history`.
+struct HistoryConfig {
+  bool enabled = true;
+  std::chrono::milliseconds max_age{std::chrono::hours(24 * 7)};
+  std::size_t max_bytes = std::size_t{256} << 20;
+};
+
 struct Config {
   std::filesystem::path file;  // the file this was loaded from (absolute)
   ListenAddress listen;
@@ -106,6 +113,7 @@ struct Config {
   Limits limits;
   LogConfig log;
   DeliveryConfig delivery;
+  HistoryConfig history;
   BusConfig bus;
   // Buses that take events besides "default" and those the rules name. Events for any other
   // bus are refused (404 ResourceNotFoundException), as EventBridge refuses unknown buses.

@@ -58,6 +58,9 @@ struct RouterServices {
   using AdminHandler = std::function<void(std::string body, Respond respond)>;
   AdminHandler replay;
   AdminHandler redrive;
+  // GET /events/{id} and GET /events?...: the history's answer for the request target (path
+  // and query). Unset: the history is off.
+  std::function<Response(std::string_view target)> history;
   // GET /readyz, once started: unset means ready.
   std::function<Readiness()> readiness;
 };
@@ -73,6 +76,8 @@ enum class Route {
   kTestEventPattern,
   kReplays,
   kDeadLetterRedrive,
+  kEventHistory,  // GET /events/{id}
+  kEventList,     // GET /events
   kNotFound
 };
 
@@ -97,7 +102,10 @@ class Router {
 
   // The route's label for metrics ("events", "healthz", ...).
   static std::string_view route_name(Route route);
-  static Route route_of(std::string_view target, std::string* bus = nullptr);
+  // The route of a request for `target` with `method` (GET /events lists the history; POST
+  // /events sends events).
+  static Route route_of(std::string_view target, std::string* bus = nullptr,
+                        http::verb method = http::verb::post);
 
  private:
   bool bus_exists(std::string_view bus) const;

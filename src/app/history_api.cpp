@@ -1,0 +1,235 @@
+#include "history_api.hpp"
+
+#include <charconv>
+#include <string>
+
+#include "eventrouter/config/duration.hpp"
+#include "eventrouter/util/ids.hpp"
+#include "eventrouter/util/json_writer.hpp"
+#include "eventrouter/util/utf8.hpp"
+
+namespace eventrouter::app {
+namespace {
+
+namespace http = boost::beast::http;
+
+constexpr std::size_t kMaxEventId = 256;
+constexpr std::string_view kQueryKeys = "since, until, rule, outcome, bus, limit, before";
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX and '+' decoded; nothing when an escape is malformed.
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      const int high = hex_value(text[i + 1]), low = hex_value(text[i + 2]);
+      if (high < 0 || low < 0) return std::nullopt;
+      out += static_cast<char>(high * 16 + low);
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// An RFC 3339 time, or a duration back from `now`.
+std::optional<delivery::EpochMillis> read_time(std::string_view text,
+                                               std::chrono::system_clock::time_point now) {
+  if (auto when = parse_rfc3339(text)) return delivery::to_epoch_millis(*when);
+  if (auto ago = config::parse_duration(text)) return delivery::to_epoch_millis(now - *ago);
+  return std::nullopt;
+}
+
+std::string millis_text(delivery::EpochMillis millis) {
+  return format_rfc3339_millis(delivery::from_epoch_millis(millis));
+}
+
+void append_reception(std::string& out, const delivery::Journey& journey, bool with_steps) {
+  const auto& r = journey.reception;
+  out += "{";
+  json::append_key(out, "event_id", true);
+  json::append_string(out, r.event_id);
+  json::append_key(out, "received_at");
+  json::append_string(out, millis_text(r.received_at));
+  json::append_key(out, "bus");
+  json::append_string(out, r.bus);
+  json::append_key(out, "source");
+  json::append_string(out, r.source);
+  json::append_key(out, "detail_type");
+  json::append_string(out, r.detail_type);
+  json::append_key(out, "size");
+  out += std::to_string(r.size);
+  json::append_key(out, "origin");
+  json::append_string(out, r.origin);
+  json::append_key(out, "rules");
+  out += "[";
+  for (std::size_t i = 0; i < r.rules.size(); ++i) {
+    if (i > 0) out += ",";
+    json::append_string(out, r.rules[i]);
+  }
+  out += "]";
+  json::append_key(out, "deliveries");
+  out += std::to_string(r.deliveries);
+  json::append_key(out, "delivered");
+  out += std::to_string(journey.delivered);
+  json::append_key(out, "failed");
+  out += std::to_string(journey.failed);
+  json::append_key(out, "outcome");
+  json::append_string(out, journey.outcome);
+  if (with_steps) {
+    json::append_key(out, "steps");
+    out += "[";
+    for (std::size_t i = 0; i < journey.steps.size(); ++i) {
+      const auto& s = journey.steps[i];
+      if (i > 0) out += ",";
+      out += "{";
+      json::append_key(out, "at", true);
+      json::append_string(out, millis_text(s.at));
+      json::append_key(out, "kind");
+      json::append_string(out, s.kind);
+      json::append_key(out, "rule");
+      json::append_string(out, s.rule);
+      json::append_key(out, "target");
+      json::append_string(out, s.target);
+      json::append_key(out, "attempt");
+      out += std::to_string(s.attempt);
+      if (!s.error_code.empty()) {
+        json::append_key(out, "error_code");
+        json::append_string(out, s.error_code);
+        json::append_key(out, "error");
+        json::append_string(out, s.error);
+      }
+      if (s.duration_us >= 0) {
+        json::append_key(out, "duration_ms");
+        out +=
+            std::to_string(s.duration_us / 1000) + "." + std::to_string(s.duration_us % 1000 / 100);
+      }
+      if (!s.output.empty()) {
+        json::append_key(out, "output");
+        json::append_string(out, s.output);
+      }
+      out += "}";
+    }
+    out += "]";
+  }
+  out += "}";
+}
+
+server::Response bad_request(std::string_view message) {
+  return server::json_error(http::status::bad_request, "InvalidHistoryQuery", message);
+}
+
+server::Response event_journey(delivery::History& history, std::string_view encoded_id) {
+  auto id = percent_decode(encoded_id);
+  if (!id || id->empty() || id->size() > kMaxEventId) {
+    return bad_request("give an event id of 1 to 256 characters, percent-encoded: /events/{id}");
+  }
+  const auto journeys = history.journeys(*id);
+  if (journeys.empty()) {
+    return server::json_error(http::status::not_found, "EventNotFound",
+                              "no history of this event: it was never received, or it is older "
+                              "than history.max_age or beyond history.max_bytes");
+  }
+  std::string body = "{";
+  json::append_key(body, "event_id", true);
+  json::append_string(body, to_valid_utf8(*id));
+  json::append_key(body, "receptions");
+  body += "[";
+  for (std::size_t i = 0; i < journeys.size(); ++i) {
+    if (i > 0) body += ",";
+    append_reception(body, journeys[i], true);
+  }
+  body += "]}";
+  return server::json_response(http::status::ok, std::move(body));
+}
+
+}  // namespace
+
+Expected<delivery::HistoryQuery, std::string> parse_history_query(
+    std::string_view query, std::chrono::system_clock::time_point now) {
+  delivery::HistoryQuery out;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    const std::string key(pair.substr(0, eq));
+    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (!value) return unexpected("the value of " + key + " has a malformed %-escape");
+    if (key == "since" || key == "until") {
+      auto when = read_time(*value, now);
+      if (!when) {
+        return unexpected(key + " must be an RFC 3339 time (2026-12-06T15:00:00Z) or how long " +
+                          "ago (15m, 2h, 7d)");
+      }
+      (key == "since" ? out.since : out.until) = *when;
+    } else if (key == "rule") {
+      out.rule = *value;
+    } else if (key == "bus") {
+      out.bus = *value;
+    } else if (key == "outcome") {
+      if (*value != "unmatched" && *value != "pending" && *value != "delivered" &&
+          *value != "failed") {
+        return unexpected(std::string("outcome must be unmatched, pending, delivered or failed"));
+      }
+      out.outcome = *value;
+    } else if (key == "limit" || key == "before") {
+      std::int64_t number = 0;
+      const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), number);
+      const bool whole = ec == std::errc() && end == value->data() + value->size();
+      if (key == "limit") {
+        if (!whole || number < 1 || number > 1000) {
+          return unexpected(std::string("limit must be a whole number from 1 to 1000"));
+        }
+        out.limit = static_cast<std::size_t>(number);
+      } else {
+        if (!whole || number < 1) {
+          return unexpected(std::string("before must be the `next` of an earlier page"));
+        }
+        out.before = number;
+      }
+    } else {
+      return unexpected("unknown query parameter '" + key.substr(0, 64) + "'; use " +
+                        std::string(kQueryKeys));
+    }
+  }
+  if (out.since >= out.until) return unexpected(std::string("since must be earlier than until"));
+  return out;
+}
+
+server::Response answer_history(delivery::History& history, std::string_view target) {
+  const auto question = target.find('?');
+  const auto path = target.substr(0, question);
+  constexpr std::string_view prefix = "/events/";
+  if (path.starts_with(prefix)) return event_journey(history, path.substr(prefix.size()));
+  const auto query = question == std::string_view::npos ? "" : target.substr(question + 1);
+  auto parsed = parse_history_query(query, std::chrono::system_clock::now());
+  if (!parsed) return bad_request(parsed.error());
+  const auto page = history.list(*parsed);
+  std::string body = "{";
+  json::append_key(body, "events", true);
+  body += "[";
+  for (std::size_t i = 0; i < page.journeys.size(); ++i) {
+    if (i > 0) body += ",";
+    append_reception(body, page.journeys[i], false);
+  }
+  body += "]";
+  json::append_key(body, "next");
+  body += page.next ? std::to_string(page.next) : "null";
+  body += "}";
+  return server::json_response(http::status::ok, std::move(body));
+}
+
+}  // namespace eventrouter::app

@@ -1,0 +1,128 @@
+"""Per-event history through the running daemon: GET /events/{id} shows an event's journey
+(reception, matched rules, each attempt), GET /events lists and filters receptions newest first,
+the history survives a restart, and bad queries say what to write instead."""
+import json
+import urllib.parse
+from pathlib import Path
+
+from conftest import base_config, curl, post_json, wait_for
+from test_durability import FAST_RETRIES, webhook, webhook_rule  # noqa: F401 (fixture)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
+
+
+def get_json(url):
+    status, _, body = curl(url)
+    return status, (json.loads(body) if body else None)
+
+
+def guardduty_finding():
+    return json.loads((FIXTURES / "guardduty-credential-exfiltration.json").read_text())
+
+
+def post_finding(daemon, event):
+    event = dict(event)
+    event.pop("id", None)  # the daemon gives each accepted event its id
+    status, _, body = post_json(daemon.url + "/events", json.dumps(event))
+    assert status == 200 and body["FailedEntryCount"] == 0, body
+    return body["Entries"][0]["EventId"]
+
+
+def guardduty_rule(port):
+    return webhook_rule(port).replace("{source: [test.app]}", "{source: [aws.guardduty]}")
+
+
+def journey(daemon, event_id, outcome):
+    """The event's newest reception once its outcome is `outcome`."""
+    def settled():
+        status, body = get_json(f"{daemon.url}/events/{event_id}")
+        if status == 200 and body["receptions"][0]["outcome"] == outcome:
+            return body
+        return None
+    body = wait_for(settled, timeout=20)
+    assert body, get_json(f"{daemon.url}/events/{event_id}")
+    return body["receptions"][0]
+
+
+def test_an_events_journey_shows_each_failed_attempt_and_the_delivery(make_daemon, webhook):
+    webhook.set("503")
+    daemon = make_daemon(base_config(extra=FAST_RETRIES),
+                         rules={"h.yaml": guardduty_rule(webhook.port)})
+    finding = guardduty_finding()
+    event_id = post_finding(daemon, finding)
+    assert daemon.wait_for_log(r"failed \(attempt 2\)"), daemon.log()
+    webhook.set("ok")
+
+    reception = journey(daemon, event_id, "delivered")
+    assert reception["source"] == "aws.guardduty"
+    assert reception["detail_type"] == finding["detail-type"]
+    assert reception["bus"] == "default"
+    assert reception["origin"] == "ingest"
+    assert reception["rules"] == ["to-hook"]
+    assert reception["deliveries"] == 1 and reception["delivered"] == 1
+    assert reception["size"] > 1000
+    steps = reception["steps"]
+    kinds = [step["kind"] for step in steps]
+    assert kinds[-1] == "delivered" and set(kinds[:-1]) == {"retrying"}, steps
+    first = steps[0]
+    assert first["attempt"] == 1 and first["target"] == "hook"
+    assert first["error_code"] == "ERROR_FROM_TARGET" and "503" in first["error"], first
+    assert first["duration_ms"] >= 0
+    assert steps[-1]["attempt"] == len(steps)
+
+
+def test_the_listing_filters_by_outcome_and_rule_and_pages_newest_first(make_daemon, webhook):
+    daemon = make_daemon(base_config(), rules={"h.yaml": guardduty_rule(webhook.port)})
+    matched = [post_finding(daemon, guardduty_finding()) for _ in range(3)]
+    unmatched = post_finding(daemon, {"source": "custom.scanner", "detail-type": "Scan",
+                                      "detail": {"n": 1}})
+    journey(daemon, matched[-1], "delivered")
+
+    status, body = get_json(daemon.url + "/events?outcome=unmatched")
+    assert status == 200, body
+    assert [e["event_id"] for e in body["events"]] == [unmatched]
+    assert body["events"][0]["rules"] == [] and "steps" not in body["events"][0]
+
+    status, body = get_json(daemon.url + "/events?rule=to-hook&limit=2")
+    assert [e["event_id"] for e in body["events"]] == [matched[2], matched[1]]
+    assert body["next"] is not None
+    status, body = get_json(f"{daemon.url}/events?rule=to-hook&limit=2&before={body['next']}")
+    assert [e["event_id"] for e in body["events"]] == [matched[0]]
+    assert body["next"] is None
+
+    since = urllib.parse.quote("2000-01-01T00:00:00Z")
+    status, body = get_json(f"{daemon.url}/events?since={since}&until=1h")
+    assert status == 200 and body["events"] == [], body  # every event is newer than an hour ago
+
+
+def test_bad_queries_and_unknown_events_say_what_to_do(make_daemon):
+    daemon = make_daemon()
+    status, body = get_json(daemon.url + "/events?outcome=lost")
+    assert status == 400
+    assert "outcome must be unmatched, pending, delivered or failed" in body["error"]["message"]
+    status, body = get_json(daemon.url + "/events?colour=red")
+    assert status == 400 and "unknown query parameter 'colour'" in body["error"]["message"]
+    status, body = get_json(daemon.url + "/events?since=yesterday")
+    assert status == 400 and "RFC 3339" in body["error"]["message"]
+    status, body = get_json(daemon.url + "/events?limit=100000")
+    assert status == 400 and "1 to 1000" in body["error"]["message"]
+    status, body = get_json(daemon.url + "/events/no-such-event")
+    assert status == 404 and body["error"]["code"] == "EventNotFound"
+    status, body = get_json(daemon.url + "/events/" + "x" * 300)
+    assert status == 400
+
+
+def test_the_history_survives_a_restart(make_daemon, webhook):
+    daemon = make_daemon(base_config(), rules={"h.yaml": guardduty_rule(webhook.port)})
+    event_id = post_finding(daemon, guardduty_finding())
+    journey(daemon, event_id, "delivered")
+    assert daemon.stop() == 0
+    daemon.start()
+    assert journey(daemon, event_id, "delivered")["rules"] == ["to-hook"]
+
+
+def test_with_the_history_off_the_routes_say_so(make_daemon):
+    daemon = make_daemon(base_config(extra="history:\n  enabled: false\n"))
+    status, body = get_json(daemon.url + "/events")
+    assert status == 404 and body["error"]["code"] == "HistoryDisabled"
+    assert "history.enabled" in body["error"]["message"]
