@@ -5,7 +5,7 @@ import json
 import subprocess
 import time
 
-from conftest import BINARY, base_config, curl, post_json, wait_for
+from conftest import BINARY, base_config, curl, free_port, post_json, wait_for
 
 AUTH = "auth:\n  tokens_file: tokens\n"
 INGEST, READ, ADMIN, HASHED = "ingest-tok-1", "read-tok-2", "admin-tok-3", "hashed-tok-4"
@@ -139,10 +139,30 @@ def test_an_admin_token_replays_and_redrives(make_daemon, workdir):
     assert wait_for(lambda: len(queued(queue)) == 2)
     status, _, body = post(daemon, "/dead-letters/redrive", ADMIN, "{}")
     assert status == 200 and body["redriven"] == 0, body
-    # The command line's default token is the file's first plaintext admin token.
+
+
+def test_the_cli_defaults_to_the_first_plaintext_admin_token(make_daemon, workdir):
+    config = base_config(extra=AUTH).replace("listen: 127.0.0.1:0",
+                                             f"listen: 127.0.0.1:{free_port()}")
+    # The ingest token comes first: taking it would be refused with 403.
+    daemon = make_daemon(config, extra_files={"tokens": TOKENS})
     proc = subprocess.run([BINARY, "dlq", "redrive", "-c", str(daemon.config)],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "redriven 0 dead letters\n"
+    # An ingest token given explicitly is refused, and the message says what it lacks.
+    proc = subprocess.run([BINARY, "dlq", "redrive", "-c", str(daemon.config), "--token", INGEST],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1
+    assert "AccessDeniedException: this token may not redrive dead letters: it needs role admin " \
+           "(HTTP 403)" in proc.stderr
+    # A file whose admin tokens are all hashes: the command says to pass one.
+    (daemon.root / "tokens").write_text(f"sha256:{HASH} role=admin\n{INGEST} role=ingest\n")
+    proc = subprocess.run([BINARY, "dlq", "redrive", "-c", str(daemon.config)],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1
+    assert "holds no plaintext token with role admin" in proc.stderr
+    assert "pass --token or set EVENTROUTER_TOKEN" in proc.stderr
 
 
 def test_a_hashed_line_takes_the_token_but_not_the_hash(make_daemon, workdir):
