@@ -1,8 +1,11 @@
 #include "tokens.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include "eventrouter/util/bus_name.hpp"
 

@@ -211,6 +211,10 @@ def test_validate_warns_about_a_bus_nothing_uses(make_daemon, workdir):
     assert proc.returncode == 0, proc.stderr
     assert "config OK" in proc.stdout
     assert "tokens:1: warning: buses= names bus 'scaners'" in proc.stderr
+    # The daemon starts with such a file, and says the same in its log.
+    daemon.start()
+    assert daemon.wait_for_log(r"tokens:1: buses= names bus 'scaners'"), daemon.log()
+    assert post(daemon, "/buses/scanners/events", "t1")[0] == 200
 
 
 def test_token_hash_prints_the_line_to_write(make_daemon, workdir):
