@@ -60,7 +60,7 @@ class TokenAccessTest : public ::testing::Test {
   }
 
   Response put_events(std::string_view token, std::string entries) {
-    auto put = request(http::verb::post, "/", token, R"({"Entries":)" + entries + "}");
+    auto put = request(http::verb::post, "/", token, R"j({"Entries":)j" + entries + "}");
     put.set("X-Amz-Target", "AWSEvents.PutEvents");
     put.set(http::field::content_type, "application/x-amz-json-1.1");
     return answer(std::move(put));
@@ -108,84 +108,79 @@ TEST_F(TokenAccessTest, ADenialSaysWhatTheTokenLacksAndNeverTheToken) {
   const auto replay = answer(request(http::verb::post, "/replays", "ingester", "{}"));
   EXPECT_EQ(replay.result_int(), 403u);
   EXPECT_EQ(replay.body(),
-            R"({"__type":"AccessDeniedException","message":"this token may not start replays: )"
-            R"(it needs role admin"})");
+            R"j({"__type":"AccessDeniedException","message":"this token may not start replays: )j"
+            R"j(it needs role admin"})j");
   const auto rules = answer(request(http::verb::get, "/rules", "ingester"));
   EXPECT_EQ(rules.body(),
-            R"({"__type":"AccessDeniedException","message":"this token may not read the rules: )"
-            R"(it needs role read (or admin)"
-})");
+            R"j({"__type":"AccessDeniedException","message":"this token may not read the rules: )j"
+            R"j(it needs role read (or admin)"})j");
   const auto post = answer(request(http::verb::post, "/events", "reader", "{}"));
   EXPECT_EQ(post.body(),
-            R"({"__type":"AccessDeniedException","message":"this token may not post events: )"
-            R"(it needs role ingest (or admin)"
-  })");
+            R"j({"__type":"AccessDeniedException","message":"this token may not post events: )j"
+            R"j(it needs role ingest (or admin)"})j");
   const auto bus = answer(request(http::verb::post, "/buses/payments/events", "ingester", "{}"));
   EXPECT_EQ(bus.result_int(), 403u);
   EXPECT_EQ(bus.body(),
-            R"({"__type":"AccessDeniedException","message":"this token may not post to bus )"
-            R"('payments' (it may post to: default, scanners)"
-  })");
+            R"j({"__type":"AccessDeniedException","message":"this token may not post to bus )j"
+            R"j('payments' (it may post to: default, scanners)"})j");
   for (const auto& response : {replay, rules, post, bus})
     EXPECT_EQ(response.body().find("ingester"), std::string::npos);
-  }
+}
 
-  TEST_F(TokenAccessTest, PutEventsRefusesOnlyTheEntriesForOtherBuses) {
-    const auto response = put_events("ingester", R"([
+TEST_F(TokenAccessTest, PutEventsRefusesOnlyTheEntriesForOtherBuses) {
+  const auto response = put_events("ingester", R"j([
       {"Source":"s","DetailType":"d","Detail":"{}","EventBusName":"scanners"},
       {"Source":"s","DetailType":"d","Detail":"{}","EventBusName":"payments"},
-      {"Source":"s","DetailType":"d","Detail":"{}"}])");
-    ASSERT_EQ(response.result_int(), 200u) << response.body();
-    const auto& body = response.body();
-    EXPECT_NE(body.find(R"("FailedEntryCount":1)"), std::string::npos) << body;
-  EXPECT_NE(body.find(R"({"ErrorCode":"AccessDeniedException","ErrorMessage":"this token may )"
-                      R"(not post to bus 'payments' (it may post to: default, scanners)"
-  })"),
+      {"Source":"s","DetailType":"d","Detail":"{}"}])j");
+  ASSERT_EQ(response.result_int(), 200u) << response.body();
+  const auto& body = response.body();
+  EXPECT_NE(body.find(R"j("FailedEntryCount":1)j"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"j({"ErrorCode":"AccessDeniedException","ErrorMessage":"this token may )j"
+                      R"j(not post to bus 'payments' (it may post to: default, scanners)"})j"),
             std::string::npos)
       << body;
   // An admin token posts anywhere; a read token may not call PutEvents at all.
   const auto admin = put_events(
-      "operator", R"([{"Source":"s","DetailType":"d","Detail":"{}","EventBusName":"payments"}])");
-  EXPECT_NE(admin.body().find(R"("FailedEntryCount":0)"), std::string::npos) << admin.body();
-  const auto reader = put_events("reader", R"([{"Source":"s","DetailType":"d","Detail":"{}"}])");
+      "operator", R"j([{"Source":"s","DetailType":"d","Detail":"{}","EventBusName":"payments"}])j");
+  EXPECT_NE(admin.body().find(R"j("FailedEntryCount":0)j"), std::string::npos) << admin.body();
+  const auto reader = put_events("reader", R"j([{"Source":"s","DetailType":"d","Detail":"{}"}])j");
   EXPECT_EQ(reader.result_int(), 403u);
   EXPECT_EQ(reader[http::field::content_type], "application/x-amz-json-1.1");
   EXPECT_EQ(reader["x-amzn-ErrorType"], "AccessDeniedException");
-  }
+}
 
-  TEST_F(TokenAccessTest, TestEventPatternOnTheAwsApiTakesReadOrIngest) {
-    for (const auto* token : {"reader", "ingester"}) {
-      auto test = request(http::verb::post, "/", token, "{}");
-      test.set("X-Amz-Target", "AWSEvents.TestEventPattern");
-      EXPECT_EQ(router_.precheck(test), std::nullopt) << token;
-    }
+TEST_F(TokenAccessTest, TestEventPatternOnTheAwsApiTakesReadOrIngest) {
+  for (const auto* token : {"reader", "ingester"}) {
+    auto test = request(http::verb::post, "/", token, "{}");
+    test.set("X-Amz-Target", "AWSEvents.TestEventPattern");
+    EXPECT_EQ(router_.precheck(test), std::nullopt) << token;
   }
+}
 
-  TEST_F(TokenAccessTest, DenialsAreCountedByReason) {
-    answer(request(http::verb::post, "/replays", "reader", "{}"));
-    answer(request(http::verb::post, "/buses/payments/events", "ingester", "{}"));
-    answer(request(http::verb::post, "/buses/other/events", "ingester", "{}"));
-    const auto text = metrics_.render();
-    EXPECT_NE(text.find(R"(eventrouter_http_requests_denied_total{reason="role"} 1)"),
-              std::string::npos)
-        << text;
-    EXPECT_NE(text.find(R"(eventrouter_http_requests_denied_total{reason="bus"} 2)"),
-              std::string::npos)
-        << text;
-  }
+TEST_F(TokenAccessTest, DenialsAreCountedByReason) {
+  answer(request(http::verb::post, "/replays", "reader", "{}"));
+  answer(request(http::verb::post, "/buses/payments/events", "ingester", "{}"));
+  answer(request(http::verb::post, "/buses/other/events", "ingester", "{}"));
+  const auto text = metrics_.render();
+  EXPECT_NE(text.find(R"j(eventrouter_http_requests_denied_total{reason="role"} 1)j"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"j(eventrouter_http_requests_denied_total{reason="bus"} 2)j"),
+            std::string::npos)
+      << text;
+}
 
-  TEST(RoleDenial, NamesEveryRoleThatWouldDo) {
-    server::Access read_only;
-    read_only.roles = static_cast<std::uint8_t>(server::Role::kRead);
-    const std::uint8_t ingest_or_read = static_cast<std::uint8_t>(server::Role::kIngest) |
-                                        static_cast<std::uint8_t>(server::Role::kRead);
-    EXPECT_EQ(server::role_denial(read_only, {ingest_or_read, "test event patterns"}),
-              std::nullopt);
-    server::Access none;
-    none.roles = 0;
-    EXPECT_EQ(*server::role_denial(none, {ingest_or_read, "test event patterns"}),
-              "this token may not test event patterns: it needs role ingest or read (or admin)");
-  }
+TEST(RoleDenial, NamesEveryRoleThatWouldDo) {
+  server::Access read_only;
+  read_only.roles = static_cast<std::uint8_t>(server::Role::kRead);
+  const std::uint8_t ingest_or_read = static_cast<std::uint8_t>(server::Role::kIngest) |
+                                      static_cast<std::uint8_t>(server::Role::kRead);
+  EXPECT_EQ(server::role_denial(read_only, {ingest_or_read, "test event patterns"}), std::nullopt);
+  server::Access none;
+  none.roles = 0;
+  EXPECT_EQ(*server::role_denial(none, {ingest_or_read, "test event patterns"}),
+            "this token may not test event patterns: it needs role ingest or read (or admin)");
+}
 
-  }  // namespace
-  }  // namespace eventrouter::app
+}  // namespace
+}  // namespace eventrouter::app
