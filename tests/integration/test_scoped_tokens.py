@@ -224,3 +224,7 @@ def test_token_hash_prints_the_line_to_write(make_daemon, workdir):
     proc = subprocess.run([BINARY, "token", "hash"], input="", capture_output=True, text=True,
                           timeout=20)
     assert proc.returncode == 2 and "no token on standard input" in proc.stderr
+    proc = subprocess.run([BINARY, "token", "hash"], input="two words\n", capture_output=True,
+                          text=True, timeout=20)
+    assert proc.returncode == 2 and "blank or control character" in proc.stderr
+    assert proc.stdout == ""
