@@ -6,6 +6,8 @@
 #include <fstream>
 #include <mutex>
 
+#include "tokens.hpp"
+
 namespace eventrouter::app {
 
 namespace fs = std::filesystem;
@@ -15,19 +17,19 @@ namespace {
 // The daemon's answers are small JSON documents; anything far larger is not from the daemon.
 constexpr std::size_t kMaxResponseBytes = 16 * 1024 * 1024;
 
-// The first token of a tokens file, read the way the daemon reads it (blank lines and #
-// comments skipped, surrounding blanks trimmed). Empty when there is none or it is unreadable:
-// the daemon's 401 then says what is missing.
-std::string first_token(const fs::path& file) {
-  std::ifstream in(file);
-  std::string line;
-  while (in && std::getline(in, line)) {
-    const auto start = line.find_first_not_of(" \t\r");
-    if (start == std::string::npos || line[start] == '#') continue;
-    const auto end = line.find_last_not_of(" \t\r");
-    return line.substr(start, end - start + 1);
+// The admin commands' default token: the first plaintext token of the tokens file that has
+// role admin, read the way the daemon reads the file. Empty when the file cannot be read (the
+// daemon's 401 then says what is missing); an error when it holds no such token, as a hash
+// cannot be sent.
+Expected<std::string, std::string> default_admin_token(const fs::path& file) {
+  if (!std::ifstream(file)) return std::string();
+  const auto tokens = read_tokens_file(file);
+  for (const auto& entry : tokens.entries) {
+    if (!entry.plaintext.empty() && entry.access.has(server::Role::kAdmin)) return entry.plaintext;
   }
-  return {};
+  return unexpected("auth.tokens_file " + file.string() +
+                    " holds no plaintext token with role admin (a sha256: line cannot be sent): "
+                    "pass --token or set EVENTROUTER_TOKEN");
 }
 
 std::size_t append_body(char* data, std::size_t size, std::size_t count, void* user) {
@@ -109,7 +111,9 @@ Expected<AdminEndpoint, std::string> make_endpoint(
   } else if (env_token != nullptr && *env_token != '\0') {
     endpoint.token = env_token;
   } else if (!config.tokens_file.empty()) {
-    endpoint.token = first_token(config.tokens_file);
+    auto token = default_admin_token(config.tokens_file);
+    if (!token) return unexpected(token.error());
+    endpoint.token = std::move(*token);
   }
   endpoint.timeout = options.timeout ? options.timeout : default_timeout;
   return endpoint;
@@ -195,9 +199,11 @@ std::string describe_error_response(const AdminResponse& response) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   std::string_view code, message;
-  const bool daemon_error = !parser.parse(response.body).get(root) &&
-                            !root["error"]["code"].get(code) &&
-                            !root["error"]["message"].get(message);
+  const bool parsed = !parser.parse(response.body).get(root);
+  // {"error":{"code","message"}}, or AWS's {"__type","message"} (403 AccessDeniedException).
+  const bool daemon_error =
+      parsed && ((!root["error"]["code"].get(code) && !root["error"]["message"].get(message)) ||
+                 (!root["__type"].get(code) && !root["message"].get(message)));
   if (daemon_error) {
     text = std::string(code) + ": " + std::string(message);
   } else {
@@ -216,6 +222,9 @@ std::string describe_error_response(const AdminResponse& response) {
       text +=
           "; give --token, set EVENTROUTER_TOKEN, or make the config's auth.tokens_file "
           "readable";
+      break;
+    case 403:
+      text += "; pass --token (or set EVENTROUTER_TOKEN) with a token that has role admin";
       break;
     case 404:
       // The path itself is unknown (not, say, a replay name): the daemon predates the command.

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,8 @@
 #include "eventrouter/pattern/pattern.hpp"
 #include "eventrouter/rules/commands.hpp"
 #include "eventrouter/targets/registry.hpp"
+#include "token_command.hpp"
+#include "validate_tokens.hpp"
 
 namespace eventrouter::app {
 
@@ -22,7 +25,8 @@ constexpr std::string_view kUsage = R"(usage: eventrouter <command> [options]
 
 commands:
   serve [-c FILE]                  run the daemon
-  validate [-c FILE | PATH]        check the config and every rule file; exit 0 valid, 1 invalid
+  validate [-c FILE | PATH]        check the config, every rule file and auth.tokens_file;
+                                   exit 0 valid, 1 invalid
   test-pattern --pattern P --event E
                                    P and E: a file, - (stdin) or inline JSON;
                                    prints match / no match; exit 0, 1, or 2 when invalid
@@ -32,6 +36,8 @@ commands:
                                    ask the daemon to deliver dead letters again
   replay --from TIME --to TIME [--bus B] [--rule R] [--name N] [-c FILE]
                                    ask the daemon to replay archived events
+  token hash                       read a token on stdin, print its sha256:HEX for
+                                   auth.tokens_file
   --version                        print the version
 
 `eventrouter dlq --help` and `eventrouter replay --help` list every option of those commands.
@@ -108,8 +114,16 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
     std::filesystem::path path;
     if (!config_path(rest, path, err)) return 2;
     if (command == "serve") return run_daemon(path, err);
-    return rules::run_validate_command(path, targets::catalog(), out, err);
+    // "config OK" is shown only when the tokens file is good as well.
+    std::ostringstream rules_out;
+    const bool rules_ok =
+        rules::run_validate_command(path, targets::catalog(), rules_out, err) == 0;
+    const bool tokens_ok = validate_tokens_file(path, targets::catalog(), err);
+    if (!rules_ok || !tokens_ok) return 1;
+    out << rules_out.str();
+    return 0;
   }
+  if (command == "token") return run_token_command(rest, in, out, err);
   if (command == "test-pattern") return test_pattern_command(rest, in, out, err);
   if (command == "dlq") return run_dlq_command(rest, out, err);
   if (command == "replay") return run_replay_command(rest, out, err);

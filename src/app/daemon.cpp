@@ -164,17 +164,26 @@ Daemon::~Daemon() {
 }
 
 void Daemon::start() {
+  std::optional<TokensFile> tokens;
   if (!config_.tokens_file.empty()) {
-    try {
-      tokens_ = std::make_unique<TokenList>(TokenList::load(config_.tokens_file));
-    } catch (const std::exception& e) {
-      throw start_error(e.what());
-    }
+    tokens = read_tokens_file(config_.tokens_file);
+    if (!tokens->problems.empty()) throw start_error(config::ConfigError(tokens->problems));
   }
   try {
     store_ = std::make_unique<rules::RuleStore>(config_, targets::catalog());
   } catch (const config::ConfigError& error) {
     throw start_error(error);
+  }
+  if (tokens) {
+    // A bus no rule uses yet is allowed (rules may come later); it is most often a typo.
+    const auto rules = store_->current();
+    const auto warnings =
+        unknown_bus_warnings(config_.tokens_file, *tokens, [&](std::string_view bus) {
+          const auto& named = config_.buses;
+          return std::find(named.begin(), named.end(), bus) != named.end() || rules->has_bus(bus);
+        });
+    for (const auto& warning : warnings) spdlog::warn("{}", warning.to_string());
+    tokens_ = std::make_unique<TokenList>(std::move(tokens->entries));
   }
   open_state();
   deploy_rules();
@@ -303,7 +312,7 @@ void Daemon::start_server() {
   services.redrive = admin_->redrive_handler();
   if (tokens_) {
     services.auth_required = true;
-    services.token_valid = [this](std::string_view token) { return tokens_->contains(token); };
+    services.token_access = [this](std::string_view token) { return tokens_->find(token); };
   }
   router_ = std::make_unique<server::Router>(std::move(services));
   server_ = std::make_unique<server::HttpServer>(io_, server_options(config_), *router_, &metrics_);

@@ -62,6 +62,47 @@ Response aws_error(http::status status, std::string_view type, std::string_view 
   return response;
 }
 
+// 403 in the shape AWS's SDKs read on every route: {"__type":"AccessDeniedException",...}.
+Response access_denied(std::string_view message, bool aws) {
+  if (aws) return aws_error(http::status::forbidden, "AccessDeniedException", message);
+  std::string body = R"({"__type":"AccessDeniedException","message":)";
+  json::append_string(body, message);
+  body += "}";
+  return json_response(http::status::forbidden, std::move(body));
+}
+
+// The roles a route needs; for `/`, the X-Amz-Target header says which operation it is.
+Requirement requirement_of(Route route, std::string_view aws_target) {
+  constexpr auto ingest = static_cast<std::uint8_t>(Role::kIngest);
+  constexpr auto read = static_cast<std::uint8_t>(Role::kRead);
+  constexpr auto admin = static_cast<std::uint8_t>(Role::kAdmin);
+  switch (route) {
+    case Route::kMetrics:
+      return {read, "read the metrics"};
+    case Route::kRules:
+      return {read, "read the rules"};
+    case Route::kEvents:
+    case Route::kBusEvents:
+      return {ingest, "post events"};
+    case Route::kAws:
+      if (aws_target == kTestEventPatternTarget) return {ingest | read, "test event patterns"};
+      if (aws_target == kPutEventsTarget) return {ingest, "post events"};
+      // An unknown operation: any known token learns it is unknown (400) from the next check.
+      return {ingest | read | admin, "call this API"};
+    case Route::kTestEventPattern:
+      return {ingest | read, "test event patterns"};
+    case Route::kReplays:
+      return {admin, "start replays"};
+    case Route::kDeadLetterRedrive:
+      return {admin, "redrive dead letters"};
+    case Route::kHealthz:
+    case Route::kReadyz:
+    case Route::kNotFound:
+      break;
+  }
+  return {ingest | read | admin, "call this API"};
+}
+
 std::string put_events_result(const std::vector<event::Entry>& entries) {
   std::size_t failed = 0;
   for (const auto& entry : entries) failed += entry ? 0 : 1;
@@ -114,7 +155,14 @@ Router::Counters::Counters(metrics::Registry& registry)
       rejected(registry, "eventrouter_events_rejected_total", "Events refused, by reason.",
                "reason"),
       requests_rejected(registry, "eventrouter_requests_rejected_total",
-                        "Ingest requests refused whole, by reason.", "reason") {
+                        "Ingest requests refused whole, by reason.", "reason"),
+      requests_denied(registry, "eventrouter_http_requests_denied_total",
+                      "Requests (or PutEvents entries) refused 403 because the token lacks a "
+                      "role or a bus, by reason.",
+                      "reason") {
+  // Shown at 0 from the start, so an alert on their rate has a series to watch.
+  requests_denied.get("role");
+  requests_denied.get("bus");
   for (int r = 0; r <= static_cast<int>(Route::kNotFound); ++r) {
     requests.push_back(std::make_unique<metrics::LabeledCounters>(
         registry, "eventrouter_http_requests_total", "HTTP requests answered, by route and status.",
@@ -190,6 +238,44 @@ Route Router::route_of(std::string_view target, std::string* bus, http::verb met
 }
 
 std::optional<Response> Router::precheck(const RequestHeader& header) const {
+  return check(header, nullptr);
+}
+
+std::optional<Response> Router::authorize(const RequestHeader& header, Route route,
+                                          std::string_view bus, const Access** granted) const {
+  if (!services_.auth_required || route == Route::kHealthz || route == Route::kReadyz)
+    return std::nullopt;
+  auto authorization = header[http::field::authorization];
+  constexpr std::string_view bearer = "Bearer ";
+  const Access* access = nullptr;
+  if (authorization.size() > bearer.size() &&
+      iequals(authorization.substr(0, bearer.size()), bearer) && services_.token_access) {
+    access = services_.token_access(authorization.substr(bearer.size()));
+  }
+  if (access == nullptr) {
+    auto response = json_error(http::status::unauthorized, "Unauthorized",
+                               "send a valid token: Authorization: Bearer <token>");
+    response.set(http::field::www_authenticate, "Bearer realm=\"eventrouter\"");
+    return response;
+  }
+  if (granted) *granted = access;
+  const bool aws = route == Route::kAws;
+  if (auto denied = role_denial(*access, requirement_of(route, header["X-Amz-Target"]))) {
+    if (counters_) counters_->requests_denied.get("role").inc();
+    return access_denied(*denied, aws);
+  }
+  // PutEvents names its buses in the body: its entries are checked one by one once it is read.
+  const std::string_view posted_bus = route == Route::kBusEvents ? bus
+                                      : route == Route::kEvents  ? "default"
+                                                                 : "";
+  if (!posted_bus.empty() && !access->may_post_to(posted_bus)) {
+    if (counters_) counters_->requests_denied.get("bus").inc();
+    return access_denied(bus_denial(*access, posted_bus), aws);
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> Router::check(const RequestHeader& header, const Access** granted) const {
   std::string bus;
   const Route route = route_of(header.target(), &bus, header.method());
   if (route == Route::kNotFound) {
@@ -212,19 +298,7 @@ std::optional<Response> Router::precheck(const RequestHeader& header) const {
   if (route == Route::kBusEvents && !is_valid_bus_name(bus)) {
     return json_error(http::status::bad_request, "InvalidBusName", std::string(kBusNameRule));
   }
-  if (services_.auth_required && route != Route::kHealthz && route != Route::kReadyz) {
-    auto authorization = header[http::field::authorization];
-    constexpr std::string_view bearer = "Bearer ";
-    bool ok = authorization.size() > bearer.size() &&
-              iequals(authorization.substr(0, bearer.size()), bearer) && services_.token_valid &&
-              services_.token_valid(authorization.substr(bearer.size()));
-    if (!ok) {
-      auto response = json_error(http::status::unauthorized, "Unauthorized",
-                                 "send a valid token: Authorization: Bearer <token>");
-      response.set(http::field::www_authenticate, "Bearer realm=\"eventrouter\"");
-      return response;
-    }
-  }
+  if (auto refusal = authorize(header, route, bus, granted)) return refusal;
   if (route == Route::kBusEvents && !bus_exists(bus)) {
     return json_error(http::status::not_found, "ResourceNotFoundException",
                       unknown_bus_message(bus));
@@ -264,6 +338,21 @@ std::string Router::unknown_bus_message(std::string_view bus) {
          " does not exist: name it in a rule's bus or in the config's buses list, then reload";
 }
 
+// Checked before the bus's existence, so a token cannot learn which buses it may not post to
+// exist. Counted once per request, like a whole refusal.
+void Router::refuse_denied_buses(std::vector<event::Entry>& entries, const Access* access) const {
+  if (access == nullptr) return;
+  bool denied = false;
+  for (auto& entry : entries) {
+    if (entry && !access->may_post_to(entry->bus)) {
+      entry =
+          unexpected(event::EntryError{"AccessDeniedException", bus_denial(*access, entry->bus)});
+      denied = true;
+    }
+  }
+  if (denied && counters_) counters_->requests_denied.get("bus").inc();
+}
+
 // PutEvents entries for a bus that does not exist fail one by one, as the other entries of
 // the request may be fine.
 void Router::refuse_unknown_buses(std::vector<event::Entry>& entries) const {
@@ -289,7 +378,8 @@ void Router::handle(Request&& request, Respond respond) {
     record(route, response);
     respond(std::move(response));
   };
-  if (auto refusal = precheck(request)) return recorded(std::move(*refusal));
+  const Access* access = nullptr;
+  if (auto refusal = check(request, &access)) return recorded(std::move(*refusal));
 
   switch (route) {
     case Route::kHealthz:
@@ -337,7 +427,7 @@ void Router::handle(Request&& request, Respond respond) {
     case Route::kBusEvents:
       return handle_events(std::move(request), std::move(bus), std::move(recorded));
     case Route::kAws:
-      return handle_aws(std::move(request), std::move(recorded));
+      return handle_aws(std::move(request), access, std::move(recorded));
     case Route::kTestEventPattern:
       return test_event_pattern_in_background(std::move(request), false, std::move(recorded));
     case Route::kReplays:
@@ -393,7 +483,7 @@ void Router::handle_events(Request&& request, std::string bus, Respond respond) 
   deliver_to_sink(std::move(*entries), std::move(body), false, std::move(respond));
 }
 
-void Router::handle_aws(Request&& request, Respond respond) {
+void Router::handle_aws(Request&& request, const Access* access, Respond respond) {
   if (request["X-Amz-Target"] == kTestEventPatternTarget)
     return test_event_pattern_in_background(std::move(request), true, std::move(respond));
   auto entries = event::parse_put_events_request(request.body(), "default", services_.envelope);
@@ -404,6 +494,7 @@ void Router::handle_aws(Request&& request, Respond respond) {
                                  : "SerializationException",
                              entries.error().message));
   }
+  refuse_denied_buses(*entries, access);
   refuse_unknown_buses(*entries);
   std::string body = put_events_result(*entries);
   deliver_to_sink(std::move(*entries), std::move(body), true,

@@ -61,6 +61,30 @@ TEST_F(EndpointTest, TokenComesFromTheOptionThenTheEnvironmentThenTheTokensFile)
   EXPECT_EQ(make_endpoint(Config{}, {}, nullptr, std::nullopt)->token, "");
 }
 
+TEST_F(EndpointTest, TheDefaultTokenIsTheFirstPlaintextAdminToken) {
+  std::ofstream(dir_ / "scoped") << "# scoped\ningest-only role=ingest\nreader role=read\n"
+                                 << "sha256:" << std::string(64, 'a') << "\n"
+                                 << "the-admin role=admin\nlater-admin\n";
+  Config config;
+  config.tokens_file = dir_ / "scoped";
+  EXPECT_EQ(make_endpoint(config, {}, nullptr, std::nullopt)->token, "the-admin");
+}
+
+TEST_F(EndpointTest, AFileWithOnlyHashedAdminTokensSaysToPassOne) {
+  std::ofstream(dir_ / "hashed") << "sha256:" << std::string(64, 'b')
+                                 << "\nplain-ingest role=ingest\n";
+  Config config;
+  config.tokens_file = dir_ / "hashed";
+  const auto endpoint = make_endpoint(config, {}, nullptr, std::nullopt);
+  ASSERT_FALSE(endpoint);
+  EXPECT_NE(endpoint.error().find("holds no plaintext token with role admin"), std::string::npos)
+      << endpoint.error();
+  EXPECT_NE(endpoint.error().find("pass --token or set EVENTROUTER_TOKEN"), std::string::npos)
+      << endpoint.error();
+  // --token and EVENTROUTER_TOKEN still work, without reading the file's tokens.
+  EXPECT_EQ(make_endpoint(config, {}, "from-env", std::nullopt)->token, "from-env");
+}
+
 TEST_F(EndpointTest, TlsVerifiesWithTheCaFileElseTheServerCertificate) {
   Config config;
   config.listen = ListenAddress{"0.0.0.0", 8443};
@@ -122,6 +146,12 @@ TEST(DescribeErrorResponse, ShowsTheDaemonsErrorOrTheRawBody) {
       AdminResponse{404, R"({"error":{"code":"NotFound","message":"no such path"}})"});
   EXPECT_NE(no_route.find("is the daemon older than this command?"), std::string::npos);
   EXPECT_EQ(describe_error_response(AdminResponse{503, ""}), "no error details (HTTP 503)");
+  const auto denied = describe_error_response(AdminResponse{
+      403, R"({"__type":"AccessDeniedException","message":"this token may not start replays: )"
+           R"(it needs role admin"})"});
+  EXPECT_EQ(denied,
+            "AccessDeniedException: this token may not start replays: it needs role admin (HTTP "
+            "403); pass --token (or set EVENTROUTER_TOKEN) with a token that has role admin");
 }
 
 }  // namespace

@@ -33,7 +33,8 @@ struct AdminEndpoint {
 Expected<std::string, std::string> daemon_base_url(const config::ListenAddress& listen, bool tls);
 
 // Resolves options against the loaded config. The token comes from --token, else
-// `env_token` (EVENTROUTER_TOKEN), else the first token of auth.tokens_file when readable.
+// `env_token` (EVENTROUTER_TOKEN), else the first plaintext admin token of auth.tokens_file
+// when readable (an error when the file holds none: a hash cannot be sent).
 // `default_timeout` applies when --timeout was not given.
 Expected<AdminEndpoint, std::string> make_endpoint(
     const config::Config& config, const ClientOptions& options, const char* env_token,

@@ -1,5 +1,5 @@
 #pragma once
-// The `eventrouter` command line: serve, validate, test-pattern, dlq, replay, --version.
+// The `eventrouter` command line: serve, validate, test-pattern, dlq, replay, token, --version.
 
 #include <iosfwd>
 

@@ -13,6 +13,7 @@
 
 #include "eventrouter/event/envelope.hpp"
 #include "eventrouter/metrics/registry.hpp"
+#include "eventrouter/server/access.hpp"
 #include "eventrouter/server/event_sink.hpp"
 #include "eventrouter/server/http_types.hpp"
 #include "eventrouter/util/expected.hpp"
@@ -50,8 +51,10 @@ struct RouterServices {
   // bus may. The daemon answers from the config's `buses` and the loaded rules, so the buses
   // a client can name, and with them the metric labels, stay bounded.
   std::function<bool(std::string_view bus)> bus_exists;
-  // Bearer tokens (empty: no authentication). Health and readiness never need one.
-  std::function<bool(std::string_view token)> token_valid;
+  // What a bearer token may do, or nullptr for an unknown token (401). Used when
+  // `auth_required`; health and readiness never need a token. The Access must outlive the
+  // router.
+  std::function<const Access*(std::string_view token)> token_access;
   bool auth_required = false;
   // POST /replays and POST /dead-letters/redrive: operator requests that may take long. They
   // get the JSON body and answer through `respond`, from any thread.
@@ -108,11 +111,18 @@ class Router {
                         http::verb method = http::verb::post);
 
  private:
+  // precheck, and the token's access when authentication is on (else nullptr: everything).
+  std::optional<Response> check(const RequestHeader& header, const Access** granted) const;
+  // 401 or 403, or nothing when the token may make the request.
+  std::optional<Response> authorize(const RequestHeader& header, Route route, std::string_view bus,
+                                    const Access** granted) const;
+  // PutEvents entries for a bus the token may not post to fail one by one (AccessDeniedException).
+  void refuse_denied_buses(std::vector<event::Entry>& entries, const Access* access) const;
   bool bus_exists(std::string_view bus) const;
   static std::string unknown_bus_message(std::string_view bus);
   void refuse_unknown_buses(std::vector<event::Entry>& entries) const;
   void handle_events(Request&& request, std::string bus, Respond respond);
-  void handle_aws(Request&& request, Respond respond);
+  void handle_aws(Request&& request, const Access* access, Respond respond);
   // The answer in the shape of the API asked: ours, or AWS's (`aws`).
   Response handle_test_event_pattern(const Request& request, bool aws) const;
   // Runs handle_test_event_pattern on the background worker (a request's pattern may take
@@ -128,6 +138,7 @@ class Router {
     metrics::LabeledCounters received;                                // by bus
     metrics::LabeledCounters rejected;                                // by reason
     metrics::LabeledCounters requests_rejected;                       // by reason
+    metrics::LabeledCounters requests_denied;                         // "role" or "bus"
   };
 
   RouterServices services_;
