@@ -81,6 +81,9 @@ Requirement requirement_of(Route route, std::string_view aws_target) {
       return {read, "read the metrics"};
     case Route::kRules:
       return {read, "read the rules"};
+    case Route::kEventHistory:
+    case Route::kEventList:
+      return {read, "read the history"};
     case Route::kEvents:
     case Route::kBusEvents:
       return {ingest, "post events"};

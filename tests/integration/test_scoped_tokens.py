@@ -116,6 +116,10 @@ def test_a_read_token_reads_but_cannot_post(make_daemon, workdir):
     assert status == 200 and "scanner-findings" in body
     status, body = get(daemon, "/metrics", READ)
     assert status == 200 and "eventrouter_http_requests_total" in body
+    status, body = get(daemon, "/events?limit=5", READ)
+    assert status == 200 and '"events":' in body
+    status, body = get(daemon, "/events?limit=5", INGEST)
+    assert status == 403 and "may not read the history: it needs role read" in body
     status, _, body = post(daemon, "/test-event-pattern", READ,
                            json.dumps({"Event": json.loads(EVENT),
                                        "EventPattern": {"source": ["test.scanner"]}}))
