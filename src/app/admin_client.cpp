@@ -119,8 +119,11 @@ Expected<AdminEndpoint, std::string> make_endpoint(
   return endpoint;
 }
 
-Expected<AdminResponse, std::string> post_json(const AdminEndpoint& endpoint, std::string_view path,
-                                               std::string_view body) {
+namespace {
+
+// One request to the daemon: a POST of `body`, or a GET without one.
+Expected<AdminResponse, std::string> perform(const AdminEndpoint& endpoint, std::string_view path,
+                                             const std::optional<std::string_view>& body) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 
@@ -128,11 +131,11 @@ Expected<AdminResponse, std::string> post_json(const AdminEndpoint& endpoint, st
   if (request.curl == nullptr) return unexpected(std::string("cannot start an HTTP client (curl)"));
   CURL* curl = request.curl;
   const std::string url = endpoint.base_url + std::string(path);
-  const std::string payload(body);
+  const std::string payload(body.value_or(""));
   AdminResponse response;
   char error_buffer[CURL_ERROR_SIZE] = {};
 
-  request.add_header("Content-Type: application/json");
+  if (body) request.add_header("Content-Type: application/json");
   request.add_header("Accept: application/json");
   request.add_header("Expect:");  // no 100-continue round trip
   if (!endpoint.token.empty()) request.add_header("Authorization: Bearer " + endpoint.token);
@@ -147,9 +150,13 @@ Expected<AdminResponse, std::string> post_json(const AdminEndpoint& endpoint, st
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, request.headers);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "eventrouter-cli/" EVENTROUTER_VERSION);
-  curl_easy_setopt(curl, CURLOPT_POST, 1L);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
+  if (body) {
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
+  } else {
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+  }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
@@ -192,6 +199,17 @@ Expected<AdminResponse, std::string> post_json(const AdminEndpoint& endpoint, st
     return unexpected("no answer from " + where + " within the --timeout: " + detail);
   }
   return unexpected("request to " + where + " failed: " + detail);
+}
+
+}  // namespace
+
+Expected<AdminResponse, std::string> post_json(const AdminEndpoint& endpoint, std::string_view path,
+                                               std::string_view body) {
+  return perform(endpoint, path, body);
+}
+
+Expected<AdminResponse, std::string> get(const AdminEndpoint& endpoint, std::string_view path) {
+  return perform(endpoint, path, std::nullopt);
 }
 
 std::string describe_error_response(const AdminResponse& response) {

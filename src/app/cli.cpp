@@ -14,6 +14,7 @@
 #include "eventrouter/pattern/pattern.hpp"
 #include "eventrouter/rules/commands.hpp"
 #include "eventrouter/targets/registry.hpp"
+#include "history_command.hpp"
 #include "token_command.hpp"
 #include "validate_tokens.hpp"
 
@@ -36,11 +37,14 @@ commands:
                                    ask the daemon to deliver dead letters again
   replay --from TIME --to TIME [--bus B] [--rule R] [--name N] [-c FILE]
                                    ask the daemon to replay archived events
+  history [--event ID] [--rule R] [--since T] [--failed] [--json] [-c FILE]
+                                   what happened to events (the daemon's history)
   token hash                       read a token on stdin, print its sha256:HEX for
                                    auth.tokens_file
   --version                        print the version
 
-`eventrouter dlq --help` and `eventrouter replay --help` list every option of those commands.
+`eventrouter dlq --help`, `eventrouter replay --help` and `eventrouter history --help` list
+every option of those commands.
 
 Without -c, the config is ./config/eventrouter.yaml if it exists, else
 /etc/eventrouter/eventrouter.yaml. A PATH that is a folder means PATH/eventrouter.yaml.
@@ -127,6 +131,7 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
   if (command == "test-pattern") return test_pattern_command(rest, in, out, err);
   if (command == "dlq") return run_dlq_command(rest, out, err);
   if (command == "replay") return run_replay_command(rest, out, err);
+  if (command == "history") return run_history_command(rest, out, err);
   err << "eventrouter: unknown command " << command << "\n" << kUsage;
   return 2;
 }

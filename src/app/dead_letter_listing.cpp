@@ -1,5 +1,7 @@
 #include "eventrouter/app/dead_letter_listing.hpp"
 
+#include "text_table.hpp"
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -107,18 +109,6 @@ std::string display_path(const fs::path& file) {
 }
 
 // Event ids and error codes come from outside; never let them drive the terminal.
-std::string cell(std::string text) {
-  if (text.empty()) return "-";
-  for (char& c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  }
-  return text;
-}
-
-std::string plural(std::size_t n, std::string_view one, std::string_view many) {
-  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
-}
-
 }  // namespace
 
 std::vector<fs::path> dead_letter_files(const config::Config& config, const rules::RuleSet* rules) {
@@ -176,31 +166,21 @@ void print_dead_letter_table(const DeadLetterListing& listing, std::ostream& out
     out << ")\n";
     return;
   }
-  constexpr std::size_t kColumns = 8;
-  using Row = std::array<std::string, kColumns>;
-  std::vector<Row> rows{{"TIME", "RULE", "TARGET", "ERROR_CODE", "RETRY_ATTEMPTS",
-                         "EXHAUSTED_RETRY_CONDITION", "EVENT_ID", "FILE"}};
+  std::vector<std::vector<std::string>> rows{{"TIME", "RULE", "TARGET", "ERROR_CODE",
+                                              "RETRY_ATTEMPTS", "EXHAUSTED_RETRY_CONDITION",
+                                              "EVENT_ID", "FILE"}};
   std::vector<fs::path> used_files;
   for (const auto& r : listing.records) {
-    rows.push_back({cell(r.time), cell(r.rule), cell(r.target), cell(r.error_code),
+    rows.push_back({table_cell(r.time), table_cell(r.rule), table_cell(r.target),
+                    table_cell(r.error_code),
                     r.retry_attempts < 0 ? "-" : std::to_string(r.retry_attempts),
-                    cell(r.exhausted_retry_condition), cell(r.event_id),
+                    table_cell(r.exhausted_retry_condition), table_cell(r.event_id),
                     display_path(r.file) + ":" + std::to_string(r.line)});
     if (std::find(used_files.begin(), used_files.end(), r.file) == used_files.end()) {
       used_files.push_back(r.file);
     }
   }
-  std::array<std::size_t, kColumns> widths{};
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < kColumns; ++c) widths[c] = std::max(widths[c], row[c].size());
-  }
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < kColumns; ++c) {
-      out << row[c];
-      if (c + 1 < kColumns) out << std::string(widths[c] - row[c].size() + 2, ' ');
-    }
-    out << '\n';
-  }
+  print_table(rows, out);
   out << plural(listing.records.size(), "dead letter", "dead letters") << " in "
       << plural(used_files.size(), "file", "files") << '\n';
 }

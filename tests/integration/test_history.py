@@ -2,10 +2,11 @@
 (reception, matched rules, each attempt), GET /events lists and filters receptions newest first,
 the history survives a restart, and bad queries say what to write instead."""
 import json
+import subprocess
 import urllib.parse
 from pathlib import Path
 
-from conftest import base_config, curl, post_json, wait_for
+from conftest import BINARY, base_config, curl, free_port, post_json, wait_for
 from test_durability import FAST_RETRIES, webhook, webhook_rule  # noqa: F401 (fixture)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
@@ -126,3 +127,40 @@ def test_with_the_history_off_the_routes_say_so(make_daemon):
     status, body = get_json(daemon.url + "/events")
     assert status == 404 and body["error"]["code"] == "HistoryDisabled"
     assert "history.enabled" in body["error"]["message"]
+
+
+def test_the_cli_lists_events_and_shows_a_journey(make_daemon, webhook):
+    config = base_config().replace("listen: 127.0.0.1:0", f"listen: 127.0.0.1:{free_port()}")
+    daemon = make_daemon(config, rules={"h.yaml": guardduty_rule(webhook.port)})
+    event_id = post_finding(daemon, guardduty_finding())
+    journey(daemon, event_id, "delivered")
+    other = post_finding(daemon, {"source": "custom.scanner", "detail-type": "Scan",
+                                  "detail": {}})
+
+    def cli(*args):
+        return subprocess.run([BINARY, "history", "-c", str(daemon.config), *args],
+                              capture_output=True, text=True, timeout=30)
+
+    proc = cli()
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["RECEIVED", "EVENT_ID", "BUS", "SOURCE", "DETAIL_TYPE", "RULES",
+                                "OUTCOME", "DELIVERED"]
+    assert other in lines[1] and "unmatched" in lines[1]
+    assert event_id in lines[2] and "to-hook" in lines[2] and "delivered" in lines[2]
+    assert lines[-1] == "2 events"
+
+    proc = cli("--rule", "to-hook", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [e["event_id"] for e in json.loads(proc.stdout)["events"]] == [event_id]
+
+    proc = cli("--event", event_id)
+    assert proc.returncode == 0, proc.stderr
+    assert f"event {event_id}, received" in proc.stdout
+    assert "matched: to-hook; outcome: delivered (1/1 delivered)" in proc.stdout
+    assert "delivered" in proc.stdout.splitlines()[-1] and "hook" in proc.stdout.splitlines()[-1]
+
+    proc = cli("--limit", "0")
+    assert proc.returncode == 1 and "limit must be a whole number from 1 to 1000" in proc.stderr
+    proc = cli("--event", "nothing-like-it")
+    assert proc.returncode == 1 and "EventNotFound" in proc.stderr

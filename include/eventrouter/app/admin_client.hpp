@@ -50,6 +50,9 @@ struct AdminResponse {
 Expected<AdminResponse, std::string> post_json(const AdminEndpoint& endpoint, std::string_view path,
                                                std::string_view body);
 
+// GETs `path` (with its query); errors as for post_json.
+Expected<AdminResponse, std::string> get(const AdminEndpoint& endpoint, std::string_view path);
+
 // Describes a non-2xx answer: "CODE: message (HTTP 4xx)" from the daemon's error body
 // ({"error":{"code":..,"message":..}}), or the status and the start of the body otherwise,
 // plus a hint for 401/403/404.
