@@ -110,6 +110,10 @@ void append_reception(std::string& out, const delivery::Journey& journey, bool w
         json::append_key(out, "error");
         json::append_string(out, s.error);
       }
+      if (s.status) {
+        json::append_key(out, "status");
+        out += std::to_string(*s.status);
+      }
       if (s.duration_us >= 0) {
         json::append_key(out, "duration_ms");
         out +=

@@ -120,7 +120,7 @@ void print_journey(simdjson::dom::element root, std::ostream& out) {
     simdjson::dom::array steps;
     if (reception["steps"].get(steps) || steps.size() == 0) continue;
     std::vector<std::vector<std::string>> rows{
-        {"AT", "STEP", "RULE", "TARGET", "ATTEMPT", "MS", "ERROR"}};
+        {"AT", "STEP", "RULE", "TARGET", "ATTEMPT", "STATUS", "MS", "ERROR"}};
     std::vector<std::string> outputs;
     for (auto step : steps) {
       double ms = -1;
@@ -133,8 +133,9 @@ void print_journey(simdjson::dom::element root, std::ostream& out) {
       const auto error = text_of(step, "error");
       rows.push_back({table_cell(text_of(step, "at")), table_cell(text_of(step, "kind")),
                       table_cell(text_of(step, "rule")), table_cell(text_of(step, "target")),
-                      std::to_string(number_of(step, "attempt")), duration,
-                      table_cell(error_code.empty() ? "" : error_code + ": " + error)});
+                      std::to_string(number_of(step, "attempt")),
+                      step["status"].is_int64() ? std::to_string(number_of(step, "status")) : "-",
+                      duration, table_cell(error_code.empty() ? "" : error_code + ": " + error)});
       const auto output = text_of(step, "output");
       if (!output.empty()) {
         outputs.push_back("output of " + text_of(step, "rule") + "/" + text_of(step, "target") +

@@ -363,6 +363,8 @@ void DeliveryCore::record_step(const Attempt& attempt, const char* kind,
   step.error_code = to_string(result.error_code);
   step.error = result.error_message;
   step.duration_us = attempt.last_duration_us;
+  step.status = result.status_code;
+  step.output = result.output;
   options_.history->record(std::move(step));
 }
 

@@ -126,7 +126,7 @@ struct History::Impl {
         "CREATE TABLE IF NOT EXISTS steps (reception INTEGER NOT NULL, at INTEGER NOT NULL, "
         "kind TEXT NOT NULL, rule TEXT NOT NULL, target TEXT NOT NULL, attempt INTEGER NOT NULL, "
         "error_code TEXT NOT NULL, error TEXT NOT NULL, duration_us INTEGER NOT NULL, "
-        "output TEXT NOT NULL)");
+        "output TEXT NOT NULL, status INTEGER)");
     db.exec("CREATE INDEX IF NOT EXISTS steps_by_reception ON steps(reception)");
   }
 
@@ -160,7 +160,7 @@ struct History::Impl {
     sqlite::Statement insert_step(
         writer_db,
         "INSERT INTO steps (reception, at, kind, rule, target, attempt, error_code, error, "
-        "duration_us, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "duration_us, output, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     sqlite::Statement count_delivered(
         writer_db, "UPDATE receptions SET delivered = delivered + 1 WHERE key = ?");
     sqlite::Statement count_failed(writer_db,
@@ -207,8 +207,13 @@ struct History::Impl {
                 .bind(7, s.error_code)
                 .bind(8, s.error)
                 .bind(9, s.duration_us)
-                .bind(10, s.output)
-                .run();
+                .bind(10, s.output);
+            if (s.status) {
+              insert_step.bind(11, *s.status);
+            } else {
+              insert_step.bind_null(11);
+            }
+            insert_step.run();
             if (s.kind == "delivered") count_delivered.bind(1, s.reception).run();
             if (s.kind == "dead_lettered" || s.kind == "dead_letter_failed") {
               count_failed.bind(1, s.reception).run();
@@ -304,7 +309,8 @@ struct History::Impl {
   void read_steps(Journey& journey) {
     sqlite::Statement steps(*reader_db,
                             "SELECT at, kind, rule, target, attempt, error_code, error, "
-                            "duration_us, output FROM steps WHERE reception = ? ORDER BY rowid");
+                            "duration_us, output, status FROM steps WHERE reception = ? "
+                            "ORDER BY rowid");
     steps.bind(1, journey.reception.key);
     while (steps.step()) {
       HistoryStep s;
@@ -319,6 +325,7 @@ struct History::Impl {
       s.error = steps.column_text(6);
       s.duration_us = steps.column_int(7);
       s.output = steps.column_text(8);
+      if (!steps.column_is_null(9)) s.status = static_cast<int>(steps.column_int(9));
       journey.steps.push_back(std::move(s));
     }
   }

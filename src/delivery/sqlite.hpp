@@ -61,6 +61,7 @@ class Statement {
 
   std::int64_t column_int(int index) const;
   std::string_view column_text(int index) const;  // valid until the next step
+  bool column_is_null(int index) const;
 
  private:
   Database& db_;

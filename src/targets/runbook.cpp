@@ -225,6 +225,12 @@ DeliveryResult RunbookTarget::run(const Invocation& invocation) {
       break;
   }
 
+  if (result.status == ProcessResult::Status::kExited) outcome.status_code = result.exit_code;
+  outcome.output = result.out;
+  if (!result.err.empty()) {
+    if (!outcome.output.empty() && outcome.output.back() != '\n') outcome.output += '\n';
+    outcome.output += "[stderr] " + result.err;
+  }
   const auto level =
       outcome.outcome == Outcome::kSuccess ? spdlog::level::info : spdlog::level::warn;
   spdlog::log(level, "{} event {} attempt {} {} in {}ms", who, invocation.event_id,

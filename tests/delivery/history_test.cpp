@@ -59,7 +59,9 @@ TEST(History, AJourneyHasItsRulesStepsAndOutcome) {
   TempDir dir;
   History history({dir / "history.db"});
   auto r = reception(history, "finding-1", {"page", "ticket"}, 2);
-  history.record(step(r, "retrying", "page", 1, "HTTP 503 Service Unavailable"));
+  auto failed = step(r, "retrying", "page", 1, "HTTP 503 Service Unavailable");
+  failed.status = 503;
+  history.record(failed);
   history.record(step(r, "delivered", "page", 2));
   history.flush();
 
@@ -75,6 +77,8 @@ TEST(History, AJourneyHasItsRulesStepsAndOutcome) {
   EXPECT_EQ(j.steps[0].kind, "retrying");
   EXPECT_EQ(j.steps[0].error, "HTTP 503 Service Unavailable");
   EXPECT_EQ(j.steps[0].duration_us, 1500);
+  EXPECT_EQ(j.steps[0].status, 503);
+  EXPECT_EQ(j.steps[1].status, std::nullopt);
   EXPECT_EQ(j.steps[1].kind, "delivered");
   EXPECT_EQ(j.steps[1].attempt, 2);
 

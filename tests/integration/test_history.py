@@ -164,3 +164,20 @@ def test_the_cli_lists_events_and_shows_a_journey(make_daemon, webhook):
     assert proc.returncode == 1 and "limit must be a whole number from 1 to 1000" in proc.stderr
     proc = cli("--event", "nothing-like-it")
     assert proc.returncode == 1 and "EventNotFound" in proc.stderr
+
+
+def test_a_runbooks_exit_code_and_output_are_in_its_journey(make_daemon, workdir):
+    flag = workdir / "ran-once"
+    script = workdir / "isolate.sh"
+    script.write_text("#!/bin/sh\necho isolating the instance\necho 'API throttled' >&2\n"
+                      f"[ -e {flag} ] && exit 0\ntouch {flag}\nexit 3\n")
+    script.chmod(0o755)
+    rule = ("rules:\n  - name: contain\n    event_pattern: {source: [aws.guardduty]}\n"
+            f"    targets:\n      - id: isolate\n        type: runbook\n        command: [{script}]\n")
+    daemon = make_daemon(base_config(extra=FAST_RETRIES), rules={"c.yaml": rule})
+    event_id = post_finding(daemon, guardduty_finding())
+
+    steps = journey(daemon, event_id, "delivered")["steps"]
+    assert [(s["kind"], s["status"]) for s in steps] == [("retrying", 3), ("delivered", 0)], steps
+    assert steps[0]["output"] == "isolating the instance\n[stderr] API throttled\n", steps[0]
+    assert "exited with 3" in steps[0]["error"]

@@ -52,6 +52,7 @@ struct HistoryStep {
   std::string rule, target;
   int attempt = 0;
   std::string error_code, error;
+  std::optional<int> status;      // the receiver's HTTP status or the runbook's exit code
   std::int64_t duration_us = -1;  // the attempt's; -1 when none was made
   std::string output;             // what the target printed (a runbook's output tail)
 };

@@ -46,13 +46,26 @@ struct DeliveryResult {
   ErrorCode error_code = ErrorCode::kNone;
   std::string error_message;                        // human readable, never contains secrets
   std::optional<std::chrono::seconds> retry_after;  // asked for by the target (HTTP Retry-After)
+  // For the history: the receiver's HTTP status or the runbook's exit code, and what the
+  // target printed (a runbook's stdout and stderr).
+  std::optional<int> status_code;
+  std::string output;
 
   static DeliveryResult ok() { return {}; }
   static DeliveryResult retryable(ErrorCode code, std::string message) {
-    return {Outcome::kRetryable, code, std::move(message), std::nullopt};
+    return failure(Outcome::kRetryable, code, std::move(message));
   }
   static DeliveryResult permanent(ErrorCode code, std::string message) {
-    return {Outcome::kPermanent, code, std::move(message), std::nullopt};
+    return failure(Outcome::kPermanent, code, std::move(message));
+  }
+
+ private:
+  static DeliveryResult failure(Outcome outcome, ErrorCode code, std::string message) {
+    DeliveryResult result;
+    result.outcome = outcome;
+    result.error_code = code;
+    result.error_message = std::move(message);
+    return result;
   }
 };
 
