@@ -230,7 +230,7 @@ def test_validate_names_auth_mistakes_without_the_secrets(make_daemon, workdir, 
             "oauth_client_credentials, not 'oauth'") in out
     assert f"{rules_file}:12:18: webhook target 'b': headers.Authorization conflicts with auth" \
         in out
-    assert (f"{rules_file}:16:66: webhook target 'c': auth.token_url: url must start with "
+    assert (f"{rules_file}:17:59: webhook target 'c': auth.token_url: url must start with "
             "http:// or https://") in out
     assert PASSWORD not in out
 
