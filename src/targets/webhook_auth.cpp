@@ -1,9 +1,10 @@
 #include "eventrouter/targets/webhook_auth.hpp"
 
-#include <unistd.h>
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <simdjson.h>
@@ -184,20 +185,36 @@ std::optional<std::string_view> string_field(simdjson::dom::element document, co
 }
 
 std::optional<std::chrono::seconds> expires_in_field(simdjson::dom::element document) {
-  constexpr std::int64_t year = 366LL * 24 * 3600;
+  constexpr std::int64_t year = 366LL * 24 * 3600;  // longer is as good as forever
   simdjson::dom::element field;
   if (document["expires_in"].get(field)) return std::nullopt;
   std::int64_t seconds = 0;
-  double real = 0;
-  std::string_view text;
-  if (!field.get_int64().get(seconds)) {
-  } else if (!field.get_double().get(real)) {
-    seconds = real > static_cast<double>(year) ? year : static_cast<std::int64_t>(real);
-  } else if (!field.get_string().get(text) && !text.empty() && text.size() < 12 &&
-             std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    seconds = std::stoll(std::string(text));  // some endpoints send it as a string
-  } else {
-    return std::nullopt;
+  switch (field.type()) {
+    case simdjson::dom::element_type::INT64:
+      if (field.get_int64().get(seconds)) return std::nullopt;
+      break;
+    case simdjson::dom::element_type::UINT64:
+      seconds = year;
+      break;
+    case simdjson::dom::element_type::DOUBLE: {
+      double real = 0;
+      if (field.get_double().get(real)) return std::nullopt;
+      seconds = real <= 0                           ? 0
+                : real >= static_cast<double>(year) ? year
+                                                    : static_cast<std::int64_t>(real);
+      break;
+    }
+    case simdjson::dom::element_type::STRING: {  // some endpoints send "3600"
+      std::string_view text;
+      if (field.get_string().get(text) || text.empty() || text.size() > 11 ||
+          !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return std::nullopt;
+      }
+      seconds = std::stoll(std::string(text));
+      break;
+    }
+    default:
+      return std::nullopt;
   }
   return std::chrono::seconds(std::clamp<std::int64_t>(seconds, 0, year));
 }

@@ -217,6 +217,18 @@ TEST(TokenResponse, AGrantedTokenIsRead) {
   token = parse_token_response(200, R"({"access_token":"t","expires_in":"120"})", kEndpoint, "s");
   ASSERT_TRUE(token);
   EXPECT_EQ(token->expires_in, std::chrono::seconds(120));
+  token = parse_token_response(200, R"({"access_token":"t","expires_in":59.9})", kEndpoint, "s");
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->expires_in, std::chrono::seconds(59));
+  token = parse_token_response(200, R"({"access_token":"t","expires_in":-5})", kEndpoint, "s");
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->expires_in, std::chrono::seconds(0));
+  token = parse_token_response(200, R"({"access_token":"t","expires_in":1e300})", kEndpoint, "s");
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->expires_in, std::chrono::seconds(366LL * 24 * 3600));
+  token = parse_token_response(200, R"({"access_token":"t","expires_in":"soon"})", kEndpoint, "s");
+  ASSERT_TRUE(token);
+  EXPECT_FALSE(token->expires_in);
 }
 
 TEST(TokenResponse, FailuresAreClassifiedAndNameTheEndpointAndError) {
