@@ -395,6 +395,32 @@ TEST_F(WebhookTest, TokenEndpointAnswersThatAreNoTokenAreRetryable) {
   EXPECT_EQ(seen[0].body, "grant_type=client_credentials&client_id=er&client_secret=TOPSECRET");
 }
 
+TEST_F(WebhookTest, AnHttpsTokenEndpointIsVerifiedAgainstAuthTlsCaFile) {
+  start_peer(true);
+  const std::string token_url = "https://localhost:" + std::to_string(peer_->port()) + "/token";
+  const std::string ca = (dir_ / "ca.pem").string();
+  // The peer's answer is text, not a token: reaching that complaint means TLS was accepted.
+  Target& trusted =
+      make(oauth_hook("http://127.0.0.1:9/", token_url, ", tls: {ca_file: " + ca + "}"));
+  DeliveryResult result = testing::deliver_and_wait(trusted, testing::invocation("{}"));
+  EXPECT_NE(result.error_message.find("without a JSON object"), std::string::npos)
+      << result.error_message;
+  EXPECT_EQ(requests().size(), 1u);
+  // The system store does not know the test CA: the secret is never sent.
+  Target& untrusted = make(oauth_hook("http://127.0.0.1:9/", token_url));
+  result = testing::deliver_and_wait(untrusted, testing::invocation("{}"));
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_EQ(result.error_code, ErrorCode::kConnectionFailure);
+  EXPECT_NE(result.error_message.find("token endpoint " + token_url + ": request failed"),
+            std::string::npos)
+      << result.error_message;
+  EXPECT_EQ(requests().size(), 1u);
+  Target& unverified = make(oauth_hook("http://127.0.0.1:9/", token_url, ", tls: {verify: false}"));
+  result = testing::deliver_and_wait(unverified, testing::invocation("{}"));
+  EXPECT_NE(result.error_message.find("without a JSON object"), std::string::npos)
+      << result.error_message;
+}
+
 TEST_F(WebhookTest, ShutdownEndsADeliveryWaitingForAToken) {
   start_peer();
   Target& target = make(oauth_hook(url("/in"), url("/hang"), ", timeout: 30s"));
