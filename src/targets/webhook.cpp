@@ -24,6 +24,7 @@
 
 #include "eventrouter/net/hmac.hpp"
 #include "eventrouter/targets/header_value.hpp"
+#include "eventrouter/targets/oauth_token_source.hpp"
 #include "eventrouter/transform/json_text.hpp"
 #include "spec_reader.hpp"
 
@@ -39,13 +40,6 @@ constexpr auto max_idle_time = std::chrono::seconds(30);
 constexpr std::size_t response_body_limit = 64 * 1024;
 // How long a delivery that failed for lack of local sockets waits, at least, before its retry.
 constexpr std::chrono::seconds local_exhaustion_pause{5};
-
-bool is_token(std::string_view name) {
-  static constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || extra.find(c) != std::string_view::npos;
-  });
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -128,6 +122,7 @@ struct WebhookTarget::State {
   asio::io_context& io;
   const std::size_t max_idle;
   std::shared_ptr<asio::ssl::context> ssl;  // the shared default, or the target's own
+  std::weak_ptr<OAuthTokenSource> tokens;   // with OAuth; gone once the target is
   std::string port_text;
 
   std::mutex mutex;
@@ -172,6 +167,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     // On the strand from here, like abort(): a start may meet a shutdown, and the resolver and
     // its timer must not be created while abort() cancels them.
+    if (uses_oauth()) {
+      return asio::post(executor_, [self = shared_from_this()] { self->request_token(); });
+    }
     asio::post(executor_, [self = shared_from_this()] { self->begin(); });
   }
 
@@ -187,6 +185,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     auto self = shared_from_this();
     asio::post(executor_, [self] {
       self->aborted_ = true;
+      // Nothing of this request is on the network yet; the token fetch ends on its own.
+      if (self->waiting_for_token_) return self->finish(aborted_result());
       if (self->resolve_timer_) self->resolve_timer_->cancel();
       if (self->resolver_) self->resolver_->cancel();
       if (self->conn_) self->conn_->close();
@@ -234,6 +234,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     set("X-Eventrouter-Target", invocation_.target);
     set("X-Eventrouter-Attempt", std::to_string(invocation_.attempt));
     for (const auto& [name, value] : config.headers) set(name, value);
+    // Basic and API key: fixed at load. OAuth's Bearer token is set once it is known.
+    if (config.auth && !config.auth->header_name.empty()) {
+      set(config.auth->header_name, config.auth->header_value);
+    }
     if (send_body) request_.body() = invocation_.payload;
     if (!config.hmac_secret.empty()) {
       const std::string timestamp = std::to_string(std::time(nullptr));
@@ -243,6 +247,59 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     request_.keep_alive(true);
     request_.prepare_payload();
     return problem;
+  }
+
+  bool uses_oauth() const {
+    return state_->config.auth &&
+           state_->config.auth->type == WebhookAuthType::kOAuthClientCredentials;
+  }
+
+  // On the strand: asks the target's token source for a token; the answer comes back on the
+  // strand (at once when a fresh token is cached).
+  void request_token() {
+    if (aborted_) return finish(aborted_result());
+    auto tokens = state_->tokens.lock();
+    if (!tokens) return finish(aborted_result());
+    waiting_for_token_ = true;
+    auto self = shared_from_this();
+    tokens->get([self](OAuthTokenSource::Result token) {
+      asio::post(self->executor_,
+                 [self, token = std::move(token)]() mutable { self->on_token(std::move(token)); });
+    });
+  }
+
+  void on_token(OAuthTokenSource::Result token) {
+    waiting_for_token_ = false;
+    if (aborted_) return finish(aborted_result());
+    if (!token) {
+      DeliveryResult result = token.error();
+      result.error_message =
+          "webhook " + state_->config.url.authority() + ": " + result.error_message;
+      if (conn_) state_->give_back(std::move(conn_));
+      return finish(std::move(result));
+    }
+    token_ = std::move(*token);
+    const std::string value = "Bearer " + token_;
+    if (auto problem = outgoing_value_problem("header Authorization", value)) {
+      return finish(
+          DeliveryResult::permanent(ErrorCode::kInvalidParameter,
+                                    "webhook " + state_->config.url.authority() + ": " + *problem));
+    }
+    request_.set(http::field::authorization, value);
+    begin();
+  }
+
+  // A 401 to an OAuth token: the token is refreshed once and the request sent again at once.
+  bool refresh_token_after(unsigned status, bool keep_connection) {
+    if (status != 401 || !uses_oauth() || token_refreshed_ || aborted_) return false;
+    token_refreshed_ = true;
+    if (auto tokens = state_->tokens.lock()) tokens->refused(token_);
+    if (!keep_connection) {
+      conn_->close();
+      conn_.reset();
+    }
+    request_token();
+    return true;
   }
 
   void begin() {
@@ -344,6 +401,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     if (ec) return fail(ec, "reading the response");
     auto& response = parser_->get();
+    const bool keep_connection = response.keep_alive() && !parser_->need_eof() && !aborted_;
+    if (refresh_token_after(response.result_int(), keep_connection)) return;
     DeliveryResult result =
         classify_http_status(response.result_int(), response.reason(), authority, response.body());
     if (result.outcome == Outcome::kRetryable) {
@@ -353,7 +412,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
             parse_retry_after(retry_after->value(), std::chrono::system_clock::now());
       }
     }
-    if (response.keep_alive() && !parser_->need_eof() && !aborted_) {
+    if (keep_connection) {
       state_->give_back(std::move(conn_));
     } else {
       conn_->close();
@@ -407,8 +466,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::optional<tcp::resolver> resolver_;
   std::optional<asio::steady_timer> resolve_timer_;
   std::chrono::steady_clock::time_point deadline_;
+  std::string token_;  // the OAuth token this request carries
   bool reused_ = false;
   bool retried_ = false;
+  bool waiting_for_token_ = false;  // only touched on the strand
+  bool token_refreshed_ = false;    // only touched on the strand
   bool resolve_timed_out_ = false;
   bool aborted_ = false;          // only touched on the strand
   bool started_ = false;          // under the state's mutex
@@ -440,7 +502,7 @@ std::optional<WebhookConfig> read_webhook_config(const TargetSpec& spec,
       static const std::vector<std::string> reserved = {
           "Host",       "Content-Length", "Transfer-Encoding",
           "Connection", signature_header, signature_timestamp_header};
-      if (!is_token(name)) {
+      if (!is_header_token(name)) {
         reader.problem(reader.get("headers"), "header name '" + name + "' is not a valid token");
       } else if (std::any_of(reserved.begin(), reserved.end(),
                              [&](const std::string& r) { return iequals(r, name); })) {
@@ -454,6 +516,7 @@ std::optional<WebhookConfig> read_webhook_config(const TargetSpec& spec,
     }
     config.headers = std::move(*headers);
   }
+  config.auth = read_webhook_auth(reader, spec.node, config.headers);
   if (auto timeout = reader.duration("timeout", config.timeout, std::chrono::milliseconds(10),
                                      std::chrono::minutes(5))) {
     config.timeout = *timeout;
@@ -560,6 +623,10 @@ WebhookTarget::WebhookTarget(WebhookConfig config, TargetContext& context,
                                   "': cannot set up TLS: " + error.code().message());
     }
   }
+  if (c.auth && c.auth->type == WebhookAuthType::kOAuthClientCredentials) {
+    tokens_ = std::make_shared<OAuthTokenSource>(c.auth->oauth, context.metrics, c.rule, c.id);
+    state_->tokens = tokens_;
+  }
 }
 
 WebhookTarget::~WebhookTarget() {
@@ -586,6 +653,8 @@ void WebhookTarget::on_stop() {
 }
 
 void WebhookTarget::abort() {
+  // After the grace period: a token fetch still under way ends now, and so do its waiters.
+  if (tokens_) tokens_->stop();
   std::vector<std::weak_ptr<Exchange>> remaining;
   {
     std::lock_guard lock(state_->mutex);
@@ -603,7 +672,7 @@ constexpr int kDefaultConcurrency = 16;
 const TargetType& webhook_target_type() {
   static const TargetType type{
       "webhook",
-      {"url", "method", "headers", "timeout", "hmac_secret", "tls"},
+      {"url", "method", "headers", "timeout", "hmac_secret", "tls", "auth"},
       {},
       {.max_concurrency = kDefaultConcurrency, .max_concurrency_limit = 256},
       [](const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {

@@ -349,6 +349,92 @@ TEST_F(WebhookTest, ShutdownCompletesQueuedDeliveriesOnceEach) {
   EXPECT_EQ(requests().size(), 1u) << "queued deliveries must not reach the receiver";
 }
 
+// An OAuth webhook whose token endpoint is `token_url` and whose receiver is the peer's /in.
+std::string oauth_hook(const std::string& receiver, const std::string& token_url,
+                       const std::string& extra = "") {
+  return "{id: hook, type: webhook, url: '" + receiver +
+         "', auth: {type: oauth_client_credentials, token_url: '" + token_url +
+         "', client_id: er, client_secret: TOPSECRET" + extra + "}}";
+}
+
+TEST_F(WebhookTest, AnUnreachableTokenEndpointIsRetryableAndNamed) {
+  start_peer();
+  boost::asio::ip::tcp::acceptor acceptor(io_, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const std::string token_url =
+      "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/oauth2/token";
+  acceptor.close();
+  Target& target = make(oauth_hook(url("/in"), token_url + "?tenant=TOPSECRET"));
+  const DeliveryResult result = testing::deliver_and_wait(target, testing::invocation("{}"));
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_EQ(result.error_code, ErrorCode::kConnectionFailure);
+  EXPECT_NE(result.error_message.find("token endpoint " + token_url + ": request failed"),
+            std::string::npos)
+      << result.error_message;
+  EXPECT_EQ(result.error_message.find("TOPSECRET"), std::string::npos) << result.error_message;
+  EXPECT_TRUE(requests().empty());  // nothing reached the webhook without a token
+}
+
+TEST_F(WebhookTest, TokenEndpointAnswersThatAreNoTokenAreRetryable) {
+  start_peer();
+  Target& busy = make(oauth_hook(url("/in"), url("/status/503")));
+  DeliveryResult result = testing::deliver_and_wait(busy, testing::invocation("{}"));
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_NE(
+      result.error_message.find("token endpoint " + url("/status/503") + " answered HTTP 503"),
+      std::string::npos)
+      << result.error_message;
+  // A 200 that is not JSON (a proxy's page, here the peer's text).
+  Target& text = make(oauth_hook(url("/in"), url("/text")));
+  result = testing::deliver_and_wait(text, testing::invocation("{}"));
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_NE(result.error_message.find("without a JSON object"), std::string::npos)
+      << result.error_message;
+  const auto seen = requests();
+  ASSERT_EQ(seen.size(), 2u);  // the two token requests, and no webhook request
+  EXPECT_EQ(seen[0].headers.at("content-type"), "application/x-www-form-urlencoded");
+  EXPECT_EQ(seen[0].body, "grant_type=client_credentials&client_id=er&client_secret=TOPSECRET");
+}
+
+TEST_F(WebhookTest, AnHttpsTokenEndpointIsVerifiedAgainstAuthTlsCaFile) {
+  start_peer(true);
+  const std::string token_url = "https://localhost:" + std::to_string(peer_->port()) + "/token";
+  const std::string ca = (dir_ / "ca.pem").string();
+  // The peer's answer is text, not a token: reaching that complaint means TLS was accepted.
+  Target& trusted =
+      make(oauth_hook("http://127.0.0.1:9/", token_url, ", tls: {ca_file: " + ca + "}"));
+  DeliveryResult result = testing::deliver_and_wait(trusted, testing::invocation("{}"));
+  EXPECT_NE(result.error_message.find("without a JSON object"), std::string::npos)
+      << result.error_message;
+  EXPECT_EQ(requests().size(), 1u);
+  // The system store does not know the test CA: the secret is never sent.
+  Target& untrusted = make(oauth_hook("http://127.0.0.1:9/", token_url));
+  result = testing::deliver_and_wait(untrusted, testing::invocation("{}"));
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  EXPECT_EQ(result.error_code, ErrorCode::kConnectionFailure);
+  EXPECT_NE(result.error_message.find("token endpoint " + token_url + ": request failed"),
+            std::string::npos)
+      << result.error_message;
+  EXPECT_EQ(requests().size(), 1u);
+  Target& unverified = make(oauth_hook("http://127.0.0.1:9/", token_url, ", tls: {verify: false}"));
+  result = testing::deliver_and_wait(unverified, testing::invocation("{}"));
+  EXPECT_NE(result.error_message.find("without a JSON object"), std::string::npos)
+      << result.error_message;
+}
+
+TEST_F(WebhookTest, ShutdownEndsADeliveryWaitingForAToken) {
+  start_peer();
+  Target& target = make(oauth_hook(url("/in"), url("/hang"), ", timeout: 30s"));
+  testing::Waiter waiter;
+  target.deliver(testing::invocation("{}"), waiter.completion());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto start = std::chrono::steady_clock::now();
+  target.shutdown(std::chrono::milliseconds(200));
+  const DeliveryResult result = waiter.wait(std::chrono::seconds(5));
+  EXPECT_EQ(result.outcome, Outcome::kRetryable);
+  targets_.clear();  // joins the fetch thread, whose transfer the shutdown aborted
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+}
+
 TEST(WebhookUnits, MaxConcurrencyDefaultsTo16) {
   std::vector<config::Diagnostic> problems;
   auto limits = read_target_limits(

@@ -5,6 +5,9 @@
 // line, without a socket) and rate_limit_per_second are the limits every target type has
 // (limits.hpp). 2xx is success; 408, 409, 401, 407, 429 and 5xx, timeouts and connection errors
 // are retryable (as EventBridge API destinations retry them); other statuses are permanent.
+// An optional `auth` (webhook_auth.hpp) adds Basic, API key or OAuth client-credentials
+// authorisation; with OAuth, a 401 answer refreshes the token and the request is sent again
+// once at once.
 
 #include <chrono>
 #include <memory>
@@ -19,8 +22,11 @@
 #include "eventrouter/targets/target_base.hpp"
 #include "eventrouter/targets/target_spec.hpp"
 #include "eventrouter/targets/target_type.hpp"
+#include "eventrouter/targets/webhook_auth.hpp"
 
 namespace eventrouter::targets {
+
+class OAuthTokenSource;
 
 // Header names used for signing (documented in docs/targets.md).
 inline constexpr const char* signature_timestamp_header = "X-Eventrouter-Timestamp";
@@ -38,6 +44,7 @@ struct WebhookConfig {
     bool verify = true;
     std::string client_cert_file, client_key_file;
   } tls;
+  std::optional<WebhookAuth> auth;  // none: no authorisation beyond `headers`
 };
 
 std::optional<WebhookConfig> read_webhook_config(const TargetSpec& spec,
@@ -73,6 +80,9 @@ class WebhookTarget final : public TargetBase {
   void abort() override;    // closes the sockets of requests still in flight
 
   std::shared_ptr<State> state_;
+  // With OAuth: owned here and not by State, so that it is never destroyed on its own fetch
+  // thread (requests reach it through State's weak pointer).
+  std::shared_ptr<OAuthTokenSource> tokens_;
 };
 
 }  // namespace eventrouter::targets
