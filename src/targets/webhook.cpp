@@ -582,16 +582,20 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
 
 DeliveryResult classify_http_status(unsigned status, std::string_view reason,
                                     const std::string& authority, std::string_view body) {
-  if (status >= 200 && status < 300) return DeliveryResult::ok();
-  std::string message = "webhook " + authority + " answered HTTP " + std::to_string(status);
-  if (!reason.empty()) message += " " + std::string(reason);
-  if (!body.empty()) message += ": " + printable_prefix(body);
-  if (status == 429) return DeliveryResult::retryable(ErrorCode::kThrottling, message);
-  if (status >= 500 || status == 401 || status == 407 || status == 408 || status == 409) {
-    return DeliveryResult::retryable(ErrorCode::kErrorFromTarget, message);
-  }
-  if (status >= 300 && status < 400) message += " (redirects are not followed)";
-  return DeliveryResult::permanent(ErrorCode::kErrorFromTarget, message);
+  DeliveryResult result = [&] {
+    if (status >= 200 && status < 300) return DeliveryResult::ok();
+    std::string message = "webhook " + authority + " answered HTTP " + std::to_string(status);
+    if (!reason.empty()) message += " " + std::string(reason);
+    if (!body.empty()) message += ": " + printable_prefix(body);
+    if (status == 429) return DeliveryResult::retryable(ErrorCode::kThrottling, message);
+    if (status >= 500 || status == 401 || status == 407 || status == 408 || status == 409) {
+      return DeliveryResult::retryable(ErrorCode::kErrorFromTarget, message);
+    }
+    if (status >= 300 && status < 400) message += " (redirects are not followed)";
+    return DeliveryResult::permanent(ErrorCode::kErrorFromTarget, message);
+  }();
+  result.status_code = static_cast<int>(status);
+  return result;
 }
 
 WebhookTarget::WebhookTarget(WebhookConfig config, TargetContext& context,

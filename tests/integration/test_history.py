@@ -68,6 +68,7 @@ def test_an_events_journey_shows_each_failed_attempt_and_the_delivery(make_daemo
     first = steps[0]
     assert first["attempt"] == 1 and first["target"] == "hook"
     assert first["error_code"] == "ERROR_FROM_TARGET" and "503" in first["error"], first
+    assert first["status"] == 503 and steps[-1]["status"] == 200
     assert first["duration_ms"] >= 0
     assert steps[-1]["attempt"] == len(steps)
 
