@@ -77,6 +77,8 @@ void Dispatcher::accept(std::vector<event::Event> events, server::SinkCompletion
 bool Dispatcher::fire(const std::string& rule, std::string event_json, std::string bus) {
   if (admission_->refusal()) return false;
   auto deployment = core_->current();
+  const rules::Rule* scheduled = deployment ? deployment->rules().find(rule) : nullptr;
+  if (!scheduled || !scheduled->schedule) return false;  // never a pattern rule's targets
   Batch batch;
   // Not archived: a replay matches patterns, which a scheduled event never went through.
   core_->plan(
