@@ -619,20 +619,12 @@ TEST_F(DispatcherTest, AReplayOfOneRuleTakesOnlyThatRule) {
 }
 
 TEST_F(DispatcherTest, AScheduledEventGoesToItsRuleAloneWithoutMatching) {
-  start(rule_yaml() + "  - name: beat
-            schedule
-        : rate(1 minute) targets
-        : "
-          "      - {id: t2, type: queue_file, path: q2.jsonl}
-          "
-          "  - name: off
-        state
-        : DISABLED schedule
-        : rate(1 minute) targets
-        : "
-          "      - {id: t3, type: queue_file, path: q3.jsonl}
-          ",
-              & store_);
+  start(rule_yaml() +
+            "  - name: beat\n    schedule: rate(1 minute)\n    targets:\n"
+            "      - {id: t2, type: queue_file, path: q2.jsonl}\n"
+            "  - name: off\n    state: DISABLED\n    schedule: rate(1 minute)\n    targets:\n"
+            "      - {id: t3, type: queue_file, path: q3.jsonl}\n",
+        &store_);
   // Shaped like an event r1's pattern matches: it still goes to beat's target alone.
   EXPECT_TRUE(dispatcher_->fire("beat", event_json("s1"), "default"));
   ASSERT_TRUE(eventually([&] { return dispatcher_->pending() == 0 && script_.call_count() == 1; }));
