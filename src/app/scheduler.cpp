@@ -105,7 +105,21 @@ std::string scheduled_event_json(const rules::Rule& rule, rules::ScheduleTime du
 }
 
 Scheduler::Scheduler(RuleSource rules, Fire fire, metrics::Registry& metrics, ScheduleClock clock)
-    : rules_(std::move(rules)), fire_(std::move(fire)), metrics_(metrics), clock_(clock) {}
+    : rules_(std::move(rules)), fire_(std::move(fire)), metrics_(metrics), clock_(clock) {
+  // The loaded rules' counters exist from the start, at 0, so that rate() sees the first fire.
+  if (auto rule_set = rules_()) {
+    for (const auto& rule : rule_set->rules()) {
+      if (rule.schedule) fires_of(rule.name);
+    }
+  }
+}
+
+metrics::Counter& Scheduler::fires_of(const std::string& rule) {
+  return metrics_.counter(
+      "eventrouter_schedule_fires_total",
+      "Scheduled events this router fired (recorded, or published to the cluster), by rule.",
+      {{"rule", rule}});
+}
 
 Scheduler::~Scheduler() {
   stop();
@@ -162,12 +176,7 @@ std::optional<rules::ScheduleTime> Scheduler::tick() {
     if (next.at && *next.at <= now) {
       const auto due = *next.at;
       if (fire_(rule, due, scheduled_event_json(rule, due))) {
-        metrics_
-            .counter("eventrouter_schedule_fires_total",
-                     "Scheduled events this router fired (recorded, or published to the cluster), "
-                     "by rule.",
-                     {{"rule", rule.name}})
-            .inc();
+        fires_of(rule.name).inc();
       } else {
         spdlog::warn("schedule of rule {}: the event due at {} was not taken", rule.name,
                      format_rfc3339(due));

@@ -66,6 +66,7 @@ class Scheduler {
   void run();
   // Fires what is due and returns the earliest next due time.
   std::optional<rules::ScheduleTime> tick();
+  metrics::Counter& fires_of(const std::string& rule);  // bounded by the rules loaded
 
   RuleSource rules_;
   Fire fire_;
