@@ -172,6 +172,7 @@ std::optional<rules::ScheduleTime> Scheduler::tick() {
       next = std::move(it->second);
     } else {  // new, changed or re-enabled: due from now on
       next = Next{rule.schedule->expression(), rule.bus, rule.schedule->next_after(now)};
+      fires_of(rule.name);  // a rule a reload added is counted from 0 too
     }
     if (next.at && *next.at <= now) {
       const auto due = *next.at;

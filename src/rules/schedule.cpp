@@ -180,7 +180,7 @@ ParseResult read_item(Field field, Token item, std::vector<bool>& allowed) {
         return field_error(field, range, "a range goes from the smaller value to the larger");
       }
       last = *b;
-    } else if (step > 1 || item.text.find('/') != std::string_view::npos) {
+    } else if (item.text.find('/') != std::string_view::npos) {
       last = spec.hi;  // a/step: from a to the end of the field
     }
   }
