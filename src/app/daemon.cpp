@@ -12,6 +12,7 @@
 
 #include "admin_api.hpp"
 #include "eventrouter/app/logging.hpp"
+#include "eventrouter/app/scheduler.hpp"
 #include "eventrouter/app/watchdog.hpp"
 #include "eventrouter/delivery/cluster_bus.hpp"
 #include "eventrouter/delivery/dispatcher.hpp"
@@ -157,6 +158,7 @@ Daemon::Daemon(const std::filesystem::path& config_file)
 Daemon::~Daemon() {
   // If run() never ran (start() failed), its teardown is done here; otherwise this is a no-op.
   if (drainer_.joinable()) drainer_.join();
+  scheduler_.reset();                        // it fires into the dispatcher and the cluster
   if (cluster_) cluster_->stop_consuming();  // it hands events to the dispatcher
   prepared_.reset();
   if (dispatcher_) dispatcher_->deploy(nullptr);
@@ -268,6 +270,12 @@ void Daemon::deploy_rules() {
     cluster_->start_consuming(*dispatcher_);
   }
   admin_ = std::make_unique<AdminApi>(*dispatcher_);
+  scheduler_ = std::make_unique<Scheduler>(
+      [this] { return store_->current(); },
+      [this](const rules::Rule& rule, rules::ScheduleTime due, std::string json) {
+        return fire_scheduled(rule, due, std::move(json));
+      },
+      metrics_, ScheduleClock::from_environment());
   reloads_ok_ = &metrics_.counter("eventrouter_rule_reloads_total", "Rule reloads, by outcome.",
                                   {{"outcome", "success"}});
   reloads_failed_ = &metrics_.counter("eventrouter_rule_reloads_total", "Rule reloads, by outcome.",
@@ -279,6 +287,18 @@ void Daemon::deploy_rules() {
     dispatcher_->deploy(std::move(prepared_));
     if (cluster_) cluster_->set_rules_digest(rules_digest(*rule_set));
   });
+}
+
+// With the cluster backend every router publishes the event and the stream keeps one copy.
+bool Daemon::fire_scheduled(const rules::Rule& rule, rules::ScheduleTime due, std::string json) {
+  if (!cluster_) return dispatcher_->fire(rule.name, std::move(json), rule.bus);
+  auto published =
+      cluster_->publish_scheduled(rule.name, due.time_since_epoch().count(), rule.bus, json);
+  if (!published) {
+    spdlog::warn("schedule of rule {}: cannot publish to the cluster: {}", rule.name,
+                 published.error());
+  }
+  return published.has_value();
 }
 
 void Daemon::start_server() {
@@ -374,6 +394,7 @@ int Daemon::run() {
   watchdog_ = std::make_unique<Watchdog>(io_);
 
   delivery_io_->start();
+  scheduler_->start();  // not after stop(): it is a no-op then
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads_; ++i) pool.emplace_back([this] { io_.run(); });
   io_.run();
@@ -403,6 +424,7 @@ void Daemon::drain() {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (server_->open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  scheduler_->stop();                        // fires no more
   if (cluster_) cluster_->stop_consuming();  // no new events taken from here on
   dispatcher_->shutdown(config_.delivery.shutdown_grace);
   // What is still queued (delivery progress) is written before the process ends.

@@ -374,6 +374,19 @@ void ClusterBus::accept(std::vector<event::Event> events, server::SinkCompletion
   s.publisher->accept(std::move(events), std::move(done));
 }
 
+Expected<bool, std::string> ClusterBus::publish_scheduled(const std::string& rule, std::int64_t due,
+                                                          const std::string& bus,
+                                                          const std::string& event_json) {
+  auto& s = *state_;
+  if (!s.layout_ready) return unexpected(std::string("the NATS cluster is not reachable"));
+  auto msg = make_msg(s.layout.event_subject(bus), event_json);
+  set_header(msg.get(), kMsgIdHeader, "schedule/" + rule + "/" + std::to_string(due));
+  set_header(msg.get(), kBusHeader, bus);
+  set_header(msg.get(), kIngestedAtHeader, now_millis_text());
+  set_header(msg.get(), kOnlyRuleHeader, rule);
+  return s.publisher->publish_and_wait(std::move(msg));
+}
+
 std::string ClusterBus::where(const std::filesystem::path&) const {
   return "the stream " + state_->layout.dlq_stream;
 }

@@ -50,7 +50,14 @@ void DeliveryCore::plan(std::shared_ptr<EventState> event,
   const std::size_t first = matched.size();
   if (deployment) {
     if (!batch.matches.deployment) batch.matches.deployment = deployment;
-    deployment->rules().match(event->bus, simdjson::padded_string_view(event->json), matched);
+    // A scheduled rule's event (see Dispatcher::fire) goes to that rule alone, unmatched.
+    const rules::Rule* scheduled =
+        only_rule.empty() ? nullptr : deployment->rules().find(only_rule);
+    if (scheduled && scheduled->schedule) {
+      if (scheduled->enabled && scheduled->bus == event->bus) matched.push_back(scheduled);
+    } else {
+      deployment->rules().match(event->bus, simdjson::padded_string_view(event->json), matched);
+    }
   }
   if (!only_rule.empty()) {
     matched.erase(

@@ -1,5 +1,7 @@
 #include "eventrouter/delivery/dispatcher.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "admin_operations.hpp"
 #include "admission.hpp"
 #include "delivery_core.hpp"
@@ -70,6 +72,26 @@ void Dispatcher::accept(std::vector<event::Event> events, server::SinkCompletion
     if (!failure) return done(std::nullopt);
     done(store_refusal(*failure));
   });
+}
+
+bool Dispatcher::fire(const std::string& rule, std::string event_json, std::string bus) {
+  if (admission_->refusal()) return false;
+  auto deployment = core_->current();
+  const rules::Rule* scheduled = deployment ? deployment->rules().find(rule) : nullptr;
+  if (!scheduled || !scheduled->schedule) return false;  // never a pattern rule's targets
+  Batch batch;
+  // Not archived: a replay matches patterns, which a scheduled event never went through.
+  auto event =
+      make_event_state(EventOrigin{std::move(event_json), std::move(bus),
+                                   std::chrono::system_clock::now(), std::nullopt, false, 0});
+  event->origin = "schedule";
+  core_->plan(std::move(event), deployment, rule, batch);
+  if (batch.attempts.empty()) return false;
+  core_->submit(std::move(batch), [rule](std::optional<StoreFailure> failure) {
+    if (failure)
+      spdlog::error("schedule of rule {}: its event was not recorded: {}", rule, failure->message);
+  });
+  return true;
 }
 
 std::size_t Dispatcher::take_logged(LoggedEvent logged) {

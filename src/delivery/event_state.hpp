@@ -28,7 +28,7 @@ struct EventState {
   std::string ingestion_time;     // ingested_at as targets' placeholders show it
   bool archived = false;          // the store keeps it after its deliveries finish
   std::atomic<int> remaining{0};  // deliveries not finished
-  const char* origin = "ingest";  // for the history: "ingest", "replay" or "redrive"
+  const char* origin = "ingest";  // for the history: "ingest", "replay", "redrive", "schedule"
   // Its reception in the history; 0 without one (no history, or resumed after a restart).
   std::int64_t history_key = 0;
 };

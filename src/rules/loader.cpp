@@ -12,6 +12,7 @@
 #include "eventrouter/config/yaml_file.hpp"
 #include "eventrouter/config/yaml_json.hpp"
 #include "eventrouter/pattern/pattern.hpp"
+#include "eventrouter/rules/schedule.hpp"
 
 namespace eventrouter::rules {
 
@@ -22,8 +23,8 @@ using config::YamlFile;
 namespace {
 
 const std::vector<std::string> kFileKeys = {"rules"};
-const std::vector<std::string> kRuleKeys = {"name",  "description",   "bus",
-                                            "state", "event_pattern", "targets"};
+const std::vector<std::string> kRuleKeys = {"name",          "description", "bus",    "state",
+                                            "event_pattern", "schedule",    "targets"};
 const std::vector<std::string> kStates = {"ENABLED", "DISABLED"};
 const std::vector<std::string> kRetryKeys = {"maximum_retry_attempts", "maximum_event_age_seconds"};
 const std::vector<std::string> kDeadLetterKeys = {"path"};
@@ -68,6 +69,27 @@ std::optional<std::string> pattern_text(YamlFile& file, const YAML::Node& node) 
     file.error(node, "event_pattern is empty; give a mapping such as {source: [aws.guardduty]}");
   }
   return std::nullopt;
+}
+
+// A schedule expression, checked for syntax and for firing at least once from now on.
+std::optional<Schedule> read_schedule(YamlFile& file, const MapEntry& entry,
+                                      const std::string& named) {
+  auto text = config::read_string(file, entry.value, "schedule");
+  if (!text) return std::nullopt;
+  auto schedule = Schedule::parse(*text);
+  if (!schedule) {
+    file.error(entry.value, "schedule: " + schedule.error().message);
+    return std::nullopt;
+  }
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  if (!schedule->next_after(now)) {
+    file.error(entry.value, "schedule: " + *text + " of " + named +
+                                " never fires: no time from now to the end of its last year "
+                                "matches (check the day against the month, e.g. 30 in "
+                                "February, and the year field)");
+    return std::nullopt;
+  }
+  return std::move(*schedule);
 }
 
 std::optional<std::string> read_name(YamlFile& file, const YAML::Node& node,
@@ -298,7 +320,16 @@ void read_rule(YamlFile& file, LoadContext& ctx, const YAML::Node& node) {
 
   std::optional<pattern::Pattern> compiled;
   std::string canonical;
-  if (const MapEntry* e = config::find_entry(entries, "event_pattern")) {
+  std::optional<Schedule> schedule;
+  const MapEntry* schedule_entry = config::find_entry(entries, "schedule");
+  const MapEntry* pattern_entry = config::find_entry(entries, "event_pattern");
+  if (schedule_entry) schedule = read_schedule(file, *schedule_entry, named);
+  if (schedule_entry && pattern_entry) {
+    file.error(schedule_entry->key_node,
+               named +
+                   " has both event_pattern and schedule; give exactly one (a rule either "
+                   "matches events or runs on a schedule)");
+  } else if (const MapEntry* e = pattern_entry) {
     if (auto text = pattern_text(file, e->value)) {
       auto result = pattern::compile(*text);
       if (result) {
@@ -308,16 +339,18 @@ void read_rule(YamlFile& file, LoadContext& ctx, const YAML::Node& node) {
         file.error(e->value, result.error());
       }
     }
-  } else {
-    file.error(node, named + " has no event_pattern; give the pattern events must match");
+  } else if (!schedule_entry) {
+    file.error(node, named +
+                         " has no event_pattern; give the pattern events must match (or a "
+                         "schedule such as rate(5 minutes))");
   }
 
   std::vector<targets::TargetSpec> specs;
   read_targets(file, ctx, config::find_entry(entries, "targets"), name, node, specs);
-  if (file.error_count() != errors_before || !compiled) return;
+  if (file.error_count() != errors_before || (!compiled && !schedule)) return;
   ctx.rules.push_back(Rule{std::move(name), std::move(description), std::move(bus), enabled,
-                           std::move(canonical), *compiled, std::move(specs),
-                           position_of(file, node), nullptr});
+                           std::move(canonical), std::move(compiled), std::move(schedule),
+                           std::move(specs), position_of(file, node), nullptr});
 }
 
 void read_rule_file(const fs::path& path, LoadContext& ctx,

@@ -32,8 +32,13 @@ void append_rule(std::string& out, const Rule& rule) {
   json::append_string(out, rule.bus);
   json::append_key(out, "state");
   json::append_string(out, rule.enabled ? "ENABLED" : "DISABLED");
-  json::append_key(out, "event_pattern");
-  out += rule.event_pattern;  // compact JSON already
+  if (rule.schedule) {
+    json::append_key(out, "schedule");
+    json::append_string(out, rule.schedule->expression());
+  } else {
+    json::append_key(out, "event_pattern");
+    out += rule.event_pattern;  // compact JSON already
+  }
   json::append_key(out, "targets");
   out += '[';
   for (std::size_t i = 0; i < rule.targets.size(); ++i) {

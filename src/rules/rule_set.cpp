@@ -14,9 +14,10 @@ RuleSet::RuleSet(std::vector<Rule> rules, std::vector<std::filesystem::path> fil
     if (!rule.match_count) rule.match_count = std::make_shared<std::atomic<std::uint64_t>>(0);
     auto& [patterns, rule_of] = per_bus[rule.bus];
     if (!rule.enabled) continue;
-    patterns.push_back(rule.pattern);
-    rule_of.push_back(i);
     ++enabled_;
+    if (!rule.pattern) continue;  // a scheduled rule is fired, never matched
+    patterns.push_back(*rule.pattern);
+    rule_of.push_back(i);
   }
   for (auto& [bus, entry] : per_bus) {
     buses_.emplace(bus, Bus{pattern::Matcher(std::move(entry.first)), std::move(entry.second)});

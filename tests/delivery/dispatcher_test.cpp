@@ -652,5 +652,31 @@ TEST_F(DispatcherTest, AReplayOfOneRuleTakesOnlyThatRule) {
   EXPECT_EQ(script_.calls()[0].invocation.rule, "r2");
 }
 
+TEST_F(DispatcherTest, AScheduledEventGoesToItsRuleAloneWithoutMatching) {
+  start(rule_yaml() +
+            "  - name: beat\n    schedule: rate(1 minute)\n    targets:\n"
+            "      - {id: t2, type: queue_file, path: q2.jsonl}\n"
+            "  - name: off\n    state: DISABLED\n    schedule: rate(1 minute)\n    targets:\n"
+            "      - {id: t3, type: queue_file, path: q3.jsonl}\n",
+        &store_);
+  // Shaped like an event r1's pattern matches: it still goes to beat's target alone.
+  EXPECT_TRUE(dispatcher_->fire("beat", event_json("s1"), "default"));
+  ASSERT_TRUE(eventually([&] { return dispatcher_->pending() == 0 && script_.call_count() == 1; }));
+  EXPECT_EQ(script_.calls()[0].invocation.rule, "beat");
+  EXPECT_EQ(script_.calls()[0].invocation.target, "t2");
+  EXPECT_EQ(script_.calls()[0].invocation.event_id, "s1");
+  ASSERT_EQ(store_.deliveries().size(), 1u);  // recorded like any delivery
+  EXPECT_EQ(store_.deliveries()[0].rule, "beat");
+  // Not a scheduled rule, disabled, another bus, unknown: nothing is delivered.
+  EXPECT_FALSE(dispatcher_->fire("r1", event_json("s2"), "default"));
+  EXPECT_FALSE(dispatcher_->fire("off", event_json("s3"), "default"));
+  EXPECT_FALSE(dispatcher_->fire("beat", event_json("s4"), "other"));
+  EXPECT_FALSE(dispatcher_->fire("nope", event_json("s5"), "default"));
+  // After shutdown the engine takes no scheduled event either.
+  shutdown(0ms);
+  EXPECT_FALSE(dispatcher_->fire("beat", event_json("s6"), "default"));
+  EXPECT_EQ(script_.call_count(), 1u);
+}
+
 }  // namespace
 }  // namespace eventrouter::delivery

@@ -187,7 +187,7 @@ def test_metrics_after_a_scripted_run(make_daemon, workdir, peer):
     status, _, _ = curl("-X", "POST", "-H", "Content-Type: application/json",
                         "--data-binary", "{not json", daemon.url + "/events")
     assert status == 400
-    assert curl(daemon.url + "/events")[0] == 405
+    assert curl("-X", "PUT", daemon.url + "/events")[0] == 405  # GET lists the history
     assert curl(daemon.url + "/no/such/path")[0] == 404
     assert curl(daemon.url + "/healthz")[0] == 200
 
@@ -320,7 +320,10 @@ def test_metrics_after_a_scripted_run(make_daemon, workdir, peer):
 
 def test_every_metric_named_in_the_operations_doc_exists(make_daemon, workdir, peer):
     """docs/operations.md's metric list and sample alerts name only metrics the daemon serves."""
-    daemon = make_daemon(rules={"r.yaml": rules_yaml(workdir, peer.port)})
+    # A scheduled rule has its fires counter (at 0) from the start, before its first due time.
+    scheduled = ("rules:\n  - name: nightly\n    schedule: cron(0 3 * * ? *)\n    targets:\n"
+                 "      - {id: q, type: queue_file, path: nightly.jsonl}\n")
+    daemon = make_daemon(rules={"r.yaml": rules_yaml(workdir, peer.port), "s.yaml": scheduled})
     # Labelled families show up with their first series: one rejected event, one received.
     status, _, _ = post_json(daemon.url + "/events", json.dumps([
         {"source": "other.app", "detail-type": "X", "detail": {}}, {"source": "other.app"}]))

@@ -134,7 +134,7 @@ TEST_F(ShippedRules, DisabledExampleWouldMatchItsFixture) {
   const Rule* rule = rules_->find("console-login-without-mfa");
   ASSERT_NE(rule, nullptr);
   EXPECT_FALSE(rule->enabled);
-  auto result = pattern::matches(rule->pattern, fixture("cloudtrail-console-login-no-mfa.json"));
+  auto result = pattern::matches(*rule->pattern, fixture("cloudtrail-console-login-no-mfa.json"));
   ASSERT_TRUE(result) << result.error();
   EXPECT_TRUE(*result);
 }
@@ -159,7 +159,7 @@ TEST_F(ShippedRules, EnabledRulesNeedNothingTheMachineLacks) {
     const Rule* rule = rules_->find(name);
     ASSERT_NE(rule, nullptr) << name;
     EXPECT_FALSE(rule->enabled) << name;
-    auto result = pattern::matches(rule->pattern, fixture(event));
+    auto result = pattern::matches(*rule->pattern, fixture(event));
     ASSERT_TRUE(result) << result.error();
     EXPECT_TRUE(*result) << name << " would not match " << event;
   }

@@ -20,6 +20,7 @@
 #include "eventrouter/config/config.hpp"
 #include "eventrouter/delivery/deployment_reaper.hpp"
 #include "eventrouter/metrics/registry.hpp"
+#include "eventrouter/rules/schedule.hpp"
 #include "eventrouter/targets/target.hpp"
 
 namespace eventrouter::delivery {
@@ -31,6 +32,7 @@ class Journal;
 class StateDirLock;
 }  // namespace eventrouter::delivery
 namespace eventrouter::rules {
+struct Rule;
 class RuleStore;
 class RulesDirectoryWatcher;
 }  // namespace eventrouter::rules
@@ -43,6 +45,7 @@ namespace eventrouter::app {
 
 class AdminApi;
 class IoThreads;
+class Scheduler;
 class TokenList;
 class Watchdog;
 
@@ -86,6 +89,7 @@ class Daemon {
   void watch_rules();
   void wait_for_signal();
   void drain();
+  bool fire_scheduled(const rules::Rule& rule, rules::ScheduleTime due, std::string json);
 
   config::Config config_;
   unsigned threads_;
@@ -110,6 +114,7 @@ class Daemon {
   std::unique_ptr<delivery::ClusterBus> cluster_;  // bus.backend: nats, instead of the journal
   std::unique_ptr<delivery::Dispatcher> dispatcher_;
   std::unique_ptr<AdminApi> admin_;
+  std::unique_ptr<Scheduler> scheduler_;  // fires scheduled rules into the dispatcher or cluster
   // A reload's new deployment, built before the swap (on_prepare) and deployed by on_swap.
   std::shared_ptr<delivery::Deployment> prepared_;
   metrics::Counter* reloads_ok_ = nullptr;

@@ -78,6 +78,12 @@ class ClusterBus : public server::EventSink, public AdminBackend, public DeadLet
 
   // Ingest.
   void accept(std::vector<event::Event> events, server::SinkCompletion done) override;
+  // A scheduled rule's event for `due` (epoch seconds), published by every router: its
+  // message id (schedule/RULE/DUE) lets the stream keep one copy, which one router delivers
+  // to that rule alone. Waits for the stream's acknowledgement.
+  Expected<bool, std::string> publish_scheduled(const std::string& rule, std::int64_t due,
+                                                const std::string& bus,
+                                                const std::string& event_json);
   // Replays and redrives become work messages any router takes.
   Expected<ReplayResult, AdminError> replay(const ReplayRequest& request,
                                             Deployment* deployment) override;

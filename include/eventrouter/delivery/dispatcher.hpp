@@ -104,6 +104,12 @@ class Dispatcher : public server::EventSink {
 
   void accept(std::vector<event::Event> events, server::SinkCompletion done) override;
 
+  // Delivers a scheduled rule's event (built by the caller) to that rule's targets only, on
+  // `bus`, through the same store, retries and dead letters as an accepted event. Returns
+  // whether deliveries were recorded: false while the engine refuses events (stopping, full),
+  // or when the rule is not loaded, disabled or not scheduled.
+  bool fire(const std::string& rule, std::string event_json, std::string bus);
+
   // Delivers an event from a shared log: matches it (or takes its one target), skips the
   // deliveries its progress says are done, and starts the rest, resuming their attempt count.
   // Returns how many deliveries started; 0 means the log may forget the event now.

@@ -36,7 +36,7 @@ struct HistoryReception {
   std::string event_id, bus, source, detail_type;
   EpochMillis received_at = 0;
   std::uint64_t size = 0;
-  std::string origin;              // "ingest", "replay", "redrive"
+  std::string origin;              // "ingest", "replay", "redrive", "schedule"
   std::vector<std::string> rules;  // matched, each once
   int deliveries = 0;              // planned (rule, target) deliveries
 };

@@ -4,11 +4,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "eventrouter/pattern/pattern.hpp"
+#include "eventrouter/rules/schedule.hpp"
 #include "eventrouter/targets/target_spec.hpp"
 
 namespace eventrouter::rules {
@@ -19,7 +21,8 @@ struct Rule {
   std::string bus;          // "default" unless the rule names another bus
   bool enabled = true;      // state: ENABLED; DISABLED rules are loaded and checked, never matched
   std::string event_pattern;                 // the pattern as compact JSON (for GET /rules)
-  pattern::Pattern pattern;                  // the compiled pattern
+  std::optional<pattern::Pattern> pattern;   // the compiled pattern; nothing when scheduled
+  std::optional<Schedule> schedule;          // a scheduled rule's; it matches no events
   std::vector<targets::TargetSpec> targets;  // 1 to 5, ids unique within the rule
   targets::SourcePosition position;          // where the rule's mapping starts
   // Accepted events matched so far. Shared with the rule of the same name in later rule sets, so
