@@ -81,7 +81,7 @@ Expected<ReplayResult, AdminError> AdminOperations::replay(const ReplayRequest& 
       core_.plan(
           make_event_state(EventOrigin{with_replay_name(e.json, request.name), std::move(e.bus),
                                        SystemClock::now(), std::nullopt, false, 0}),
-          deployment, request.rule, batch);
+          deployment, request.rule, batch, DeliveryCore::Controls::kBypass);
     }
     result.events_replayed += stored.size();
     result.deliveries += batch.attempts.size();

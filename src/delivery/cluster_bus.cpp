@@ -320,6 +320,7 @@ void ClusterBus::State::take(natsMsg* raw) {
   if (event.bus.empty()) event.bus = "default";
   event.ingested_at = from_millis_text(header(raw, kIngestedAtHeader), stored_at);
   event.only_rule = header(raw, kOnlyRuleHeader);
+  event.replayed = natsMsg_GetSubject(raw) == layout.replay_subject();
   if (natsMsg_GetSubject(raw) == layout.redrive_subject()) {
     event.only_target = std::pair{header(raw, kRuleHeader), header(raw, kTargetHeader)};
   }

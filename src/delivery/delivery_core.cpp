@@ -10,6 +10,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include "eventrouter/util/ids.hpp"
+#include "storm_digest.hpp"
+
 namespace eventrouter::delivery {
 
 namespace net = boost::asio;
@@ -22,7 +25,8 @@ DeliveryCore::DeliveryCore(net::io_context& io, const DispatcherOptions& options
       store_(store),
       metrics_(metrics),
       archives_(store.can_archive() && options.archive_retention.count() > 0),
-      dead_letter_sink_(options.dead_letter_sink ? *options.dead_letter_sink : dead_letters_) {}
+      dead_letter_sink_(options.dead_letter_sink ? *options.dead_letter_sink : dead_letters_),
+      gate_(metrics.registry) {}
 
 void DeliveryCore::deploy(std::shared_ptr<Deployment> deployment) {
   std::shared_ptr<Deployment> old;
@@ -30,9 +34,13 @@ void DeliveryCore::deploy(std::shared_ptr<Deployment> deployment) {
     std::lock_guard lock(deployment_mutex_);
     std::erase_if(deployed_, [](const auto& weak) { return weak.expired(); });
     deployed_.push_back(deployment);
-    old = std::exchange(deployment_, std::move(deployment));
+    old = std::exchange(deployment_, deployment);
   }
   // The old deployment's targets shut down when its last attempt lets go of it.
+  // Dedup and storm state follow the rules by name: what a removed rule (or control) held goes.
+  if (!deployment) return;
+  for (auto& digest : gate_.keep_only(deployment->rules().rules()))
+    send_digest(std::move(digest), false);
 }
 
 std::shared_ptr<Deployment> DeliveryCore::current() const {
@@ -42,7 +50,7 @@ std::shared_ptr<Deployment> DeliveryCore::current() const {
 
 void DeliveryCore::plan(std::shared_ptr<EventState> event,
                         const std::shared_ptr<Deployment>& deployment, const std::string& only_rule,
-                        Batch& batch) {
+                        Batch& batch, Controls controls) {
   // Matched straight into the batch's list, which submit() counts if the batch is recorded.
   auto& matched = batch.matches.rules;
   const std::size_t first = matched.size();
@@ -58,12 +66,16 @@ void DeliveryCore::plan(std::shared_ptr<EventState> event,
   }
   std::size_t planned = 0;
   for (std::size_t i = first; i < matched.size(); ++i) {
+    if (controls == Controls::kApply &&
+        !gate_.admit(*matched[i], event->json, event->fields.id, batch.controls)) {
+      continue;  // suppressed or held: a match (counted) without deliveries for this rule
+    }
     for (DeployedTarget* target : deployment->targets_of(*matched[i])) {
       add(batch, event, deployment, target);
       ++planned;
     }
   }
-  if (planned == 0) {
+  if (matched.size() == first) {
     batch.matches.unmatched.push_back(&metrics_.unmatched.get(event->bus));
     spdlog::debug("event {} from {} on bus {} matched no rule", event->fields.id,
                   event->fields.source, event->bus);
@@ -102,7 +114,15 @@ void DeliveryCore::count(const Matches& matches) {
   for (metrics::Counter* unmatched : matches.unmatched) unmatched->inc();
 }
 
+void DeliveryCore::apply_controls(GateEffects& effects) {
+  for (auto& due : effects.due) schedule_digest(std::move(due));
+  effects.due.clear();
+  for (auto& digest : effects.ready) send_digest(std::move(digest), false);
+  effects.ready.clear();
+}
+
 void DeliveryCore::submit(Batch batch, Submitted done) {
+  apply_controls(batch.controls);
   pending_.fetch_add(batch.attempts.size());
   const auto ids = store_.reserve_ids(batch.events.size(), batch.attempts.size());
   // The records are views, built into vectors this thread keeps from batch to batch, so that
@@ -125,23 +145,27 @@ void DeliveryCore::submit(Batch batch, Submitted done) {
     records.deliveries.push_back(NewDelivery{a->id, a->event->seq, a->target->rule->name,
                                              a->target->spec->id, to_epoch_millis(a->created_at)});
   }
-  store_.append(records.events, records.deliveries,
-                [this, attempts = std::move(batch.attempts), matches = std::move(batch.matches),
-                 done = std::move(done)](std::optional<StoreFailure> failure) mutable {
-                  if (failure) {
-                    pending_.fetch_sub(attempts.size());
-                    return done(std::move(failure));
-                  }
-                  // Before answering: a scrape after the 200 sees the counts.
-                  count(matches);
-                  done(std::nullopt);
-                  // Invocations start on the I/O threads: the store's writer goes back to
-                  // committing, and a caller holding a lock (redrive holds the dead-letter file's)
-                  // is not re-entered by an invocation that fails at once.
-                  net::post(io_, [this, attempts = std::move(attempts)]() mutable {
-                    for (auto& attempt : attempts) start(std::move(attempt));
-                  });
-                });
+  store_.append_with_dedup(
+      records.events, records.deliveries, batch.controls.records,
+      [this, attempts = std::move(batch.attempts), matches = std::move(batch.matches),
+       firings = std::move(batch.controls.firings),
+       done = std::move(done)](std::optional<StoreFailure> failure) mutable {
+        if (failure) {
+          // Not delivered, so not fired: the producer's retry is not a duplicate.
+          gate_.undo(firings);
+          pending_.fetch_sub(attempts.size());
+          return done(std::move(failure));
+        }
+        // Before answering: a scrape after the 200 sees the counts.
+        count(matches);
+        done(std::nullopt);
+        // Invocations start on the I/O threads: the store's writer goes back to
+        // committing, and a caller holding a lock (redrive holds the dead-letter file's)
+        // is not re-entered by an invocation that fails at once.
+        net::post(io_, [this, attempts = std::move(attempts)]() mutable {
+          for (auto& attempt : attempts) start(std::move(attempt));
+        });
+      });
   spare = std::move(records);
 }
 
@@ -151,6 +175,64 @@ std::optional<StoreFailure> DeliveryCore::submit_and_wait(Batch batch) {
   submit(std::move(batch),
          [&promise](std::optional<StoreFailure> failure) { promise.set_value(failure); });
   return result.get();
+}
+
+void DeliveryCore::schedule_digest(DigestDue due) {
+  const auto delay =
+      std::max(std::chrono::milliseconds(0),
+               std::chrono::duration_cast<std::chrono::milliseconds>(due.window_end - gate_.now()));
+  auto timer = std::make_shared<net::steady_timer>(io_, delay);
+  {
+    std::lock_guard lock(digest_timers_mutex_);
+    digest_timers_.insert(timer);
+  }
+  timer->async_wait([this, timer, due = std::move(due)](boost::system::error_code error) {
+    {
+      std::lock_guard lock(digest_timers_mutex_);
+      digest_timers_.erase(timer);
+    }
+    // At shutdown the open windows are closed by shutdown() itself.
+    if (error || stopping_.load()) return;
+    if (auto digest = gate_.close_window(due.rule, due.window_start))
+      send_digest(std::move(*digest), false);
+  });
+}
+
+void DeliveryCore::send_digest(DigestReady digest, bool wait) {
+  auto deployment = current();
+  const rules::Rule* rule = deployment ? deployment->rules().find(digest.rule) : nullptr;
+  if (rule == nullptr) {
+    spdlog::warn(
+        "storm digest of rule {} not sent: the rule is no longer loaded ({} held "
+        "events, {} to {}; archived events can be replayed)",
+        digest.rule, digest.summary.held, format_rfc3339(digest.summary.window_start),
+        format_rfc3339(digest.summary.window_end));
+    return;
+  }
+  const auto now = SystemClock::now();
+  auto json = storm_digest_json(digest, make_uuid_v4(), now);
+  auto event =
+      make_event_state(EventOrigin{std::move(json), rule->bus, now, std::nullopt, archives_, 0});
+  Batch batch;
+  for (DeployedTarget* target : deployment->targets_of(*rule))
+    add(batch, event, deployment, target);
+  event->remaining = static_cast<int>(batch.attempts.size());
+  batch.events.push_back(event);
+  spdlog::info("rule {} held {} of {} matches between {} and {}; sending its storm digest {}",
+               digest.rule, digest.summary.held, digest.summary.held + digest.summary.delivered,
+               format_rfc3339(digest.summary.window_start),
+               format_rfc3339(digest.summary.window_end), event->fields.id);
+  const auto failed = [id = event->fields.id, rule = digest.rule](const StoreFailure& failure) {
+    spdlog::error("storm digest {} of rule {} could not be recorded: {}", id, rule,
+                  failure.message);
+  };
+  if (wait) {
+    if (auto failure = submit_and_wait(std::move(batch))) failed(*failure);
+    return;
+  }
+  submit(std::move(batch), [failed](std::optional<StoreFailure> failure) {
+    if (failure) failed(*failure);
+  });
 }
 
 void DeliveryCore::start(std::shared_ptr<Attempt> attempt) {
@@ -319,6 +401,17 @@ void DeliveryCore::release(Attempt& attempt) {
 
 std::size_t DeliveryCore::resume(DeliveryStore::Pending pending) {
   auto deployment = current();
+  if (deployment) {
+    try {
+      gate_.restore(store_.load_dedup(to_epoch_millis(gate_.now())), deployment->rules().rules());
+    } catch (const std::exception& e) {
+      // Forgetting the keys costs repeated deliveries, not lost ones: start anyway.
+      spdlog::error(
+          "dedup keys could not be loaded from the journal ({}); duplicates of "
+          "events delivered before the restart will be delivered again",
+          e.what());
+    }
+  }
   std::unordered_map<std::int64_t, std::shared_ptr<EventState>> events;
   for (auto& stored : pending.events) {
     events.emplace(stored.seq,
@@ -369,6 +462,13 @@ std::size_t DeliveryCore::resume(DeliveryStore::Pending pending) {
 
 void DeliveryCore::shutdown(std::chrono::milliseconds grace) {
   stopping_.store(true);
+  {
+    std::lock_guard lock(digest_timers_mutex_);
+    for (const auto& timer : digest_timers_) timer->cancel();
+  }
+  // Open storm windows end now: their digests are recorded before the store closes, so a
+  // restart does not lose them.
+  for (auto& digest : gate_.close_all()) send_digest(std::move(digest), true);
   {
     // Retries not yet due will not be made here: their handlers set them aside.
     std::lock_guard lock(waiting_mutex_);

@@ -13,6 +13,7 @@
 #include "event_json.hpp"
 #include "eventrouter/delivery/deployment.hpp"
 #include "eventrouter/metrics/registry.hpp"
+#include "response_gate.hpp"
 
 namespace eventrouter::delivery {
 
@@ -67,6 +68,7 @@ struct Batch {
   std::vector<std::shared_ptr<EventState>> events;
   std::vector<std::shared_ptr<Attempt>> attempts;
   Matches matches;
+  GateEffects controls;  // what dedup and storm control decided for it
 };
 
 }  // namespace eventrouter::delivery
