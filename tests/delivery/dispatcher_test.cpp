@@ -527,7 +527,8 @@ std::string two_target_rule_yaml() {
 }
 
 LoggedEvent logged(std::int64_t seq, const std::string& id) {
-  return LoggedEvent{seq, event_json(id), "default", std::chrono::system_clock::now(), {}, {}, {}};
+  return LoggedEvent{seq, event_json(id), "default", std::chrono::system_clock::now(),
+                     {},  false,          {},        {}};
 }
 
 TEST_F(DispatcherTest, ALoggedEventIsDeliveredUnderTheLogsNumberAndFinishedThere) {

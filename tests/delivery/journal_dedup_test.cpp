@@ -36,6 +36,13 @@ std::optional<StoreFailure> append_with_dedup(Journal& journal, std::int64_t seq
   return future.get();
 }
 
+JournalOptions options(const TempDir& dir) {
+  JournalOptions out;
+  out.state_dir = dir.path();
+  out.fsync = false;
+  return out;
+}
+
 DedupRecord key(std::string rule, std::string key, EpochMillis fired_at, EpochMillis expires_at) {
   return DedupRecord{std::move(rule), std::move(key), "refire-" + std::to_string(fired_at),
                      fired_at, expires_at};
@@ -52,7 +59,7 @@ TEST(JournalDedup, KeysSurviveAReopenOldestFirstAndEvictionsRemoveThem) {
   const EpochMillis now = to_epoch_millis(std::chrono::system_clock::now());
   const EpochMillis hour = 3600 * 1000;
   {
-    Journal journal(JournalOptions{dir.path(), false});
+    Journal journal(options(dir));
     ASSERT_FALSE(append_with_dedup(
         journal, 1,
         {key("r", "k2", now - 10, now + hour), key("r", "k1", now - 20, now + hour),
@@ -61,7 +68,7 @@ TEST(JournalDedup, KeysSurviveAReopenOldestFirstAndEvictionsRemoveThem) {
     ASSERT_FALSE(append_with_dedup(
         journal, 2, {key("r", "k1", now, now + hour), DedupRecord{"r", "k2", "", 0, 0}}));
   }
-  Journal journal(JournalOptions{dir.path(), false});
+  Journal journal(options(dir));
   const auto records = journal.load_dedup(now);
   EXPECT_THAT(keys_of(records), ::testing::ElementsAre("other/k1", "r/k1"));
   ASSERT_EQ(records.size(), 2u);
@@ -74,12 +81,12 @@ TEST(JournalDedup, ExpiredKeysAreDropped) {
   TempDir dir;
   const EpochMillis now = to_epoch_millis(std::chrono::system_clock::now());
   {
-    Journal journal(JournalOptions{dir.path(), false});
+    Journal journal(options(dir));
     ASSERT_FALSE(append_with_dedup(
         journal, 1,
         {key("r", "old", now - 2000, now - 1000), key("r", "live", now - 10, now + 60000)}));
   }
-  Journal journal(JournalOptions{dir.path(), false});
+  Journal journal(options(dir));
   EXPECT_THAT(keys_of(journal.load_dedup(now)), ::testing::ElementsAre("r/live"));
   // Later than the live key's end, nothing is left.
   EXPECT_TRUE(journal.load_dedup(now + 60000).empty());
@@ -88,7 +95,7 @@ TEST(JournalDedup, ExpiredKeysAreDropped) {
 TEST(JournalDedup, AnAppendWithoutKeysLeavesTheKeysAlone) {
   TempDir dir;
   const EpochMillis now = to_epoch_millis(std::chrono::system_clock::now());
-  Journal journal(JournalOptions{dir.path(), false});
+  Journal journal(options(dir));
   ASSERT_FALSE(append_with_dedup(journal, 1, {key("r", "k", now, now + 60000)}));
   ASSERT_FALSE(append_with_dedup(journal, 2, {}));
   EXPECT_EQ(journal.load_dedup(now).size(), 1u);

@@ -12,6 +12,7 @@
 
 #include "../../src/delivery/storm_digest.hpp"
 #include "eventrouter/metrics/registry.hpp"
+#include "eventrouter/pattern/pattern.hpp"
 #include "eventrouter/util/ids.hpp"
 
 namespace eventrouter::delivery {
@@ -33,11 +34,17 @@ std::string finding(const std::string& id, int severity, int count,
 
 rules::Rule rule_with(std::optional<rules::DedupSettings> dedup,
                       std::optional<rules::StormSettings> storm, std::string name = "r") {
-  rules::Rule rule;
-  rule.name = std::move(name);
-  rule.controls.dedup = std::move(dedup);
-  rule.controls.max_invocations = std::move(storm);
-  return rule;
+  auto pattern = pattern::compile(R"({"source":["aws.guardduty"]})");
+  return rules::Rule{std::move(name),
+                     "",
+                     "default",
+                     true,
+                     R"({"source":["aws.guardduty"]})",
+                     *pattern,
+                     {},
+                     {},
+                     nullptr,
+                     rules::ResponseControls{std::move(dedup), std::move(storm)}};
 }
 
 rules::DedupSettings guardduty_dedup(std::chrono::milliseconds window = 6h) {
@@ -309,7 +316,7 @@ TEST_F(GateTest, AReloadThatDropsARuleClosesItsWindowAndForgetsItsKeys) {
   EXPECT_FALSE(admit(rule, finding("f1", 8, 2)));
   auto closed = gate_.keep_only({});
   ASSERT_EQ(closed.size(), 1u);
-  EXPECT_EQ(closed[0].summary.held, 2u);
+  EXPECT_EQ(closed[0].summary.held, 1u);
   EXPECT_TRUE(admit(rule, finding("f1", 8, 3)));  // back, with no memory
 }
 

@@ -130,18 +130,18 @@ TEST(ResponseControls, DedupProblemsPointAtTheValue) {
 
 TEST(ResponseControls, MaxInvocationsProblemsPointAtTheValue) {
   EXPECT_THAT(problems_for(rule_file("    max_invocations: {count: 0, per: 1m}\n")),
-              ElementsAre(HasSubstr("rules.yaml:4:33: max_invocations.count is out of range: "
+              ElementsAre(HasSubstr("rules.yaml:4:30: max_invocations.count is out of range: "
                                     "'0' is not a whole number from 1")));
   EXPECT_THAT(problems_for(rule_file("    max_invocations: {count: 5, per: 500ms}\n")),
-              ElementsAre("rules.yaml:4:41: max_invocations.per is 500ms; it must be from 1s "
+              ElementsAre("rules.yaml:4:38: max_invocations.per is 500ms; it must be from 1s "
                           "to 1d"));
   EXPECT_THAT(problems_for(rule_file("    max_invocations: {count: 5, per: 2d}\n")),
               ElementsAre(HasSubstr("max_invocations.per is 2d")));
   EXPECT_THAT(problems_for(rule_file(
                   "    max_invocations: {count: 5, per: 1m, digest_field: 'a b', every: 1m}\n")),
-              ElementsAre(HasSubstr("rules.yaml:4:58: max_invocations.digest_field is not a "
+              ElementsAre(HasSubstr("rules.yaml:4:56: max_invocations.digest_field is not a "
                                     "valid path"),
-                          HasSubstr("rules.yaml:4:65: unknown key 'every' in max_invocations")));
+                          HasSubstr("rules.yaml:4:63: unknown key 'every' in max_invocations")));
   EXPECT_THAT(problems_for(rule_file("    max_invocations: {}\n")),
               ElementsAre(HasSubstr("max_invocations has no count"),
                           HasSubstr("max_invocations has no per")));
