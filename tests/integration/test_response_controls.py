@@ -118,22 +118,28 @@ def settle(daemon):
                     timeout=20)
 
 
-def test_guardduty_resends_are_delivered_once_and_a_higher_severity_again(make_daemon, hook):
-    daemon = make_daemon(base_config(), rules={"r.yaml": guardduty_rule(hook.url, DEDUP)})
+def test_guardduty_resends_are_delivered_once_and_a_higher_severity_again(make_daemon, hook,
+                                                                         backend):
+    # On the cluster backend the router that takes the events decides (one router here).
+    daemon = make_daemon(backend.config(), rules={"r.yaml": guardduty_rule(hook.url, DEDUP)})
     for count in (3, 4, 5, 6):
         post(daemon, [finding(count)])
-    settle(daemon)
-    ids = to_rule(hook)
     # `everything` has no dedup: four deliveries; `guardduty-high` one.
+    assert wait_for(lambda: len(hook.received()) >= 5, timeout=20)
+    settle(daemon)
+    time.sleep(0.3)  # nothing else is on its way
+    ids = to_rule(hook)
     assert sorted(ids) == sorted(["event-3-8", "event-3-8", "event-4-8", "event-5-8",
                                   "event-6-8"]), ids
     assert metric(daemon, 'eventrouter_dedup_suppressed_total{rule="guardduty-high"}') == 3
 
     post(daemon, [finding(7, severity=9)])  # GuardDuty raised the severity: delivered again
     post(daemon, [finding(8, severity=9)])  # and then suppressed again
+    assert wait_for(lambda: len(hook.received()) >= 8, timeout=20)
     settle(daemon)
+    time.sleep(0.3)
     ids = to_rule(hook)
-    assert ids.count("event-7-9") == 2 and ids.count("event-8-9") == 1, ids
+    assert len(ids) == 8 and ids.count("event-7-9") == 2 and ids.count("event-8-9") == 1, ids
     assert metric(daemon, 'eventrouter_dedup_suppressed_total{rule="guardduty-high"}') == 4
 
     # GET /rules shows the settings.
@@ -194,15 +200,19 @@ def small_finding(n):
             "detail": {"id": f"finding-{n}", "type": TYPES[n % 3], "severity": 5}}
 
 
-def test_a_storm_gives_count_deliveries_then_one_digest(make_daemon, hook):
-    daemon = make_daemon(base_config(), rules={"r.yaml": STORM_RULE.format(url=hook.url)})
+def test_a_storm_gives_count_deliveries_then_one_digest(make_daemon, hook, backend):
+    # The cluster's router counts the events as it takes them from the stream, later than
+    # ingest: a longer window keeps the whole storm in one window on a busy machine.
+    per = "3s" if backend.name == "journal" else "10s"
+    rules = STORM_RULE.format(url=hook.url).replace("per: 3s", f"per: {per}")
+    daemon = make_daemon(backend.config(), rules={"r.yaml": rules})
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
     started = time.time()
     for first in range(0, 1000, 100):
         post(daemon, [small_finding(n) for n in range(first, first + 100)])
     assert time.time() - started < 3, "the storm must fit in the window for this test"
     digests = wait_for(lambda: [b for b in hook.received() if b["source"] == "eventrouter"],
-                       timeout=15)
+                       timeout=30)
     assert len(digests) == 1, hook.received()
     settle(daemon)
     time.sleep(0.5)  # nothing else is on its way
@@ -227,7 +237,8 @@ def test_a_storm_gives_count_deliveries_then_one_digest(make_daemon, hook):
     until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
     status, _, body = post_json(daemon.url + "/replays", json.dumps(
         {"name": "after-storm", "rule": "storm", "from": since, "to": until}))
-    assert status == 200 and body["deliveries"] == 1000, body
+    # The cluster's routers plan replayed events as they take them: no count of deliveries.
+    assert status == 200 and body["events_replayed"] >= 1000, body
     replayed = wait_for(lambda: len([b for b in hook.received() if b.get("replay-name")]) == 1000,
                         timeout=60)
     assert replayed
