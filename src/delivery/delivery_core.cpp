@@ -26,7 +26,9 @@ DeliveryCore::DeliveryCore(net::io_context& io, const DispatcherOptions& options
       metrics_(metrics),
       archives_(store.can_archive() && options.archive_retention.count() > 0),
       dead_letter_sink_(options.dead_letter_sink ? *options.dead_letter_sink : dead_letters_),
-      gate_(metrics.registry) {}
+      gate_(metrics.registry) {
+  gate_.share(options.shared_dedup);
+}
 
 void DeliveryCore::deploy(std::shared_ptr<Deployment> deployment) {
   std::shared_ptr<Deployment> old;
@@ -67,7 +69,7 @@ void DeliveryCore::plan(std::shared_ptr<EventState> event,
   std::size_t planned = 0;
   for (std::size_t i = first; i < matched.size(); ++i) {
     if (controls == Controls::kApply &&
-        !gate_.admit(*matched[i], event->json, event->fields.id, batch.controls)) {
+        !gate_.admit(*matched[i], event->json, event->fields.id, batch.controls, event->seq)) {
       continue;  // suppressed or held: a match (counted) without deliveries for this rule
     }
     for (DeployedTarget* target : deployment->targets_of(*matched[i])) {

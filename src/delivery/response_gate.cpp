@@ -93,7 +93,7 @@ std::shared_ptr<ResponseGate::RuleState> ResponseGate::state_of(const std::strin
 }
 
 bool ResponseGate::admit(const rules::Rule& rule, std::string_view json, std::string_view id,
-                         GateEffects& effects) {
+                         GateEffects& effects, std::int64_t seq) {
   const auto& controls = rule.controls;
   if (!controls.dedup && !controls.max_invocations) return true;
   // The event passed ingest's checks; one that cannot be read here reads as all nulls.
@@ -102,7 +102,7 @@ bool ResponseGate::admit(const rules::Rule& rule, std::string_view json, std::st
   const auto now = now_();
   auto state = state_of(rule.name);
   std::lock_guard lock(state->mutex);
-  if (controls.dedup && !admit_dedup(rule, *controls.dedup, *state, event, id, now, effects)) {
+  if (controls.dedup && !admit_dedup(rule, *controls.dedup, *state, event, id, seq, now, effects)) {
     return false;
   }
   if (!controls.max_invocations) return true;
@@ -128,10 +128,24 @@ bool ResponseGate::admit(const rules::Rule& rule, std::string_view json, std::st
 
 bool ResponseGate::admit_dedup(const rules::Rule& rule, const rules::DedupSettings& settings,
                                RuleState& state, simdjson::ondemand::document* event,
-                               std::string_view id, TimePoint now, GateEffects& effects) {
+                               std::string_view id, std::int64_t seq, TimePoint now,
+                               GateEffects& effects) {
   if (!state.dedup) state.dedup.emplace(max_keys_);
   const DedupHash key = digest_of(event, settings.key);
   const DedupHash refire = digest_of(event, settings.refire_when_changed);
+  if (shared_ != nullptr) {
+    const auto fired =
+        shared_->fire(rule.name, hex(key), hex(refire), seq, to_epoch_millis(now), settings.window);
+    if (fired) {
+      if (*fired) return true;
+      suppressed_.get(rule.name).inc();
+      spdlog::debug(
+          "event {} suppressed by rule {}'s dedup (its key fired within {} ms, on "
+          "this router or another)",
+          id, rule.name, settings.window.count());
+      return false;
+    }
+  }
   const auto outcome = state.dedup->decide(key, refire, now, settings.window);
   if (outcome.verdict == DedupTable::Verdict::kSuppress) {
     suppressed_.get(rule.name).inc();

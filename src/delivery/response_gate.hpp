@@ -20,6 +20,7 @@
 
 #include "dedup_table.hpp"
 #include "eventrouter/delivery/delivery_store.hpp"
+#include "eventrouter/delivery/shared_dedup.hpp"
 #include "eventrouter/metrics/registry.hpp"
 #include "eventrouter/rules/rule.hpp"
 #include "storm_window.hpp"
@@ -69,8 +70,9 @@ class ResponseGate {
 
   // Whether `rule`'s targets get the event (`json`, with simdjson's padding; `id` for logs).
   // A rule without controls always passes.
+  // `seq`: the shared log's number for the event (cluster backend), 0 when it has none yet.
   bool admit(const rules::Rule& rule, std::string_view json, std::string_view id,
-             GateEffects& effects);
+             GateEffects& effects, std::int64_t seq = 0);
   // The batch these firings belong to was not recorded: they did not happen.
   void undo(const std::vector<DedupFiring>& firings);
   // Dedup state from the store (at start, oldest firing first), for the rules of `rules`.
@@ -84,6 +86,9 @@ class ResponseGate {
   std::vector<DigestReady> keep_only(const std::vector<rules::Rule>& rules);
 
   TimePoint now() const { return now_(); }
+  // From now on dedup asks `shared` (other routers' keys) first; the local keys are the
+  // fallback when it cannot be reached.
+  void share(SharedDedup* shared) { shared_ = shared; }
 
  private:
   struct RuleState {
@@ -95,13 +100,14 @@ class ResponseGate {
   std::shared_ptr<RuleState> state_of(const std::string& rule);
   std::shared_ptr<RuleState> find(const std::string& rule);
   bool admit_dedup(const rules::Rule& rule, const rules::DedupSettings& settings, RuleState& state,
-                   simdjson::ondemand::document* event, std::string_view id, TimePoint now,
-                   GateEffects& effects);
+                   simdjson::ondemand::document* event, std::string_view id, std::int64_t seq,
+                   TimePoint now, GateEffects& effects);
 
   metrics::Registry& metrics_;
   metrics::LabeledCounters suppressed_, held_, evicted_;
   std::size_t max_keys_;
   Now now_;
+  SharedDedup* shared_ = nullptr;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<RuleState>, std::less<>> rules_;
 };

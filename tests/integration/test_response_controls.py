@@ -258,3 +258,42 @@ def test_the_open_window_digest_goes_out_at_shutdown(make_daemon, hook):
                        timeout=15)
     assert len(digests) == 1
     assert digests[0]["detail"]["held"] == 3 and digests[0]["detail"]["delivered"] == 5
+
+
+def test_routers_of_a_cluster_share_their_dedup_keys(tmp_path):
+    """A duplicate taken by another router (here: router b, started after router a delivered the
+    first copy and stopped) is suppressed: the keys live in the cluster's bucket."""
+    from cluster_peers import Receiver, cluster_config
+    from conftest import Daemon
+    from nats_cluster import NatsCluster, available
+    if not available():
+        pytest.skip("nats-server is not installed (scripts/deps.sh installs it)")
+    receiver = Receiver()
+    rules = {"r.yaml": f"""rules:
+  - name: guardduty-high
+    event_pattern: {{source: [aws.guardduty]}}
+{DEDUP}
+    targets:
+      - {{id: high, type: webhook, url: "{receiver.url('high')}"}}
+"""}
+    with NatsCluster(tmp_path / "nats", nodes=1) as nats:
+        a = Daemon(tmp_path / "a", cluster_config(nats, "a"), rules).start()
+        b = Daemon(tmp_path / "b", cluster_config(nats, "b"), rules)
+        try:
+            assert a.wait_for_log("stream EVENTROUTER ready", 20)
+            post(a, [finding(3)])
+            assert wait_for(lambda: receiver.received("high") == {"event-3-8"}, timeout=20)
+            assert a.stop() == 0
+            b.start()
+            assert b.wait_for_log("stream EVENTROUTER ready", 20)
+            post(b, [finding(4)])  # the same finding, re-sent: b takes it
+            assert wait_for(lambda: metric(
+                b, 'eventrouter_dedup_suppressed_total{rule="guardduty-high"}') == 1, timeout=20)
+            post(b, [finding(5, severity=9)])  # a higher severity fires on b
+            assert wait_for(lambda: "event-5-9" in receiver.received("high"), timeout=20)
+            time.sleep(0.5)
+            assert receiver.received("high") == {"event-3-8", "event-5-9"}
+        finally:
+            a.stop()
+            b.stop()
+            receiver.close()
