@@ -29,7 +29,10 @@ class ClusterDedupTest : public ::testing::Test {
     layout_ = std::make_unique<ClusterLayout>(config_);
     a_ = connect("a");
     b_ = connect("b");
-    ASSERT_TRUE(ensure_layout(a_->jetstream(), *layout_, LayoutSettings{}));
+    LayoutSettings settings;
+    settings.max_bytes = 16 << 20;  // the test server's store is small
+    auto made = ensure_layout(a_->jetstream(), *layout_, settings);
+    ASSERT_TRUE(made) << made.error();
   }
 
   std::shared_ptr<nats::Connection> connect(const std::string& name) {
