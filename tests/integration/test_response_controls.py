@@ -208,8 +208,8 @@ def test_a_storm_gives_count_deliveries_then_one_digest(make_daemon, hook, backe
     daemon = make_daemon(backend.config(), rules={"r.yaml": rules})
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
     started = time.time()
-    for first in range(0, 1000, 100):
-        post(daemon, [small_finding(n) for n in range(first, first + 100)])
+    for first in range(0, 1000, 250):  # four requests of 250 findings (60 KiB each)
+        post(daemon, [small_finding(n) for n in range(first, first + 250)])
     assert time.time() - started < 3, "the storm must fit in the window for this test"
     digests = wait_for(lambda: [b for b in hook.received() if b["source"] == "eventrouter"],
                        timeout=30)
