@@ -254,9 +254,10 @@ void Daemon::deploy_rules() {
   }
   delivery::DeliveryStore* store = journal_.get();
   if (cluster_) store = &cluster_->store();
-  dispatcher_ = std::make_unique<delivery::Dispatcher>(
-      delivery_io_->context(), dispatch_options(config_, store, cluster_.get(), history_.get()),
-      metrics_);
+  auto options = dispatch_options(config_, store, cluster_.get(), history_.get());
+  if (cluster_) options.shared_dedup = &cluster_->shared_dedup();
+  dispatcher_ =
+      std::make_unique<delivery::Dispatcher>(delivery_io_->context(), std::move(options), metrics_);
   if (cluster_) dispatcher_->set_admin_backend(cluster_.get());
   try {
     dispatcher_->deploy(

@@ -184,9 +184,10 @@ Expected<delivery::HistoryQuery, std::string> parse_history_query(
     } else if (key == "bus") {
       out.bus = *value;
     } else if (key == "outcome") {
-      if (*value != "unmatched" && *value != "pending" && *value != "delivered" &&
-          *value != "failed") {
-        return unexpected(std::string("outcome must be unmatched, pending, delivered or failed"));
+      if (*value != "unmatched" && *value != "suppressed" && *value != "pending" &&
+          *value != "delivered" && *value != "failed") {
+        return unexpected(
+            std::string("outcome must be unmatched, suppressed, pending, delivered or failed"));
       }
       out.outcome = *value;
     } else if (key == "limit" || key == "before") {

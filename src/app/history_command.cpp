@@ -22,7 +22,7 @@ events as a table, newest first, or with --event one event's journey step by ste
   --rule R             only events that matched rule R
   --since T, --until T an RFC 3339 time (2026-12-06T15:00:00Z) or how long ago (15m, 2h, 7d)
   --failed             only events with a delivery that was dead-lettered (--outcome failed)
-  --outcome O          unmatched, pending, delivered or failed
+  --outcome O          unmatched, suppressed, pending, delivered or failed
   --bus B              only events of bus B
   --limit N            at most N events (1 to 1000, default 50)
   --before K           the page after the one that printed "more: --before K"

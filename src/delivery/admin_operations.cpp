@@ -82,7 +82,8 @@ Expected<ReplayResult, AdminError> AdminOperations::replay(const ReplayRequest& 
           make_event_state(EventOrigin{with_replay_name(e.json, request.name), std::move(e.bus),
                                        SystemClock::now(), std::nullopt, false, 0});
       event->origin = "replay";
-      core_.plan(std::move(event), deployment, request.rule, batch);
+      core_.plan(std::move(event), deployment, request.rule, batch,
+                 DeliveryCore::Controls::kBypass);
     }
     result.events_replayed += stored.size();
     result.deliveries += batch.attempts.size();

@@ -56,6 +56,7 @@ void ClusterBus::open() {
   s.publisher = std::make_unique<ClusterPublisher>(s.connection, s.layout,
                                                    s.options.publish_timeout, s.metrics);
   s.progress = std::make_unique<ClusterProgress>(s.connection, s.layout, s.options.nats.ack_wait);
+  s.dedup = std::make_unique<ClusterDedup>(s.connection, s.layout);
   s.metrics.gauge_callback("eventrouter_cluster_connected",
                            "1 while this router is connected to a NATS server of its cluster.",
                            [&s] { return s.connection->connected() ? 1.0 : 0.0; });
@@ -71,6 +72,10 @@ void ClusterBus::open() {
 
 DeliveryStore& ClusterBus::store() {
   return *state_->progress;
+}
+
+SharedDedup& ClusterBus::shared_dedup() {
+  return *state_->dedup;
 }
 
 void ClusterBus::start_consuming(Dispatcher& dispatcher) {
@@ -320,6 +325,7 @@ void ClusterBus::State::take(natsMsg* raw) {
   if (event.bus.empty()) event.bus = "default";
   event.ingested_at = from_millis_text(header(raw, kIngestedAtHeader), stored_at);
   event.only_rule = header(raw, kOnlyRuleHeader);
+  event.replayed = natsMsg_GetSubject(raw) == layout.replay_subject();
   if (natsMsg_GetSubject(raw) == layout.redrive_subject()) {
     event.only_target = std::pair{header(raw, kRuleHeader), header(raw, kTargetHeader)};
   }

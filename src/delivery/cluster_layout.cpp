@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::int64_t kNanosPerMilli = 1000000;
 constexpr std::chrono::hours kLongestEventAge{25};  // a day of retries, and an hour to spare
+constexpr std::chrono::hours kDedupKeyAge{24 * 7};  // the longest dedup.window
 
 std::int64_t nanos(std::chrono::milliseconds ms) {
   return ms.count() * kNanosPerMilli;
@@ -62,6 +63,7 @@ ClusterLayout::ClusterLayout(const config::NatsBusConfig& config)
       dlq_stream(config.stream + "_DLQ"),
       progress_bucket(config.stream + "_PROGRESS"),
       routers_bucket(config.stream + "_ROUTERS"),
+      dedup_bucket(config.stream + "_DEDUP"),
       consumer(config.consumer),
       events_subjects(config.subject_prefix + ".events.>"),
       work_subjects(config.subject_prefix + ".work.>"),
@@ -115,6 +117,11 @@ Expected<bool, std::string> ensure_layout(jsCtx* js, const ClusterLayout& layout
   if (auto made =
           ensure_bucket(js, layout.routers_bucket, settings.replicas, std::chrono::seconds(30));
       !made)
+    return made;
+
+  // Each key's value says when its window ends; the bucket's age bound is the longest window a
+  // rule may have, so no key outlives every window.
+  if (auto made = ensure_bucket(js, layout.dedup_bucket, settings.replicas, kDedupKeyAge); !made)
     return made;
 
   jsConsumerConfig consumer;

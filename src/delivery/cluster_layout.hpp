@@ -31,6 +31,7 @@ struct ClusterLayout {
   std::string dlq_stream;  // dead letters: PREFIX.dlq
   std::string progress_bucket;
   std::string routers_bucket;
+  std::string dedup_bucket;  // rules' dedup keys, shared by the routers
   std::string consumer;
   std::string events_subjects;  // PREFIX.events.>
   std::string work_subjects;    // PREFIX.work.>

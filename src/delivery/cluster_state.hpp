@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cluster_dedup.hpp"
 #include "cluster_layout.hpp"
 #include "cluster_progress.hpp"
 #include "cluster_publisher.hpp"
@@ -97,6 +98,7 @@ struct ClusterBus::State {
   std::shared_ptr<nats::Connection> connection;
   std::unique_ptr<ClusterPublisher> publisher;
   std::unique_ptr<ClusterProgress> progress;
+  std::unique_ptr<ClusterDedup> dedup;
 
   std::atomic<bool> layout_ready{false};
   std::atomic<bool> consuming{false};

@@ -12,6 +12,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include "eventrouter/util/ids.hpp"
+#include "storm_digest.hpp"
+
 namespace eventrouter::delivery {
 
 namespace net = boost::asio;
@@ -24,7 +27,10 @@ DeliveryCore::DeliveryCore(net::io_context& io, const DispatcherOptions& options
       store_(store),
       metrics_(metrics),
       archives_(store.can_archive() && options.archive_retention.count() > 0),
-      dead_letter_sink_(options.dead_letter_sink ? *options.dead_letter_sink : dead_letters_) {}
+      dead_letter_sink_(options.dead_letter_sink ? *options.dead_letter_sink : dead_letters_),
+      gate_(metrics.registry) {
+  gate_.share(options.shared_dedup);
+}
 
 void DeliveryCore::deploy(std::shared_ptr<Deployment> deployment) {
   std::shared_ptr<Deployment> old;
@@ -32,9 +38,13 @@ void DeliveryCore::deploy(std::shared_ptr<Deployment> deployment) {
     std::lock_guard lock(deployment_mutex_);
     std::erase_if(deployed_, [](const auto& weak) { return weak.expired(); });
     deployed_.push_back(deployment);
-    old = std::exchange(deployment_, std::move(deployment));
+    old = std::exchange(deployment_, deployment);
   }
   // The old deployment's targets shut down when its last attempt lets go of it.
+  // Dedup and storm state follow the rules by name: what a removed rule (or control) held goes.
+  if (!deployment) return;
+  for (auto& digest : gate_.keep_only(deployment->rules().rules()))
+    send_digest(std::move(digest), false);
 }
 
 std::shared_ptr<Deployment> DeliveryCore::current() const {
@@ -44,7 +54,7 @@ std::shared_ptr<Deployment> DeliveryCore::current() const {
 
 void DeliveryCore::plan(std::shared_ptr<EventState> event,
                         const std::shared_ptr<Deployment>& deployment, const std::string& only_rule,
-                        Batch& batch) {
+                        Batch& batch, Controls controls) {
   // Matched straight into the batch's list, which submit() counts if the batch is recorded.
   auto& matched = batch.matches.rules;
   const std::size_t first = matched.size();
@@ -67,12 +77,18 @@ void DeliveryCore::plan(std::shared_ptr<EventState> event,
   }
   std::size_t planned = 0;
   for (std::size_t i = first; i < matched.size(); ++i) {
+    if (controls == Controls::kApply &&
+        !gate_.admit(*matched[i], event->json, event->fields.id, batch.controls, event->seq)) {
+      // Suppressed or held: a match (counted) without deliveries for this rule.
+      if (options_.history) event->withheld.push_back(matched[i]->name);
+      continue;
+    }
     for (DeployedTarget* target : deployment->targets_of(*matched[i])) {
       add(batch, event, deployment, target);
       ++planned;
     }
   }
-  if (planned == 0) {
+  if (matched.size() == first) {
     batch.matches.unmatched.push_back(&metrics_.unmatched.get(event->bus));
     spdlog::debug("event {} from {} on bus {} matched no rule", event->fields.id,
                   event->fields.source, event->bus);
@@ -115,7 +131,15 @@ void DeliveryCore::count(const Matches& matches) {
   for (metrics::Counter* unmatched : matches.unmatched) unmatched->inc();
 }
 
+void DeliveryCore::apply_controls(GateEffects& effects) {
+  for (auto& due : effects.due) schedule_digest(std::move(due));
+  effects.due.clear();
+  for (auto& digest : effects.ready) send_digest(std::move(digest), false);
+  effects.ready.clear();
+}
+
 void DeliveryCore::submit(Batch batch, Submitted done) {
+  apply_controls(batch.controls);
   pending_.fetch_add(batch.attempts.size());
   const auto ids = store_.reserve_ids(batch.events.size(), batch.attempts.size());
   // The records are views, built into vectors this thread keeps from batch to batch, so that
@@ -143,25 +167,28 @@ void DeliveryCore::submit(Batch batch, Submitted done) {
     received = std::move(batch.events);
     received.insert(received.end(), batch.unmatched.begin(), batch.unmatched.end());
   }
-  store_.append(records.events, records.deliveries,
-                [this, attempts = std::move(batch.attempts), matches = std::move(batch.matches),
-                 received = std::move(received),
-                 done = std::move(done)](std::optional<StoreFailure> failure) mutable {
-                  if (failure) {
-                    pending_.fetch_sub(attempts.size());
-                    return done(std::move(failure));
-                  }
-                  // Before answering: a scrape after the 200 sees the counts.
-                  count(matches);
-                  if (options_.history) record_receptions(received, attempts);
-                  done(std::nullopt);
-                  // Invocations start on the I/O threads: the store's writer goes back to
-                  // committing, and a caller holding a lock (redrive holds the dead-letter file's)
-                  // is not re-entered by an invocation that fails at once.
-                  net::post(io_, [this, attempts = std::move(attempts)]() mutable {
-                    for (auto& attempt : attempts) start(std::move(attempt));
-                  });
-                });
+  store_.append_with_dedup(
+      records.events, records.deliveries, batch.controls.records,
+      [this, attempts = std::move(batch.attempts), matches = std::move(batch.matches),
+       firings = std::move(batch.controls.firings), received = std::move(received),
+       done = std::move(done)](std::optional<StoreFailure> failure) mutable {
+        if (failure) {
+          // Not delivered, so not fired: the producer's retry is not a duplicate.
+          gate_.undo(firings);
+          pending_.fetch_sub(attempts.size());
+          return done(std::move(failure));
+        }
+        // Before answering: a scrape after the 200 sees the counts.
+        count(matches);
+        if (options_.history) record_receptions(received, attempts);
+        done(std::nullopt);
+        // Invocations start on the I/O threads: the store's writer goes back to
+        // committing, and a caller holding a lock (redrive holds the dead-letter file's)
+        // is not re-entered by an invocation that fails at once.
+        net::post(io_, [this, attempts = std::move(attempts)]() mutable {
+          for (auto& attempt : attempts) start(std::move(attempt));
+        });
+      });
   spare = std::move(records);
 }
 
@@ -171,6 +198,64 @@ std::optional<StoreFailure> DeliveryCore::submit_and_wait(Batch batch) {
   submit(std::move(batch),
          [&promise](std::optional<StoreFailure> failure) { promise.set_value(failure); });
   return result.get();
+}
+
+void DeliveryCore::schedule_digest(DigestDue due) {
+  const auto delay =
+      std::max(std::chrono::milliseconds(0),
+               std::chrono::duration_cast<std::chrono::milliseconds>(due.window_end - gate_.now()));
+  auto timer = std::make_shared<net::steady_timer>(io_, delay);
+  {
+    std::lock_guard lock(digest_timers_mutex_);
+    digest_timers_.insert(timer);
+  }
+  timer->async_wait([this, timer, due = std::move(due)](boost::system::error_code error) {
+    {
+      std::lock_guard lock(digest_timers_mutex_);
+      digest_timers_.erase(timer);
+    }
+    // At shutdown the open windows are closed by shutdown() itself.
+    if (error || stopping_.load()) return;
+    if (auto digest = gate_.close_window(due.rule, due.window_start))
+      send_digest(std::move(*digest), false);
+  });
+}
+
+void DeliveryCore::send_digest(DigestReady digest, bool wait) {
+  auto deployment = current();
+  const rules::Rule* rule = deployment ? deployment->rules().find(digest.rule) : nullptr;
+  if (rule == nullptr) {
+    spdlog::warn(
+        "storm digest of rule {} not sent: the rule is no longer loaded ({} held "
+        "events, {} to {}; archived events can be replayed)",
+        digest.rule, digest.summary.held, format_rfc3339(digest.summary.window_start),
+        format_rfc3339(digest.summary.window_end));
+    return;
+  }
+  const auto now = SystemClock::now();
+  auto json = storm_digest_json(digest, make_uuid_v4(), now);
+  auto event =
+      make_event_state(EventOrigin{std::move(json), rule->bus, now, std::nullopt, archives_, 0});
+  Batch batch;
+  for (DeployedTarget* target : deployment->targets_of(*rule))
+    add(batch, event, deployment, target);
+  event->remaining = static_cast<int>(batch.attempts.size());
+  batch.events.push_back(event);
+  spdlog::info("rule {} held {} of {} matches between {} and {}; sending its storm digest {}",
+               digest.rule, digest.summary.held, digest.summary.held + digest.summary.delivered,
+               format_rfc3339(digest.summary.window_start),
+               format_rfc3339(digest.summary.window_end), event->fields.id);
+  const auto failed = [id = event->fields.id, rule = digest.rule](const StoreFailure& failure) {
+    spdlog::error("storm digest {} of rule {} could not be recorded: {}", id, rule,
+                  failure.message);
+  };
+  if (wait) {
+    if (auto failure = submit_and_wait(std::move(batch))) failed(*failure);
+    return;
+  }
+  submit(std::move(batch), [failed](std::optional<StoreFailure> failure) {
+    if (failure) failed(*failure);
+  });
 }
 
 void DeliveryCore::start(std::shared_ptr<Attempt> attempt) {
@@ -344,6 +429,7 @@ void DeliveryCore::record_receptions(const std::vector<std::shared_ptr<EventStat
     r.received_at = to_epoch_millis(event->ingested_at);
     r.size = event->json.size();
     r.origin = event->origin;
+    r.rules = event->withheld;  // matched, though withheld from their targets
   }
   for (const auto& attempt : attempts) {
     auto it = receptions.find(attempt->event.get());
@@ -353,7 +439,18 @@ void DeliveryCore::record_receptions(const std::vector<std::shared_ptr<EventStat
     if (std::find(rules.begin(), rules.end(), rule) == rules.end()) rules.push_back(rule);
     ++it->second.deliveries;
   }
-  for (const auto& event : events) history.record(std::move(receptions[event.get()]));
+  for (const auto& event : events) {
+    history.record(std::move(receptions[event.get()]));
+    for (const auto& rule : event->withheld) {
+      HistoryStep step;
+      step.reception = event->history_key;
+      step.event_id = event->fields.id;
+      step.at = to_epoch_millis(SystemClock::now());
+      step.kind = "suppressed";
+      step.rule = rule;
+      options_.history->record(std::move(step));
+    }
+  }
 }
 
 void DeliveryCore::record_step(const Attempt& attempt, const char* kind,
@@ -390,6 +487,17 @@ void DeliveryCore::release(Attempt& attempt) {
 
 std::size_t DeliveryCore::resume(DeliveryStore::Pending pending) {
   auto deployment = current();
+  if (deployment) {
+    try {
+      gate_.restore(store_.load_dedup(to_epoch_millis(gate_.now())), deployment->rules().rules());
+    } catch (const std::exception& e) {
+      // Forgetting the keys costs repeated deliveries, not lost ones: start anyway.
+      spdlog::error(
+          "dedup keys could not be loaded from the journal ({}); duplicates of "
+          "events delivered before the restart will be delivered again",
+          e.what());
+    }
+  }
   std::unordered_map<std::int64_t, std::shared_ptr<EventState>> events;
   for (auto& stored : pending.events) {
     events.emplace(stored.seq,
@@ -440,6 +548,13 @@ std::size_t DeliveryCore::resume(DeliveryStore::Pending pending) {
 
 void DeliveryCore::shutdown(std::chrono::milliseconds grace) {
   stopping_.store(true);
+  {
+    std::lock_guard lock(digest_timers_mutex_);
+    for (const auto& timer : digest_timers_) timer->cancel();
+  }
+  // Open storm windows end now: their digests are recorded before the store closes, so a
+  // restart does not lose them.
+  for (auto& digest : gate_.close_all()) send_digest(std::move(digest), true);
   {
     // Retries not yet due will not be made here: their handlers set them aside.
     std::lock_guard lock(waiting_mutex_);

@@ -24,6 +24,7 @@
 #include "eventrouter/delivery/delivery_store.hpp"
 #include "eventrouter/delivery/deployment.hpp"
 #include "eventrouter/targets/target.hpp"
+#include "response_gate.hpp"
 
 namespace eventrouter::delivery {
 
@@ -35,14 +36,21 @@ class DeliveryCore {
   void deploy(std::shared_ptr<Deployment> deployment);
   std::shared_ptr<Deployment> current() const;
 
+  // Whether a rule's dedup and max_invocations apply: not to what an operator asked for
+  // (replays).
+  enum class Controls { kApply, kBypass };
   // Matches `event` against `deployment` (only `only_rule` when not empty) and adds the event
-  // and one delivery per matched target to `batch`.
+  // and one delivery per matched target to `batch`, except to the targets of rules whose dedup
+  // suppresses it or whose max_invocations holds it.
   void plan(std::shared_ptr<EventState> event, const std::shared_ptr<Deployment>& deployment,
-            const std::string& only_rule, Batch& batch);
+            const std::string& only_rule, Batch& batch, Controls controls = Controls::kApply);
   // Adds `event` with exactly one delivery, to `target`, without matching (redrive).
   void plan_one(std::shared_ptr<EventState> event, const std::shared_ptr<Deployment>& deployment,
                 DeployedTarget* target, Batch& batch);
 
+  // Sets the timers of storm windows that began to hold events and sends the digests of windows
+  // that closed (submit() does it for its batch; a batch that is not submitted needs it too).
+  void apply_controls(GateEffects& effects);
   // Records the batch, counts its matches, then starts its deliveries; `done` says whether it
   // was recorded.
   using Submitted = std::function<void(std::optional<StoreFailure>)>;
@@ -78,6 +86,11 @@ class DeliveryCore {
     std::vector<NewEvent> events;
     std::vector<NewDelivery> deliveries;
   };
+  // A storm window's digest is due: a timer on the delivery threads sends it then.
+  void schedule_digest(DigestDue due);
+  // Sends a digest event to its rule's targets in the current deployment, through the store.
+  // `wait`: until it is recorded (at shutdown, before the store closes).
+  void send_digest(DigestReady digest, bool wait);
   void add(Batch& batch, const std::shared_ptr<EventState>& event,
            const std::shared_ptr<Deployment>& deployment, DeployedTarget* target);
   void count(const Matches& matches);
@@ -119,6 +132,9 @@ class DeliveryCore {
   std::atomic<bool> stopping_{false};
   std::mutex waiting_mutex_;
   std::set<std::shared_ptr<boost::asio::steady_timer>> waiting_;  // retries not yet due
+  ResponseGate gate_;
+  std::mutex digest_timers_mutex_;
+  std::set<std::shared_ptr<boost::asio::steady_timer>> digest_timers_;  // storm windows' ends
 };
 
 }  // namespace eventrouter::delivery

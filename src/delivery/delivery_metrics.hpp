@@ -7,19 +7,21 @@
 namespace eventrouter::delivery {
 
 struct DeliveryMetrics {
-  explicit DeliveryMetrics(metrics::Registry& registry)
-      : matched(registry.counter("eventrouter_events_matched_total",
-                                 "Events that matched at least one rule.")),
-        unmatched(registry, "eventrouter_events_unmatched_total", "Events no enabled rule matched.",
+  explicit DeliveryMetrics(metrics::Registry& source)
+      : registry(source),
+        matched(source.counter("eventrouter_events_matched_total",
+                               "Events that matched at least one rule.")),
+        unmatched(source, "eventrouter_events_unmatched_total", "Events no enabled rule matched.",
                   "bus"),
-        dispatch_latency(registry.histogram(
-            "eventrouter_ingest_to_invocation_seconds",
-            "Time from ingestion to the start of the first invocation attempt.")),
-        replayed(registry.counter("eventrouter_events_replayed_total",
-                                  "Archived events re-driven by replays.")),
-        redriven(registry.counter("eventrouter_dead_letters_redriven_total",
-                                  "Dead letters put back into delivery.")) {}
+        dispatch_latency(
+            source.histogram("eventrouter_ingest_to_invocation_seconds",
+                             "Time from ingestion to the start of the first invocation attempt.")),
+        replayed(source.counter("eventrouter_events_replayed_total",
+                                "Archived events re-driven by replays.")),
+        redriven(source.counter("eventrouter_dead_letters_redriven_total",
+                                "Dead letters put back into delivery.")) {}
 
+  metrics::Registry& registry;  // for the engine's parts that keep metrics of their own
   metrics::Counter& matched;
   metrics::LabeledCounters unmatched;  // by bus
   metrics::Histogram& dispatch_latency;

@@ -110,7 +110,8 @@ std::size_t Dispatcher::take_logged(LoggedEvent logged) {
     }
     core_->plan_one(event, deployment, deployed, batch);
   } else {
-    core_->plan(event, deployment, logged.only_rule, batch);
+    core_->plan(event, deployment, logged.only_rule, batch,
+                logged.replayed ? DeliveryCore::Controls::kBypass : DeliveryCore::Controls::kApply);
   }
   if (logged.progress) {
     std::erase_if(batch.attempts, [&](const std::shared_ptr<Attempt>& attempt) {
@@ -122,7 +123,10 @@ std::size_t Dispatcher::take_logged(LoggedEvent logged) {
     });
     event->remaining = static_cast<int>(batch.attempts.size());
   }
-  if (batch.attempts.empty()) return 0;
+  if (batch.attempts.empty()) {
+    core_->apply_controls(batch.controls);  // a held event may have started a storm window
+    return 0;
+  }
   const auto started = batch.attempts.size();
   core_->submit(std::move(batch), [](std::optional<StoreFailure>) {});
   return started;

@@ -13,6 +13,7 @@
 #include "event_json.hpp"
 #include "eventrouter/delivery/deployment.hpp"
 #include "eventrouter/metrics/registry.hpp"
+#include "response_gate.hpp"
 
 namespace eventrouter::delivery {
 
@@ -31,6 +32,8 @@ struct EventState {
   const char* origin = "ingest";  // for the history: "ingest", "replay", "redrive", "schedule"
   // Its reception in the history; 0 without one (no history, or resumed after a restart).
   std::int64_t history_key = 0;
+  // For the history: rules it matched whose dedup or storm control kept it from their targets.
+  std::vector<std::string> withheld;
 };
 
 // How an event arrives. `fields` when the caller has them already (ingest parsed them);
@@ -72,6 +75,7 @@ struct Batch {
   std::vector<std::shared_ptr<Attempt>> attempts;
   Matches matches;
   std::vector<std::shared_ptr<EventState>> unmatched;  // kept only for the history
+  GateEffects controls;  // what dedup and storm control decided for it
 };
 
 }  // namespace eventrouter::delivery

@@ -58,7 +58,8 @@ std::vector<std::string> split_lines(std::string_view text) {
 }
 
 constexpr const char* kOutcome =
-    "CASE WHEN deliveries = 0 THEN 'unmatched' WHEN failed > 0 THEN 'failed' "
+    "CASE WHEN deliveries = 0 AND rules <> '' THEN 'suppressed' WHEN deliveries = 0 THEN "
+    "'unmatched' WHEN failed > 0 THEN 'failed' "
     "WHEN delivered >= deliveries THEN 'delivered' ELSE 'pending' END";
 
 constexpr const char* kReceptionColumns =

@@ -37,6 +37,14 @@ CREATE TABLE IF NOT EXISTS deliveries(
   next_attempt_at INTEGER NOT NULL,
   last_error TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries(event_seq);
+CREATE TABLE IF NOT EXISTS dedup(
+  rule TEXT NOT NULL,
+  key TEXT NOT NULL,
+  refire TEXT NOT NULL,
+  fired_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY(rule, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dedup_by_expiry ON dedup(expires_at);
 )sql";
 
 // A row of SELECT seq, ingested_at, bus, json, archived FROM events.
@@ -57,6 +65,7 @@ struct Journal::Op {
     std::vector<JournalEvent> events;
     std::vector<JournalDelivery> deliveries;
     AppendDone done;
+    std::vector<DedupRecord> dedup;
   };
   struct Attempt {
     std::int64_t id;
@@ -195,6 +204,12 @@ DeliveryStore::Ids Journal::reserve_ids(std::size_t events, std::size_t deliveri
 
 void Journal::append(std::span<const NewEvent> events, std::span<const NewDelivery> deliveries,
                      AppendDone done) {
+  append_with_dedup(events, deliveries, {}, std::move(done));
+}
+
+void Journal::append_with_dedup(std::span<const NewEvent> events,
+                                std::span<const NewDelivery> deliveries,
+                                std::span<const DedupRecord> dedup, AppendDone done) {
   std::vector<JournalEvent> owned_events;
   owned_events.reserve(events.size());
   for (const auto& e : events) {
@@ -208,7 +223,8 @@ void Journal::append(std::span<const NewEvent> events, std::span<const NewDelive
                                                std::string(d.target), 0, d.created_at, d.created_at,
                                                ""});
   }
-  append(std::move(owned_events), std::move(owned_deliveries), std::move(done));
+  enqueue(Op{Op::Append{std::move(owned_events), std::move(owned_deliveries), std::move(done),
+                        std::vector<DedupRecord>(dedup.begin(), dedup.end())}});
 }
 
 void Journal::publish_metrics(metrics::Registry& metrics) {
@@ -222,7 +238,7 @@ void Journal::publish_metrics(metrics::Registry& metrics) {
 
 void Journal::append(std::vector<JournalEvent> events, std::vector<JournalDelivery> deliveries,
                      AppendDone done) {
-  enqueue(Op{Op::Append{std::move(events), std::move(deliveries), std::move(done)}});
+  enqueue(Op{Op::Append{std::move(events), std::move(deliveries), std::move(done), {}}});
 }
 
 void Journal::record_attempt(std::int64_t delivery_id, int attempts, EpochMillis next_attempt_at,
@@ -306,7 +322,27 @@ struct Journal::Statements {
         delete_event(db, "DELETE FROM events WHERE seq=?"),
         expire(db,
                "DELETE FROM events WHERE ingested_at < ? AND NOT EXISTS "
-               "(SELECT 1 FROM deliveries WHERE event_seq = events.seq)") {}
+               "(SELECT 1 FROM deliveries WHERE event_seq = events.seq)"),
+        put_dedup(db,
+                  "INSERT OR REPLACE INTO dedup(rule, key, refire, fired_at, expires_at) "
+                  "VALUES(?,?,?,?,?)"),
+        delete_dedup(db, "DELETE FROM dedup WHERE rule=? AND key=?"),
+        expire_dedup(db, "DELETE FROM dedup WHERE expires_at <= ?") {}
+
+  void apply_dedup(const std::vector<DedupRecord>& records) {
+    if (records.empty()) return;
+    for (const auto& r : records) {
+      if (r.expires_at == 0) {
+        delete_dedup.bind(1, r.rule).bind(2, r.key).run();
+        continue;
+      }
+      put_dedup.bind(1, r.rule).bind(2, r.key).bind(3, r.refire).bind(4, r.fired_at);
+      put_dedup.bind(5, r.expires_at).run();
+    }
+    // Keys whose window is over go with the writes that add keys: the table holds at most the
+    // keys of the rules' windows.
+    expire_dedup.bind(1, to_epoch_millis(std::chrono::system_clock::now())).run();
+  }
 
   void apply(Op& op) {
     if (auto* append = std::get_if<Op::Append>(&op.what)) {
@@ -321,6 +357,7 @@ struct Journal::Statements {
         insert_delivery.bind(7, d.next_attempt_at).bind(8, d.last_error);
         insert_delivery.run();
       }
+      apply_dedup(append->dedup);
     } else if (auto* attempt = std::get_if<Op::Attempt>(&op.what)) {
       update_delivery.bind(1, std::int64_t{attempt->attempts}).bind(2, attempt->next_attempt_at);
       update_delivery.bind(3, attempt->last_error).bind(4, attempt->id);
@@ -336,7 +373,7 @@ struct Journal::Statements {
 
   sqlite::Database& db;
   sqlite::Statement insert_event, insert_delivery, update_delivery, delete_delivery, delete_event,
-      expire;
+      expire, put_dedup, delete_dedup, expire_dedup;
 };
 
 void Journal::writer_loop() {
@@ -454,6 +491,22 @@ Journal::Pending Journal::load_pending() {
   while (events.step()) pending.events.push_back(read_event(events));
   update_size();
   return pending;
+}
+
+std::vector<DedupRecord> Journal::load_dedup(EpochMillis now) {
+  std::lock_guard db_lock(db_mutex_);
+  sqlite::Statement expire(*db_, "DELETE FROM dedup WHERE expires_at <= ?");
+  expire.bind(1, now).run();
+  sqlite::Statement query(*db_,
+                          "SELECT rule, key, refire, fired_at, expires_at FROM dedup "
+                          "ORDER BY fired_at");
+  std::vector<DedupRecord> out;
+  while (query.step()) {
+    out.push_back(DedupRecord{std::string(query.column_text(0)), std::string(query.column_text(1)),
+                              std::string(query.column_text(2)), query.column_int(3),
+                              query.column_int(4)});
+  }
+  return out;
 }
 
 std::vector<JournalEvent> Journal::archived_events(EpochMillis from, EpochMillis to,

@@ -13,6 +13,7 @@
 #include "eventrouter/config/yaml_json.hpp"
 #include "eventrouter/pattern/pattern.hpp"
 #include "eventrouter/rules/schedule.hpp"
+#include "response_controls_reader.hpp"
 
 namespace eventrouter::rules {
 
@@ -23,8 +24,9 @@ using config::YamlFile;
 namespace {
 
 const std::vector<std::string> kFileKeys = {"rules"};
-const std::vector<std::string> kRuleKeys = {"name",          "description", "bus",    "state",
-                                            "event_pattern", "schedule",    "targets"};
+const std::vector<std::string> kRuleKeys = {"name",    "description",   "bus",
+                                            "state",   "event_pattern", "schedule",
+                                            "targets", "dedup",         "max_invocations"};
 const std::vector<std::string> kStates = {"ENABLED", "DISABLED"};
 const std::vector<std::string> kRetryKeys = {"maximum_retry_attempts", "maximum_event_age_seconds"};
 const std::vector<std::string> kDeadLetterKeys = {"path"};
@@ -345,12 +347,15 @@ void read_rule(YamlFile& file, LoadContext& ctx, const YAML::Node& node) {
                          "schedule such as rate(5 minutes))");
   }
 
+  auto controls = read_response_controls(file, entries);
+
   std::vector<targets::TargetSpec> specs;
   read_targets(file, ctx, config::find_entry(entries, "targets"), name, node, specs);
   if (file.error_count() != errors_before || (!compiled && !schedule)) return;
   ctx.rules.push_back(Rule{std::move(name), std::move(description), std::move(bus), enabled,
                            std::move(canonical), std::move(compiled), std::move(schedule),
-                           std::move(specs), position_of(file, node), nullptr});
+                           std::move(specs), position_of(file, node), nullptr,
+                           std::move(controls)});
 }
 
 void read_rule_file(const fs::path& path, LoadContext& ctx,

@@ -1,5 +1,6 @@
 #include <ctime>
 
+#include "eventrouter/config/duration.hpp"
 #include "eventrouter/rules/commands.hpp"
 #include "eventrouter/util/json_writer.hpp"
 
@@ -20,6 +21,43 @@ std::string rfc3339(std::chrono::system_clock::time_point time) {
   char fraction[8];
   std::snprintf(fraction, sizeof fraction, ".%03dZ", static_cast<int>(ms % 1000));
   return out + fraction;
+}
+
+void append_paths(std::string& out, const std::vector<std::string>& paths) {
+  out += '[';
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    if (i > 0) out += ',';
+    json::append_string(out, paths[i]);
+  }
+  out += ']';
+}
+
+// "dedup" and "max_invocations" as the rule file spells them, when the rule has them.
+void append_response_controls(std::string& out, const ResponseControls& controls) {
+  if (const auto& dedup = controls.dedup) {
+    json::append_key(out, "dedup");
+    out += '{';
+    json::append_key(out, "key", true);
+    append_paths(out, dedup->key);
+    json::append_key(out, "window");
+    json::append_string(out, config::format_duration(dedup->window));
+    json::append_key(out, "refire_when_changed");
+    append_paths(out, dedup->refire_when_changed);
+    out += '}';
+  }
+  if (const auto& storm = controls.max_invocations) {
+    json::append_key(out, "max_invocations");
+    out += '{';
+    json::append_key(out, "count", true);
+    out += std::to_string(storm->count);
+    json::append_key(out, "per");
+    json::append_string(out, config::format_duration(storm->per));
+    if (!storm->digest_field.empty()) {
+      json::append_key(out, "digest_field");
+      json::append_string(out, storm->digest_field);
+    }
+    out += '}';
+  }
 }
 
 void append_rule(std::string& out, const Rule& rule) {
@@ -51,6 +89,7 @@ void append_rule(std::string& out, const Rule& rule) {
     out += '}';
   }
   out += ']';
+  append_response_controls(out, rule.controls);
   json::append_key(out, "match_count");
   out += std::to_string(rule.match_count ? rule.match_count->load(std::memory_order_relaxed) : 0);
   json::append_key(out, "file");

@@ -561,7 +561,8 @@ std::string two_target_rule_yaml() {
 }
 
 LoggedEvent logged(std::int64_t seq, const std::string& id) {
-  return LoggedEvent{seq, event_json(id), "default", std::chrono::system_clock::now(), {}, {}, {}};
+  return LoggedEvent{seq, event_json(id), "default", std::chrono::system_clock::now(),
+                     {},  false,          {},        {}};
 }
 
 TEST_F(DispatcherTest, ALoggedEventIsDeliveredUnderTheLogsNumberAndFinishedThere) {
@@ -676,6 +677,23 @@ TEST_F(DispatcherTest, AScheduledEventGoesToItsRuleAloneWithoutMatching) {
   shutdown(0ms);
   EXPECT_FALSE(dispatcher_->fire("beat", event_json("s6"), "default"));
   EXPECT_EQ(script_.call_count(), 1u);
+}
+
+TEST_F(DispatcherTest, ADedupKeyWhoseBatchWasNotRecordedIsNotADuplicate) {
+  store_.fail_appends = StoreFailure{false, "database is locked"};
+  start(rule_yaml() + "    dedup: {key: [id], window: 1h}\n", &store_);
+  ASSERT_TRUE(accept({"e1"}));  // refused: the producer sends it again
+
+  store_.fail_appends.reset();
+  EXPECT_EQ(accept({"e1"}), std::nullopt);
+  ASSERT_TRUE(eventually([&] { return script_.call_count() == 1; }));
+  EXPECT_EQ(accept({"e1", "e2", "e1"}), std::nullopt);  // recorded now: e1 is a duplicate
+  ASSERT_TRUE(eventually([&] { return script_.call_count() == 2; }));
+  EXPECT_EQ(script_.calls()[1].invocation.event_id, "e2");
+  // The key went to the store with the batch that fired it.
+  EXPECT_EQ(store_.dedup_records(), 2u);
+  // Suppressed matches are matches.
+  EXPECT_EQ(rule_set_->find("r1")->match_count->load(), 4u);
 }
 
 }  // namespace

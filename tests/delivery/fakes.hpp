@@ -63,6 +63,19 @@ class FakeStore final : public DeliveryStore {
     }
     done(failure);
   }
+  void append_with_dedup(std::span<const NewEvent> events, std::span<const NewDelivery> deliveries,
+                         std::span<const DedupRecord> dedup, AppendDone done) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (!fail_appends) dedup_records_ += dedup.size();
+    }
+    append(events, deliveries, std::move(done));
+  }
+  // Dedup keys recorded with appends that succeeded.
+  std::size_t dedup_records() const {
+    std::lock_guard lock(mutex_);
+    return dedup_records_;
+  }
   void record_attempt(std::int64_t id, int attempts, EpochMillis next_attempt_at,
                       std::string last_error) override {
     std::lock_guard lock(mutex_);
@@ -101,6 +114,7 @@ class FakeStore final : public DeliveryStore {
  private:
   mutable std::mutex mutex_;
   std::int64_t next_seq_ = 1, next_id_ = 1;
+  std::size_t dedup_records_ = 0;
   std::vector<StoredEvent> events_;
   std::vector<StoredDelivery> deliveries_;
   std::vector<AttemptRecord> attempts_;

@@ -101,7 +101,8 @@ def test_bad_queries_and_unknown_events_say_what_to_do(make_daemon):
     daemon = make_daemon()
     status, body = get_json(daemon.url + "/events?outcome=lost")
     assert status == 400
-    assert "outcome must be unmatched, pending, delivered or failed" in body["error"]["message"]
+    assert ("outcome must be unmatched, suppressed, pending, delivered or failed"
+            in body["error"]["message"])
     status, body = get_json(daemon.url + "/events?colour=red")
     assert status == 400 and "unknown query parameter 'colour'" in body["error"]["message"]
     status, body = get_json(daemon.url + "/events?since=yesterday")
@@ -182,3 +183,18 @@ def test_a_runbooks_exit_code_and_output_are_in_its_journey(make_daemon, workdir
     assert [(s["kind"], s["status"]) for s in steps] == [("retrying", 3), ("delivered", 0)], steps
     assert steps[0]["output"] == "isolating the instance\n[stderr] API throttled\n", steps[0]
     assert "exited with 3" in steps[0]["error"]
+
+
+def test_a_duplicate_that_dedup_suppressed_shows_as_suppressed(make_daemon, webhook):
+    rule = guardduty_rule(webhook.port).replace(
+        "    targets:", "    dedup: {key: [detail.id], window: 1h}\n    targets:", 1)
+    daemon = make_daemon(base_config(), rules={"h.yaml": rule})
+    first = post_finding(daemon, guardduty_finding())
+    journey(daemon, first, "delivered")
+    again = post_finding(daemon, guardduty_finding())
+
+    reception = journey(daemon, again, "suppressed")
+    assert reception["rules"] == ["to-hook"] and reception["deliveries"] == 0
+    assert [(s["kind"], s["rule"]) for s in reception["steps"]] == [("suppressed", "to-hook")]
+    status, body = get_json(daemon.url + "/events?outcome=suppressed")
+    assert [e["event_id"] for e in body["events"]] == [again]

@@ -201,7 +201,7 @@ TEST(Loader, UnknownKeysWithSuggestions) {
           "rules.yaml:3:5: unknown key 'descripton' in a rule; did you mean 'description'?",
           "rules.yaml:4:5: unknown key 'event-pattern' in a rule; did you mean 'event_pattern'?",
           "rules.yaml:6:5: unknown key 'colour' in a rule; expected one of: name, description, "
-          "bus, state, event_pattern, schedule, targets"));
+          "bus, state, event_pattern, schedule, targets, dedup, max_invocations"));
   EXPECT_THAT(
       problems_for("rule:\n  - name: a\n"),
       ElementsAre("rules.yaml:1:1: unknown key 'rule' in a rule file; did you mean 'rules'?"));

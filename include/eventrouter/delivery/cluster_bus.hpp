@@ -23,6 +23,7 @@
 #include "eventrouter/delivery/dead_letters.hpp"
 #include "eventrouter/delivery/delivery_store.hpp"
 #include "eventrouter/delivery/dispatcher.hpp"
+#include "eventrouter/delivery/shared_dedup.hpp"
 #include "eventrouter/event/envelope.hpp"
 #include "eventrouter/metrics/registry.hpp"
 #include "eventrouter/server/event_sink.hpp"
@@ -65,6 +66,8 @@ class ClusterBus : public server::EventSink, public AdminBackend, public DeadLet
   // std::runtime_error when the settings themselves are refused.
   void open();
   DeliveryStore& store();
+  // Rules' dedup keys, shared by every router (the bucket STREAM_DEDUP).
+  SharedDedup& shared_dedup();
   // Starts taking events from the shared consumer and handing them to `dispatcher`.
   void start_consuming(Dispatcher& dispatcher);
   // Stops taking events (first); after the dispatcher's shutdown, close() writes what is

@@ -7,6 +7,7 @@
 
 #include "eventrouter/delivery/dead_letters.hpp"
 #include "eventrouter/delivery/delivery_store.hpp"
+#include "eventrouter/delivery/shared_dedup.hpp"
 
 namespace eventrouter::delivery {
 
@@ -21,6 +22,8 @@ struct DispatcherOptions {
   DeliveryStore* store = nullptr;
   // Where dead letters go; nothing: files of this host (dead_letter.path, or the default).
   DeadLetterSink* dead_letter_sink = nullptr;
+  // Dedup keys shared with other routers (the cluster backend); nothing: this router's own.
+  SharedDedup* shared_dedup = nullptr;
   // Accepted events stay in the store this long for replays (0: no archive). Needs a store
   // that can archive.
   std::chrono::seconds archive_retention{std::chrono::hours(24 * 7)};

@@ -65,6 +65,16 @@ struct NewDelivery {
   EpochMillis created_at = 0;
 };
 
+// A rule's dedup key that fired (the state a rule's `dedup` keeps), or, with `expires_at` 0, a
+// key dropped before its window ended (the rule's bound of keys was reached).
+struct DedupRecord {
+  std::string rule;
+  std::string key;     // lower-case hex SHA-256 of the key's paths and values
+  std::string refire;  // lower-case hex SHA-256 of the refire_when_changed paths and values
+  EpochMillis fired_at = 0;
+  EpochMillis expires_at = 0;  // fired_at + the window
+};
+
 // Why an append failed; `disk_full` when the storage had no room.
 struct StoreFailure {
   bool disk_full = false;
@@ -98,6 +108,17 @@ class DeliveryStore {
   // returning, once they are recorded (nothing) or could not be (why).
   virtual void append(std::span<const NewEvent> events, std::span<const NewDelivery> deliveries,
                       AppendDone done) = 0;
+  // append() with the dedup keys the batch fired, recorded in the same transaction, so that
+  // a key is remembered exactly when its deliveries are. A store that does not keep dedup state
+  // (durability none, the cluster's) records the rest.
+  virtual void append_with_dedup(std::span<const NewEvent> events,
+                                 std::span<const NewDelivery> deliveries,
+                                 std::span<const DedupRecord> /*dedup*/, AppendDone done) {
+    append(events, deliveries, std::move(done));
+  }
+  // Dedup keys recorded and not expired at `now`, oldest firing first (at start). Expired keys
+  // are dropped.
+  virtual std::vector<DedupRecord> load_dedup(EpochMillis /*now*/) { return {}; }
   // Attempt `attempts` of a delivery failed; the next one is due at `next_attempt_at`.
   virtual void record_attempt(std::int64_t delivery_id, int attempts, EpochMillis next_attempt_at,
                               std::string last_error) = 0;

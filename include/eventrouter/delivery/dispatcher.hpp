@@ -61,6 +61,7 @@ struct LoggedEvent {
   std::string bus;
   std::chrono::system_clock::time_point ingested_at;  // the age clock of its deliveries
   std::string only_rule;  // a replay of one rule: only that rule's deliveries
+  bool replayed = false;  // an operator's replay: dedup and max_invocations do not apply
   // A redrive: exactly this (rule, target) delivery, without matching.
   std::optional<std::pair<std::string, std::string>> only_target;
   // What earlier holders of the event recorded for a (rule, target): nothing when no attempt

@@ -48,7 +48,9 @@ struct HistoryStep {
   std::int64_t reception = 0;
   std::string event_id;
   EpochMillis at = 0;
-  std::string kind;  // "delivered", "retrying", "dead_lettered", "dead_letter_failed"
+  // "delivered", "retrying", "dead_lettered", "dead_letter_failed", or "suppressed" (a rule's
+  // dedup or storm control kept the event from its targets: no target, no attempt)
+  std::string kind;
   std::string rule, target;
   int attempt = 0;
   std::string error_code, error;
@@ -59,8 +61,9 @@ struct HistoryStep {
 
 struct Journey {
   HistoryReception reception;
-  // "unmatched", "pending", "delivered" (every delivery succeeded) or "failed" (one was
-  // dead-lettered or could not be).
+  // "unmatched", "suppressed" (matched, but dedup or storm control kept it from every target),
+  // "pending", "delivered" (every delivery succeeded) or "failed" (one was dead-lettered or
+  // could not be).
   std::string outcome;
   int delivered = 0, failed = 0;
   std::vector<HistoryStep> steps;  // oldest first; empty in listings

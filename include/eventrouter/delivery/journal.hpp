@@ -77,6 +77,11 @@ class Journal final : public DeliveryStore {
               AppendDone done) override;
   void append(std::vector<JournalEvent> events, std::vector<JournalDelivery> deliveries,
               AppendDone done);
+  // The dedup keys go in the dedup table, in the append's transaction; keys whose window is
+  // over are deleted with them.
+  void append_with_dedup(std::span<const NewEvent> events, std::span<const NewDelivery> deliveries,
+                         std::span<const DedupRecord> dedup, AppendDone done) override;
+  std::vector<DedupRecord> load_dedup(EpochMillis now) override;
   // Delivery progress, written behind.
   void record_attempt(std::int64_t delivery_id, int attempts, EpochMillis next_attempt_at,
                       std::string last_error) override;

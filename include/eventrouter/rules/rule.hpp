@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eventrouter/pattern/pattern.hpp"
+#include "eventrouter/rules/response_controls.hpp"
 #include "eventrouter/rules/schedule.hpp"
 #include "eventrouter/targets/target_spec.hpp"
 
@@ -28,6 +29,7 @@ struct Rule {
   // Accepted events matched so far. Shared with the rule of the same name in later rule sets, so
   // counts survive reloads.
   std::shared_ptr<std::atomic<std::uint64_t>> match_count;
+  ResponseControls controls;  // dedup and max_invocations
 };
 
 // EventBridge's name rule: 1 to 64 of letters, digits, '.', '-' and '_'. Rule names and target
