@@ -170,7 +170,8 @@ TEST(History, KeepsTheEndOfLongErrorsAndOutput) {
   s.output = std::string(10000, 'o') + "last line\n";
   history.record(s);
   history.flush();
-  const auto& kept = history.journeys("noisy")[0].steps.at(0);
+  const auto journeys = history.journeys("noisy");
+  const auto& kept = journeys.at(0).steps.at(0);
   EXPECT_EQ(kept.error.size(), History::kMaxError);
   EXPECT_THAT(kept.error, ::testing::EndsWith("the real reason"));
   EXPECT_EQ(kept.output.size(), History::kMaxOutput);
