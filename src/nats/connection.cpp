@@ -13,10 +13,11 @@ struct OptionsDeleter {
 };
 using OptionsPtr = std::unique_ptr<natsOptions, OptionsDeleter>;
 
-void on_disconnected(natsConnection*, void* closing) {
-  // The close of a connection disconnects it too: that is no news.
-  if (!static_cast<std::atomic<bool>*>(closing)->load())
-    spdlog::warn("nats: disconnected; reconnecting");
+// Runs on the client's callback thread, possibly after the Connection that opened the
+// connection is gone (the client keeps the connection alive for its callbacks), so it reads
+// nothing of ours. The close of a connection disconnects it too: that is no news.
+void on_disconnected(natsConnection* connection, void*) {
+  if (!natsConnection_IsClosed(connection)) spdlog::warn("nats: disconnected; reconnecting");
 }
 
 void on_reconnected(natsConnection* connection, void*) {
@@ -40,8 +41,7 @@ void on_error(natsConnection*, natsSubscription*, natsStatus status, void*) {
 // Every option the settings name, checked in one place: the first the client refuses is
 // the error.
 Expected<OptionsPtr, std::string> make_options(const config::NatsConnectionConfig& config,
-                                               const std::string& name, bool wait_for_server,
-                                               std::atomic<bool>* closing) {
+                                               const std::string& name, bool wait_for_server) {
   natsOptions* raw = nullptr;
   if (natsOptions_Create(&raw) != NATS_OK) return unexpected(std::string("out of memory"));
   OptionsPtr options(raw);
@@ -60,7 +60,7 @@ Expected<OptionsPtr, std::string> make_options(const config::NatsConnectionConfi
            check(natsOptions_SetMaxReconnect(raw, -1), "reconnect"),
            check(natsOptions_SetReconnectWait(raw, 250), "reconnect"),
            check(natsOptions_SetReconnectBufSize(raw, 8 * 1024 * 1024), "reconnect buffer"),
-           check(natsOptions_SetDisconnectedCB(raw, on_disconnected, closing), "callbacks"),
+           check(natsOptions_SetDisconnectedCB(raw, on_disconnected, nullptr), "callbacks"),
            check(natsOptions_SetReconnectedCB(raw, on_reconnected, nullptr), "callbacks"),
            check(natsOptions_SetErrorHandler(raw, on_error, nullptr), "callbacks"),
            check(natsOptions_SetRetryOnFailedConnect(
@@ -137,12 +137,12 @@ Expected<std::shared_ptr<Connection>, std::string> Connection::open(
   std::shared_ptr<Connection> connection(new Connection());
   // One attempt in the foreground first: its error says why it failed (a wrong token, a TLS
   // handshake refused), which the client's background retries do not tell.
-  auto options = make_options(config, name, true, &connection->closing_);
+  auto options = make_options(config, name, true);
   if (!options) return unexpected("cannot set up the NATS client: " + options.error());
   auto status = natsConnection_Connect(&connection->connection_, options->get());
   if (status != NATS_OK && !wait_for_server) {
     connection->first_error_ = describe(status);
-    options = make_options(config, name, false, &connection->closing_);
+    options = make_options(config, name, false);
     if (!options) return unexpected("cannot set up the NATS client: " + options.error());
     status = natsConnection_Connect(&connection->connection_, options->get());
   }
@@ -161,7 +161,6 @@ Expected<std::shared_ptr<Connection>, std::string> Connection::open(
 
 Connection::~Connection() {
   if (jetstream_ != nullptr) jsCtx_Destroy(jetstream_);
-  closing_ = true;
   if (connection_ != nullptr) {
     // What is buffered (acks, progress) goes out before the close, for at most two seconds.
     if (connected()) natsConnection_FlushTimeout(connection_, 2000);

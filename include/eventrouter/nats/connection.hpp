@@ -6,7 +6,6 @@
 
 #include <nats/nats.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
 
@@ -55,7 +54,6 @@ class Connection {
   Connection() = default;
   natsConnection* connection_ = nullptr;
   jsCtx* jetstream_ = nullptr;
-  std::atomic<bool> closing_{false};
   std::string first_error_;  // why the first, foreground attempt failed
 };
 
