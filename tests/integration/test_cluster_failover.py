@@ -34,6 +34,10 @@ def test_acknowledged_events_survive_a_killed_router_and_a_lost_nats_node(tmp_pa
         load = Load([r.url for r in routers], rate=40).start()
         try:
             time.sleep(3)
+            # Killed while it holds events (the slow target's requests in flight), so that the
+            # survivor has something to take over.
+            assert wait_for(lambda: metric(victim.url, "eventrouter_cluster_held_events") > 0,
+                            timeout=10), "the victim never held an event"
             taken_by_victim = metric(victim.url, "eventrouter_cluster_events_taken_total")
             victim.signal(signal.SIGKILL)
             load.drop(victim.url)
