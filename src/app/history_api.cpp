@@ -4,6 +4,7 @@
 #include <string>
 
 #include "eventrouter/config/duration.hpp"
+#include "eventrouter/net/hmac.hpp"
 #include "eventrouter/util/ids.hpp"
 #include "eventrouter/util/json_writer.hpp"
 #include "eventrouter/util/utf8.hpp"
@@ -16,13 +17,6 @@ namespace http = boost::beast::http;
 constexpr std::size_t kMaxEventId = 256;
 constexpr std::string_view kQueryKeys = "since, until, rule, outcome, bus, limit, before";
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // %XX and '+' decoded; nothing when an escape is malformed.
 std::optional<std::string> percent_decode(std::string_view text) {
   std::string out;
@@ -32,7 +26,7 @@ std::optional<std::string> percent_decode(std::string_view text) {
       out += ' ';
     } else if (text[i] == '%') {
       if (i + 2 >= text.size()) return std::nullopt;
-      const int high = hex_value(text[i + 1]), low = hex_value(text[i + 2]);
+      const int high = net::hex_digit_value(text[i + 1]), low = net::hex_digit_value(text[i + 2]);
       if (high < 0 || low < 0) return std::nullopt;
       out += static_cast<char>(high * 16 + low);
       i += 2;

@@ -23,13 +23,6 @@ std::string quoted(std::string_view text) {
   return "'" + std::string(text.substr(0, kQuotedBytes)) + "...'";
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // One whitespace-separated field of a line and its 1-based column.
 struct Field {
   std::string_view text;
@@ -104,7 +97,7 @@ class LineReader {
           hex_column};
     }
     for (std::size_t i = 0; i < entry_.digest.size(); ++i) {
-      const int high = hex_value(hex[2 * i]), low = hex_value(hex[2 * i + 1]);
+      const int high = net::hex_digit_value(hex[2 * i]), low = net::hex_digit_value(hex[2 * i + 1]);
       if (high < 0 || low < 0) {
         return std::pair{std::string("sha256: holds a character that is not a hex digit (0-9, "
                                      "a-f)"),

@@ -177,13 +177,8 @@ namespace {
 std::optional<DedupHash> from_hex(std::string_view text) {
   DedupHash out{};
   if (text.size() != out.size() * 2) return std::nullopt;
-  const auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const int high = digit(text[2 * i]), low = digit(text[2 * i + 1]);
+    const int high = net::hex_digit_value(text[2 * i]), low = net::hex_digit_value(text[2 * i + 1]);
     if (high < 0 || low < 0) return std::nullopt;
     out[i] = static_cast<unsigned char>(high * 16 + low);
   }

@@ -18,6 +18,8 @@ bool digests_equal(const Sha256Digest& a, const Sha256Digest& b);
 
 // Lower-case hex of `bytes`, two digits a byte.
 std::string to_hex(std::string_view bytes);
+// The value of one hex digit (0-9, a-f, A-F), or -1 for any other character.
+int hex_digit_value(char c);
 // Lower-case hex of SHA-256(data).
 std::string sha256_hex(std::string_view data);
 
