@@ -90,7 +90,7 @@ class LineReader {
 };
 
 bool skipped_line(std::string_view line) {
-  const auto first = line.find_first_not_of(" \t");
+  const auto first = line.find_first_not_of(" \t\r");
   return first == std::string_view::npos || line[first] == '#';
 }
 
@@ -131,7 +131,7 @@ std::string read_lines(const std::filesystem::path& file, Take take) {
 std::string event_problem(std::string_view line) {
   std::string problem = event::describe_json_error(line);
   if (!problem.empty()) return "the event is not valid JSON: " + problem;
-  if (line[line.find_first_not_of(" \t")] != '{') {
+  if (line[line.find_first_not_of(" \t\r")] != '{') {
     return "the event is not a JSON object (one event a line, each a {...} object)";
   }
   // Ingest refuses such an event; what the matcher would make of it means nothing.
