@@ -32,6 +32,8 @@ memory (VmRSS).
   --seconds N       how long to run, 1 to 600 (default 5)
   --skip-invalid    skip invalid patterns (and count them) instead of stopping at the first
   --json            print the report as one JSON object
+
+Exit 0, or 2 for an invalid line (FILE:LINE: reason), a file it cannot read, or a usage error.
 )";
 
 constexpr int kMinSeconds = 1, kMaxSeconds = 600, kDefaultSeconds = 5;

@@ -94,6 +94,18 @@ def test_the_json_report_has_every_figure_and_the_run_lasts_the_seconds_asked(fi
     assert report["matcher_rss_kib"] == report["rss_kib_after_load"] - report["rss_kib_before_load"]
 
 
+def test_files_with_windows_line_endings_count_the_same(tmp_path):
+    patterns = tmp_path / "patterns.txt"
+    events = tmp_path / "events.jsonl"
+    patterns.write_bytes(PATTERNS.replace("\n", "\r\n").encode())
+    events.write_bytes(events_text().replace("\n", "\r\n").encode())
+    run = bench("match", "--patterns", patterns, "--events", events, "--seconds", 1, "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert (report["patterns_loaded"], report["events_in_file"]) == (3, 5)
+    assert (report["events_matched_per_pass"], report["matches_per_pass"]) == (4, 6)
+
+
 def test_the_matchers_memory_grows_with_the_patterns(tmp_path, files):
     _, events = files
     many = tmp_path / "many.txt"
