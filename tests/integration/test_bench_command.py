@@ -165,6 +165,8 @@ def test_a_pattern_file_with_only_invalid_patterns_fails_even_when_they_are_skip
 
 
 def test_help_lists_the_options():
+    top = subprocess.run([BINARY, "--help"], capture_output=True, text=True, timeout=30)
+    assert "bench match --patterns FILE --events FILE" in top.stdout
     for args in (["--help"], ["match", "--help"]):
         run = bench(*args)
         assert run.returncode == 0
