@@ -45,6 +45,9 @@ class Receiver:
         class Server(ThreadingHTTPServer):
             daemon_threads = True
 
+            def handle_error(self, request, client_address):
+                pass  # a daemon that stops drops its kept-alive connections: not news
+
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -81,8 +84,8 @@ def start(binary, folder, rules, receiver_port):
     (folder / "rules.d" / "bench.yaml").write_text(
         rules_yaml(rules, receiver_port, folder / "queue.jsonl"))
     log = open(folder / "log", "w+")
-    process = subprocess.Popen([str(pathlib.Path(binary).resolve()), "serve", "-c", str(folder / "eventrouter.yaml")],
-                               stdout=subprocess.DEVNULL, stderr=log, cwd=folder)
+    command = [str(pathlib.Path(binary).resolve()), "serve", "-c", str(folder / "eventrouter.yaml")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, cwd=folder)
     deadline = time.time() + 120
     while time.time() < deadline:
         found = re.search(r"listening on 127\.0\.0\.1:(\d+)", (folder / "log").read_text())
