@@ -4,6 +4,7 @@
 // The registry is asked once, under its lock; every later use reads the kept pointers, after
 // one atomic check, with no lock and no allocation.
 
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -22,14 +23,20 @@ class Lazy {
   Lazy& operator=(const Lazy&) = delete;
 
   const T& get() {
-    std::call_once(once_, [this] {
-      value_.emplace(make_());
-      make_ = nullptr;  // what it captured is no longer needed
-    });
+    // Once made, one acquiring load: std::call_once alone would also set two thread-locals and
+    // call pthread_once on every use.
+    if (!made_.load(std::memory_order_acquire)) {
+      std::call_once(once_, [this] {
+        value_.emplace(make_());
+        make_ = nullptr;  // what it captured is no longer needed
+        made_.store(true, std::memory_order_release);
+      });
+    }
     return *value_;
   }
 
  private:
+  std::atomic<bool> made_{false};
   std::once_flag once_;
   std::function<T()> make_;
   std::optional<T> value_;
