@@ -280,7 +280,7 @@ void DeliveryCore::invoke(std::shared_ptr<Attempt> attempt) {
     metrics_.dispatch_latency.observe(
         std::chrono::duration<double>(SystemClock::now() - event.ingested_at).count());
   }
-  attempt->target->metrics.attempts->inc();
+  attempt->target->metrics().attempts->inc();
   targets::Invocation invocation;
   invocation.event_id = event.fields.id;
   invocation.rule = attempt->target->rule->name;
@@ -296,7 +296,7 @@ void DeliveryCore::invoke(std::shared_ptr<Attempt> attempt) {
   running_.fetch_add(1);
   target->deliver(std::move(invocation), [this, attempt, started](targets::DeliveryResult result) {
     const auto took = Clock::now() - started;
-    attempt->target->metrics.duration->observe(std::chrono::duration<double>(took).count());
+    attempt->target->metrics().duration->observe(std::chrono::duration<double>(took).count());
     attempt->last_duration_us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
     on_result(attempt, std::move(result));
     running_.fetch_sub(1);
@@ -316,7 +316,7 @@ std::chrono::milliseconds DeliveryCore::backoff(int attempt) const {
 }
 
 void DeliveryCore::on_result(std::shared_ptr<Attempt> attempt, targets::DeliveryResult result) {
-  const auto& counters = attempt->target->metrics;
+  const auto& counters = attempt->target->metrics();
   const auto& rule = attempt->target->rule->name;
   const auto& target = attempt->target->spec->id;
   if (result.outcome == targets::Outcome::kSuccess) {
@@ -351,7 +351,7 @@ void DeliveryCore::retry_later(std::shared_ptr<Attempt> attempt, std::chrono::mi
   }
   if (stopping_.load()) return set_aside(*attempt, result);
   if (result.error_code != targets::ErrorCode::kNone) {
-    attempt->target->metrics.retried->inc();
+    attempt->target->metrics().retried->inc();
     record_step(*attempt, "retrying", result);
     spdlog::warn("event {} to {}/{} failed (attempt {}): {} {}; retrying in {} ms",
                  attempt->event->fields.id, rule, target, attempt->attempt,
@@ -392,13 +392,13 @@ void DeliveryCore::dead_letter(Attempt& attempt, const targets::DeliveryResult& 
                        attempt.attempt - 1});
   record_step(attempt, written ? "dead_lettered" : "dead_letter_failed", result);
   if (written) {
-    attempt.target->metrics.dead_lettered->inc();
-    attempt.target->metrics.dead_letters->inc();
+    attempt.target->metrics().dead_lettered->inc();
+    attempt.target->metrics().dead_letters->inc();
     return finish(attempt);
   }
   // Neither delivered nor dead-lettered (EventBridge's InvocationsFailedToBeSentToDlq). A
   // durable store keeps the record, to be tried again at the next start, rather than lose it.
-  attempt.target->metrics.failed->inc();
+  attempt.target->metrics().failed->inc();
   if (!store_.durable()) return finish(attempt);
   release(attempt);
 }

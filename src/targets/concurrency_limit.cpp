@@ -19,8 +19,9 @@ struct Pending {
 }  // namespace
 
 struct ConcurrencyLimit::State {
-  State(Target& target, std::size_t limit, std::string name, metrics::Gauge& gauge)
-      : inner(target), slots(limit), who(std::move(name)), waiting(gauge) {}
+  State(Target& target, std::size_t limit, std::string name,
+        std::shared_ptr<metrics::LazyGauge> gauge)
+      : inner(target), slots(limit), who(std::move(name)), waiting(std::move(gauge)) {}
 
   // Hands `pending` (which holds a slot) to the wrapped target; its completion frees the slot
   // for the oldest waiting delivery.
@@ -37,7 +38,7 @@ struct ConcurrencyLimit::State {
                              // Counted as waiting until handed on: a rate limit behind may
                              // count it again first, never the other way round.
                              start(state, *next);
-                             state->waiting.add(-1);
+                             state->waiting->add(-1);
                            }
                            done(std::move(result));
                          });
@@ -50,13 +51,13 @@ struct ConcurrencyLimit::State {
   FifoSlots<std::shared_ptr<Pending>> slots;
   bool stopped = false;
   const std::string who;
-  metrics::Gauge& waiting;
+  const std::shared_ptr<metrics::LazyGauge> waiting;
 };
 
 ConcurrencyLimit::ConcurrencyLimit(std::unique_ptr<Target> inner, std::size_t limit,
-                                   std::string who, metrics::Gauge& waiting)
+                                   std::string who, std::shared_ptr<metrics::LazyGauge> waiting)
     : inner_(std::move(inner)),
-      state_(std::make_shared<State>(*inner_, limit, std::move(who), waiting)) {}
+      state_(std::make_shared<State>(*inner_, limit, std::move(who), std::move(waiting))) {}
 
 ConcurrencyLimit::~ConcurrencyLimit() {
   shutdown(std::chrono::milliseconds(0));
@@ -76,7 +77,7 @@ void ConcurrencyLimit::deliver(Invocation invocation, Completion done) {
         DeliveryResult::retryable(ErrorCode::kInternalError, "target is shutting down"));
   }
   if (!admitted) {  // it waits; the delivery that frees a slot starts it
-    state_->waiting.add(1);
+    state_->waiting->add(1);
     return;
   }
   State::start(state_, pending);
@@ -89,7 +90,7 @@ void ConcurrencyLimit::shutdown(std::chrono::milliseconds grace) {
     state_->stopped = true;
     never_started = state_->slots.take_waiting();
   }
-  state_->waiting.add(-static_cast<double>(never_started.size()));
+  state_->waiting->add(-static_cast<double>(never_started.size()));
   for (auto& pending : never_started) {
     pending->done(DeliveryResult::retryable(
         ErrorCode::kInternalError, state_->who + ": delivery not started before shutdown"));

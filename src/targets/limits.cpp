@@ -1,6 +1,6 @@
 #include "eventrouter/targets/limits.hpp"
 
-#include "eventrouter/metrics/registry.hpp"
+#include "eventrouter/metrics/lazy.hpp"
 #include "eventrouter/targets/concurrency_limit.hpp"
 #include "eventrouter/targets/rate_limit.hpp"
 #include "spec_reader.hpp"
@@ -36,10 +36,12 @@ std::unique_ptr<Target> with_limits(std::unique_ptr<Target> target, const Target
                                     const TargetSpec& spec, TargetContext& context) {
   if (!limits.max_concurrency && !limits.rate_limit_per_second) return target;
   const std::string who = spec.type + " " + spec.rule + "/" + spec.id;
-  auto& waiting = context.metrics.gauge(
-      "eventrouter_target_waiting_deliveries",
+  // Created when a delivery first waits: the targets that never had to wait (most of them)
+  // add nothing to a scrape.
+  auto waiting = std::make_shared<metrics::LazyGauge>(
+      context.metrics, "eventrouter_target_waiting_deliveries",
       "Deliveries a target holds back for its max_concurrency or rate_limit_per_second.",
-      {{"rule", spec.rule}, {"target", spec.id}});
+      metrics::Labels{{"rule", spec.rule}, {"target", spec.id}});
   if (limits.rate_limit_per_second) {
     target = std::make_unique<RateLimit>(std::move(target), *limits.rate_limit_per_second,
                                          context.io, who, waiting);

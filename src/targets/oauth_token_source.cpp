@@ -63,17 +63,17 @@ OAuthTokenSource::OAuthTokenSource(OAuthClientCredentials config, metrics::Regis
                                    const std::string& rule, const std::string& target)
     : config_(std::move(config)),
       endpoint_(config_.endpoint_name()),
-      fetched_(metrics.counter("eventrouter_webhook_token_fetches_total",
-                               "OAuth token fetches of webhook targets, by outcome.",
-                               {{"rule", rule}, {"target", target}, {"outcome", "success"}})),
-      failed_retryable_(
-          metrics.counter("eventrouter_webhook_token_fetches_total",
-                          "OAuth token fetches of webhook targets, by outcome.",
-                          {{"rule", rule}, {"target", target}, {"outcome", "retryable_failure"}})),
-      failed_permanent_(
-          metrics.counter("eventrouter_webhook_token_fetches_total",
-                          "OAuth token fetches of webhook targets, by outcome.",
-                          {{"rule", rule}, {"target", target}, {"outcome", "permanent_failure"}})) {
+      // Created at the first fetch: a webhook that never fetched a token adds nothing to a
+      // scrape.
+      fetches_([&metrics, rule, target] {
+        auto outcome = [&](const char* name) {
+          return &metrics.counter("eventrouter_webhook_token_fetches_total",
+                                  "OAuth token fetches of webhook targets, by outcome.",
+                                  {{"rule", rule}, {"target", target}, {"outcome", name}});
+        };
+        return FetchCounters{outcome("success"), outcome("retryable_failure"),
+                             outcome("permanent_failure")};
+      }) {
   init_curl_once();
 }
 
@@ -127,12 +127,13 @@ void OAuthTokenSource::complete(const Expected<AccessToken, DeliveryResult>& out
       cached_.reset();
     }
   }
+  const FetchCounters& fetches = fetches_.get();
   if (outcome) {
-    fetched_.inc();
+    fetches.succeeded->inc();
   } else if (outcome.error().outcome == Outcome::kPermanent) {
-    failed_permanent_.inc();
+    fetches.failed_permanent->inc();
   } else {
-    failed_retryable_.inc();
+    fetches.failed_retryable->inc();
   }
   for (auto& ready : waiting) {
     if (outcome) {

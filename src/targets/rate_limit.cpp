@@ -25,8 +25,12 @@ struct Waiting {
 
 struct RateLimit::State {
   State(Target& target, double per_second, boost::asio::io_context& context, std::string name,
-        metrics::Gauge& gauge)
-      : inner(target), bucket(per_second), io(context), who(std::move(name)), waiting(gauge) {}
+        std::shared_ptr<metrics::LazyGauge> gauge)
+      : inner(target),
+        bucket(per_second),
+        io(context),
+        who(std::move(name)),
+        waiting(std::move(gauge)) {}
 
   // A delivery's turn came: it goes to the wrapped target, unless shutdown took it first.
   void release(std::uint64_t id) {
@@ -39,7 +43,7 @@ struct RateLimit::State {
       held.erase(it);
       ++dispatching;
     }
-    waiting.add(-1);
+    waiting->add(-1);
     inner.deliver(std::move(turn.invocation), std::move(turn.done));
     std::lock_guard lock(mutex);
     --dispatching;
@@ -52,7 +56,7 @@ struct RateLimit::State {
   TokenBucket bucket;
   boost::asio::io_context& io;
   const std::string who;
-  metrics::Gauge& waiting;
+  const std::shared_ptr<metrics::LazyGauge> waiting;
   std::mutex mutex;
   std::condition_variable dispatched;
   std::map<std::uint64_t, Waiting> held;  // waiting for their turn, by arrival
@@ -62,9 +66,10 @@ struct RateLimit::State {
 };
 
 RateLimit::RateLimit(std::unique_ptr<Target> inner, double per_second, boost::asio::io_context& io,
-                     std::string who, metrics::Gauge& waiting)
+                     std::string who, std::shared_ptr<metrics::LazyGauge> waiting)
     : inner_(std::move(inner)),
-      state_(std::make_shared<State>(*inner_, per_second, io, std::move(who), waiting)) {}
+      state_(std::make_shared<State>(*inner_, per_second, io, std::move(who), std::move(waiting))) {
+}
 
 RateLimit::~RateLimit() {
   shutdown(std::chrono::milliseconds(0));
@@ -83,7 +88,7 @@ void RateLimit::deliver(Invocation invocation, Completion done) {
         timer = std::make_shared<boost::asio::steady_timer>(state_->io, wait);
         id = state_->next_id++;
         state_->held.emplace(id, Waiting{timer, std::move(invocation), std::move(done)});
-        state_->waiting.add(1);
+        state_->waiting->add(1);
         // Under the lock, so that a shutdown's cancel always comes after the wait began.
         timer->async_wait([state = state_, id](const boost::system::error_code&) {
           // Cancelled only by shutdown, which has taken the delivery already: release() finds
@@ -108,7 +113,7 @@ void RateLimit::shutdown(std::chrono::milliseconds grace) {
     // A release under way hands its delivery over before the wrapped target stops.
     state_->dispatched.wait(lock, [this] { return state_->dispatching == 0; });
   }
-  state_->waiting.add(-static_cast<double>(never_started.size()));
+  state_->waiting->add(-static_cast<double>(never_started.size()));
   for (auto& [id, turn] : never_started) {
     // The timer belongs to the io_context's threads: cancelled there, so that it does not keep
     // the context busy until it expires.

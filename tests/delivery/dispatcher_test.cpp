@@ -696,5 +696,63 @@ TEST_F(DispatcherTest, ADedupKeyWhoseBatchWasNotRecordedIsNotADuplicate) {
   EXPECT_EQ(rule_set_->find("r1")->match_count->load(), 4u);
 }
 
+TEST_F(DispatcherTest, ATargetsSeriesAppearAtItsFirstDeliveryAndLatencyIsByTargetType) {
+  // r1/t1 (a queue file) delivers, r2/t2 (a webhook) is refused for good, r3 never matches.
+  script_.answer = [](const targets::Invocation& invocation) {
+    return invocation.target == "t2" ? targets::DeliveryResult::permanent(
+                                           targets::ErrorCode::kNoPermissions, "403 Forbidden")
+                                     : targets::DeliveryResult::ok();
+  };
+  start(rule_yaml() +
+            "  - name: r2\n"
+            "    event_pattern: {source: [test]}\n"
+            "    targets: [{id: t2, type: webhook, url: 'http://127.0.0.1:9/'}]\n"
+            "  - name: r3\n"
+            "    event_pattern: {source: [other]}\n"
+            "    targets: [{id: t3, type: queue_file, path: r3.jsonl}]\n",
+        &store_);
+  auto has = [this](const std::string& line) {
+    return registry_.render().find(line + "\n") != std::string::npos;
+  };
+  // Before any delivery: each rule's match counter, no target's series, no latency.
+  EXPECT_TRUE(has("eventrouter_rule_matches_total{rule=\"r3\"} 0")) << registry_.render();
+  EXPECT_EQ(registry_.render().find("eventrouter_invocation"), std::string::npos);
+  EXPECT_EQ(registry_.render().find("eventrouter_dead_letters_total"), std::string::npos);
+  EXPECT_EQ(registry_.render().find("eventrouter_target_duration_seconds"), std::string::npos);
+
+  ASSERT_EQ(accept({"e1"}), std::nullopt);
+  ASSERT_TRUE(eventually([&] { return dispatcher_->pending() == 0; }));
+  ASSERT_EQ(script_.call_count(), 2u);
+
+  const auto text = registry_.render();
+  // Each target that ran has all its series, the outcomes it never had at 0.
+  EXPECT_TRUE(has("eventrouter_invocation_attempts_total{rule=\"r1\",target=\"t1\"} 1")) << text;
+  EXPECT_TRUE(
+      has("eventrouter_invocations_total{rule=\"r1\",target=\"t1\",outcome=\"success\"} 1"));
+  EXPECT_TRUE(
+      has("eventrouter_invocations_total{rule=\"r1\",target=\"t1\",outcome=\"retried\"} 0"));
+  EXPECT_TRUE(has("eventrouter_dead_letters_total{rule=\"r1\",target=\"t1\"} 0"));
+  EXPECT_TRUE(has("eventrouter_invocation_attempts_total{rule=\"r2\",target=\"t2\"} 1"));
+  EXPECT_TRUE(
+      has("eventrouter_invocations_total{rule=\"r2\",target=\"t2\",outcome=\"dead_lettered\"} 1"));
+  EXPECT_TRUE(
+      has("eventrouter_invocations_total{rule=\"r2\",target=\"t2\",outcome=\"success\"} 0"));
+  EXPECT_TRUE(has("eventrouter_dead_letters_total{rule=\"r2\",target=\"t2\"} 1"));
+  // One latency histogram per target type, never per rule or target.
+  EXPECT_TRUE(has("eventrouter_target_duration_seconds_count{type=\"queue_file\"} 1")) << text;
+  EXPECT_TRUE(has("eventrouter_target_duration_seconds_count{type=\"webhook\"} 1"));
+  EXPECT_TRUE(has("eventrouter_target_duration_seconds_bucket{type=\"webhook\",le=\"+Inf\"} 1"));
+  EXPECT_EQ(text.find("eventrouter_target_duration_seconds_count{rule"), std::string::npos);
+  // The target that never ran still has no series.
+  EXPECT_EQ(text.find("target=\"t3\""), std::string::npos) << text;
+
+  // A second delivery counts on the same series.
+  ASSERT_EQ(accept({"e2"}), std::nullopt);
+  ASSERT_TRUE(eventually([&] { return dispatcher_->pending() == 0 && script_.call_count() == 4; }));
+  EXPECT_TRUE(
+      has("eventrouter_invocations_total{rule=\"r1\",target=\"t1\",outcome=\"success\"} 2"));
+  EXPECT_TRUE(has("eventrouter_target_duration_seconds_count{type=\"queue_file\"} 2"));
+}
+
 }  // namespace
 }  // namespace eventrouter::delivery

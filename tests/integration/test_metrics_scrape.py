@@ -163,6 +163,13 @@ def test_metrics_after_a_scripted_run(make_daemon, workdir, peer):
     assert before.get("eventrouter_rule_reloads_total", outcome="success") == 0
     assert before.get("eventrouter_rule_reloads_total", outcome="failure") == 0
     assert before.get("eventrouter_ingest_to_invocation_seconds_count") == 0
+    # Every rule's match counter is there from the start; a target's series come with its first
+    # invocation, so none exist yet.
+    for rule in ("to-queue", "to-hook", "sec-only"):
+        assert before.get("eventrouter_rule_matches_total", rule=rule) == 0
+    for family in ("eventrouter_invocations_total", "eventrouter_invocation_attempts_total",
+                   "eventrouter_dead_letters_total", "eventrouter_target_duration_seconds"):
+        assert family not in before.types, before.text
 
     # 1. Three entries on the default bus: one for the queue, one nothing matches, one rejected
     #    (no detail-type), one rejected (detail not an object).
@@ -294,11 +301,13 @@ def test_metrics_after_a_scripted_run(make_daemon, workdir, peer):
     assert m.get("eventrouter_ingest_to_invocation_seconds_count") == 6
     assert m.get("eventrouter_ingest_to_invocation_seconds_bucket", le="+Inf") == 6
     assert m.get("eventrouter_ingest_to_invocation_seconds_sum") >= 0
+    # Target durations: one histogram per target type, whatever the rules and targets.
     assert m.types["eventrouter_target_duration_seconds"] == "histogram"
-    for (rule, target), n in attempts.items():
-        assert m.get("eventrouter_target_duration_seconds_count", rule=rule, target=target) == n
-        assert m.get("eventrouter_target_duration_seconds_bucket", rule=rule, target=target,
-                     le="+Inf") == n
+    by_type = {"queue_file": 3 + 1, "webhook": 1 + 2}
+    assert m.series("eventrouter_target_duration_seconds_count") == {
+        frozenset({("type", kind)}): n for kind, n in by_type.items()}
+    for kind, n in by_type.items():
+        assert m.get("eventrouter_target_duration_seconds_bucket", type=kind, le="+Inf") == n
     # Buckets are cumulative.
     buckets = sorted(((float(dict(labels)["le"]), v) for labels, v in
                       m.series("eventrouter_ingest_to_invocation_seconds_bucket").items()))
@@ -306,7 +315,7 @@ def test_metrics_after_a_scripted_run(make_daemon, workdir, peer):
 
     # No event field is ever a label: only these label names exist, and no label value is
     # taken from an event (ids, sources, detail-types, detail values).
-    allowed = {"bus", "reason", "rule", "target", "outcome", "route", "status", "le"}
+    allowed = {"bus", "reason", "rule", "target", "outcome", "route", "status", "type", "le"}
     for (name, labels) in m.samples:
         for key, value in labels:
             assert key in allowed, f"{name} has an unexpected label {key}={value}"
@@ -318,21 +327,105 @@ def test_metrics_after_a_scripted_run(make_daemon, workdir, peer):
         assert f'"{value}"' not in m.text
 
 
+# Rules that make the series created on first use appear: a delivery held back by its rate
+# limit, a duplicate suppressed by dedup, a match held by storm control.
+CONTROLS = """rules:
+  - name: slow
+    event_pattern: {source: [slow.app]}
+    targets: [{id: q, type: queue_file, path: slow.jsonl, rate_limit_per_second: 1}]
+  - name: once
+    event_pattern: {source: [dup.app]}
+    dedup: {key: [detail.n], window: 1h}
+    targets: [{id: q, type: queue_file, path: once.jsonl}]
+  - name: calm
+    event_pattern: {source: [storm.app]}
+    max_invocations: {count: 1, per: 1h}
+    targets: [{id: q, type: queue_file, path: calm.jsonl}]
+"""
+
+
 def test_every_metric_named_in_the_operations_doc_exists(make_daemon, workdir, peer):
-    """docs/operations.md's metric list and sample alerts name only metrics the daemon serves."""
+    """docs/operations.md's metric list and sample alerts name only metrics the daemon serves,
+    once the things they count have happened."""
     # A scheduled rule has its fires counter (at 0) from the start, before its first due time.
     scheduled = ("rules:\n  - name: nightly\n    schedule: cron(0 3 * * ? *)\n    targets:\n"
                  "      - {id: q, type: queue_file, path: nightly.jsonl}\n")
-    daemon = make_daemon(rules={"r.yaml": rules_yaml(workdir, peer.port), "s.yaml": scheduled})
-    # Labelled families show up with their first series: one rejected event, one received.
+    daemon = make_daemon(rules={"r.yaml": rules_yaml(workdir, peer.port), "s.yaml": scheduled,
+                                "c.yaml": CONTROLS})
+    # Labelled families show up with their first series: one rejected event, one received;
+    # deliveries (one dead-lettered), waits, suppressions and holds create the target and
+    # rule series that appear on first use.
     status, _, _ = post_json(daemon.url + "/events", json.dumps([
-        {"source": "other.app", "detail-type": "X", "detail": {}}, {"source": "other.app"}]))
+        {"source": "other.app", "detail-type": "X", "detail": {}}, {"source": "other.app"},
+        {"source": "test.app", "detail-type": "Hook", "detail": {}},
+        {"source": "slow.app", "detail-type": "X", "detail": {"n": 1}},
+        {"source": "slow.app", "detail-type": "X", "detail": {"n": 2}},
+        {"source": "slow.app", "detail-type": "X", "detail": {"n": 3}},
+        {"source": "dup.app", "detail-type": "X", "detail": {"n": 1}},
+        {"source": "dup.app", "detail-type": "X", "detail": {"n": 1}},
+        {"source": "storm.app", "detail-type": "X", "detail": {"n": 1}},
+        {"source": "storm.app", "detail-type": "X", "detail": {"n": 2}}]))
     assert status == 200
-    m = scrape(daemon)
+    dead_letters = daemon.state_dir / "dead-letters.jsonl"
+    m = wait_for(lambda: (lambda s: s if s.get("eventrouter_pending_deliveries") == 0
+                          and lines(dead_letters) else None)(scrape(daemon)))
+    assert m, "the deliveries did not finish\n" + daemon.log()
+    assert m.get("eventrouter_dedup_suppressed_total", rule="once") == 1
+    assert m.get("eventrouter_storm_held_total", rule="calm") == 1
+    assert m.get("eventrouter_target_waiting_deliveries", rule="slow", target="q") == 0
     families = set(m.types)
     text = (SOURCE_DIR / "docs" / "operations.md").read_text()
     named = set(re.findall(r"\beventrouter_[a-z0-9_]*[a-z0-9]", text))
     assert "eventrouter_pending_deliveries" in named and "eventrouter_journal_bytes" in named
+    assert "eventrouter_dedup_suppressed_total" in named and "eventrouter_storm_held_total" in named
     missing = {name for name in named if name not in families
                and re.sub(r"_(bucket|count|sum)$", "", name) not in families}
     assert not missing, f"docs/operations.md names metrics /metrics does not have: {missing}"
+
+
+def many_rules(count, peer_port, workdir):
+    """`count` rules, one target each: webhooks (which have a concurrency limit by default) and
+    queue files, alternating; rule n matches detail-type "rule-n"."""
+    out = ["rules:"]
+    for n in range(count):
+        out.append(f"  - name: generated-rule-{n:05d}")
+        out.append(f'    event_pattern: {{source: [many.app], detail-type: ["rule-{n}"]}}')
+        if n % 2 == 0:
+            out.append(f"    targets: [{{id: hook, type: webhook, "
+                       f"url: 'http://127.0.0.1:{peer_port}/flaky', timeout: 2s}}]")
+        else:
+            out.append(f"    targets: [{{id: queue, type: queue_file, "
+                       f"path: '{workdir / 'many.jsonl'}'}}]")
+    return "\n".join(out) + "\n"
+
+
+def test_a_scrape_of_many_rules_stays_small(make_daemon, workdir, peer):
+    """Issue 18: with 10,000 rules a scrape must stay under 1 MB, so 100 bytes a rule; here
+    2,000 rules, of which 20 have delivered (their targets' series exist, with the webhooks'
+    first 503 retried)."""
+    rules = 2000
+    daemon = make_daemon(rules={"many.yaml": many_rules(rules, peer.port, workdir)})
+    for first in range(0, 20, 10):
+        status, _, body = post_json(daemon.url + "/events", json.dumps([
+            {"source": "many.app", "detail-type": f"rule-{n}", "detail": {}}
+            for n in range(first, first + 10)]))
+        assert status == 200 and body["FailedEntryCount"] == 0, body
+    assert wait_for(lambda: len(lines(workdir / "many.jsonl")) == 10
+                    and peer.count("/flaky") == 11), daemon.log()
+    m = wait_for(lambda: (lambda s: s if s.get("eventrouter_pending_deliveries") == 0 else None)(
+        scrape(daemon)))
+    assert m, "pending deliveries never went back to 0\n" + daemon.log()
+
+    size = len(m.text.encode())
+    assert size < rules * 100, f"{size} bytes for {rules} rules"
+    assert m.text.count("\n") < rules + 500, f"{m.text.count(chr(10))} lines for {rules} rules"
+    # Every rule keeps its match counter; only the targets that ran have target series.
+    assert len(m.series("eventrouter_rule_matches_total")) == rules
+    assert m.get("eventrouter_rule_matches_total", rule="generated-rule-01999") == 0
+    assert len(m.series("eventrouter_invocation_attempts_total")) == 20
+    assert m.get("eventrouter_invocations_total", rule="generated-rule-00002", target="hook",
+                 outcome="success") == 1
+    assert m.get("eventrouter_invocation_attempts_total", rule="generated-rule-00003",
+                 target="queue") == 1
+    assert m.get("eventrouter_target_duration_seconds_count", type="webhook") == 11
+    assert m.get("eventrouter_target_duration_seconds_count", type="queue_file") == 10

@@ -97,6 +97,20 @@ TEST_F(LimitsTest, AQueueFileHonoursMaxConcurrency) {
   EXPECT_EQ(waiting("q"), 0);
 }
 
+TEST_F(LimitsTest, ATargetWhoseDeliveriesNeverWaitedHasNoWaitingSeries) {
+  const auto path = dir_ / "q.jsonl";
+  Target& target =
+      make("{id: q, type: queue_file, max_concurrency: 4, rate_limit_per_second: 100, path: " +
+           path.string() + "}");
+  testing::Waiter waiter;
+  target.deliver(testing::invocation("{}"), waiter.completion());
+  EXPECT_EQ(waiter.wait().outcome, Outcome::kSuccess);
+  target.shutdown(100ms);
+  // A scrape of thousands of targets that keep up shows no line for each of them.
+  EXPECT_EQ(metrics_.render().find("eventrouter_target_waiting_deliveries"), std::string::npos)
+      << metrics_.render();
+}
+
 TEST_F(LimitsTest, ShutdownEndsHeldDeliveriesWithoutSendingThem) {
   const auto path = dir_ / "q.jsonl";
   Target& target =

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eventrouter/delivery/deployment_reaper.hpp"
+#include "eventrouter/metrics/lazy.hpp"
 #include "eventrouter/metrics/registry.hpp"
 #include "eventrouter/rules/rule_set.hpp"
 #include "eventrouter/targets/target.hpp"
@@ -17,8 +18,11 @@
 
 namespace eventrouter::delivery {
 
-// A target's metrics, looked up once when the rule set is deployed: the registry's lookup
-// takes a lock and builds label strings, which the per-event path must not pay.
+// A target's metrics. They are created in the registry at the target's first use (its first
+// invocation, or a dead letter written without one), all outcomes at 0 together, so that a
+// rule set of thousands of idle targets costs a scrape nothing for them; from then on they are
+// kept here, as the registry's lookup takes a lock and builds label strings, which the
+// per-event path must not pay.
 struct TargetMetrics {
   metrics::Counter* attempts;
   metrics::Counter* succeeded;
@@ -26,7 +30,7 @@ struct TargetMetrics {
   metrics::Counter* dead_lettered;
   metrics::Counter* failed;  // given up and the dead-letter file could not be written
   metrics::Counter* dead_letters;
-  metrics::Histogram* duration;
+  metrics::Histogram* duration;  // shared by every target of the same type
 };
 
 struct DeployedTarget {
@@ -34,7 +38,11 @@ struct DeployedTarget {
   const targets::TargetSpec* spec;
   std::unique_ptr<targets::Target> target;
   transform::PayloadShaper shaper;
-  TargetMetrics metrics;
+  // Behind a pointer: the once-only creation cannot be moved, the deployment's vectors move.
+  std::unique_ptr<metrics::Lazy<TargetMetrics>> lazy_metrics;
+
+  // Creates the target's series on the first call; lock-free afterwards.
+  const TargetMetrics& metrics() const { return lazy_metrics->get(); }
 };
 
 // Builds the adapter of one target (the target registry's make_target, or a test's fakes).

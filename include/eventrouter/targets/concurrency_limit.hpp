@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "eventrouter/metrics/registry.hpp"
+#include "eventrouter/metrics/lazy.hpp"
 #include "eventrouter/targets/target.hpp"
 
 namespace eventrouter::targets {
@@ -16,7 +16,7 @@ class ConcurrencyLimit final : public Target {
  public:
   // `who` starts messages ("webhook my-rule/hook"); `waiting` counts deliveries held back.
   ConcurrencyLimit(std::unique_ptr<Target> inner, std::size_t limit, std::string who,
-                   metrics::Gauge& waiting);
+                   std::shared_ptr<metrics::LazyGauge> waiting);
   ~ConcurrencyLimit() override;
 
   void deliver(Invocation invocation, Completion done) override;

@@ -38,7 +38,7 @@ std::optional<TargetLimits> read_target_limits(const TargetSpec& spec,
 // `target` behind its limits: a concurrency limit around a rate limit around the adapter, so a
 // delivery first waits for a slot, then for its turn under the rate (as webhooks always have).
 // Deliveries waiting in either are counted by the gauge
-// eventrouter_target_waiting_deliveries{rule, target}.
+// eventrouter_target_waiting_deliveries{rule, target}, created when a delivery first waits.
 std::unique_ptr<Target> with_limits(std::unique_ptr<Target> target, const TargetLimits& limits,
                                     const TargetSpec& spec, TargetContext& context);
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "eventrouter/metrics/registry.hpp"
+#include "eventrouter/metrics/lazy.hpp"
 #include "eventrouter/targets/target.hpp"
 #include "eventrouter/targets/webhook_auth.hpp"
 #include "eventrouter/targets/worker_pool.hpp"
@@ -57,9 +57,12 @@ class OAuthTokenSource {
 
   const OAuthClientCredentials config_;
   const std::string endpoint_;
-  metrics::Counter& fetched_;
-  metrics::Counter& failed_retryable_;
-  metrics::Counter& failed_permanent_;
+  struct FetchCounters {
+    metrics::Counter* succeeded;
+    metrics::Counter* failed_retryable;
+    metrics::Counter* failed_permanent;
+  };
+  metrics::Lazy<FetchCounters> fetches_;
   std::atomic<bool> abort_{false};
 
   std::mutex mutex_;

@@ -8,7 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "eventrouter/metrics/registry.hpp"
+#include "eventrouter/metrics/lazy.hpp"
 #include "eventrouter/targets/target.hpp"
 
 namespace eventrouter::targets {
@@ -17,7 +17,7 @@ class RateLimit final : public Target {
  public:
   // `who` starts messages ("runbook my-rule/contain"); `waiting` counts deliveries held back.
   RateLimit(std::unique_ptr<Target> inner, double per_second, boost::asio::io_context& io,
-            std::string who, metrics::Gauge& waiting);
+            std::string who, std::shared_ptr<metrics::LazyGauge> waiting);
   ~RateLimit() override;
 
   void deliver(Invocation invocation, Completion done) override;
