@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -341,10 +342,21 @@ void ClusterBus::State::take(natsMsg* raw) {
     natsMsg_Term(raw, nullptr);
     return;
   }
-  if (delivered > 1) {
-    redelivered.inc();
-    event.progress = [this, seq](const std::string& rule, const std::string& target) {
-      return progress->recorded(seq, rule, target);
+  // The delivery count alone is not trusted to tell a first delivery: a consumer whose leader
+  // moved (a NATS node lost) may hand out a message a dead router held as if it were new. A
+  // message stored longer ago than ack_wait may have been held, so its progress is read too:
+  // at worst, lookups that find nothing.
+  const auto stored_for =
+      std::chrono::system_clock::now() -
+      std::chrono::system_clock::time_point(std::chrono::nanoseconds(stored_at));
+  if (delivered > 1 || stored_for >= options.nats.ack_wait) {
+    if (delivered > 1) redelivered.inc();
+    auto counted = std::make_shared<std::atomic<bool>>(delivered > 1);
+    event.progress = [this, seq, counted](const std::string& rule, const std::string& target) {
+      auto made = progress->recorded(seq, rule, target);
+      // Held before after all: another router (or an earlier run) recorded progress.
+      if (made && !counted->exchange(true)) redelivered.inc();
+      return made;
     };
   }
   if (!progress->hold(seq, std::move(msg))) return;
