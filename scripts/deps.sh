@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libnats-dev nats-server
   curl openssl ca-certificates jq python3 python3-pytest python3-aiosmtpd python3-boto3
+  chromium chromium-driver python3-selenium
 )
 if [ "${1:-}" = "--print" ]; then printf '%s\n' "${packages[@]}"; exit 0; fi
 
