@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "background_worker.hpp"
+#include "eventrouter/server/console_assets.hpp"
 #include "eventrouter/util/bus_name.hpp"
 #include "eventrouter/util/json_numbers.hpp"
 #include "eventrouter/util/json_writer.hpp"
@@ -45,8 +46,21 @@ bool may_hold_json(std::string_view type) {
 }
 
 bool is_read_route(Route route) {
-  return route == Route::kHealthz || route == Route::kReadyz || route == Route::kMetrics ||
-         route == Route::kRules || route == Route::kEventHistory || route == Route::kEventList;
+  switch (route) {
+    case Route::kHealthz:
+    case Route::kReadyz:
+    case Route::kMetrics:
+    case Route::kRules:
+    case Route::kEventHistory:
+    case Route::kEventList:
+    case Route::kConsole:
+    case Route::kActivity:
+    case Route::kRecentEvents:
+    case Route::kDeadLetterList:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // AWS JSON 1.1 errors: {"__type": ..., "message": ...}, which the SDKs turn into exceptions.
@@ -84,6 +98,14 @@ Requirement requirement_of(Route route, std::string_view aws_target) {
     case Route::kEventHistory:
     case Route::kEventList:
       return {read, "read the history"};
+    case Route::kActivity:
+      return {read, "read the activity"};
+    case Route::kRecentEvents:
+      return {read, "read the recent events"};
+    case Route::kDeadLetterList:
+      return {read, "read the dead letters"};
+    case Route::kRecentEventsTest:
+      return {ingest | read, "test event patterns"};
     case Route::kEvents:
     case Route::kBusEvents:
       return {ingest, "post events"};
@@ -100,6 +122,7 @@ Requirement requirement_of(Route route, std::string_view aws_target) {
       return {admin, "redrive dead letters"};
     case Route::kHealthz:
     case Route::kReadyz:
+    case Route::kConsole:
     case Route::kNotFound:
       break;
   }
@@ -175,11 +198,14 @@ Router::Counters::Counters(metrics::Registry& registry)
 
 // Pattern tests waiting for the background worker; past this they are refused with 503.
 constexpr std::size_t kMaxQueuedPatternTests = 8;
+// Dead-letter listings waiting for their thread (each reads files or the cluster).
+constexpr std::size_t kMaxQueuedReads = 4;
 
 Router::Router(RouterServices services)
     : services_(std::move(services)),
       counters_(services_.metrics ? std::make_unique<Counters>(*services_.metrics) : nullptr),
-      pattern_worker_(std::make_unique<BackgroundWorker>(kMaxQueuedPatternTests)) {}
+      pattern_worker_(std::make_unique<BackgroundWorker>(kMaxQueuedPatternTests)),
+      reads_worker_(std::make_unique<BackgroundWorker>(kMaxQueuedReads)) {}
 
 Router::~Router() = default;
 
@@ -209,6 +235,16 @@ std::string_view Router::route_name(Route route) {
       return "event_history";
     case Route::kEventList:
       return "event_list";
+    case Route::kConsole:
+      return "console";
+    case Route::kActivity:
+      return "activity";
+    case Route::kRecentEvents:
+      return "recent_events";
+    case Route::kRecentEventsTest:
+      return "recent_events_test";
+    case Route::kDeadLetterList:
+      return "dead_letter_list";
     case Route::kNotFound:
       return "not_found";
   }
@@ -230,6 +266,11 @@ Route Router::route_of(std::string_view target, std::string* bus, http::verb met
   if (path == "/test-event-pattern") return Route::kTestEventPattern;
   if (path == "/replays") return Route::kReplays;
   if (path == "/dead-letters/redrive") return Route::kDeadLetterRedrive;
+  if (path == "/dead-letters") return Route::kDeadLetterList;
+  if (path == "/activity") return Route::kActivity;
+  if (path == "/recent-events") return Route::kRecentEvents;
+  if (path == "/recent-events/test-event-pattern") return Route::kRecentEventsTest;
+  if (path == "/console" || path.starts_with("/console/")) return Route::kConsole;
   constexpr std::string_view prefix = "/buses/", suffix = "/events";
   if (path.starts_with(prefix) && path.ends_with(suffix) &&
       path.size() > prefix.size() + suffix.size()) {
@@ -246,7 +287,10 @@ std::optional<Response> Router::precheck(const RequestHeader& header) const {
 
 std::optional<Response> Router::authorize(const RequestHeader& header, Route route,
                                           std::string_view bus, const Access** granted) const {
-  if (!services_.auth_required || route == Route::kHealthz || route == Route::kReadyz)
+  // The console's files hold no data: the browser fetches them without a token, and the
+  // console sends the token with every data request.
+  if (!services_.auth_required || route == Route::kHealthz || route == Route::kReadyz ||
+      route == Route::kConsole)
     return std::nullopt;
   auto authorization = header[http::field::authorization];
   constexpr std::string_view bearer = "Bearer ";
@@ -429,6 +473,29 @@ void Router::handle(Request&& request, Respond respond) {
       return recorded(services_.history(request.target()));
     case Route::kBusEvents:
       return handle_events(std::move(request), std::move(bus), std::move(recorded));
+    case Route::kConsole: {
+      const auto target = request.target();
+      return recorded(console_response(target.substr(0, target.find('?')), request.version()));
+    }
+    case Route::kActivity:
+      if (!services_.activity_json) break;
+      return recorded(json_response(http::status::ok, services_.activity_json()));
+    case Route::kRecentEvents:
+      if (!services_.recent_events) break;
+      return recorded(services_.recent_events(request.target()));
+    case Route::kRecentEventsTest: {
+      auto shared = std::make_shared<Request>(std::move(request));
+      return answer_in_background(
+          *pattern_worker_, [this, shared] { return handle_match_recent_events(*shared); },
+          std::move(recorded));
+    }
+    case Route::kDeadLetterList: {
+      if (!services_.dead_letters) break;
+      auto target = std::string(request.target());
+      return answer_in_background(
+          *reads_worker_, [this, target] { return services_.dead_letters(target); },
+          std::move(recorded));
+    }
     case Route::kAws:
       return handle_aws(std::move(request), access, std::move(recorded));
     case Route::kTestEventPattern:
@@ -580,6 +647,47 @@ void Router::test_event_pattern_in_background(Request&& request, bool aws, Respo
       PatternTestRefusal::kBusy,
       std::to_string(kMaxQueuedPatternTests) + " pattern tests are already waiting; retry shortly",
       aws));
+}
+
+void Router::answer_in_background(BackgroundWorker& worker, std::function<Response()> answer,
+                                  Respond respond) {
+  if (worker.try_post([answer = std::move(answer), respond] { respond(answer()); })) return;
+  Response busy = json_error(http::status::service_unavailable, "TooManyRequests",
+                             "too many such requests are already waiting; retry shortly");
+  set_retry_after(busy, std::chrono::seconds(1));
+  respond(std::move(busy));
+}
+
+Response Router::handle_match_recent_events(const Request& request) const {
+  simdjson::dom::parser parser;
+  simdjson::dom::object object;
+  const simdjson::padded_string body(request.body());
+  if (parser.parse(body).get_object().get(object)) {
+    return pattern_test_refusal(PatternTestRefusal::kInvalidRequest,
+                                "the body must be {\"EventPattern\": ..., \"limit\"?: N}", false);
+  }
+  auto pattern = json_member(object, "EventPattern", body);
+  if (!pattern) {
+    return pattern_test_refusal(PatternTestRefusal::kInvalidRequest,
+                                "missing EventPattern: the body is {\"EventPattern\": {...}}",
+                                false);
+  }
+  std::size_t limit = kMaxRecentEvents;
+  if (simdjson::dom::element value; !object["limit"].get(value)) {
+    std::int64_t number = 0;
+    if (value.get(number) || number < 1 || number > static_cast<std::int64_t>(kMaxRecentEvents)) {
+      return pattern_test_refusal(
+          PatternTestRefusal::kInvalidRequest,
+          "limit must be a whole number from 1 to " + std::to_string(kMaxRecentEvents), false);
+    }
+    limit = static_cast<std::size_t>(number);
+  }
+  if (!services_.match_recent_events)
+    return pattern_test_refusal(PatternTestRefusal::kUnavailable, "no recent events", false);
+  auto answer = services_.match_recent_events(*pattern, limit);
+  if (!answer)
+    return pattern_test_refusal(refusal_of(answer.error().kind), answer.error().message, false);
+  return json_response(http::status::ok, std::move(*answer));
 }
 
 Response Router::handle_test_event_pattern(const Request& request, bool aws) const {

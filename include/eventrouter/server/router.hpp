@@ -36,6 +36,9 @@ struct Readiness {
   std::vector<std::string> warnings;
 };
 
+// The most events GET /recent-events lists and POST /recent-events/test-event-pattern examines.
+inline constexpr std::size_t kMaxRecentEvents = 100;
+
 // What the routes need from the rest of the daemon, injected so the server stays small.
 struct RouterServices {
   EventSink* sink = nullptr;
@@ -64,6 +67,18 @@ struct RouterServices {
   // GET /events/{id} and GET /events?...: the history's answer for the request target (path
   // and query). Unset: the history is off.
   std::function<Response(std::string_view target)> history;
+  // The web console's data (docs/console.md). GET /activity: the last hour per minute.
+  std::function<std::string()> activity_json;
+  // GET /recent-events?limit=N: the last events accepted, for the console's pattern sandbox.
+  std::function<Response(std::string_view target)> recent_events;
+  // POST /recent-events/test-event-pattern: which of the last `limit` events `pattern`
+  // matches, as the JSON answer, or why the pattern is not valid. Runs off the I/O threads.
+  std::function<Expected<std::string, PatternTestError>(std::string_view pattern,
+                                                        std::size_t limit)>
+      match_recent_events;
+  // GET /dead-letters?rule=&target=&limit=: reads files or the cluster, so it runs off the I/O
+  // threads.
+  std::function<Response(std::string_view target)> dead_letters;
   // GET /readyz, once started: unset means ready.
   std::function<Readiness()> readiness;
 };
@@ -81,6 +96,11 @@ enum class Route {
   kDeadLetterRedrive,
   kEventHistory,  // GET /events/{id}
   kEventList,     // GET /events
+  kConsole,       // GET /console/...: the web console's files
+  kActivity,
+  kRecentEvents,
+  kRecentEventsTest,  // POST /recent-events/test-event-pattern
+  kDeadLetterList,    // GET /dead-letters
   kNotFound
 };
 
@@ -128,6 +148,10 @@ class Router {
   // Runs handle_test_event_pattern on the background worker (a request's pattern may take
   // milliseconds to compile); answers 503 at once when the worker's queue is full.
   void test_event_pattern_in_background(Request&& request, bool aws, Respond respond);
+  Response handle_match_recent_events(const Request& request) const;
+  // Runs `answer` on `worker`, or answers 503 at once when its queue is full.
+  void answer_in_background(BackgroundWorker& worker, std::function<Response()> answer,
+                            Respond respond);
   void deliver_to_sink(std::vector<event::Entry> entries, std::string body, bool aws,
                        Respond respond);
 
@@ -144,7 +168,9 @@ class Router {
   RouterServices services_;
   std::unique_ptr<Counters> counters_;
   std::atomic<bool> ready_{false};
-  std::unique_ptr<BackgroundWorker> pattern_worker_;  // last: its jobs use the members above
+  // Last: their jobs use the members above.
+  std::unique_ptr<BackgroundWorker> pattern_worker_;
+  std::unique_ptr<BackgroundWorker> reads_worker_;  // dead-letter listings
 };
 
 }  // namespace eventrouter::server
