@@ -101,7 +101,15 @@ const PAGES = {
 function parseHash() {
   const path = location.hash.replace(/^#\/?/, '');
   const [name, ...rest] = path.split('/');
-  return {name: name || 'overview', arg: rest.length ? decodeURIComponent(rest.join('/')) : null};
+  let arg = null;
+  if (rest.length) {
+    try {
+      arg = decodeURIComponent(rest.join('/'));
+    } catch (e) {
+      arg = rest.join('/');  // a stray '%' in a hand-typed address: take it as it is
+    }
+  }
+  return {name: name || 'overview', arg};
 }
 
 let generation = 0;
