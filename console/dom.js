@@ -71,6 +71,21 @@ export function pretty(value) {
   return JSON.stringify(value, null, 2);
 }
 
+// JSON with whatever fits in 60 characters on one line: patterns read better so than with one
+// line per array element.
+export function compactJson(value, indent = '') {
+  const flat = JSON.stringify(value);
+  if (flat === undefined || flat.length <= 60 || value === null || typeof value !== 'object') {
+    return flat === undefined ? '' : flat;
+  }
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    return `[\n${value.map((v) => inner + compactJson(v, inner)).join(',\n')}\n${indent}]`;
+  }
+  const members = Object.entries(value).map(([k, v]) => `${inner}${JSON.stringify(k)}: ${compactJson(v, inner)}`);
+  return `{\n${members.join(',\n')}\n${indent}}`;
+}
+
 export function pre(text, attrs) {
   return h('pre', {class: 'code', ...attrs}, text);
 }

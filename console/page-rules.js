@@ -1,14 +1,14 @@
 // Rules: every loaded rule with its pattern or schedule, targets, file:line, state and match
 // count (GET /rules), and how the last reload went.
 
-import {append, badge, field, formatTime, h, pre, pretty, section, table} from './dom.js';
+import {append, badge, compactJson, field, formatTime, h, pre, section, table} from './dom.js';
 import {api} from './api.js';
 
 function ruleRow(rule) {
   const targets = Array.isArray(rule.targets) ? rule.targets : [];
   const matcher = rule.schedule !== undefined
     ? h('div', null, h('span', {class: 'muted'}, 'schedule '), h('code', null, String(rule.schedule)))
-    : pre(pretty(rule.event_pattern), {class: 'code code-small'});
+    : pre(compactJson(rule.event_pattern), {class: 'code code-small'});
   const extras = [];
   if (rule.dedup !== undefined) extras.push(h('div', {class: 'muted small'}, `dedup: ${JSON.stringify(rule.dedup)}`));
   if (rule.max_invocations !== undefined) {

@@ -1,7 +1,7 @@
 // Pattern sandbox: test a pattern against an event (POST /test-event-pattern), or against the
 // last events the daemon received (POST /recent-events/test-event-pattern).
 
-import {append, replaceChildren, eventLink, formatTime, h, pretty, section} from './dom.js';
+import {append, compactJson, eventLink, formatTime, h, pretty, replaceChildren, section} from './dom.js';
 import {ApiError, api, query} from './api.js';
 
 const EXAMPLE_EVENT = {
@@ -37,7 +37,7 @@ export async function renderSandbox(page, ctx) {
   eventBox.value = pretty(EXAMPLE_EVENT);
   const patternBox = h('textarea', {id: 'sandbox-pattern', rows: 10, spellcheck: 'false',
     'aria-label': 'Event pattern'});
-  patternBox.value = pretty(EXAMPLE_PATTERN);
+  patternBox.value = compactJson(EXAMPLE_PATTERN);
   const result = h('div', {id: 'sandbox-result', class: 'result-box', 'aria-live': 'polite'},
     h('span', {class: 'muted'}, 'Press Test to check the pattern against the event.'));
 
