@@ -11,7 +11,10 @@
 #include <sstream>
 
 #include "admin_api.hpp"
+#include "dead_letters_api.hpp"
+#include "eventrouter/app/activity.hpp"
 #include "eventrouter/app/logging.hpp"
+#include "eventrouter/app/recent_events.hpp"
 #include "eventrouter/app/scheduler.hpp"
 #include "eventrouter/app/watchdog.hpp"
 #include "eventrouter/delivery/cluster_bus.hpp"
@@ -290,6 +293,24 @@ void Daemon::deploy_rules() {
   });
 }
 
+// What `eventrouter dlq list` would show, for GET /dead-letters: the dead-letter files, or the
+// cluster's dead-letter stream. Lines that are not records are counted, not reported.
+Expected<DeadLetterListing, std::string> Daemon::read_dead_letters(
+    const DeadLetterFilter& filter) const {
+  std::ostringstream ignored;
+  if (!cluster_) {
+    return app::read_dead_letters(dead_letter_files(config_, store_->current().get()), filter,
+                                  ignored);
+  }
+  auto letters = delivery::read_cluster_dead_letters(*config_.bus.nats);
+  if (!letters)
+    return unexpected("cannot read the dead letters from the NATS cluster: " + letters.error());
+  std::vector<std::pair<std::size_t, std::string>> lines;
+  for (auto& letter : *letters) lines.emplace_back(letter.seq, std::move(letter.record));
+  return read_dead_letter_lines("nats:" + config_.bus.nats->stream + "_DLQ", lines, filter,
+                                ignored);
+}
+
 // With the cluster backend every router publishes the event and the stream keeps one copy.
 bool Daemon::fire_scheduled(const rules::Rule& rule, rules::ScheduleTime due, std::string json) {
   if (!cluster_) return dispatcher_->fire(rule.name, std::move(json), rule.bus);
@@ -304,9 +325,21 @@ bool Daemon::fire_scheduled(const rules::Rule& rule, rules::ScheduleTime due, st
 
 void Daemon::start_server() {
   server::RouterServices services;
-  services.sink = dispatcher_.get();
+  recent_ = std::make_unique<RecentEvents>(cluster_ ? static_cast<server::EventSink&>(*cluster_)
+                                                    : *dispatcher_);
+  services.sink = recent_.get();
+  services.recent_events = [this](std::string_view target) { return recent_->answer(target); };
+  services.match_recent_events = [this](std::string_view pattern, std::size_t limit) {
+    return recent_->match(pattern, limit);
+  };
+  activity_ = std::make_unique<Activity>(metrics_);
+  activity_->start();
+  services.activity_json = [this] { return activity_->json(Activity::Clock::now()); };
+  services.dead_letters = [this](std::string_view target) {
+    return answer_dead_letters(
+        [this](const DeadLetterFilter& filter) { return read_dead_letters(filter); }, target);
+  };
   if (cluster_) {
-    services.sink = cluster_.get();
     services.readiness = [this] {
       auto status = cluster_->status();
       return server::Readiness{status.ready, std::move(status.reason), std::move(status.warnings)};

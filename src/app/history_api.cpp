@@ -1,5 +1,7 @@
 #include "history_api.hpp"
 
+#include "query_string.hpp"
+
 #include <charconv>
 #include <string>
 
@@ -16,26 +18,6 @@ namespace http = boost::beast::http;
 
 constexpr std::size_t kMaxEventId = 256;
 constexpr std::string_view kQueryKeys = "since, until, rule, outcome, bus, limit, before";
-
-// %XX and '+' decoded; nothing when an escape is malformed.
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      const int high = net::hex_digit_value(text[i + 1]), low = net::hex_digit_value(text[i + 2]);
-      if (high < 0 || low < 0) return std::nullopt;
-      out += static_cast<char>(high * 16 + low);
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
 
 // An RFC 3339 time, or a duration back from `now`.
 std::optional<delivery::EpochMillis> read_time(std::string_view text,
@@ -157,15 +139,10 @@ server::Response event_journey(delivery::History& history, std::string_view enco
 Expected<delivery::HistoryQuery, std::string> parse_history_query(
     std::string_view query, std::chrono::system_clock::time_point now) {
   delivery::HistoryQuery out;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const auto pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    const std::string key(pair.substr(0, eq));
-    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-    if (!value) return unexpected("the value of " + key + " has a malformed %-escape");
+  auto pairs = parse_query(query);
+  if (!pairs) return unexpected(pairs.error());
+  for (const auto& [key, text] : *pairs) {
+    const std::string* value = &text;
     if (key == "since" || key == "until") {
       auto when = read_time(*value, now);
       if (!when) {
@@ -184,24 +161,19 @@ Expected<delivery::HistoryQuery, std::string> parse_history_query(
             std::string("outcome must be unmatched, suppressed, pending, delivered or failed"));
       }
       out.outcome = *value;
-    } else if (key == "limit" || key == "before") {
+    } else if (key == "limit") {
+      auto limit = parse_limit(*value, 1000);
+      if (!limit) return unexpected(limit.error());
+      out.limit = *limit;
+    } else if (key == "before") {
       std::int64_t number = 0;
       const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), number);
-      const bool whole = ec == std::errc() && end == value->data() + value->size();
-      if (key == "limit") {
-        if (!whole || number < 1 || number > 1000) {
-          return unexpected(std::string("limit must be a whole number from 1 to 1000"));
-        }
-        out.limit = static_cast<std::size_t>(number);
-      } else {
-        if (!whole || number < 1) {
-          return unexpected(std::string("before must be the `next` of an earlier page"));
-        }
-        out.before = number;
+      if (ec != std::errc() || end != value->data() + value->size() || number < 1) {
+        return unexpected(std::string("before must be the `next` of an earlier page"));
       }
+      out.before = number;
     } else {
-      return unexpected("unknown query parameter '" + key.substr(0, 64) + "'; use " +
-                        std::string(kQueryKeys));
+      return unexpected("unknown query parameter '" + key + "'; use " + std::string(kQueryKeys));
     }
   }
   if (out.since >= out.until) return unexpected(std::string("since must be earlier than until"));
@@ -209,12 +181,10 @@ Expected<delivery::HistoryQuery, std::string> parse_history_query(
 }
 
 server::Response answer_history(delivery::History& history, std::string_view target) {
-  const auto question = target.find('?');
-  const auto path = target.substr(0, question);
+  const auto path = target.substr(0, target.find('?'));
   constexpr std::string_view prefix = "/events/";
   if (path.starts_with(prefix)) return event_journey(history, path.substr(prefix.size()));
-  const auto query = question == std::string_view::npos ? "" : target.substr(question + 1);
-  auto parsed = parse_history_query(query, std::chrono::system_clock::now());
+  auto parsed = parse_history_query(query_of(target), std::chrono::system_clock::now());
   if (!parsed) return bad_request(parsed.error());
   const auto page = history.list(*parsed);
   std::string body = "{";

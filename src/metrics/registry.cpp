@@ -191,6 +191,33 @@ std::string Registry::render() const {
   return out;
 }
 
+std::uint64_t Registry::counter_sum(std::string_view name, std::string_view label,
+                                    const std::vector<std::string_view>& values) const {
+  // Series are keyed by their rendered labels ({a="x",b="y"}, values escaped), so `label="v"`
+  // between a '{' or ',' and a ',' or '}' is that label, never text inside another value.
+  auto has_label = [&](const std::string& labels) {
+    for (auto value : values) {
+      const std::string wanted = std::string(label) + "=\"" + std::string(value) + "\"";
+      for (auto at = labels.find(wanted); at != std::string::npos;
+           at = labels.find(wanted, at + 1)) {
+        const auto end = at + wanted.size();
+        if (at > 0 && (labels[at - 1] == '{' || labels[at - 1] == ',') && end < labels.size() &&
+            (labels[end] == ',' || labels[end] == '}'))
+          return true;
+      }
+    }
+    return false;
+  };
+  std::lock_guard lock(mutex_);
+  const auto found = families_.find(name);
+  if (found == families_.end()) return 0;
+  std::uint64_t sum = 0;
+  for (const auto& [labels, s] : found->second->series) {
+    if (s.counter && (label.empty() || has_label(labels))) sum += s.counter->value();
+  }
+  return sum;
+}
+
 LabeledCounters::LabeledCounters(Registry& registry, std::string name, std::string help,
                                  std::string label, Labels fixed)
     : registry_(registry),

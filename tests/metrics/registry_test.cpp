@@ -90,3 +90,25 @@ TEST(LabeledCounters, AreTheRegistrysCountersForEachValue) {
 
 }  // namespace
 }  // namespace eventrouter::metrics
+
+namespace eventrouter::metrics {
+namespace {
+
+TEST(CounterSum, AddsAFamilysSeriesOrThoseWithALabelValue) {
+  Registry registry;
+  registry.counter("inv_total", "h", {{"rule", "a"}, {"outcome", "success"}}).inc(3);
+  registry.counter("inv_total", "h", {{"rule", "b"}, {"outcome", "success"}}).inc(4);
+  registry.counter("inv_total", "h", {{"rule", "a"}, {"outcome", "retried"}}).inc(5);
+  registry.counter("inv_total", "h", {{"rule", "a"}, {"outcome", "failed"}}).inc(6);
+  // A value that spells another label must not count as that label.
+  registry.counter("inv_total", "h", {{"rule", "x\",outcome=\"success"}, {"outcome", "none"}})
+      .inc(100);
+  EXPECT_EQ(registry.counter_sum("inv_total"), 118u);
+  EXPECT_EQ(registry.counter_sum("inv_total", "outcome", {"success"}), 7u);
+  EXPECT_EQ(registry.counter_sum("inv_total", "outcome", {"retried", "failed"}), 11u);
+  EXPECT_EQ(registry.counter_sum("inv_total", "outcome", {"unknown"}), 0u);
+  EXPECT_EQ(registry.counter_sum("absent_total"), 0u);
+}
+
+}  // namespace
+}  // namespace eventrouter::metrics

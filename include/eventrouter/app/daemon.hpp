@@ -17,11 +17,13 @@
 #include <string_view>
 #include <thread>
 
+#include "eventrouter/app/dead_letter_listing.hpp"
 #include "eventrouter/config/config.hpp"
 #include "eventrouter/delivery/deployment_reaper.hpp"
 #include "eventrouter/metrics/registry.hpp"
 #include "eventrouter/rules/schedule.hpp"
 #include "eventrouter/targets/target.hpp"
+#include "eventrouter/util/expected.hpp"
 
 namespace eventrouter::delivery {
 class ClusterBus;
@@ -43,8 +45,10 @@ class Router;
 
 namespace eventrouter::app {
 
+class Activity;
 class AdminApi;
 class IoThreads;
+class RecentEvents;
 class Scheduler;
 class TokenList;
 class Watchdog;
@@ -90,6 +94,7 @@ class Daemon {
   void wait_for_signal();
   void drain();
   bool fire_scheduled(const rules::Rule& rule, rules::ScheduleTime due, std::string json);
+  Expected<DeadLetterListing, std::string> read_dead_letters(const DeadLetterFilter& filter) const;
 
   config::Config config_;
   unsigned threads_;
@@ -119,6 +124,9 @@ class Daemon {
   std::shared_ptr<delivery::Deployment> prepared_;
   metrics::Counter* reloads_ok_ = nullptr;
   metrics::Counter* reloads_failed_ = nullptr;
+  // The console's data: the last events accepted (in front of the sink) and the last hour.
+  std::unique_ptr<RecentEvents> recent_;
+  std::unique_ptr<Activity> activity_;
   std::unique_ptr<server::Router> router_;
   std::unique_ptr<server::HttpServer> server_;
   std::unique_ptr<rules::RulesDirectoryWatcher> watcher_;

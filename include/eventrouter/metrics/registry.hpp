@@ -76,6 +76,11 @@ class Registry {
   // The Prometheus text exposition format, version 0.0.4.
   std::string render() const;
 
+  // The sum of a counter family's series, or of those whose label `label` is one of `values`
+  // (every series when `label` is empty); 0 for a family that does not exist (yet).
+  std::uint64_t counter_sum(std::string_view name, std::string_view label = {},
+                            const std::vector<std::string_view>& values = {}) const;
+
  private:
   struct Series;
   struct Family;
