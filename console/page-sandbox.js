@@ -38,8 +38,15 @@ export async function renderSandbox(page, ctx) {
   const patternBox = h('textarea', {id: 'sandbox-pattern', rows: 10, spellcheck: 'false',
     'aria-label': 'Event pattern'});
   patternBox.value = compactJson(EXAMPLE_PATTERN);
-  const result = h('div', {id: 'sandbox-result', class: 'result-box', 'aria-live': 'polite'},
-    h('span', {class: 'muted'}, 'Press Test to check the pattern against the event.'));
+  const result = h('div', {id: 'sandbox-result', class: 'result-box', 'aria-live': 'polite'});
+  // An answer is about the texts it was given: editing either clears it.
+  const resetResult = () => {
+    replaceChildren(result, h('span', {class: 'muted'}, 'Press Test to check the pattern against the event.'));
+    result.dataset.result = '';
+  };
+  resetResult();
+  eventBox.addEventListener('input', resetResult);
+  patternBox.addEventListener('input', resetResult);
 
   const picker = h('select', {id: 'recent-picker', 'aria-label': 'Pick one of the last events'},
     h('option', {value: ''}, 'Pick one of the last events…'));
@@ -57,7 +64,10 @@ export async function renderSandbox(page, ctx) {
   }
   picker.addEventListener('change', () => {
     const chosen = recent[Number(picker.value)];
-    if (picker.value !== '' && chosen) eventBox.value = pretty(chosen.event);
+    if (picker.value !== '' && chosen) {
+      eventBox.value = pretty(chosen.event);
+      resetResult();
+    }
   });
 
   const testButton = h('button', {type: 'button', id: 'sandbox-test'}, 'Test');
