@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench_command.hpp"
 #include "eventrouter/app/daemon.hpp"
 #include "eventrouter/app/dlq_command.hpp"
 #include "eventrouter/app/replay_command.hpp"
@@ -41,10 +42,13 @@ commands:
                                    what happened to events (the daemon's history)
   token hash                       read a token on stdin, print its sha256:HEX for
                                    auth.tokens_file
+  bench match --patterns FILE --events FILE [--seconds N] [--skip-invalid] [--json]
+                                   time the matcher on your own patterns and events (one a
+                                   line), on one thread
   --version                        print the version
 
-`eventrouter dlq --help`, `eventrouter replay --help` and `eventrouter history --help` list
-every option of those commands.
+`eventrouter dlq --help`, `eventrouter replay --help`, `eventrouter history --help` and
+`eventrouter bench --help` list every option of those commands.
 
 Without -c, the config is ./config/eventrouter.yaml if it exists, else
 /etc/eventrouter/eventrouter.yaml. A PATH that is a folder means PATH/eventrouter.yaml.
@@ -132,6 +136,7 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
   if (command == "dlq") return run_dlq_command(rest, out, err);
   if (command == "replay") return run_replay_command(rest, out, err);
   if (command == "history") return run_history_command(rest, out, err);
+  if (command == "bench") return run_bench_command(rest, out, err);
   err << "eventrouter: unknown command " << command << "\n" << kUsage;
   return 2;
 }
