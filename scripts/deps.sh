@@ -11,6 +11,7 @@ packages=(
   libnats-dev nats-server
   wrk nginx-light gnuplot-nox
   curl openssl ca-certificates jq python3 python3-pytest python3-aiosmtpd python3-boto3
+  chromium chromium-driver python3-selenium
 )
 if [ "${1:-}" = "--print" ]; then printf '%s\n' "${packages[@]}"; exit 0; fi
 
