@@ -71,15 +71,15 @@ void ConcurrencyLimit::deliver(Invocation invocation, Completion done) {
     std::lock_guard lock(state_->mutex);
     refused = state_->stopped;
     if (!refused) admitted = state_->slots.admit(pending);
+    // Counted under the lock: once it is released, a completion may start this delivery and
+    // count it out, and the gauge must not read -1 meanwhile.
+    if (!refused && !admitted) state_->waiting->add(1);
   }
   if (refused) {
     return pending->done(
         DeliveryResult::retryable(ErrorCode::kInternalError, "target is shutting down"));
   }
-  if (!admitted) {  // it waits; the delivery that frees a slot starts it
-    state_->waiting->add(1);
-    return;
-  }
+  if (!admitted) return;  // it waits; the delivery that frees a slot starts it
   State::start(state_, pending);
 }
 
