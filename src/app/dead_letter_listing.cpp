@@ -68,10 +68,20 @@ void add_line(const fs::path& source, std::size_t number, std::string line,
     return;
   }
   if (!matches(record, filter)) return;
+  ++listing.matched;
   record.raw = std::move(line);
   record.file = source;
   record.line = number;
   listing.records.push_back(std::move(record));
+}
+
+// Drops the oldest of the records from `first` on beyond `keep` of them (0: keeps all). Called
+// when twice as many are held, so the erasing costs little per record.
+void keep_newest(DeadLetterListing& listing, std::size_t first, std::size_t keep, bool finished) {
+  const std::size_t held = listing.records.size() - first;
+  if (keep == 0 || held <= keep || (!finished && held < 2 * keep)) return;
+  const auto begin = listing.records.begin() + static_cast<std::ptrdiff_t>(first);
+  listing.records.erase(begin, begin + static_cast<std::ptrdiff_t>(held - keep));
 }
 
 // Reads one file into `listing`; a missing file holds no dead letters yet.
@@ -88,8 +98,12 @@ void read_file(const fs::path& file, const DeadLetterFilter& filter, DeadLetterL
   }
   std::string line;
   std::size_t number = 0;
-  while (std::getline(in, line))
+  const std::size_t first = listing.records.size();
+  while (std::getline(in, line)) {
     add_line(file, ++number, std::move(line), filter, listing, parser, err);
+    keep_newest(listing, first, filter.keep_newest, false);
+  }
+  keep_newest(listing, first, filter.keep_newest, true);
   if (in.bad()) {
     // E.g. a folder where the file should be: it opens, but reading fails.
     err << file.string() << ": cannot read after line " << number << ": "
@@ -152,8 +166,11 @@ DeadLetterListing read_dead_letter_lines(
   DeadLetterListing listing;
   listing.files = {source};
   simdjson::dom::parser parser;
-  for (const auto& [number, line] : lines)
+  for (const auto& [number, line] : lines) {
     add_line(source, number, line, filter, listing, parser, err);
+    keep_newest(listing, 0, filter.keep_newest, false);
+  }
+  keep_newest(listing, 0, filter.keep_newest, true);
   return listing;
 }
 

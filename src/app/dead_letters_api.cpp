@@ -58,6 +58,7 @@ server::Response answer_dead_letters(const DeadLetterReader& read, std::string_v
       return bad_query("unknown query parameter '" + key + "'; use rule, target, limit");
     }
   }
+  filter.keep_newest = limit;  // the answer's memory stays bounded whatever the files hold
   auto listing = read(filter);
   if (!listing) {
     return server::json_error(http::status::service_unavailable, "DeadLettersUnavailable",
@@ -74,7 +75,7 @@ server::Response answer_dead_letters(const DeadLetterReader& read, std::string_v
   }
   body += "]";
   json::append_key(body, "total");
-  body += std::to_string(records.size());
+  body += std::to_string(listing->matched);
   json::append_key(body, "malformed");
   body += std::to_string(listing->malformed);
   json::append_key(body, "unreadable");

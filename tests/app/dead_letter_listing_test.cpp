@@ -230,3 +230,28 @@ TEST_F(DeadLetterListingTest, FilesAreTheDefaultThenEachTargetsDeadLetterPathOnc
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(DeadLetterListingTest, KeepsOnlyEachFilesNewestWhenAskedAndCountsTheRest) {
+  std::string lines;
+  for (int i = 0; i < 50; ++i) {
+    lines +=
+        record("2026-11-28T10:00:" + std::string(i < 10 ? "0" : "") + std::to_string(i) + ".000Z",
+               "r1", "web", "e" + std::to_string(i)) +
+        "\n";
+  }
+  const auto a = write("a.jsonl", lines);
+  const auto b = write("b.jsonl", record("2026-11-28T09:00:00.000Z", "r1", "web", "old") + "\n");
+  std::ostringstream err;
+  DeadLetterFilter filter;
+  filter.keep_newest = 3;
+  auto listing = read_dead_letters({a, b}, filter, err);
+  EXPECT_EQ(listing.matched, 51u);
+  ASSERT_EQ(listing.records.size(), 4u);  // three of a's, and b's one
+  EXPECT_EQ(listing.records[0].event_id, "old");
+  EXPECT_EQ(listing.records[1].event_id, "e47");
+  EXPECT_EQ(listing.records[3].event_id, "e49");
+}
+
+}  // namespace

@@ -18,6 +18,10 @@ namespace eventrouter::app {
 struct DeadLetterFilter {
   std::optional<std::string> rule;
   std::optional<std::string> target;
+  // 0: keep every matching record. Otherwise at most this many of each file's (or source's)
+  // newest, so that a listing's memory does not grow with the files (files are appended to,
+  // so their newest records are their last).
+  std::size_t keep_newest = 0;
 };
 
 // One record, with the fields the table shows. Absent fields are empty (retry_attempts: -1).
@@ -35,7 +39,8 @@ struct DeadLetterRecord {
 };
 
 struct DeadLetterListing {
-  std::vector<DeadLetterRecord> records;     // matching records, oldest first
+  std::vector<DeadLetterRecord> records;     // matching records (kept), oldest first
+  std::size_t matched = 0;                   // matching records, kept or not
   std::vector<std::filesystem::path> files;  // every file looked at, in the order read
   std::size_t malformed = 0;                 // lines skipped (each reported)
   std::size_t unreadable = 0;                // files that exist but could not be read
