@@ -302,7 +302,7 @@ Expected<DeadLetterListing, std::string> Daemon::read_dead_letters(
     return app::read_dead_letters(dead_letter_files(config_, store_->current().get()), filter,
                                   ignored);
   }
-  auto letters = delivery::read_cluster_dead_letters(*config_.bus.nats);
+  auto letters = cluster_->dead_letters();  // on the router's own connection
   if (!letters)
     return unexpected("cannot read the dead letters from the NATS cluster: " + letters.error());
   std::vector<std::pair<std::size_t, std::string>> lines;
