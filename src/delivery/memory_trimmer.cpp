@@ -1,0 +1,58 @@
+#include "memory_trimmer.hpp"
+
+#include <malloc.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+
+namespace eventrouter::delivery {
+
+namespace {
+
+// This process's resident memory in KiB (VmRSS), or 0 where /proc does not say.
+std::uint64_t resident_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
+  return 0;
+}
+
+}  // namespace
+
+MemoryTrimmer::MemoryTrimmer(std::function<std::uint64_t()> held)
+    : held_(std::move(held)), thread_([this] { run(); }) {}
+
+MemoryTrimmer::~MemoryTrimmer() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void MemoryTrimmer::run() {
+  std::uint64_t peak = 0;  // the most the current backlog held
+  std::unique_lock lock(mutex_);
+  while (!wake_.wait_for(lock, kCheckEvery, [this] { return stop_; })) {
+    const auto held = held_();
+    peak = std::max(peak, held);
+    if (held > 0 || peak < kBacklog) continue;
+    lock.unlock();
+    const auto before = resident_kib();
+    malloc_trim(0);
+    const auto after = resident_kib();
+    spdlog::debug(
+        "the backlog drained (it held up to {} MiB): malloc_trim gave memory back, resident "
+        "{} MiB -> {} MiB",
+        peak >> 20, before >> 10, after >> 10);
+    peak = 0;
+    lock.lock();
+  }
+}
+
+}  // namespace eventrouter::delivery

@@ -1,0 +1,37 @@
+#pragma once
+// Gives memory back to the system once a backlog has drained. glibc keeps what a backlog freed
+// for reuse, so a daemon that once held a large backlog would stay that large; malloc_trim
+// returns it. It runs on a thread of its own, never on an I/O thread while it serves, and only
+// after pending deliveries held more than kBacklog bytes and then fell to none.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace eventrouter::delivery {
+
+class MemoryTrimmer {
+ public:
+  static constexpr std::uint64_t kBacklog = std::uint64_t{16} << 20;
+  static constexpr std::chrono::milliseconds kCheckEvery{250};
+
+  // `held`: the bytes pending deliveries hold now.
+  explicit MemoryTrimmer(std::function<std::uint64_t()> held);
+  ~MemoryTrimmer();
+  MemoryTrimmer(const MemoryTrimmer&) = delete;
+  MemoryTrimmer& operator=(const MemoryTrimmer&) = delete;
+
+ private:
+  void run();
+
+  std::function<std::uint64_t()> held_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace eventrouter::delivery
