@@ -29,7 +29,9 @@ DeliveryCore::DeliveryCore(net::io_context& io, const DispatcherOptions& options
       archives_(store.can_archive() && options.archive_retention.count() > 0),
       dead_letter_sink_(options.dead_letter_sink ? *options.dead_letter_sink : dead_letters_),
       gate_(metrics.registry),
-      trimmer_([this] { return pending_bytes_.held(); }) {
+      // A backlog worth giving back: 16 MiB, or half the bound when that is smaller.
+      trimmer_([this] { return pending_bytes_.held(); },
+               std::min<std::uint64_t>(std::uint64_t{16} << 20, options.max_pending_bytes / 2)) {
   gate_.share(options.shared_dedup);
   metrics.registry.gauge_callback(
       "eventrouter_pending_bytes",

@@ -23,8 +23,8 @@ std::uint64_t resident_kib() {
 
 }  // namespace
 
-MemoryTrimmer::MemoryTrimmer(std::function<std::uint64_t()> held)
-    : held_(std::move(held)), thread_([this] { run(); }) {}
+MemoryTrimmer::MemoryTrimmer(std::function<std::uint64_t()> held, std::uint64_t backlog)
+    : held_(std::move(held)), backlog_(backlog), thread_([this] { run(); }) {}
 
 MemoryTrimmer::~MemoryTrimmer() {
   {
@@ -41,7 +41,7 @@ void MemoryTrimmer::run() {
   while (!wake_.wait_for(lock, kCheckEvery, [this] { return stop_; })) {
     const auto held = held_();
     peak = std::max(peak, held);
-    if (held > 0 || peak < kBacklog) continue;
+    if (held > 0 || peak == 0 || peak < backlog_) continue;
     lock.unlock();
     const auto before = resident_kib();
     malloc_trim(0);

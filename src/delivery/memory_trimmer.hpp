@@ -2,7 +2,7 @@
 // Gives memory back to the system once a backlog has drained. glibc keeps what a backlog freed
 // for reuse, so a daemon that once held a large backlog would stay that large; malloc_trim
 // returns it. It runs on a thread of its own, never on an I/O thread while it serves, and only
-// after pending deliveries held more than kBacklog bytes and then fell to none.
+// after pending deliveries held at least `backlog` bytes and then fell to none.
 
 #include <chrono>
 #include <condition_variable>
@@ -15,11 +15,10 @@ namespace eventrouter::delivery {
 
 class MemoryTrimmer {
  public:
-  static constexpr std::uint64_t kBacklog = std::uint64_t{16} << 20;
   static constexpr std::chrono::milliseconds kCheckEvery{250};
 
   // `held`: the bytes pending deliveries hold now.
-  explicit MemoryTrimmer(std::function<std::uint64_t()> held);
+  MemoryTrimmer(std::function<std::uint64_t()> held, std::uint64_t backlog);
   ~MemoryTrimmer();
   MemoryTrimmer(const MemoryTrimmer&) = delete;
   MemoryTrimmer& operator=(const MemoryTrimmer&) = delete;
@@ -28,6 +27,7 @@ class MemoryTrimmer {
   void run();
 
   std::function<std::uint64_t()> held_;
+  const std::uint64_t backlog_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
