@@ -36,21 +36,21 @@ MemoryTrimmer::~MemoryTrimmer() {
 }
 
 void MemoryTrimmer::run() {
-  std::uint64_t peak = 0;  // the most the current backlog held
+  std::uint64_t peak = 0;  // the most pending deliveries held since the last trim
   std::unique_lock lock(mutex_);
   while (!wake_.wait_for(lock, kCheckEvery, [this] { return stop_; })) {
     const auto held = held_();
     peak = std::max(peak, held);
-    if (held > 0 || peak == 0 || peak < backlog_) continue;
+    if (peak == 0 || peak < backlog_ || held > peak / 8) continue;
     lock.unlock();
     const auto before = resident_kib();
     malloc_trim(0);
     const auto after = resident_kib();
     spdlog::debug(
-        "the backlog drained (it held up to {} MiB): malloc_trim gave memory back, resident "
-        "{} MiB -> {} MiB",
-        peak >> 20, before >> 10, after >> 10);
-    peak = 0;
+        "the backlog drained (it held up to {} MiB, now {} MiB): malloc_trim gave memory back, "
+        "resident {} MiB -> {} MiB",
+        peak >> 20, held >> 20, before >> 10, after >> 10);
+    peak = held;
     lock.lock();
   }
 }

@@ -2,7 +2,9 @@
 // Gives memory back to the system once a backlog has drained. glibc keeps what a backlog freed
 // for reuse, so a daemon that once held a large backlog would stay that large; malloc_trim
 // returns it. It runs on a thread of its own, never on an I/O thread while it serves, and only
-// after pending deliveries held at least `backlog` bytes and then fell to none.
+// after pending deliveries held at least `backlog` bytes and then fell to an eighth of their
+// peak or less (not to none: one delivery whose backoff reached minutes would keep the rest
+// of the freed memory until it ends).
 
 #include <chrono>
 #include <condition_variable>
