@@ -99,6 +99,7 @@ delivery::DispatcherOptions dispatch_options(const config::Config& config,
       std::chrono::duration_cast<std::chrono::seconds>(config.delivery.archive_retention);
   options.max_pending_deliveries = config.delivery.max_pending_deliveries;
   options.max_journal_bytes = config.delivery.max_journal_bytes;
+  options.max_pending_bytes = config.delivery.max_pending_bytes;
   options.history = history;  // nothing: history.enabled false
   return options;
 }

@@ -23,7 +23,8 @@ const std::vector<std::string> kDurabilities = {"fsync", "none"};
 const std::vector<std::string> kArchiveKeys = {"retention", "max_bytes"};
 const std::vector<std::string> kHistoryKeys = {"enabled", "max_age", "max_bytes"};
 const std::vector<std::string> kDeliveryKeys = {"max_pending_deliveries", "max_journal_bytes",
-                                                "shutdown_grace", "backoff_base", "backoff_cap"};
+                                                "max_pending_bytes",      "shutdown_grace",
+                                                "backoff_base",           "backoff_cap"};
 const std::vector<std::string> kAuthKeys = {"tokens_file"};
 const std::vector<std::string> kTlsKeys = {"cert_file", "key_file", "client_ca_file"};
 const std::vector<std::string> kLimitKeys = {"max_event_bytes", "max_request_bytes",
@@ -77,6 +78,23 @@ std::size_t read_limit(YamlFile& file, const std::vector<MapEntry>& entries, std
   return value ? static_cast<std::size_t>(*value) : fallback;
 }
 
+// A size ("268435456", "512MiB", "2GiB") of at least `min` bytes.
+std::uint64_t read_size_limit(YamlFile& file, const std::vector<MapEntry>& entries,
+                              std::string_view key, std::uint64_t fallback, std::uint64_t min,
+                              std::string_view section) {
+  const MapEntry* entry = find_entry(entries, key);
+  if (entry == nullptr) return fallback;
+  std::optional<std::uint64_t> value;
+  if (entry->value.IsScalar()) value = parse_size(entry->value.Scalar());
+  if (!value || *value < min) {
+    file.error(entry->value, std::string(section) + "." + std::string(key) +
+                                 " must be a size of at least " + std::to_string(min >> 20) +
+                                 "MiB, such as 268435456, 512MiB or 2GiB");
+    return fallback;
+  }
+  return *value;
+}
+
 void read_limits(YamlFile& file, const YAML::Node& node, Limits& limits) {
   auto entries = read_mapping(file, node, "the 'limits' section", kLimitKeys);
   limits.max_event_bytes = read_limit(file, entries, "max_event_bytes", limits.max_event_bytes);
@@ -112,6 +130,9 @@ void read_delivery(YamlFile& file, const YAML::Node& node, DeliveryConfig& deliv
                                                delivery.max_pending_deliveries, "delivery");
   delivery.max_journal_bytes =
       read_limit(file, entries, "max_journal_bytes", delivery.max_journal_bytes, "delivery");
+  // Below a megabyte a single large event could hold ingest shut.
+  delivery.max_pending_bytes = read_size_limit(file, entries, "max_pending_bytes",
+                                               delivery.max_pending_bytes, 1 << 20, "delivery");
   for (auto [key, field] : {std::pair{"shutdown_grace", &delivery.shutdown_grace},
                             std::pair{"backoff_base", &delivery.backoff_base},
                             std::pair{"backoff_cap", &delivery.backoff_cap}}) {

@@ -61,7 +61,9 @@ Expected<ReplayResult, AdminError> AdminOperations::replay(const ReplayRequest& 
     after = stored.back().seq;
     // Waits for room instead of refusing: a replay is an operator's deliberate backlog.
     const auto deadline = Clock::now() + std::chrono::minutes(10);
-    while (core_.pending() >= options.max_pending_deliveries && !core_.stopping()) {
+    while ((core_.pending() >= options.max_pending_deliveries ||
+            core_.pending_bytes() >= options.max_pending_bytes) &&
+           !core_.stopping()) {
       if (Clock::now() > deadline) {
         return unexpected(AdminError{503, "TooManyPendingDeliveries",
                                      "the replay stopped after " +

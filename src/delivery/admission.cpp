@@ -19,6 +19,15 @@ std::optional<server::SinkRefusal> Admission::refusal() const {
             "); retry later, and check the targets' health",
         std::chrono::seconds(5)};
   }
+  const auto held = core_.pending_bytes();
+  if (held >= options_.max_pending_bytes) {
+    return server::SinkRefusal{503, "TooManyPendingBytes",
+                               "deliveries waiting for their targets hold " + std::to_string(held) +
+                                   " bytes in memory (delivery.max_pending_bytes is " +
+                                   std::to_string(options_.max_pending_bytes) +
+                                   "); retry later, and check the targets' health",
+                               std::chrono::seconds(5)};
+  }
   // The archive makes room by itself (the journal drops its oldest events past
   // archive.max_bytes), so a full store means undelivered work fills it.
   const auto bytes = store_.bounded_bytes();

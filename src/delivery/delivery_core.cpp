@@ -28,8 +28,27 @@ DeliveryCore::DeliveryCore(net::io_context& io, const DispatcherOptions& options
       metrics_(metrics),
       archives_(store.can_archive() && options.archive_retention.count() > 0),
       dead_letter_sink_(options.dead_letter_sink ? *options.dead_letter_sink : dead_letters_),
-      gate_(metrics.registry) {
+      gate_(metrics.registry),
+      // A backlog worth giving back: 16 MiB, or half the bound when that is smaller.
+      trimmer_([this] { return pending_bytes_.held(); },
+               std::min<std::uint64_t>(std::uint64_t{16} << 20, options.max_pending_bytes / 2)) {
   gate_.share(options.shared_dedup);
+  metrics.registry.gauge_callback(
+      "eventrouter_pending_bytes",
+      "Bytes that pending deliveries hold in memory (their events and per-delivery state), "
+      "bounded by delivery.max_pending_bytes.",
+      [this] { return static_cast<double>(pending_bytes_.held()); });
+}
+
+DeliveryCore::~DeliveryCore() = default;
+
+void DeliveryCore::charge(EventState& event) {
+  if (event.charge.charged()) return;  // counted once, however it is submitted again
+  const std::uint64_t bytes = event.json.capacity() + event.fields.id.capacity() +
+                              event.fields.source.capacity() + event.fields.detail_type.capacity() +
+                              event.bus.capacity() + event.ingestion_time.capacity() +
+                              PendingBytes::kPerEvent;
+  event.charge = pending_bytes_.charge(bytes);
 }
 
 void DeliveryCore::deploy(std::shared_ptr<Deployment> deployment) {
@@ -151,6 +170,7 @@ void DeliveryCore::submit(Batch batch, Submitted done) {
   records.deliveries.clear();
   auto seq = ids.first_event_seq;
   for (const auto& e : batch.events) {
+    charge(*e);
     // An event a shared log handed over keeps the log's number for it.
     if (e->seq == 0) e->seq = seq++;
     records.events.push_back(
@@ -158,6 +178,7 @@ void DeliveryCore::submit(Batch batch, Submitted done) {
   }
   auto id = ids.first_delivery_id;
   for (const auto& a : batch.attempts) {
+    a->charge = pending_bytes_.charge(PendingBytes::kPerDelivery);
     a->id = id++;
     records.deliveries.push_back(NewDelivery{a->id, a->event->seq, a->target->rule->name,
                                              a->target->spec->id, to_epoch_millis(a->created_at)});
@@ -258,23 +279,24 @@ void DeliveryCore::send_digest(DigestReady digest, bool wait) {
   });
 }
 
-void DeliveryCore::start(std::shared_ptr<Attempt> attempt) {
-  if (!attempt->payload) {
-    const auto& event = *attempt->event;
-    auto payload = attempt->target->shaper.shape(event.json, attempt->target->rule->name,
-                                                 event.ingestion_time);
-    if (!payload) {
-      // The event lacks what the transformer needs: retrying cannot help.
-      return on_result(std::move(attempt),
-                       targets::DeliveryResult::permanent(targets::ErrorCode::kInvalidParameter,
-                                                          payload.error()));
-    }
-    attempt->payload = std::move(*payload);
-  }
-  invoke(std::move(attempt));
+Expected<std::string, std::string> DeliveryCore::shape(const Attempt& attempt) const {
+  const auto& event = *attempt.event;
+  return attempt.target->shaper.shape(event.json, attempt.target->rule->name, event.ingestion_time);
 }
 
-void DeliveryCore::invoke(std::shared_ptr<Attempt> attempt) {
+void DeliveryCore::start(std::shared_ptr<Attempt> attempt) {
+  auto payload = shape(*attempt);
+  if (!payload) {
+    // The event lacks what the transformer needs: retrying cannot help.
+    return on_result(
+        std::move(attempt),
+        targets::DeliveryResult::permanent(targets::ErrorCode::kInvalidParameter, payload.error()));
+  }
+  attempt->payload_charge = pending_bytes_.charge(payload->capacity());
+  invoke(std::move(attempt), std::move(*payload));
+}
+
+void DeliveryCore::invoke(std::shared_ptr<Attempt> attempt, std::string payload) {
   const auto& event = *attempt->event;
   if (attempt->attempt == 1) {
     metrics_.dispatch_latency.observe(
@@ -288,8 +310,9 @@ void DeliveryCore::invoke(std::shared_ptr<Attempt> attempt) {
   invocation.source = event.fields.source;
   invocation.detail_type = event.fields.detail_type;
   invocation.attempt = attempt->attempt;
-  invocation.payload = *attempt->payload;
-  invocation.event_json = event.json;
+  invocation.payload = std::move(payload);
+  // Shares the event's text (and keeps its state alive) rather than copying it.
+  invocation.event_json = std::shared_ptr<const std::string>(attempt->event, &event.json);
   invocation.ingestion_time = event.ingestion_time;
   auto* target = attempt->target->target.get();
   const auto started = Clock::now();
@@ -316,6 +339,7 @@ std::chrono::milliseconds DeliveryCore::backoff(int attempt) const {
 }
 
 void DeliveryCore::on_result(std::shared_ptr<Attempt> attempt, targets::DeliveryResult result) {
+  attempt->payload_charge.release();  // the invocation, and its payload, are over
   const auto& counters = attempt->target->metrics();
   const auto& rule = attempt->target->rule->name;
   const auto& target = attempt->target->spec->id;
@@ -386,9 +410,12 @@ void DeliveryCore::dead_letter(Attempt& attempt, const targets::DeliveryResult& 
   spdlog::error("event {} to {}/{} dead-lettered to {} after {} attempt(s): {} {}",
                 attempt.event->fields.id, rule, spec.id, dead_letter_sink_.where(file),
                 attempt.attempt, to_string(result.error_code), result.error_message);
+  // Shaped again: the payload is not kept between attempts. An event the transformer cannot
+  // shape is dead-lettered without one.
+  const auto payload = shape(attempt);
   const bool written = dead_letter_sink_.write(
-      file, DeadLetter{attempt.event->json, attempt.payload.value_or(""), rule, spec.id,
-                       to_string(result.error_code), result.error_message, exhausted,
+      file, DeadLetter{attempt.event->json, payload ? std::string_view(*payload) : "", rule,
+                       spec.id, to_string(result.error_code), result.error_message, exhausted,
                        attempt.attempt - 1});
   record_step(attempt, written ? "dead_lettered" : "dead_letter_failed", result);
   if (written) {
@@ -500,10 +527,11 @@ std::size_t DeliveryCore::resume(DeliveryStore::Pending pending) {
   }
   std::unordered_map<std::int64_t, std::shared_ptr<EventState>> events;
   for (auto& stored : pending.events) {
-    events.emplace(stored.seq,
-                   make_event_state(EventOrigin{std::move(stored.json), std::move(stored.bus),
-                                                from_epoch_millis(stored.ingested_at), std::nullopt,
-                                                stored.archived, stored.seq}));
+    auto event = make_event_state(EventOrigin{std::move(stored.json), std::move(stored.bus),
+                                              from_epoch_millis(stored.ingested_at), std::nullopt,
+                                              stored.archived, stored.seq});
+    charge(*event);
+    events.emplace(stored.seq, std::move(event));
   }
   std::size_t resumed = 0;
   const auto now = SystemClock::now();
@@ -517,6 +545,7 @@ std::size_t DeliveryCore::resume(DeliveryStore::Pending pending) {
     attempt->id = stored.id;
     attempt->attempt = stored.attempts + 1;
     attempt->created_at = from_epoch_millis(stored.created_at);
+    attempt->charge = pending_bytes_.charge(PendingBytes::kPerDelivery);
     pending_.fetch_add(1);
     attempt->target = deployment ? deployment->find(stored.rule, stored.target) : nullptr;
     if (!attempt->target) {

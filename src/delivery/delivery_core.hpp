@@ -24,6 +24,7 @@
 #include "eventrouter/delivery/delivery_store.hpp"
 #include "eventrouter/delivery/deployment.hpp"
 #include "eventrouter/targets/target.hpp"
+#include "memory_trimmer.hpp"
 #include "response_gate.hpp"
 
 namespace eventrouter::delivery {
@@ -32,6 +33,7 @@ class DeliveryCore {
  public:
   DeliveryCore(boost::asio::io_context& io, const DispatcherOptions& options, DeliveryStore& store,
                DeliveryMetrics& metrics);
+  ~DeliveryCore();
 
   void deploy(std::shared_ptr<Deployment> deployment);
   std::shared_ptr<Deployment> current() const;
@@ -70,6 +72,8 @@ class DeliveryCore {
 
   bool stopping() const { return stopping_.load(); }
   std::size_t pending() const { return pending_.load(); }
+  // What pending deliveries hold in memory (delivery.max_pending_bytes bounds it).
+  std::uint64_t pending_bytes() const { return pending_bytes_.held(); }
   // Accepted events are archived (kept after delivery for replays).
   bool archives() const { return archives_; }
   const DispatcherOptions& options() const { return options_; }
@@ -94,8 +98,11 @@ class DeliveryCore {
   void add(Batch& batch, const std::shared_ptr<EventState>& event,
            const std::shared_ptr<Deployment>& deployment, DeployedTarget* target);
   void count(const Matches& matches);
+  // Counts a submitted event's text and state in pending_bytes() while it lives.
+  void charge(EventState& event);
+  Expected<std::string, std::string> shape(const Attempt& attempt) const;
   void start(std::shared_ptr<Attempt> attempt);
-  void invoke(std::shared_ptr<Attempt> attempt);
+  void invoke(std::shared_ptr<Attempt> attempt, std::string payload);
   void on_result(std::shared_ptr<Attempt> attempt, targets::DeliveryResult result);
   void retry_later(std::shared_ptr<Attempt> attempt, std::chrono::milliseconds delay,
                    targets::DeliveryResult result);
@@ -135,6 +142,9 @@ class DeliveryCore {
   ResponseGate gate_;
   std::mutex digest_timers_mutex_;
   std::set<std::shared_ptr<boost::asio::steady_timer>> digest_timers_;  // storm windows' ends
+  PendingBytes pending_bytes_;
+  // Last: it stops (joins its thread) before the rest goes.
+  MemoryTrimmer trimmer_;
 };
 
 }  // namespace eventrouter::delivery

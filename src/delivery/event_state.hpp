@@ -13,6 +13,7 @@
 #include "event_json.hpp"
 #include "eventrouter/delivery/deployment.hpp"
 #include "eventrouter/metrics/registry.hpp"
+#include "pending_bytes.hpp"
 #include "response_gate.hpp"
 
 namespace eventrouter::delivery {
@@ -34,6 +35,8 @@ struct EventState {
   std::int64_t history_key = 0;
   // For the history: rules it matched whose dedup or storm control kept it from their targets.
   std::vector<std::string> withheld;
+  // Its text and state in delivery.max_pending_bytes, from the moment it is submitted.
+  PendingBytes::Charge charge;
 };
 
 // How an event arrives. `fields` when the caller has them already (ingest parsed them);
@@ -56,8 +59,12 @@ struct Attempt {
   std::int64_t id = 0;
   int attempt = 1;                     // the attempt about to be made, 1-based
   SystemClock::time_point created_at;  // the event-age clock starts here
-  std::optional<std::string> payload;  // shaped on the first attempt
   std::int64_t last_duration_us = -1;  // how long the last invocation took
+  // Its state in delivery.max_pending_bytes, from the moment it is submitted.
+  PendingBytes::Charge charge;
+  // The shaped payload while an invocation holds it (shaped per invocation, not kept between
+  // attempts: a backlog waiting for retries holds each event once, not twice).
+  PendingBytes::Charge payload_charge;
 };
 
 // What a batch adds to the match counters. Counted only once the batch is recorded: a request

@@ -364,8 +364,8 @@ std::string EmailTarget::where() const {
 }
 
 Expected<std::string, DeliveryResult> EmailTarget::compose(const Invocation& invocation) const {
-  auto subject = subject_.render(invocation.event_json.empty() ? "{}" : invocation.event_json,
-                                 invocation.rule, invocation.ingestion_time);
+  auto subject =
+      subject_.render(placeholder_event(invocation), invocation.rule, invocation.ingestion_time);
   if (!subject) {
     return unexpected(DeliveryResult::permanent(ErrorCode::kInvalidParameter,
                                                 where() + ": subject: " + subject.error()));

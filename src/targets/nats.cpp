@@ -151,8 +151,8 @@ Expected<nats::MsgPtr, DeliveryResult> NatsTarget::compose(const Invocation& inv
   };
   std::vector<std::pair<std::string, std::string>> headers;
   for (const auto& header : headers_) {
-    auto value = header.value.render(invocation.event_json.empty() ? "{}" : invocation.event_json,
-                                     invocation.rule, invocation.ingestion_time);
+    auto value = header.value.render(placeholder_event(invocation), invocation.rule,
+                                     invocation.ingestion_time);
     if (!value) return invalid("header '" + header.name + "': " + value.error());
     headers.emplace_back(header.name, std::move(*value));
   }

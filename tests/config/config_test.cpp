@@ -293,6 +293,30 @@ TEST(Config, ZeroLimitIsNotPositive) {
       At(1, 28, "limits.max_connections is out of range: '0' is not a positive whole number"));
 }
 
+TEST(Config, MaxPendingBytesIsASize) {
+  testing::TempDir dir;
+  EXPECT_EQ(
+      load_config(dir.write("eventrouter.yaml", "# nothing set\n")).delivery.max_pending_bytes,
+      256u << 20);
+  const auto file = dir.write("eventrouter.yaml", "delivery:\n  max_pending_bytes: 512MiB\n");
+  EXPECT_EQ(load_config(file).delivery.max_pending_bytes, 512u << 20);
+  const auto plain = dir.write("eventrouter.yaml", "delivery: { max_pending_bytes: 8388608 }\n");
+  EXPECT_EQ(load_config(plain).delivery.max_pending_bytes, 8u << 20);
+}
+
+TEST(Config, BadMaxPendingBytesSaysWhatASizeIs) {
+  testing::TempDir dir;
+  for (const char* value : {"lots", "12XB", "-1", "[1]", "1000", "0"}) {
+    auto problems =
+        problems_of(dir, std::string("delivery:\n  max_pending_bytes: ") + value + "\n");
+    ASSERT_THAT(problems, SizeIs(1)) << value;
+    EXPECT_THAT(problems[0], At(2, 22,
+                                "delivery.max_pending_bytes must be a size of at least 1MiB, "
+                                "such as 268435456, 512MiB or 2GiB"))
+        << value;
+  }
+}
+
 TEST(Config, TlsNeedsCertAndKeyThatExist) {
   testing::TempDir dir;
   auto problems = problems_of(dir, "tls:\n  cert_file: missing.pem\n  client_ca_file: ca.pem\n");

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "../../src/delivery/pending_bytes.hpp"
 #include "../rules/test_support.hpp"
 #include "eventrouter/rules/loader.hpp"
 #include "fakes.hpp"
@@ -34,6 +35,7 @@ using eventrouter::testing::eventually;
 using ::testing::ElementsAre;
 using testing::FakeStore;
 using testing::FakeTarget;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using testing::TargetScript;
 
@@ -440,6 +442,45 @@ TEST_F(DispatcherTest, RefusesIngestWhileTooManyDeliveriesArePending) {
   EXPECT_EQ(refusal->code, "TooManyPendingDeliveries");
   EXPECT_EQ(refusal->retry_after, 5s);
   EXPECT_EQ(store_.events().size(), 1u);  // e2 was not recorded
+}
+
+// The eventrouter_pending_bytes gauge as /metrics shows it.
+double pending_bytes(const metrics::Registry& registry) {
+  const std::string text = registry.render();
+  const std::string name = "\neventrouter_pending_bytes ";
+  const auto at = text.find(name);
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + name.size()));
+}
+
+TEST_F(DispatcherTest, RefusesIngestWhilePendingDeliveriesHoldTooManyBytes) {
+  script_.hold = true;
+  auto options = fast_options();
+  options.max_pending_bytes = 1;
+  start(rule_yaml(), &store_, options);
+  EXPECT_EQ(pending_bytes(registry_), 0);
+  ASSERT_EQ(accept({"e1"}), std::nullopt);
+  // The event's text once, and the delivery's own state.
+  EXPECT_GE(pending_bytes(registry_),
+            static_cast<double>(event_json("e1").size() + PendingBytes::kPerDelivery));
+
+  const auto refusal = accept({"e2"});
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(refusal->status, 503);
+  EXPECT_EQ(refusal->code, "TooManyPendingBytes");
+  EXPECT_EQ(refusal->retry_after, 5s);
+  EXPECT_THAT(refusal->message, HasSubstr("delivery.max_pending_bytes is 1)"));
+  EXPECT_EQ(store_.events().size(), 1u);  // e2 was not recorded
+}
+
+TEST_F(DispatcherTest, PendingBytesAreGivenBackWhenDeliveriesFinish) {
+  auto options = fast_options();
+  options.max_pending_bytes = 1;
+  start(rule_yaml(), &store_, options);
+  ASSERT_EQ(accept({"e1"}), std::nullopt);
+  ASSERT_TRUE(eventually([&] { return pending_bytes(registry_) == 0; }));
+  EXPECT_EQ(script_.call_count(), 1u);
+  EXPECT_EQ(accept({"e2"}), std::nullopt);
 }
 
 TEST_F(DispatcherTest, RefusesIngestWhileUndeliveredEventsFillTheStore) {

@@ -151,6 +151,9 @@ class TargetScript {
   void deliver(targets::Invocation invocation, targets::Completion done) {
     std::unique_lock lock(mutex_);
     calls_.push_back(Call{invocation, std::chrono::steady_clock::now()});
+    // The event is the engine's: a record kept after the delivery would keep it alive, and its
+    // bytes counted as pending.
+    calls_.back().invocation.event_json.reset();
     if (shutdowns_ > 0) {
       // As real adapters do once shut down: refused at once, as retryable.
       lock.unlock();

@@ -105,7 +105,8 @@ TEST_F(EmailTest, SendsAProperMessage) {
       "Finding: credentials used from 198.51.100.23 — ünïcode ✓\n.\nline after a lone dot\n" +
           std::string(300, 'L'),
       "evt-mail-1");
-  call.event_json = R"({"detail":{"severity":8,"type":"UnauthorizedAccess:IAMUser/X"}})";
+  call.event_json = std::make_shared<const std::string>(
+      R"({"detail":{"severity":8,"type":"UnauthorizedAccess:IAMUser/X"}})");
   const DeliveryResult result = testing::deliver_and_wait(*target, call);
   ASSERT_EQ(result.outcome, Outcome::kSuccess) << result.error_message;
   const auto messages = received();
@@ -132,7 +133,8 @@ TEST_F(EmailTest, HeaderInjectionFromEventDataIsRefused) {
                      ", subject: 'Alert <title>', input_transformer: {input_paths_map: {title: "
                      "$.detail.title}, input_template: x}");
   Invocation call = testing::invocation("body");
-  call.event_json = R"({"detail":{"title":"hi\r\nBcc: victim@example.net"}})";
+  call.event_json = std::make_shared<const std::string>(
+      R"({"detail":{"title":"hi\r\nBcc: victim@example.net"}})");
   const DeliveryResult result = testing::deliver_and_wait(*target, call);
   EXPECT_EQ(result.outcome, Outcome::kPermanent);
   EXPECT_EQ(result.error_code, targets::ErrorCode::kInvalidParameter);

@@ -163,7 +163,8 @@ class NatsTargetTest : public ::testing::Test {
   static Invocation call(int attempt = 1) {
     auto result = testing::invocation(kPayload, "evt-42");
     result.attempt = attempt;
-    result.event_json = R"({"id":"evt-42","detail":{"title":"Root login","region":"eu-west-1"}})";
+    result.event_json = std::make_shared<const std::string>(
+        R"({"id":"evt-42","detail":{"title":"Root login","region":"eu-west-1"}})");
     return result;
   }
 
@@ -319,7 +320,8 @@ TEST_F(NatsTargetTest, ALineBreakFromAPlaceholderIsRefusedAndNothingIsPublished)
                      ", headers: {X-Title: 'Finding <title>'}, input_transformer: "
                      "{input_paths_map: {title: $.detail.title}, input_template: '<title>'}");
   auto invocation = call();
-  invocation.event_json = R"({"detail":{"title":"hi\r\nNats-Msg-Id: forged"}})";
+  invocation.event_json =
+      std::make_shared<const std::string>(R"({"detail":{"title":"hi\r\nNats-Msg-Id: forged"}})");
   const auto result = testing::deliver_and_wait(*target, invocation);
   EXPECT_EQ(result.outcome, Outcome::kPermanent);
   EXPECT_EQ(result.error_code, ErrorCode::kInvalidParameter);

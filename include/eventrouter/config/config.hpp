@@ -54,6 +54,8 @@ struct DeliveryConfig {
   // Past either bound ingest answers 503 with Retry-After.
   std::size_t max_pending_deliveries = 100000;
   std::size_t max_journal_bytes = std::size_t{1} << 30;
+  // What pending deliveries may hold in memory (their events' text and per-delivery state).
+  std::uint64_t max_pending_bytes = std::uint64_t{256} << 20;
   // Retries wait a random time up to backoff_base * 2^(retry - 1), at most backoff_cap.
   std::chrono::milliseconds backoff_base{1000};
   std::chrono::milliseconds backoff_cap{std::chrono::minutes(5)};

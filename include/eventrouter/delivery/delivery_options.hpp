@@ -30,6 +30,8 @@ struct DispatcherOptions {
   // Past either bound, ingest answers 503 with Retry-After instead of growing without limit.
   std::size_t max_pending_deliveries = 100000;
   std::uint64_t max_journal_bytes = std::uint64_t{1} << 30;
+  // What pending deliveries hold in memory, in every durability mode (see PendingBytes).
+  std::uint64_t max_pending_bytes = std::uint64_t{256} << 20;
   // Where each event's journey is recorded; nothing: no history.
   History* history = nullptr;
 };

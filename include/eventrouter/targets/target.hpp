@@ -74,10 +74,18 @@ struct Invocation {
   int attempt = 1;      // 1-based
   std::string payload;  // already shaped by the transform
   // The whole event and its ingestion time, for target settings that use placeholders (an
-  // e-mail subject). Empty strings leave such placeholders empty.
-  std::string event_json;
+  // e-mail subject). Shared with the engine, not copied: a backlog of queued invocations would
+  // otherwise hold one more copy of every event. Nothing (or empty) leaves such placeholders
+  // empty.
+  std::shared_ptr<const std::string> event_json;
   std::string ingestion_time;
 };
+
+// The event that placeholders in a target's settings read: "{}" when the invocation has none.
+inline std::string_view placeholder_event(const Invocation& invocation) {
+  if (!invocation.event_json || invocation.event_json->empty()) return "{}";
+  return *invocation.event_json;
+}
 
 using Completion = std::function<void(DeliveryResult)>;
 
