@@ -39,6 +39,12 @@ def test_every_enabled_sample_delivers_and_nothing_retries(workdir):
             status, _, body = post_json(daemon.url + "/events", (FIXTURES / name).read_text())
             assert status == 200 and body["FailedEntryCount"] == 0, (name, body)
 
+        # The console the README points at is served, and its overview counts what was sent.
+        status, headers, page = curl(daemon.url + "/console/")
+        assert status == 200 and "<html" in page.lower(), (status, headers)
+        _, _, activity = curl(daemon.url + "/activity")
+        assert sum(m["received"] for m in json.loads(activity)["series"]) == len(posted)
+
         _, _, rules = curl(daemon.url + "/rules")
         enabled = [r for r in json.loads(rules)["rules"] if r["state"] == "ENABLED"]
         assert enabled
