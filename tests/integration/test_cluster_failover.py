@@ -52,6 +52,11 @@ def test_acknowledged_events_survive_a_killed_router_and_a_lost_nats_node(tmp_pa
             return acknowledged <= receiver.received("fast") and \
                 acknowledged <= receiver.received("slow")
         wait_for(all_delivered, timeout=60)
+        # The victim's events come back after ack_wait, and after the election that follows the
+        # lost node: under load that can be after every event has been delivered once already.
+        wait_for(lambda: metric(survivor.url, "eventrouter_cluster_events_redelivered_total") > 0,
+                 timeout=30)
+        wait_for(lambda: metric(survivor.url, "eventrouter_cluster_held_events") == 0, timeout=30)
         fast_lost = acknowledged - receiver.received("fast")
         slow_lost = acknowledged - receiver.received("slow")
         fast_twice = receiver.duplicates("fast", acknowledged)
