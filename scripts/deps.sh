@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache clang-format
-  libboost1.81-dev libsimdjson-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
+  libboost1.81-dev libsimdjson-dev libspdlog-dev libfmt-dev libyaml-dev
   libssl-dev libcurl4-openssl-dev libsqlite3-dev sqlite3 libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libnats-dev nats-server

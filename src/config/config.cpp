@@ -38,7 +38,7 @@ const std::vector<std::string> kNatsBusKeys = {
     "ack_wait", "max_inflight_events", "router_name", "max_bytes"};
 
 // A path value; relative paths are taken from the config file's folder.
-std::optional<fs::path> read_path(YamlFile& file, const YAML::Node& node, std::string_view name) {
+std::optional<fs::path> read_path(YamlFile& file, const yaml::Node& node, std::string_view name) {
   auto text = read_string(file, node, name);
   if (!text) return std::nullopt;
   if (text->empty()) {
@@ -52,7 +52,7 @@ std::optional<fs::path> read_path(YamlFile& file, const YAML::Node& node, std::s
 
 // A path to a file that must already exist (certificates, tokens): catching a typo here beats
 // a failed start later.
-std::optional<fs::path> read_existing_file(YamlFile& file, const YAML::Node& node,
+std::optional<fs::path> read_existing_file(YamlFile& file, const yaml::Node& node,
                                            std::string_view name) {
   auto path = read_path(file, node, name);
   if (!path) return std::nullopt;
@@ -85,7 +85,7 @@ std::uint64_t read_size_limit(YamlFile& file, const std::vector<MapEntry>& entri
   const MapEntry* entry = find_entry(entries, key);
   if (entry == nullptr) return fallback;
   std::optional<std::uint64_t> value;
-  if (entry->value.IsScalar()) value = parse_size(entry->value.Scalar());
+  if (entry->value.is_scalar()) value = parse_size(entry->value.scalar());
   if (!value || *value < min) {
     file.error(entry->value, std::string(section) + "." + std::string(key) +
                                  " must be a size of at least " + std::to_string(min >> 20) +
@@ -95,7 +95,7 @@ std::uint64_t read_size_limit(YamlFile& file, const std::vector<MapEntry>& entri
   return *value;
 }
 
-void read_limits(YamlFile& file, const YAML::Node& node, Limits& limits) {
+void read_limits(YamlFile& file, const yaml::Node& node, Limits& limits) {
   auto entries = read_mapping(file, node, "the 'limits' section", kLimitKeys);
   limits.max_event_bytes = read_limit(file, entries, "max_event_bytes", limits.max_event_bytes);
   limits.max_request_bytes =
@@ -124,7 +124,7 @@ void read_limits(YamlFile& file, const YAML::Node& node, Limits& limits) {
   }
 }
 
-void read_delivery(YamlFile& file, const YAML::Node& node, DeliveryConfig& delivery) {
+void read_delivery(YamlFile& file, const yaml::Node& node, DeliveryConfig& delivery) {
   auto entries = read_mapping(file, node, "the 'delivery' section", kDeliveryKeys);
   delivery.max_pending_deliveries = read_limit(file, entries, "max_pending_deliveries",
                                                delivery.max_pending_deliveries, "delivery");
@@ -146,7 +146,7 @@ void read_delivery(YamlFile& file, const YAML::Node& node, DeliveryConfig& deliv
   }
 }
 
-void read_archive(YamlFile& file, const YAML::Node& node, DeliveryConfig& delivery) {
+void read_archive(YamlFile& file, const yaml::Node& node, DeliveryConfig& delivery) {
   auto entries = read_mapping(file, node, "the 'archive' section", kArchiveKeys);
   if (const MapEntry* retention = find_entry(entries, "retention")) {
     if (auto value = read_duration(file, retention->value, "archive.retention"))
@@ -156,7 +156,7 @@ void read_archive(YamlFile& file, const YAML::Node& node, DeliveryConfig& delive
       read_limit(file, entries, "max_bytes", delivery.archive_max_bytes, "archive");
 }
 
-void read_history(YamlFile& file, const YAML::Node& node, HistoryConfig& history) {
+void read_history(YamlFile& file, const yaml::Node& node, HistoryConfig& history) {
   auto entries = read_mapping(file, node, "the 'history' section", kHistoryKeys);
   if (const MapEntry* enabled = find_entry(entries, "enabled")) {
     if (auto value = read_bool(file, enabled->value, "history.enabled")) history.enabled = *value;
@@ -186,8 +186,8 @@ void check_archive_bound(YamlFile& file, const std::vector<MapEntry>& entries,
                                  "raise the second");
 }
 
-void read_buses(YamlFile& file, const YAML::Node& node, std::vector<std::string>& buses) {
-  if (!node.IsSequence()) {
+void read_buses(YamlFile& file, const yaml::Node& node, std::vector<std::string>& buses) {
+  if (!node.is_sequence()) {
     file.error(node, "buses must be a list of bus names, e.g. [security-findings]");
     return;
   }
@@ -204,7 +204,7 @@ void read_buses(YamlFile& file, const YAML::Node& node, std::vector<std::string>
 
 void read_tls(YamlFile& file, const MapEntry& section, Config& config) {
   auto entries = read_mapping(file, section.value, "the 'tls' section", kTlsKeys);
-  if (!section.value.IsMap()) return;
+  if (!section.value.is_map()) return;
   TlsConfig tls;
   bool complete = true;
   for (const char* required : {"cert_file", "key_file"}) {
@@ -250,10 +250,10 @@ bool valid_subject_prefix(std::string_view prefix) {
 
 NatsBusConfig read_nats_bus(YamlFile& file, const MapEntry& section) {
   std::vector<Diagnostic> problems;
-  const auto mark = section.key_node.Mark();
+  const auto mark = section.key_node.mark();
   MappingReader reader(section.value, {file.path(), mark.line + 1, mark.column + 1}, problems, "",
                        "bus.nats.");
-  if (!section.value.IsMap()) {
+  if (!section.value.is_map()) {
     file.error(section.value,
                "bus.nats must be a mapping with at least servers: [nats://HOST:PORT]");
     return {};
@@ -348,7 +348,7 @@ void check_exposure(YamlFile& file, const std::vector<MapEntry>& entries, const 
                  "front of eventrouter already controls who can reach it");
 }
 
-void read_config(YamlFile& file, const YAML::Node& root, Config& config) {
+void read_config(YamlFile& file, const yaml::Node& root, Config& config) {
   auto entries = read_mapping(file, root, "the config file", kTopKeys);
   for (const auto& e : entries) {
     if (e.key == "listen") {
@@ -430,7 +430,7 @@ std::optional<Config> parse_config(const fs::path& path, std::vector<Diagnostic>
   YamlFile file(file_path, problems);
   auto root = parse_yaml_file(file);
   if (!root) return std::nullopt;
-  if (!root->IsNull() && !root->IsMap()) {
+  if (!root->is_null() && !root->is_map()) {
     file.error(*root,
                "the config file must be a mapping of keys (listen, rules_dir, ...) to "
                "values");

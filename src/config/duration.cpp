@@ -49,16 +49,16 @@ Expected<std::chrono::milliseconds, std::string> parse_duration(std::string_view
   return std::chrono::milliseconds(count * scale);
 }
 
-std::optional<std::chrono::milliseconds> read_duration(YamlFile& file, const YAML::Node& node,
+std::optional<std::chrono::milliseconds> read_duration(YamlFile& file, const yaml::Node& node,
                                                        std::string_view name) {
-  if (!node.IsScalar()) {
+  if (!node.is_scalar()) {
     file.error(node, std::string(name) + " must be a duration such as 30s, not a " +
-                         (node.IsMap()        ? "mapping"
-                          : node.IsSequence() ? "list"
-                                              : "missing value"));
+                         (node.is_map()        ? "mapping"
+                          : node.is_sequence() ? "list"
+                                               : "missing value"));
     return std::nullopt;
   }
-  auto parsed = parse_duration(node.Scalar());
+  auto parsed = parse_duration(node.scalar());
   if (!parsed) {
     file.error(node, std::string(name) + ": " +
                          (file.is_secret(node) ? std::string("the referenced secret is not a "

@@ -24,17 +24,17 @@ bool valid_env_name(std::string_view name) {
   return true;
 }
 
-void resolve_node(YamlFile& file, YAML::Node node) {
-  if (node.IsMap()) {
+void resolve_node(YamlFile& file, yaml::Node node) {
+  if (node.is_map()) {
     for (auto it = node.begin(); it != node.end(); ++it) resolve_node(file, it->second);
     return;
   }
-  if (node.IsSequence()) {
+  if (node.is_sequence()) {
     for (std::size_t i = 0; i < node.size(); ++i) resolve_node(file, node[i]);
     return;
   }
-  if (!node.IsScalar()) return;
-  const std::string text = node.Scalar();
+  if (!node.is_scalar()) return;
+  const std::string text = node.scalar();
   if (is_secret_reference(text)) {
     auto value = resolve_secret_reference(text, file.folder());
     if (!value) {
@@ -43,8 +43,8 @@ void resolve_node(YamlFile& file, YAML::Node node) {
       return;
     }
     file.mark_secret(node);
-    node = *value;
-    node.SetTag("!");  // a resolved secret is always a string, whatever its text looks like
+    // A resolved secret is always a string, whatever its text looks like.
+    node.set_scalar(*value, yaml::kNonPlainTag);
   } else if (mentions_secret_reference(text)) {
     file.error(node,
                "a ${env:NAME} or ${file:PATH} reference must be the whole value, not part of "
@@ -105,7 +105,7 @@ Expected<std::string, std::string> resolve_secret_reference(std::string_view val
   return secret;
 }
 
-void resolve_secrets(YamlFile& file, YAML::Node tree) {
+void resolve_secrets(YamlFile& file, yaml::Node tree) {
   resolve_node(file, tree);
 }
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "eventrouter/config/duration.hpp"
+#include "eventrouter/yaml/parse.hpp"
 
 namespace eventrouter::config {
 
@@ -35,17 +36,17 @@ std::string join_quoted(const std::vector<std::string>& words) {
   return out;
 }
 
-std::string type_name(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
+std::string type_name(const yaml::Node& node) {
+  switch (node.type()) {
+    case yaml::NodeType::kMap:
       return "a mapping";
-    case YAML::NodeType::Sequence:
+    case yaml::NodeType::kSequence:
       return "a list";
-    case YAML::NodeType::Null:
+    case yaml::NodeType::kNull:
       return "empty";
-    case YAML::NodeType::Scalar:
+    case yaml::NodeType::kScalar:
       return "a scalar";
-    case YAML::NodeType::Undefined:
+    case yaml::NodeType::kUndefined:
       break;
   }
   return "missing";
@@ -53,13 +54,13 @@ std::string type_name(const YAML::Node& node) {
 
 }  // namespace
 
-void YamlFile::error(const YAML::Mark& mark, std::string message) {
+void YamlFile::error(const yaml::Mark& mark, std::string message) {
   // A value whose reference could not be resolved was reported once; whatever later checks
   // say about its unresolved text would only be noise.
   if (failed_marks_.count({mark.line, mark.column}) > 0) return;
   Diagnostic d;
   d.file = file_;
-  // yaml-cpp marks are 0-based; a null mark (-1) means "no position".
+  // Marks are 0-based; a null mark (-1) means "no position".
   if (mark.line >= 0) {
     d.line = mark.line + 1;
     d.column = mark.column + 1;
@@ -69,17 +70,17 @@ void YamlFile::error(const YAML::Mark& mark, std::string message) {
   ++errors_;
 }
 
-void YamlFile::error(const YAML::Node& node, std::string message) {
-  const YAML::Mark mark = node.Mark();
-  if (node.IsNull()) {
+void YamlFile::error(const yaml::Node& node, std::string message) {
+  const yaml::Mark mark = node.mark();
+  if (node.is_null()) {
     auto it = empty_value_keys_.find({mark.line, mark.column});
     if (it != empty_value_keys_.end()) return error(it->second, std::move(message));
   }
   error(mark, std::move(message));
 }
 
-void YamlFile::note_empty_value(const YAML::Node& key, const YAML::Node& value) {
-  if (value.IsNull()) empty_value_keys_[{value.Mark().line, value.Mark().column}] = key.Mark();
+void YamlFile::note_empty_value(const yaml::Node& key, const yaml::Node& value) {
+  if (value.is_null()) empty_value_keys_[{value.mark().line, value.mark().column}] = key.mark();
 }
 
 void YamlFile::report(Diagnostic diagnostic) {
@@ -89,47 +90,44 @@ void YamlFile::report(Diagnostic diagnostic) {
 }
 
 void YamlFile::error_at_file(std::string message) {
-  error(YAML::Mark::null_mark(), std::move(message));
+  error(yaml::Mark{}, std::move(message));
 }
 
-void YamlFile::mark_secret(const YAML::Node& node) {
-  secret_marks_.emplace(node.Mark().line, node.Mark().column);
+void YamlFile::mark_secret(const yaml::Node& node) {
+  secret_marks_.emplace(node.mark().line, node.mark().column);
 }
 
-void YamlFile::mark_failed(const YAML::Node& node) {
-  failed_marks_.emplace(node.Mark().line, node.Mark().column);
+void YamlFile::mark_failed(const yaml::Node& node) {
+  failed_marks_.emplace(node.mark().line, node.mark().column);
 }
 
-bool YamlFile::is_secret(const YAML::Node& node) const {
-  return secret_marks_.count({node.Mark().line, node.Mark().column}) > 0;
+bool YamlFile::is_secret(const yaml::Node& node) const {
+  return secret_marks_.count({node.mark().line, node.mark().column}) > 0;
 }
 
-std::string YamlFile::quoted(const YAML::Node& scalar) const {
+std::string YamlFile::quoted(const yaml::Node& scalar) const {
   if (is_secret(scalar)) return "the referenced secret";
-  if (!scalar.IsScalar()) return type_name(scalar);
-  return "'" + scalar.Scalar() + "'";
+  if (!scalar.is_scalar()) return type_name(scalar);
+  return "'" + scalar.scalar() + "'";
 }
 
-std::optional<YAML::Node> parse_yaml_text(YamlFile& file, const std::string& text) {
-  try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    if (docs.empty()) return YAML::Node(YAML::NodeType::Null);
-    if (docs.size() > 1) {
-      file.error(docs[1].Mark(),
-                 "the file holds more than one YAML document; remove the '---' separator and "
-                 "keep one document");
-      return std::nullopt;
-    }
-    return docs.front();
-  } catch (const YAML::ParserException& e) {
-    file.error(e.mark, "YAML syntax error: " + e.msg);
-  } catch (const YAML::Exception& e) {
-    file.error(e.mark, std::string("YAML error: ") + e.msg);
+std::optional<yaml::Node> parse_yaml_text(YamlFile& file, const std::string& text) {
+  auto docs = yaml::parse_documents(text);
+  if (!docs) {
+    file.error(docs.error().mark, "YAML syntax error: " + docs.error().message);
+    return std::nullopt;
   }
-  return std::nullopt;
+  if (docs->empty()) return yaml::Node(yaml::NodeType::kNull);
+  if (docs->size() > 1) {
+    file.error((*docs)[1].mark(),
+               "the file holds more than one YAML document; remove the '---' separator and "
+               "keep one document");
+    return std::nullopt;
+  }
+  return docs->front();
 }
 
-std::optional<YAML::Node> parse_yaml_file(YamlFile& file) {
+std::optional<yaml::Node> parse_yaml_file(YamlFile& file) {
   std::error_code ec;
   if (std::filesystem::is_directory(file.path(), ec)) {
     file.error_at_file("cannot read file: it is a directory");
@@ -207,23 +205,23 @@ std::string unknown_key_message(std::string_view key, std::string_view what,
   return message;
 }
 
-std::vector<MapEntry> read_mapping(YamlFile& file, const YAML::Node& node, std::string_view what,
+std::vector<MapEntry> read_mapping(YamlFile& file, const yaml::Node& node, std::string_view what,
                                    const std::vector<std::string>& allowed) {
   std::vector<MapEntry> entries;
-  if (node.IsNull() || !node.IsDefined()) return entries;
-  if (!node.IsMap()) {
+  if (node.is_null() || !node.is_defined()) return entries;
+  if (!node.is_map()) {
     file.error(node,
                std::string(what) + " must be a mapping of keys to values, not " + type_name(node));
     return entries;
   }
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node key = it->first;  // a copy: `it->` returns a temporary proxy
-    if (!key.IsScalar()) {
+    const yaml::Node key = it->first;  // a copy: `it->` returns a temporary proxy
+    if (!key.is_scalar()) {
       file.error(key,
                  "keys in " + std::string(what) + " must be plain words, not " + type_name(key));
       continue;
     }
-    const std::string& name = key.Scalar();
+    const std::string& name = key.scalar();
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
       file.error(key, unknown_key_message(name, what, allowed));
       continue;
@@ -231,7 +229,7 @@ std::vector<MapEntry> read_mapping(YamlFile& file, const YAML::Node& node, std::
     if (const MapEntry* first = find_entry(entries, name)) {
       file.error(key, "duplicate key '" + name + "' in " + std::string(what) +
                           " (first given at line " +
-                          std::to_string(first->key_node.Mark().line + 1) + "); keep only one");
+                          std::to_string(first->key_node.mark().line + 1) + "); keep only one");
       continue;
     }
     file.note_empty_value(key, it->second);
@@ -256,17 +254,17 @@ void sort_diagnostics(std::vector<Diagnostic>::iterator begin,
   });
 }
 
-bool is_plain_scalar(const YAML::Node& node) {
-  return node.IsScalar() && node.Tag() == "?";
+bool is_plain_scalar(const yaml::Node& node) {
+  return node.is_scalar() && node.tag() == yaml::kPlainTag;
 }
 
-std::optional<std::string> read_string(YamlFile& file, const YAML::Node& node,
+std::optional<std::string> read_string(YamlFile& file, const yaml::Node& node,
                                        std::string_view name) {
-  if (!node.IsScalar()) {
+  if (!node.is_scalar()) {
     file.error(node, std::string(name) + " must be a string, not " + type_name(node));
     return std::nullopt;
   }
-  return node.Scalar();
+  return node.scalar();
 }
 
 std::string choice_message(std::string_view name, const std::vector<std::string>& choices,
@@ -322,23 +320,23 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   return value * multiplier;
 }
 
-std::optional<bool> read_bool(YamlFile& file, const YAML::Node& node, std::string_view name) {
-  if (node.IsScalar()) {
-    if (auto value = parse_bool(node.Scalar())) return value;
+std::optional<bool> read_bool(YamlFile& file, const yaml::Node& node, std::string_view name) {
+  if (node.is_scalar()) {
+    if (auto value = parse_bool(node.scalar())) return value;
   }
   file.error(node, std::string(name) + " must be true or false, not " + file.quoted(node));
   return std::nullopt;
 }
 
-std::optional<std::int64_t> read_integer(YamlFile& file, const YAML::Node& node,
+std::optional<std::int64_t> read_integer(YamlFile& file, const yaml::Node& node,
                                          std::string_view name, std::int64_t min,
                                          std::int64_t max) {
   const std::string range = whole_number_range(min, max);
-  if (!node.IsScalar()) {
+  if (!node.is_scalar()) {
     file.error(node, std::string(name) + " must be " + range + ", not " + type_name(node));
     return std::nullopt;
   }
-  const std::string& s = node.Scalar();
+  const std::string& s = node.scalar();
   std::int64_t value = 0;
   const char* begin = s.data();
   const char* end = s.data() + s.size();
@@ -356,21 +354,21 @@ std::optional<std::int64_t> read_integer(YamlFile& file, const YAML::Node& node,
   return value;
 }
 
-std::optional<std::string> read_choice(YamlFile& file, const YAML::Node& node,
+std::optional<std::string> read_choice(YamlFile& file, const yaml::Node& node,
                                        std::string_view name,
                                        const std::vector<std::string>& choices) {
-  if (node.IsScalar() &&
-      std::find(choices.begin(), choices.end(), node.Scalar()) != choices.end()) {
-    return node.Scalar();
+  if (node.is_scalar() &&
+      std::find(choices.begin(), choices.end(), node.scalar()) != choices.end()) {
+    return node.scalar();
   }
-  const bool comparable = node.IsScalar() && !file.is_secret(node);
+  const bool comparable = node.is_scalar() && !file.is_secret(node);
   file.error(node, choice_message(
                        name, choices, file.quoted(node),
-                       comparable ? std::optional<std::string_view>(node.Scalar()) : std::nullopt));
+                       comparable ? std::optional<std::string_view>(node.scalar()) : std::nullopt));
   return std::nullopt;
 }
 
-MappingReader::MappingReader(YAML::Node node, Position fallback, std::vector<Diagnostic>& problems,
+MappingReader::MappingReader(yaml::Node node, Position fallback, std::vector<Diagnostic>& problems,
                              std::string what, std::string path)
     : node_(std::move(node)),
       fallback_(std::move(fallback)),
@@ -379,30 +377,30 @@ MappingReader::MappingReader(YAML::Node node, Position fallback, std::vector<Dia
       path_(std::move(path)),
       problems_at_start_(problems.size()) {}
 
-void MappingReader::record(const YAML::Node& at, std::string message) {
+void MappingReader::record(const yaml::Node& at, std::string message) {
   Diagnostic diagnostic;
   diagnostic.file = fallback_.file;
   diagnostic.line = fallback_.line;
   diagnostic.column = fallback_.column;
-  if (at && !at.Mark().is_null()) {
-    diagnostic.line = at.Mark().line + 1;
-    diagnostic.column = at.Mark().column + 1;
+  if (at && !at.mark().is_null()) {
+    diagnostic.line = at.mark().line + 1;
+    diagnostic.column = at.mark().column + 1;
   }
   diagnostic.message = std::move(message);
   problems_.push_back(std::move(diagnostic));
 }
 
-void MappingReader::problem(const YAML::Node& at, const std::string& message) {
+void MappingReader::problem(const yaml::Node& at, const std::string& message) {
   record(at, what_.empty() ? message : what_ + ": " + message);
 }
 
 void MappingReader::check_keys(const std::vector<std::string>& own_keys,
                                const std::vector<std::string>& also_allowed) {
-  if (!node_.IsMap()) return;
+  if (!node_.is_map()) return;
   std::vector<std::string> named;  // as messages show them: with the path of nested keys
   for (const auto& own : own_keys) named.push_back(path_ + own);
   for (const auto& entry : node_) {
-    const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : std::string("?");
+    const std::string key = entry.first.is_scalar() ? entry.first.scalar() : std::string("?");
     if (std::find(own_keys.begin(), own_keys.end(), key) != own_keys.end() ||
         std::find(also_allowed.begin(), also_allowed.end(), key) != also_allowed.end()) {
       continue;
@@ -412,21 +410,22 @@ void MappingReader::check_keys(const std::vector<std::string>& own_keys,
 }
 
 bool MappingReader::has(std::string_view key) const {
-  return node_.IsMap() && node_[std::string(key)].IsDefined() && !node_[std::string(key)].IsNull();
+  return node_.is_map() && node_[std::string(key)].is_defined() &&
+         !node_[std::string(key)].is_null();
 }
 
-YAML::Node MappingReader::get(std::string_view key) const {
-  if (!node_.IsMap()) return YAML::Node();
+yaml::Node MappingReader::get(std::string_view key) const {
+  if (!node_.is_map()) return yaml::Node();
   return node_[std::string(key)];
 }
 
 std::optional<MappingReader> MappingReader::child(std::string_view key) {
-  YAML::Node value = get(key);
-  if (!value || value.IsNull()) {
-    return MappingReader(YAML::Node(YAML::NodeType::Map), fallback_, problems_, what_,
+  yaml::Node value = get(key);
+  if (!value || value.is_null()) {
+    return MappingReader(yaml::Node(yaml::NodeType::kMap), fallback_, problems_, what_,
                          name(key) + ".");
   }
-  if (!value.IsMap()) {
+  if (!value.is_map()) {
     problem(value, name(key) + " must be a mapping");
     return std::nullopt;
   }
@@ -434,31 +433,31 @@ std::optional<MappingReader> MappingReader::child(std::string_view key) {
 }
 
 std::optional<std::string> MappingReader::string(std::string_view key, bool required) {
-  const YAML::Node value = get(key);
-  if (!value || value.IsNull()) {
+  const yaml::Node value = get(key);
+  if (!value || value.is_null()) {
     if (required) problem(node_, name(key) + " is required");
     return std::nullopt;
   }
-  if (!value.IsScalar()) {
+  if (!value.is_scalar()) {
     problem(value, name(key) + " must be a string");
     return std::nullopt;
   }
-  return value.Scalar();
+  return value.scalar();
 }
 
 std::optional<std::chrono::milliseconds> MappingReader::duration(std::string_view key,
                                                                  std::chrono::milliseconds fallback,
                                                                  std::chrono::milliseconds min,
                                                                  std::chrono::milliseconds max) {
-  const YAML::Node value = get(key);
-  if (!value || value.IsNull()) return fallback;
+  const yaml::Node value = get(key);
+  if (!value || value.is_null()) return fallback;
   // Worded as read_duration words it for eventrouter.yaml.
-  if (!value.IsScalar()) {
+  if (!value.is_scalar()) {
     problem(value, name(key) + " must be a duration such as 30s, not a " +
-                       (value.IsMap() ? "mapping" : "list"));
+                       (value.is_map() ? "mapping" : "list"));
     return std::nullopt;
   }
-  auto parsed = parse_duration(value.Scalar());
+  auto parsed = parse_duration(value.scalar());
   if (!parsed) {
     problem(value, name(key) + ": " + parsed.error());
     return std::nullopt;
@@ -473,12 +472,12 @@ std::optional<std::chrono::milliseconds> MappingReader::duration(std::string_vie
 
 std::optional<long long> MappingReader::integer(std::string_view key, long long fallback,
                                                 long long min, long long max) {
-  const YAML::Node value = get(key);
-  if (!value || value.IsNull()) return fallback;
+  const yaml::Node value = get(key);
+  if (!value || value.is_null()) return fallback;
   long long parsed = 0;
   bool good = false;
-  if (value.IsScalar()) {
-    const std::string& text = value.Scalar();
+  if (value.is_scalar()) {
+    const std::string& text = value.scalar();
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
     good = ec == std::errc() && end == text.data() + text.size() && !text.empty();
   }
@@ -491,12 +490,12 @@ std::optional<long long> MappingReader::integer(std::string_view key, long long 
 
 std::optional<double> MappingReader::number(std::string_view key, double fallback, double min,
                                             double max) {
-  const YAML::Node value = get(key);
-  if (!value || value.IsNull()) return fallback;
+  const yaml::Node value = get(key);
+  if (!value || value.is_null()) return fallback;
   double parsed = 0;
   bool good = false;
-  if (value.IsScalar()) {
-    const std::string& text = value.Scalar();
+  if (value.is_scalar()) {
+    const std::string& text = value.scalar();
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
     good = ec == std::errc() && end == text.data() + text.size() && !text.empty();
   }
@@ -508,10 +507,10 @@ std::optional<double> MappingReader::number(std::string_view key, double fallbac
 }
 
 std::optional<bool> MappingReader::boolean(std::string_view key, bool fallback) {
-  const YAML::Node value = get(key);
-  if (!value || value.IsNull()) return fallback;
-  if (value.IsScalar()) {
-    if (auto parsed = parse_bool(value.Scalar())) return parsed;
+  const yaml::Node value = get(key);
+  if (!value || value.is_null()) return fallback;
+  if (value.is_scalar()) {
+    if (auto parsed = parse_bool(value.scalar())) return parsed;
   }
   problem(value, name(key) + " must be true or false");
   return std::nullopt;
@@ -519,10 +518,10 @@ std::optional<bool> MappingReader::boolean(std::string_view key, bool fallback) 
 
 std::optional<std::uint64_t> MappingReader::size(std::string_view key, std::uint64_t fallback,
                                                  std::uint64_t min, std::uint64_t max) {
-  const YAML::Node value = get(key);
-  if (!value || value.IsNull()) return fallback;
+  const yaml::Node value = get(key);
+  if (!value || value.is_null()) return fallback;
   std::optional<std::uint64_t> parsed;
-  if (value.IsScalar()) parsed = parse_size(value.Scalar());
+  if (value.is_scalar()) parsed = parse_size(value.scalar());
   if (!parsed || *parsed < min || *parsed > max) {
     problem(value, name(key) + " must be a size from " + std::to_string(min) + " to " +
                        std::to_string(max) + " bytes, such as 65536, 64KiB or 100MiB");
@@ -533,38 +532,38 @@ std::optional<std::uint64_t> MappingReader::size(std::string_view key, std::uint
 
 std::optional<std::string> MappingReader::choice(std::string_view key, std::string fallback,
                                                  const std::vector<std::string>& allowed) {
-  const YAML::Node value = get(key);
-  if (!value || value.IsNull()) return fallback;
-  if (value.IsScalar() &&
-      std::find(allowed.begin(), allowed.end(), value.Scalar()) != allowed.end()) {
-    return value.Scalar();
+  const yaml::Node value = get(key);
+  if (!value || value.is_null()) return fallback;
+  if (value.is_scalar() &&
+      std::find(allowed.begin(), allowed.end(), value.scalar()) != allowed.end()) {
+    return value.scalar();
   }
   // A word that is not one of a few fixed words is shown: it is a typo, not a secret.
-  const bool scalar = value.IsScalar();
+  const bool scalar = value.is_scalar();
   problem(value,
-          choice_message(name(key), allowed, scalar ? "'" + value.Scalar() + "'" : type_name(value),
-                         scalar ? std::optional<std::string_view>(value.Scalar()) : std::nullopt));
+          choice_message(name(key), allowed, scalar ? "'" + value.scalar() + "'" : type_name(value),
+                         scalar ? std::optional<std::string_view>(value.scalar()) : std::nullopt));
   return std::nullopt;
 }
 
 std::optional<std::vector<std::string>> MappingReader::string_list(std::string_view key,
                                                                    bool required) {
-  const YAML::Node value = get(key);
-  if (!value || value.IsNull()) {
+  const yaml::Node value = get(key);
+  if (!value || value.is_null()) {
     if (required) problem(node_, name(key) + " is required");
     return std::nullopt;
   }
-  if (!value.IsSequence()) {
+  if (!value.is_sequence()) {
     problem(value, name(key) + " must be a list of strings");
     return std::nullopt;
   }
   std::vector<std::string> out;
   for (const auto& item : value) {
-    if (!item.IsScalar()) {
+    if (!item.is_scalar()) {
       problem(item, name(key) + " must contain only strings");
       return std::nullopt;
     }
-    out.push_back(item.Scalar());
+    out.push_back(item.scalar());
   }
   return out;
 }
@@ -572,18 +571,18 @@ std::optional<std::vector<std::string>> MappingReader::string_list(std::string_v
 std::optional<std::vector<std::pair<std::string, std::string>>> MappingReader::string_map(
     std::string_view key) {
   std::vector<std::pair<std::string, std::string>> out;
-  const YAML::Node value = get(key);
-  if (!value || value.IsNull()) return out;
-  if (!value.IsMap()) {
+  const yaml::Node value = get(key);
+  if (!value || value.is_null()) return out;
+  if (!value.is_map()) {
     problem(value, name(key) + " must be a mapping of names to strings");
     return std::nullopt;
   }
   for (const auto& entry : value) {
-    if (!entry.first.IsScalar() || !entry.second.IsScalar()) {
+    if (!entry.first.is_scalar() || !entry.second.is_scalar()) {
       problem(entry.first, name(key) + " must map names to strings");
       return std::nullopt;
     }
-    out.emplace_back(entry.first.Scalar(), entry.second.Scalar());
+    out.emplace_back(entry.first.scalar(), entry.second.scalar());
   }
   return out;
 }

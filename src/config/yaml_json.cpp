@@ -116,13 +116,13 @@ class Converter {
  public:
   explicit Converter(YamlFile& file) : file_(file) {}
 
-  bool convert(const YAML::Node& node, std::string& out) {
-    switch (node.Type()) {
-      case YAML::NodeType::Null:
-      case YAML::NodeType::Undefined:
+  bool convert(const yaml::Node& node, std::string& out) {
+    switch (node.type()) {
+      case yaml::NodeType::kNull:
+      case yaml::NodeType::kUndefined:
         out += "null";
         return true;
-      case YAML::NodeType::Sequence: {
+      case yaml::NodeType::kSequence: {
         out += '[';
         bool ok = true;
         for (std::size_t i = 0; i < node.size(); ++i) {
@@ -132,35 +132,35 @@ class Converter {
         out += ']';
         return ok;
       }
-      case YAML::NodeType::Map:
+      case yaml::NodeType::kMap:
         return convert_map(node, out);
-      case YAML::NodeType::Scalar:
+      case yaml::NodeType::kScalar:
         return convert_scalar(node, out);
     }
     return false;
   }
 
  private:
-  bool convert_map(const YAML::Node& node, std::string& out) {
+  bool convert_map(const yaml::Node& node, std::string& out) {
     out += '{';
     bool ok = true;
     bool first = true;
     std::set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node key = it->first;  // a copy: `it->` returns a temporary proxy
-      if (!key.IsScalar()) {
+      const yaml::Node key = it->first;  // a copy: `it->` returns a temporary proxy
+      if (!key.is_scalar()) {
         file_.error(key, "a key in a JSON object must be a string, not a list or mapping");
         ok = false;
         continue;
       }
-      if (!seen.insert(key.Scalar()).second) {
-        file_.error(key, "duplicate key '" + key.Scalar() + "'; keep only one");
+      if (!seen.insert(key.scalar()).second) {
+        file_.error(key, "duplicate key '" + key.scalar() + "'; keep only one");
         ok = false;
         continue;
       }
       if (!first) out += ',';
       first = false;
-      json::append_string(out, key.Scalar());
+      json::append_string(out, key.scalar());
       out += ':';
       ok = convert(it->second, out) && ok;
     }
@@ -168,9 +168,9 @@ class Converter {
     return ok;
   }
 
-  bool convert_scalar(const YAML::Node& node, std::string& out) {
-    const std::string& text = node.Scalar();
-    const std::string& tag = node.Tag();
+  bool convert_scalar(const yaml::Node& node, std::string& out) {
+    const std::string& text = node.scalar();
+    const std::string& tag = node.tag();
     if (tag == "!" || tag == std::string(kTagPrefix) + "str") {
       json::append_string(out, text);
       return true;
@@ -203,8 +203,8 @@ class Converter {
     return false;
   }
 
-  bool convert_plain(const YAML::Node& node, std::string& out) {
-    const std::string& text = node.Scalar();
+  bool convert_plain(const yaml::Node& node, std::string& out) {
+    const std::string& text = node.scalar();
     if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
       out += "null";
       return true;
@@ -236,7 +236,7 @@ class Converter {
 
 }  // namespace
 
-std::optional<std::string> yaml_to_json(YamlFile& file, const YAML::Node& node) {
+std::optional<std::string> yaml_to_json(YamlFile& file, const yaml::Node& node) {
   std::string out;
   Converter converter(file);
   if (!converter.convert(node, out)) return std::nullopt;

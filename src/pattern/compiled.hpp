@@ -1,6 +1,7 @@
 #pragma once
 // The compiled form behind a Pattern: the validated tree plus its fields bound to a PathTrie.
 
+#include <mutex>
 #include <vector>
 
 #include "ast.hpp"
@@ -10,8 +11,19 @@ namespace eventrouter::pattern::detail {
 
 struct PatternData {
   PatternTree tree;
-  PathTrie trie;
-  std::vector<std::vector<BoundCondition>> bound;  // one per alternative, same order
+
+  // The fields bound to a trie of this pattern's own, for matching it alone (matches()). Built
+  // on first use: a rule's pattern is matched through its bus's Matcher, which binds its own,
+  // and building both for 10,000 rules would double their start-up cost.
+  struct Alone {
+    PathTrie trie;
+    std::vector<std::vector<BoundCondition>> bound;  // one per alternative, same order
+  };
+  const Alone& alone() const;
+
+ private:
+  mutable std::once_flag alone_once_;
+  mutable Alone alone_;
 };
 
 // Each thread's parser and scratch event; events are parsed on the calling thread.

@@ -16,6 +16,19 @@ static_assert(simdjson::SIMDJSON_VERSION_MAJOR == 3,
 namespace eventrouter::pattern {
 namespace detail {
 
+const PatternData::Alone& PatternData::alone() const {
+  std::call_once(alone_once_, [this] {
+    for (const auto& alternative : tree.alternatives) {
+      std::vector<BoundCondition> bound;
+      for (const auto& condition : alternative.conditions) {
+        bound.push_back({alone_.trie.add(condition->path), condition.get()});
+      }
+      alone_.bound.push_back(std::move(bound));
+    }
+  });
+  return alone_;
+}
+
 ThreadScratch& thread_scratch() {
   thread_local ThreadScratch scratch;
   return scratch;
@@ -62,13 +75,6 @@ Expected<Pattern, std::string> compile(std::string_view pattern_json) {
   if (!tree) return unexpected(std::string(detail::kInvalidPatternPrefix) + tree.error());
   auto data = std::make_shared<detail::PatternData>();
   data->tree = std::move(tree).value();
-  for (const auto& alternative : data->tree.alternatives) {
-    std::vector<detail::BoundCondition> bound;
-    for (const auto& condition : alternative.conditions) {
-      bound.push_back({data->trie.add(condition->path), condition.get()});
-    }
-    data->bound.push_back(std::move(bound));
-  }
   return Pattern(std::move(data));
 }
 
@@ -93,7 +99,7 @@ Expected<bool, std::string> matches(const Pattern& pattern, std::string_view eve
                       simdjson::error_message(parse_error));
   }
   if (!root.is_object()) return unexpected(std::string("Event must be a JSON object"));
-  const detail::PatternData& data = pattern.data();
+  const detail::PatternData::Alone& data = pattern.data().alone();
   if (auto err = detail::flatten_event(data.trie, padded)) {
     return unexpected(std::string("Event is not valid JSON: ") + simdjson::error_message(err));
   }

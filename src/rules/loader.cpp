@@ -36,11 +36,11 @@ const std::vector<std::string> kDeadLetterKeys = {"path"};
 constexpr std::size_t kMaxTargets = 5;
 constexpr std::size_t kMaxDescription = 512;
 
-targets::SourcePosition position_of(const YamlFile& file, const YAML::Node& node) {
+targets::SourcePosition position_of(const YamlFile& file, const yaml::Node& node) {
   targets::SourcePosition p;
   p.file = file.path();
-  p.line = node.Mark().line + 1;
-  p.column = node.Mark().column + 1;
+  p.line = node.mark().line + 1;
+  p.column = node.mark().column + 1;
   return p;
 }
 
@@ -65,10 +65,10 @@ std::string minified(const std::string& json) {
 }
 
 // The pattern as JSON text: a mapping is converted, a string is JSON already.
-std::optional<std::string> pattern_text(YamlFile& file, const YAML::Node& node) {
-  if (node.IsMap()) return config::yaml_to_json(file, node);
-  if (node.IsScalar()) return node.Scalar();
-  if (node.IsSequence()) {
+std::optional<std::string> pattern_text(YamlFile& file, const yaml::Node& node) {
+  if (node.is_map()) return config::yaml_to_json(file, node);
+  if (node.is_scalar()) return node.scalar();
+  if (node.is_sequence()) {
     file.error(node, "event_pattern must be a mapping (or a JSON object in a string), not a list");
   } else {
     file.error(node, "event_pattern is empty; give a mapping such as {source: [aws.guardduty]}");
@@ -97,7 +97,7 @@ std::optional<Schedule> read_schedule(YamlFile& file, const MapEntry& entry,
   return std::move(*schedule);
 }
 
-std::optional<std::string> read_name(YamlFile& file, const YAML::Node& node,
+std::optional<std::string> read_name(YamlFile& file, const yaml::Node& node,
                                      std::string_view what) {
   auto text = config::read_string(file, node, what);
   if (!text) return std::nullopt;
@@ -111,33 +111,33 @@ std::optional<std::string> read_name(YamlFile& file, const YAML::Node& node,
 
 // Turns a relative path value into an absolute one, in place, so that the targets (which
 // insist on absolute paths) get the file's meaning.
-void absolutize(YAML::Node node, const fs::path& base) {
-  if (!node.IsScalar() || node.Scalar().empty()) return;
-  fs::path path(node.Scalar());
+void absolutize(yaml::Node node, const fs::path& base) {
+  if (!node.is_scalar() || node.scalar().empty()) return;
+  fs::path path(node.scalar());
   if (path.is_absolute()) return;
-  node = (base / path).lexically_normal().string();
+  node.set_scalar((base / path).lexically_normal().string(), node.tag());
 }
 
 void absolutize_target_paths(YamlFile& file, const LoadContext& ctx, const std::string& type,
-                             const YAML::Node& target) {
+                             const yaml::Node& target) {
   const targets::TargetTypeInfo* info = ctx.catalog.find(type);
   if (info == nullptr) return;  // the checker reports the unknown type
   for (const auto& path_key : info->path_keys) {
     const fs::path base = path_key.relative_to == targets::PathKey::Base::kStateDir
                               ? ctx.config.state_dir
                               : file.folder();
-    // Lookups through a const node never add keys; the handles they return still write through.
-    const YAML::Node value = target[path_key.key];
+    // The handle writes through: the target's checks below read the absolute path.
+    yaml::Node value = target[path_key.key];
     if (!value) continue;
     if (!path_key.first_item_only) {
       absolutize(value, base);
-    } else if (value.IsSequence() && value.size() > 0) {
+    } else if (value.is_sequence() && value.size() > 0) {
       absolutize(value[0], base);
     }
   }
 }
 
-void read_retry_policy(YamlFile& file, const YAML::Node& node, targets::RetryPolicy& policy) {
+void read_retry_policy(YamlFile& file, const yaml::Node& node, targets::RetryPolicy& policy) {
   auto entries = config::read_mapping(file, node, "retry_policy", kRetryKeys);
   if (const MapEntry* e = config::find_entry(entries, "maximum_retry_attempts")) {
     if (auto v =
@@ -154,9 +154,9 @@ void read_retry_policy(YamlFile& file, const YAML::Node& node, targets::RetryPol
 }
 
 std::optional<targets::DeadLetter> read_dead_letter(YamlFile& file, const LoadContext& ctx,
-                                                    const YAML::Node& node) {
+                                                    const yaml::Node& node) {
   auto entries = config::read_mapping(file, node, "dead_letter", kDeadLetterKeys);
-  if (!node.IsMap()) return std::nullopt;
+  if (!node.is_map()) return std::nullopt;
   const MapEntry* path = config::find_entry(entries, "path");
   if (path == nullptr) {
     file.error(node,
@@ -177,9 +177,9 @@ std::optional<targets::DeadLetter> read_dead_letter(YamlFile& file, const LoadCo
 
 // Reads one target; returns nothing when it is unusable (problems reported).
 std::optional<targets::TargetSpec> read_target(YamlFile& file, LoadContext& ctx,
-                                               const std::string& rule_name, YAML::Node node,
+                                               const std::string& rule_name, yaml::Node node,
                                                std::map<std::string, int>& ids) {
-  if (!node.IsMap()) {
+  if (!node.is_map()) {
     file.error(node, "each target must be a mapping with at least id and type");
     return std::nullopt;
   }
@@ -189,14 +189,13 @@ std::optional<targets::TargetSpec> read_target(YamlFile& file, LoadContext& ctx,
   config::resolve_secrets(file, node);
 
   bool usable = true;
-  const YAML::Node& keys = node;  // const lookups never add keys
-  const YAML::Node id = keys["id"];
+  const yaml::Node id = node["id"];
   if (!id) {
     file.error(node, "target has no id; give each target an id unique within its rule");
     usable = false;
   } else if (auto text = read_name(file, id, "target id")) {
     spec.id = *text;
-    auto [it, inserted] = ids.emplace(spec.id, id.Mark().line + 1);
+    auto [it, inserted] = ids.emplace(spec.id, id.mark().line + 1);
     if (!inserted) {
       file.error(id, "duplicate target id '" + spec.id + "' in rule '" + rule_name +
                          "' (first used at line " + std::to_string(it->second) +
@@ -206,7 +205,7 @@ std::optional<targets::TargetSpec> read_target(YamlFile& file, LoadContext& ctx,
   } else {
     usable = false;
   }
-  const YAML::Node type = keys["type"];
+  const yaml::Node type = node["type"];
   if (!type) {
     file.error(node, "target" + (spec.id.empty() ? std::string() : " '" + spec.id + "'") +
                          " has no type; use " + ctx.catalog.type_names());
@@ -216,10 +215,10 @@ std::optional<targets::TargetSpec> read_target(YamlFile& file, LoadContext& ctx,
   } else {
     usable = false;
   }
-  if (const YAML::Node retry = keys["retry_policy"]) {
+  if (const yaml::Node retry = node["retry_policy"]) {
     read_retry_policy(file, retry, spec.retry_policy);
   }
-  if (const YAML::Node dead = keys["dead_letter"]) {
+  if (const yaml::Node dead = node["dead_letter"]) {
     spec.dead_letter = read_dead_letter(file, ctx, dead);
   }
   if (!usable) return std::nullopt;
@@ -230,19 +229,19 @@ std::optional<targets::TargetSpec> read_target(YamlFile& file, LoadContext& ctx,
 }
 
 void read_targets(YamlFile& file, LoadContext& ctx, const MapEntry* entry, const std::string& name,
-                  const YAML::Node& rule_node, std::vector<targets::TargetSpec>& out) {
+                  const yaml::Node& rule_node, std::vector<targets::TargetSpec>& out) {
   const std::string named = name.empty() ? std::string("rule") : "rule '" + name + "'";
   if (entry == nullptr) {
     file.error(rule_node, named + " has no targets; give 1 to 5 targets");
     return;
   }
-  const YAML::Node& list = entry->value;
-  if (list.IsNull() || (list.IsSequence() && list.size() == 0)) {
-    file.error(list.IsNull() ? entry->key_node : list,
+  const yaml::Node& list = entry->value;
+  if (list.is_null() || (list.is_sequence() && list.size() == 0)) {
+    file.error(list.is_null() ? entry->key_node : list,
                named + " has no targets; give 1 to 5 targets");
     return;
   }
-  if (!list.IsSequence()) {
+  if (!list.is_sequence()) {
     file.error(list, "targets must be a list of targets (- id: ..., type: ...)");
     return;
   }
@@ -260,16 +259,15 @@ void read_targets(YamlFile& file, LoadContext& ctx, const MapEntry* entry, const
       ctx.catalog.check(*spec, target_problems);
       for (auto& d : target_problems) file.report(std::move(d));
     }
-    // A yaml-cpp node keeps its whole document alive, with every node ever made from it (for
-    // 10,000 rules, over 100 MB): the rule set keeps a copy of the target's mapping alone.
-    // The copy has no positions; the checks above, which report them, ran on the original.
-    spec->node.reset(YAML::Clone(spec->node));  // not `=`: that writes into the document
+    // A node keeps its whole document alive (for 10,000 rules, tens of megabytes): the rule
+    // set keeps a copy of the target's mapping alone.
+    spec->node = spec->node.clone();
     out.push_back(std::move(*spec));
   }
 }
 
-void read_rule(YamlFile& file, LoadContext& ctx, const YAML::Node& node) {
-  if (!node.IsMap()) {
+void read_rule(YamlFile& file, LoadContext& ctx, const yaml::Node& node) {
+  if (!node.is_map()) {
     file.error(node,
                "each item of 'rules' must be a mapping with name, event_pattern and "
                "targets");
@@ -343,7 +341,7 @@ void read_rule(YamlFile& file, LoadContext& ctx, const YAML::Node& node) {
       auto result = pattern::compile(*text);
       if (result) {
         compiled = *result;
-        canonical = e->value.IsMap() ? *text : minified(*text);
+        canonical = e->value.is_map() ? *text : minified(*text);
       } else {
         file.error(e->value, result.error());
       }
@@ -370,8 +368,8 @@ void read_rule_file(const fs::path& path, LoadContext& ctx,
   YamlFile file(path, problems);
   auto root = config::parse_yaml_file(file);
   if (!root) return;
-  if (root->IsNull()) return;  // an empty file (or only comments) holds no rules
-  if (!root->IsMap()) {
+  if (root->is_null()) return;  // an empty file (or only comments) holds no rules
+  if (!root->is_map()) {
     file.error(*root,
                "a rule file must be a mapping with the key 'rules' holding a list of "
                "rules");
@@ -379,17 +377,16 @@ void read_rule_file(const fs::path& path, LoadContext& ctx,
   }
   auto entries = config::read_mapping(file, *root, "a rule file", kFileKeys);
   const MapEntry* rules = config::find_entry(entries, "rules");
-  if (rules == nullptr || rules->value.IsNull()) return;
-  if (!rules->value.IsSequence()) {
+  if (rules == nullptr || rules->value.is_null()) return;
+  if (!rules->value.is_sequence()) {
     file.error(rules->value, "'rules' must be a list of rules (- name: ...)");
     return;
   }
   for (std::size_t i = 0; i < rules->value.size(); ++i) read_rule(file, ctx, rules->value[i]);
 }
 
-// yaml-cpp makes hundreds of small nodes per rule, all freed once a file is read (10,000 rules:
-// over 150 MB), scattered among what the rule set keeps: glibc keeps such pages unless asked to
-// give them back.
+// A file's document is freed once the file is read (10,000 rules: about 40 MB), scattered
+// among what the rule set keeps: glibc keeps such pages unless asked to give them back.
 void give_back_parser_memory() {
 #ifdef __GLIBC__
   malloc_trim(0);

@@ -18,7 +18,7 @@ bool path_char(char c) {
          c == '-' || c == '/' || c == ':' || c == '@';
 }
 
-std::optional<std::string> read_path(YamlFile& file, const YAML::Node& node,
+std::optional<std::string> read_path(YamlFile& file, const yaml::Node& node,
                                      const std::string& name) {
   auto text = config::read_string(file, node, name);
   if (!text) return std::nullopt;
@@ -32,11 +32,11 @@ std::optional<std::string> read_path(YamlFile& file, const YAML::Node& node,
 // A list of 1 (or 0 when `min` is 0) to 5 paths.
 std::optional<std::vector<std::string>> read_paths(YamlFile& file, const MapEntry& entry,
                                                    const std::string& name, std::size_t min) {
-  const YAML::Node& list = entry.value;
+  const yaml::Node& list = entry.value;
   const std::string wanted = "a list of " + std::to_string(min) + " to " +
                              std::to_string(kMaxDedupPaths) + " paths such as [detail.id]";
-  if (!list.IsSequence()) {
-    file.error(list.IsNull() ? entry.key_node : list, name + " must be " + wanted);
+  if (!list.is_sequence()) {
+    file.error(list.is_null() ? entry.key_node : list, name + " must be " + wanted);
     return std::nullopt;
   }
   if (list.size() < min || list.size() > kMaxDedupPaths) {
@@ -73,8 +73,8 @@ std::optional<std::chrono::milliseconds> read_window(YamlFile& file, const MapEn
 }
 
 std::optional<DedupSettings> read_dedup(YamlFile& file, const MapEntry& dedup) {
-  if (!dedup.value.IsMap()) {
-    file.error(dedup.value.IsNull() ? dedup.key_node : dedup.value,
+  if (!dedup.value.is_map()) {
+    file.error(dedup.value.is_null() ? dedup.key_node : dedup.value,
                "dedup must be a mapping such as {key: [detail.id], window: 6h}");
     return std::nullopt;
   }
@@ -105,8 +105,8 @@ std::optional<DedupSettings> read_dedup(YamlFile& file, const MapEntry& dedup) {
 }
 
 std::optional<StormSettings> read_storm(YamlFile& file, const MapEntry& storm) {
-  if (!storm.value.IsMap()) {
-    file.error(storm.value.IsNull() ? storm.key_node : storm.value,
+  if (!storm.value.is_map()) {
+    file.error(storm.value.is_null() ? storm.key_node : storm.value,
                "max_invocations must be a mapping such as {count: 10, per: 1m}");
     return std::nullopt;
   }

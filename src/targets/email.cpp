@@ -309,7 +309,7 @@ std::optional<EmailConfig> read_email_config(const TargetSpec& spec,
                      "\"Security Alerts <alerts@example.com>\"");
     }
   }
-  if (reader.has("to") && reader.get("to").IsScalar()) {
+  if (reader.has("to") && reader.get("to").is_scalar()) {
     reader.problem(reader.get("to"), "to must be a list of addresses");
   } else if (auto to = reader.string_list("to", true)) {
     if (to->empty() || to->size() > 100) {

@@ -27,7 +27,7 @@ void report_unknown_type(const TargetSpec& spec, std::vector<config::Diagnostic>
   if (auto suggestion = config::did_you_mean(spec.type, target_types())) {
     message += "; " + *suggestion;
   }
-  reader.problem(spec.node.IsMap() ? spec.node["type"] : YAML::Node(), message);
+  reader.problem(spec.node.is_map() ? spec.node["type"] : yaml::Node(), message);
 }
 
 void check_shaping(const TargetSpec& spec, std::vector<config::Diagnostic>& problems) {

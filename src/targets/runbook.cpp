@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -45,7 +46,7 @@ std::optional<RunbookConfig> read_runbook_config(const TargetSpec& spec,
   config.rule = spec.rule;
   config.id = spec.id;
   if (auto command = reader.string_list("command", true)) {
-    const YAML::Node at = reader.get("command");
+    const yaml::Node at = reader.get("command");
     if (command->empty()) {
       reader.problem(at, "command must list the program and its arguments");
     } else if (!std::filesystem::path((*command)[0]).is_absolute()) {
@@ -93,14 +94,16 @@ std::optional<RunbookConfig> read_runbook_config(const TargetSpec& spec,
     }
   }
   if (reader.has("permanent_exit_codes")) {
-    const YAML::Node codes = reader.get("permanent_exit_codes");
-    if (!codes.IsSequence()) {
+    const yaml::Node codes = reader.get("permanent_exit_codes");
+    if (!codes.is_sequence()) {
       reader.problem(codes, "permanent_exit_codes must be a list of exit codes (1 to 255)");
     } else {
       for (const auto& code : codes) {
         int value = 0;
-        if (!code.IsScalar() || !YAML::convert<int>::decode(code, value) || value < 1 ||
-            value > 255) {
+        const std::string& text = code.scalar();
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (!code.is_scalar() || ec != std::errc() || end != text.data() + text.size() ||
+            value < 1 || value > 255) {
           reader.problem(code, "permanent_exit_codes must hold exit codes from 1 to 255");
         } else {
           config.permanent_exit_codes.push_back(value);

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
+#include "eventrouter/yaml/node.hpp"
 
 #include "eventrouter/config/diagnostic.hpp"
 #include "eventrouter/config/yaml_file.hpp"
@@ -19,7 +19,7 @@ class SpecReader : public config::MappingReader {
  public:
   // A reader over `node` (the target's mapping, or part of it) whose messages name `what`
   // ("webhook target 'notify'"; empty: no prefix).
-  SpecReader(YAML::Node node, const TargetSpec& spec, std::vector<config::Diagnostic>& problems,
+  SpecReader(yaml::Node node, const TargetSpec& spec, std::vector<config::Diagnostic>& problems,
              std::string what)
       : MappingReader(std::move(node),
                       {spec.position.file, spec.position.line, spec.position.column}, problems,

@@ -252,15 +252,15 @@ bool is_eventrouter_header(std::string_view name) {
 }
 
 std::optional<WebhookAuth> read_webhook_auth(
-    config::MappingReader& target, const YAML::Node& mapping,
+    config::MappingReader& target, const yaml::Node& mapping,
     const std::vector<std::pair<std::string, std::string>>& configured_headers) {
-  const YAML::Node node = target.get("auth");
+  const yaml::Node node = target.get("auth");
   if (!node) return std::nullopt;
-  if (node.IsNull()) {
-    // yaml-cpp places an empty value where the next token starts: the key is where it is.
-    YAML::Node at = node;
+  if (node.is_null()) {
+    // The parser places an empty value where the next token starts: the key is where it is.
+    yaml::Node at = node;
     for (const auto& entry : mapping) {
-      if (entry.first.IsScalar() && entry.first.Scalar() == "auth") at = entry.first;
+      if (entry.first.is_scalar() && entry.first.scalar() == "auth") at = entry.first;
     }
     target.problem(at,
                    "auth is empty; give it a type (basic, api_key or oauth_client_credentials)");

@@ -13,11 +13,11 @@
 namespace eventrouter::transform {
 namespace {
 
-config::Diagnostic at(const YAML::Node& node, const std::filesystem::path& file,
+config::Diagnostic at(const yaml::Node& node, const std::filesystem::path& file,
                       std::string message) {
   config::Diagnostic diagnostic;
   diagnostic.file = file;
-  const YAML::Mark mark = node.Mark();
+  const yaml::Mark mark = node.mark();
   if (!mark.is_null()) {
     diagnostic.line = mark.line + 1;
     diagnostic.column = mark.column + 1;
@@ -122,14 +122,14 @@ const std::vector<std::string>& PayloadShaper::keys() {
 }
 
 Expected<std::vector<std::pair<std::string, JsonPath>>, std::vector<config::Diagnostic>>
-PayloadShaper::paths_map_from_node(const YAML::Node& target, const std::filesystem::path& file) {
+PayloadShaper::paths_map_from_node(const yaml::Node& target, const std::filesystem::path& file) {
   std::vector<config::Diagnostic> problems;
   std::vector<std::pair<std::string, JsonPath>> variables;
-  const YAML::Node transformer = target["input_transformer"];
-  if (!transformer || !transformer.IsMap()) return variables;
-  const YAML::Node map = transformer["input_paths_map"];
-  if (!map || map.IsNull()) return variables;
-  if (!map.IsMap()) {
+  const yaml::Node transformer = target["input_transformer"];
+  if (!transformer || !transformer.is_map()) return variables;
+  const yaml::Node map = transformer["input_paths_map"];
+  if (!map || map.is_null()) return variables;
+  if (!map.is_map()) {
     problems.push_back(at(map, file, "input_paths_map must be a mapping of name: JSONPath"));
     return unexpected(std::move(problems));
   }
@@ -141,7 +141,7 @@ PayloadShaper::paths_map_from_node(const YAML::Node& target, const std::filesyst
     return unexpected(std::move(problems));
   }
   for (const auto& entry : map) {
-    const std::string name = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
+    const std::string name = entry.first.is_scalar() ? entry.first.scalar() : std::string();
     if (name.starts_with("aws.events.")) {
       problems.push_back(at(entry.first, file,
                             "input_paths_map name '" + name +
@@ -155,12 +155,12 @@ PayloadShaper::paths_map_from_node(const YAML::Node& target, const std::filesyst
                                 name + "')"));
       continue;
     }
-    if (!entry.second.IsScalar()) {
+    if (!entry.second.is_scalar()) {
       problems.push_back(at(entry.second, file,
                             "input_paths_map value for '" + name + "' must be a JSONPath string"));
       continue;
     }
-    auto path = JsonPath::parse(entry.second.Scalar());
+    auto path = JsonPath::parse(entry.second.scalar());
     if (!path) {
       problems.push_back(at(entry.second, file, "input_paths_map '" + name + "': " + path.error()));
       continue;
@@ -172,17 +172,17 @@ PayloadShaper::paths_map_from_node(const YAML::Node& target, const std::filesyst
 }
 
 Expected<PayloadShaper, std::vector<config::Diagnostic>> PayloadShaper::from_node(
-    const YAML::Node& target, const std::filesystem::path& file) {
+    const yaml::Node& target, const std::filesystem::path& file) {
   std::vector<config::Diagnostic> problems;
   PayloadShaper shaper;
-  if (!target || !target.IsMap()) return shaper;
+  if (!target || !target.is_map()) return shaper;
 
-  const YAML::Node input = target["input"];
-  const YAML::Node input_path = target["input_path"];
-  const YAML::Node transformer = target["input_transformer"];
+  const yaml::Node input = target["input"];
+  const yaml::Node input_path = target["input_path"];
+  const yaml::Node transformer = target["input_transformer"];
   const int present = (input ? 1 : 0) + (input_path ? 1 : 0) + (transformer ? 1 : 0);
   if (present > 1) {
-    const YAML::Node& second = transformer ? transformer : input_path;
+    const yaml::Node& second = transformer ? transformer : input_path;
     problems.push_back(at(second, file,
                           "use only one of input, input_path and input_transformer (as in "
                           "EventBridge, they are mutually exclusive)"));
@@ -191,7 +191,7 @@ Expected<PayloadShaper, std::vector<config::Diagnostic>> PayloadShaper::from_nod
 
   if (input) {
     shaper.mode_ = Mode::kConstant;
-    if (input.IsMap() || input.IsSequence()) {
+    if (input.is_map() || input.is_sequence()) {
       // The same YAML 1.2 conversion as event patterns, so a value means the same in both.
       std::vector<config::Diagnostic> input_problems;
       config::YamlFile yaml_file(file, input_problems);
@@ -202,9 +202,9 @@ Expected<PayloadShaper, std::vector<config::Diagnostic>> PayloadShaper::from_nod
         problem.message = "input: " + problem.message;
         problems.push_back(std::move(problem));
       }
-    } else if (input.IsScalar()) {
+    } else if (input.is_scalar()) {
       bool valid = false;
-      shaper.constant_ = minify_json(input.Scalar(), valid);
+      shaper.constant_ = minify_json(input.scalar(), valid);
       if (!valid) {
         problems.push_back(at(input, file,
                               "input must be JSON text (as EventBridge's Input): write a YAML "
@@ -216,23 +216,23 @@ Expected<PayloadShaper, std::vector<config::Diagnostic>> PayloadShaper::from_nod
     }
   } else if (input_path) {
     shaper.mode_ = Mode::kPath;
-    if (!input_path.IsScalar()) {
+    if (!input_path.is_scalar()) {
       problems.push_back(at(input_path, file, "input_path must be a JSONPath string"));
-    } else if (auto path = JsonPath::parse(input_path.Scalar()); !path) {
+    } else if (auto path = JsonPath::parse(input_path.scalar()); !path) {
       problems.push_back(at(input_path, file, "input_path: " + path.error()));
     } else {
       shaper.path_ = std::move(*path);
     }
   } else if (transformer) {
     shaper.mode_ = Mode::kTransformer;
-    if (!transformer.IsMap()) {
+    if (!transformer.is_map()) {
       problems.push_back(at(transformer, file,
                             "input_transformer must be a mapping with input_paths_map and "
                             "input_template"));
       return unexpected(std::move(problems));
     }
     for (const auto& entry : transformer) {
-      const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
+      const std::string key = entry.first.is_scalar() ? entry.first.scalar() : std::string();
       if (key != "input_paths_map" && key != "input_template") {
         problems.push_back(at(entry.first, file,
                               "unknown key '" + key +
@@ -244,13 +244,13 @@ Expected<PayloadShaper, std::vector<config::Diagnostic>> PayloadShaper::from_nod
     if (!variables) {
       problems.insert(problems.end(), variables.error().begin(), variables.error().end());
     }
-    const YAML::Node text = transformer["input_template"];
+    const yaml::Node text = transformer["input_template"];
     if (!text) {
       problems.push_back(at(transformer, file, "input_transformer needs an input_template"));
-    } else if (!text.IsScalar()) {
+    } else if (!text.is_scalar()) {
       problems.push_back(at(text, file, "input_template must be a string"));
     } else if (variables) {
-      auto compiled = EventTemplate::compile(std::move(*variables), text.Scalar());
+      auto compiled = EventTemplate::compile(std::move(*variables), text.scalar());
       if (!compiled) {
         problems.push_back(at(text, file, compiled.error()));
       } else {

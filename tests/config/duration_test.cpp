@@ -43,7 +43,7 @@ TEST(Duration, Format) {
 TEST(Duration, ReadFromYamlReportsPosition) {
   std::vector<Diagnostic> problems;
   YamlFile file("/x/rules.yaml", problems);
-  YAML::Node tree = *parse_yaml_text(file, "timeout: 5 minutes\nother: [1]\nok: 2s\n");
+  yaml::Node tree = *parse_yaml_text(file, "timeout: 5 minutes\nother: [1]\nok: 2s\n");
   EXPECT_FALSE(read_duration(file, tree["timeout"], "timeout"));
   EXPECT_FALSE(read_duration(file, tree["other"], "other"));
   EXPECT_EQ(*read_duration(file, tree["ok"], "ok"), 2s);

@@ -81,7 +81,7 @@ TEST(Secrets, TreeIsResolvedInPlaceAndValuesStayStrings) {
   testing::TempDir dir;
   std::vector<Diagnostic> problems;
   YamlFile file(dir.path() / "rules.yaml", problems);
-  YAML::Node tree = *parse_yaml_text(file, R"(
+  yaml::Node tree = *parse_yaml_text(file, R"(
 smtp:
   port: ${env:EVENTROUTER_TEST_PORT}
   list: [a, "${env:EVENTROUTER_TEST_PORT}"]
@@ -90,12 +90,12 @@ smtp:
 ${env:EVENTROUTER_TEST_PORT}: key stays
 )");
   resolve_secrets(file, tree);
-  EXPECT_EQ(tree["smtp"]["port"].Scalar(), "25");
-  EXPECT_EQ(tree["smtp"]["port"].Tag(), "!");
+  EXPECT_EQ(tree["smtp"]["port"].scalar(), "25");
+  EXPECT_EQ(tree["smtp"]["port"].tag(), "!");
   EXPECT_TRUE(file.is_secret(tree["smtp"]["port"]));
   EXPECT_EQ(file.quoted(tree["smtp"]["port"]), "the referenced secret");
-  EXPECT_EQ(tree["smtp"]["list"][1].Scalar(), "25");
-  EXPECT_TRUE(tree["${env:EVENTROUTER_TEST_PORT}"].IsDefined());
+  EXPECT_EQ(tree["smtp"]["list"][1].scalar(), "25");
+  EXPECT_TRUE(tree["${env:EVENTROUTER_TEST_PORT}"].is_defined());
   ASSERT_THAT(problems, SizeIs(2));
   EXPECT_EQ(problems[0].line, 5);
   EXPECT_EQ(problems[0].column, 13);

@@ -101,7 +101,7 @@ rules:
   EXPECT_EQ(notify.rule, "guardduty-high");
   EXPECT_EQ(notify.id, "notify");
   EXPECT_EQ(notify.type, "webhook");
-  EXPECT_EQ(notify.node["url"].Scalar(), "http://127.0.0.1:9/hook");
+  EXPECT_EQ(notify.node["url"].scalar(), "http://127.0.0.1:9/hook");
   EXPECT_EQ(notify.retry_policy.maximum_retry_attempts, 0);
   EXPECT_EQ(notify.retry_policy.maximum_event_age_seconds, 60);
   ASSERT_TRUE(notify.dead_letter.has_value());
@@ -112,10 +112,10 @@ rules:
   EXPECT_EQ(contain.retry_policy.maximum_retry_attempts, 185);
   EXPECT_EQ(contain.retry_policy.maximum_event_age_seconds, 86400);
   EXPECT_FALSE(contain.dead_letter.has_value());
-  EXPECT_EQ(contain.node["command"][0].Scalar(), (dir.path() / "runbooks/contain.sh").string());
-  EXPECT_EQ(contain.node["command"][1].Scalar(), "--now");
-  EXPECT_EQ(contain.node["working_dir"].Scalar(), (dir.path() / "runbooks").string());
-  EXPECT_EQ(high.targets[2].node["path"].Scalar(),
+  EXPECT_EQ(contain.node["command"][0].scalar(), (dir.path() / "runbooks/contain.sh").string());
+  EXPECT_EQ(contain.node["command"][1].scalar(), "--now");
+  EXPECT_EQ(contain.node["working_dir"].scalar(), (dir.path() / "runbooks").string());
+  EXPECT_EQ(high.targets[2].node["path"].scalar(),
             (dir.path() / "state/queues/high.jsonl").string());
   ::unsetenv("EVENTROUTER_TEST_HOOK");
 }
@@ -150,11 +150,11 @@ TEST(Loader, PathKeysAndTypeNamesComeFromTheCatalog) {
 )");
   auto rules = load_rule_set(dir.config(), catalog);
   const auto& node = rules->rules().at(0).targets.at(0).node;
-  EXPECT_EQ(node["script"].Scalar(), (dir.rules_dir() / "page.sh").string());
-  EXPECT_EQ(node["argv"][0].Scalar(), (dir.rules_dir() / "bin/page").string());
-  EXPECT_EQ(node["argv"][1].Scalar(), "-v");
-  EXPECT_EQ(node["spool"].Scalar(), (dir.path() / "state/out/spool").string());
-  EXPECT_EQ(node["other"].Scalar(), "x");
+  EXPECT_EQ(node["script"].scalar(), (dir.rules_dir() / "page.sh").string());
+  EXPECT_EQ(node["argv"][0].scalar(), (dir.rules_dir() / "bin/page").string());
+  EXPECT_EQ(node["argv"][1].scalar(), "-v");
+  EXPECT_EQ(node["spool"].scalar(), (dir.path() / "state/out/spool").string());
+  EXPECT_EQ(node["other"].scalar(), "x");
 }
 
 TEST(Loader, EmptyFolderAndEmptyFilesHoldNoRules) {
@@ -182,8 +182,9 @@ TEST(Loader, SyntaxErrorsInEveryFileAreReported) {
   EXPECT_THAT(
       problems_for({{"a.yaml", "rules:\n  - name: [x\n"},
                     {"b.yaml", "rules:\n- name: a\n  bad indent: 1\n   x: 2\n"}}),
-      ElementsAre(HasSubstr("a.yaml:3:1: YAML syntax error: end of sequence flow not found"),
-                  "b.yaml:4:5: YAML syntax error: illegal map value"));
+      ElementsAre("a.yaml:3:1: YAML syntax error: did not find expected ',' or ']' (while "
+                  "parsing a flow sequence that starts at line 2)",
+                  "b.yaml:4:5: YAML syntax error: mapping values are not allowed in this context"));
 }
 
 TEST(Loader, UnknownKeysWithSuggestions) {

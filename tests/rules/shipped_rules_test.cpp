@@ -169,7 +169,7 @@ TEST_F(ShippedRules, RelativePathsWorkFromTheCheckout) {
   const Rule* exfiltration = rules_->find("guardduty-credential-exfiltration");
   ASSERT_NE(exfiltration, nullptr);
   const auto& contain = exfiltration->targets[0];
-  EXPECT_EQ(contain.node["command"][0].Scalar(),
+  EXPECT_EQ(contain.node["command"][0].scalar(),
             (kSource / "config/runbooks/credential-exfiltration/deny-role.sh").string());
   ASSERT_TRUE(contain.dead_letter.has_value());
   EXPECT_EQ(contain.dead_letter->path,
@@ -178,12 +178,12 @@ TEST_F(ShippedRules, RelativePathsWorkFromTheCheckout) {
   for (const auto& rule : rules_->rules()) {
     for (const auto& target : rule.targets) {
       if (target.type == "runbook") {
-        EXPECT_EQ(target.node["env"]["DRY_RUN"].Scalar(), "1") << rule.name << "/" << target.id;
+        EXPECT_EQ(target.node["env"]["DRY_RUN"].scalar(), "1") << rule.name << "/" << target.id;
       }
     }
   }
   const Rule* all = rules_->find("guardduty-all-findings");
-  EXPECT_EQ(all->targets[0].node["path"].Scalar(),
+  EXPECT_EQ(all->targets[0].node["path"].scalar(),
             (kSource / ".state/queues/guardduty-findings.jsonl").string());
 }
 

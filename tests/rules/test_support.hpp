@@ -27,7 +27,7 @@ inline void fake_check_target(const targets::TargetSpec& spec,
     }
     file.error(spec.node["type"], message);
   }
-  if (const YAML::Node timeout = spec.node["timeout"]) {
+  if (const yaml::Node timeout = spec.node["timeout"]) {
     config::read_duration(file, timeout, "timeout");
   }
 }

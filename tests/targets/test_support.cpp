@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "eventrouter/yaml/parse.hpp"
+
 namespace eventrouter::targets::testing {
 
 Peer::Peer(std::vector<std::string> argv) {
@@ -73,9 +75,9 @@ void make_test_ca(const std::filesystem::path& dir) {
 TargetSpec spec_from_yaml(const std::string& yaml, const std::string& rule) {
   TargetSpec spec;
   spec.rule = rule;
-  spec.node = YAML::Load(yaml);
-  spec.id = spec.node["id"] ? spec.node["id"].as<std::string>() : "t";
-  spec.type = spec.node["type"] ? spec.node["type"].as<std::string>() : "";
+  spec.node = yaml::parse(yaml).value();
+  spec.id = spec.node["id"] ? spec.node["id"].scalar() : "t";
+  spec.type = spec.node["type"] ? spec.node["type"].scalar() : "";
   spec.position.file = "rules.d/test.yaml";
   spec.position.line = 1;
   spec.position.column = 1;

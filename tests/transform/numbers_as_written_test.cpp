@@ -7,6 +7,7 @@
 #include <string>
 
 #include "eventrouter/transform/payload_shaper.hpp"
+#include "eventrouter/yaml/parse.hpp"
 
 namespace eventrouter::transform {
 namespace {
@@ -27,7 +28,7 @@ const char* const event = R"({
 })";
 
 std::string shape_with(const std::string& yaml) {
-  auto shaper = PayloadShaper::from_node(YAML::Load(yaml), "rules.yaml");
+  auto shaper = PayloadShaper::from_node(yaml::parse(yaml).value(), "rules.yaml");
   if (!shaper) return "PROBLEM: " + shaper.error().front().message;
   auto result = shaper->shape(event, "my-rule", "2026-01-01T00:00:00Z");
   if (!result) return "ERROR: " + result.error();
@@ -35,16 +36,12 @@ std::string shape_with(const std::string& yaml) {
 }
 
 std::string input_path(const std::string& path) {
-  YAML::Node node;
-  node["input_path"] = path;
-  return shape_with(YAML::Dump(node));
+  return shape_with("input_path: " + yaml::single_quoted(path));
 }
 
 std::string transformer(const std::string& paths, const std::string& input_template) {
-  YAML::Node node;
-  node["input_transformer"]["input_paths_map"] = YAML::Load(paths);
-  node["input_transformer"]["input_template"] = input_template;
-  return shape_with(YAML::Dump(node));
+  return shape_with("input_transformer:\n  input_paths_map: " + paths +
+                    "\n  input_template: " + yaml::single_quoted(input_template) + "\n");
 }
 
 TEST(NumbersAsWritten, InputPathSelectsANumberAsItsText) {
@@ -77,7 +74,8 @@ TEST(NumbersAsWritten, InputPathSelectsObjectsAndArraysHoldingThem) {
 }
 
 TEST(NumbersAsWritten, NumbersADoubleHoldsAreNotRespelledEither) {
-  auto shaper = PayloadShaper::from_node(YAML::Load("{input_path: $.detail}"), "rules.yaml");
+  auto shaper =
+      PayloadShaper::from_node(yaml::parse("{input_path: $.detail}").value(), "rules.yaml");
   ASSERT_TRUE(shaper);
   auto result =
       shaper->shape(R"({"detail": {"a": 2.50, "b": 1.0, "c": 1e2, "d": -0, "e": 0.1}})", "r", "t");
@@ -122,7 +120,8 @@ TEST(NumbersAsWritten, PredefinedEventVariablesKeepThem) {
 }
 
 TEST(NumbersAsWritten, AMalformedNumberInWhatIsReadIsStillAnError) {
-  auto shaper = PayloadShaper::from_node(YAML::Load("{input_path: $.detail.n}"), "rules.yaml");
+  auto shaper =
+      PayloadShaper::from_node(yaml::parse("{input_path: $.detail.n}").value(), "rules.yaml");
   ASSERT_TRUE(shaper);
   for (const char* bad : {R"({"detail":{"n":01}})", R"({"detail":{"n":1.}})",
                           R"({"detail":{"n":-}})", R"({"detail":{"n":tru}})"}) {

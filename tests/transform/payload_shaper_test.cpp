@@ -1,6 +1,7 @@
 // Payload shaping as EventBridge does it: whole event, input, input_path, input_transformer.
 
 #include "eventrouter/transform/payload_shaper.hpp"
+#include "eventrouter/yaml/parse.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -25,7 +26,7 @@ const char* const ec2_event = R"({
 })";
 
 PayloadShaper shaper_from(const std::string& yaml) {
-  auto shaper = PayloadShaper::from_node(YAML::Load(yaml), "rules.yaml");
+  auto shaper = PayloadShaper::from_node(yaml::parse(yaml).value(), "rules.yaml");
   if (!shaper) {
     std::string all;
     for (const auto& d : shaper.error()) all += d.message + "\n";
@@ -36,7 +37,7 @@ PayloadShaper shaper_from(const std::string& yaml) {
 }
 
 std::vector<config::Diagnostic> problems_of(const std::string& yaml) {
-  auto shaper = PayloadShaper::from_node(YAML::Load(yaml), "rules.yaml");
+  auto shaper = PayloadShaper::from_node(yaml::parse(yaml).value(), "rules.yaml");
   if (shaper) return {};
   return shaper.error();
 }
@@ -48,9 +49,9 @@ std::string shape(const std::string& yaml, const char* event = ec2_event) {
 }
 
 std::string transformer(const std::string& paths, const std::string& tmpl) {
-  YAML::Node node;
-  node["input_transformer"]["input_paths_map"] = YAML::Load(paths);
-  node["input_transformer"]["input_template"] = tmpl;
+  const yaml::Node node = yaml::parse("input_transformer:\n  input_paths_map: " + paths +
+                                      "\n  input_template: " + yaml::single_quoted(tmpl) + "\n")
+                              .value();
   auto shaper = PayloadShaper::from_node(node, "rules.yaml");
   if (!shaper) return "PROBLEM: " + shaper.error().front().message;
   auto result = shaper->shape(ec2_event, "my-rule", "2015-11-11T21:29:55.123Z");
@@ -207,9 +208,9 @@ TEST(InputTransformer, LimitsMatchEventBridge) {
   EXPECT_NE(transformer(paths, "x").find("at most 100"), std::string::npos);
   EXPECT_EQ(transformer("{}", std::string(8192, 'x')), std::string(8192, 'x'));
   EXPECT_NE(transformer("{}", std::string(8193, 'x')).find("at most 8192"), std::string::npos);
-  YAML::Node node;
-  node["input_transformer"]["input_paths_map"]["a"] = "$.id";
-  EXPECT_NE(problems_of(YAML::Dump(node)).at(0).message.find("needs an input_template"),
+  EXPECT_NE(problems_of("input_transformer: {input_paths_map: {a: $.id}}")
+                .at(0)
+                .message.find("needs an input_template"),
             std::string::npos);
 }
 
@@ -237,12 +238,13 @@ TEST(InputTransformer, WorksOnTheGuardDutyFixture) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   const std::string event = buffer.str();
-  YAML::Node node = YAML::Load(R"(
+  yaml::Node node = yaml::parse(R"(
 input_transformer:
   input_paths_map: { role: $.detail.resource.accessKeyDetails.principalId,
                      tags: "$.detail.resource.instanceDetails.tags[*].value" }
   input_template: '{"role": <role>, "rule": <aws.events.rule-name>, "tags": <tags>}'
-)");
+)")
+                        .value();
   auto shaper = PayloadShaper::from_node(node, "r.yaml");
   ASSERT_TRUE(shaper);
   auto payload = shaper->shape(event, "guardduty-credential-exfiltration", "t");

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include <yaml-cpp/yaml.h>
+#include "eventrouter/yaml/node.hpp"
 
 #include "eventrouter/config/yaml_file.hpp"
 #include "eventrouter/util/expected.hpp"
@@ -19,7 +19,7 @@ namespace eventrouter::config {
 Expected<std::chrono::milliseconds, std::string> parse_duration(std::string_view text);
 
 // Reads a duration from a YAML scalar, reporting a diagnostic naming `name` when it is not one.
-std::optional<std::chrono::milliseconds> read_duration(YamlFile& file, const YAML::Node& node,
+std::optional<std::chrono::milliseconds> read_duration(YamlFile& file, const yaml::Node& node,
                                                        std::string_view name);
 
 // "30s", "500ms", "5m", "1h": the shortest exact spelling, for display.

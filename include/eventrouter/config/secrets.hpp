@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include <yaml-cpp/yaml.h>
+#include "eventrouter/yaml/node.hpp"
 
 #include "eventrouter/config/yaml_file.hpp"
 #include "eventrouter/util/expected.hpp"
@@ -29,6 +29,6 @@ bool mentions_secret_reference(std::string_view value);
 // left alone), recording the replaced nodes in `file` so that messages do not quote them.
 // A reference embedded in a longer string is an error (references must be the whole value).
 // Relative ${file:..} paths resolve against the file's folder.
-void resolve_secrets(YamlFile& file, YAML::Node tree);
+void resolve_secrets(YamlFile& file, yaml::Node tree);
 
 }  // namespace eventrouter::config

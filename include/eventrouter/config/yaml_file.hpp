@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
+#include "eventrouter/yaml/node.hpp"
 
 #include "eventrouter/config/diagnostic.hpp"
 
@@ -33,24 +33,24 @@ class YamlFile {
   // The folder relative paths in this file are resolved against.
   std::filesystem::path folder() const { return file_.parent_path(); }
 
-  void error(const YAML::Mark& mark, std::string message);
-  // An empty value (`key:` with nothing after it) is reported at its key: yaml-cpp places
+  void error(const yaml::Mark& mark, std::string message);
+  // An empty value (`key:` with nothing after it) is reported at its key: the parser places
   // such values where the next token starts, often on the next line.
-  void error(const YAML::Node& node, std::string message);
-  void note_empty_value(const YAML::Node& key, const YAML::Node& value);
+  void error(const yaml::Node& node, std::string message);
+  void note_empty_value(const yaml::Node& key, const yaml::Node& value);
   void error_at_file(std::string message);  // a problem with the whole file
   // Records a diagnostic made elsewhere (e.g. by a target checker) as one of this file's.
   void report(Diagnostic diagnostic);
 
   std::size_t error_count() const noexcept { return errors_; }
 
-  void mark_secret(const YAML::Node& node);
+  void mark_secret(const yaml::Node& node);
   // After a reference at `node` failed to resolve (and was reported), further errors at the
   // same position are dropped.
-  void mark_failed(const YAML::Node& node);
-  bool is_secret(const YAML::Node& node) const;
+  void mark_failed(const yaml::Node& node);
+  bool is_secret(const yaml::Node& node) const;
   // "'value'" for messages, or "the referenced secret" when the value came from a reference.
-  std::string quoted(const YAML::Node& scalar) const;
+  std::string quoted(const yaml::Node& scalar) const;
 
  private:
   std::filesystem::path file_;
@@ -58,28 +58,28 @@ class YamlFile {
   std::size_t errors_ = 0;
   std::set<std::pair<int, int>> secret_marks_;
   std::set<std::pair<int, int>> failed_marks_;
-  std::map<std::pair<int, int>, YAML::Mark> empty_value_keys_;
+  std::map<std::pair<int, int>, yaml::Mark> empty_value_keys_;
 };
 
 // Reads and parses a file holding one YAML document. On failure (missing or unreadable file,
 // syntax error, several documents) records a diagnostic and returns nothing. An empty file
 // gives a Null node.
-std::optional<YAML::Node> parse_yaml_file(YamlFile& file);
+std::optional<yaml::Node> parse_yaml_file(YamlFile& file);
 // The same for YAML text already in memory (tests, stdin).
-std::optional<YAML::Node> parse_yaml_text(YamlFile& file, const std::string& text);
+std::optional<yaml::Node> parse_yaml_text(YamlFile& file, const std::string& text);
 
 // One key of a mapping, with the nodes for positions.
 struct MapEntry {
   std::string key;
-  YAML::Node key_node;
-  YAML::Node value;
+  yaml::Node key_node;
+  yaml::Node value;
 };
 
 // Checks that `node` is a mapping whose keys are all in `allowed` (reporting wrong type,
 // non-string keys, duplicates and unknown keys, with a "did you mean" where one is close) and
 // returns its known entries in file order. `what` names the mapping in messages, e.g.
 // "the 'limits' section". A Null node is an empty mapping.
-std::vector<MapEntry> read_mapping(YamlFile& file, const YAML::Node& node, std::string_view what,
+std::vector<MapEntry> read_mapping(YamlFile& file, const yaml::Node& node, std::string_view what,
                                    const std::vector<std::string>& allowed);
 
 // The entry for `key`, if present.
@@ -113,14 +113,14 @@ std::optional<std::uint64_t> parse_size(std::string_view text);
 
 // Typed scalar readers. Each reports a diagnostic naming `name` (e.g. "limits.max_connections")
 // and what is expected when the node does not fit, and returns nothing.
-std::optional<std::string> read_string(YamlFile& file, const YAML::Node& node,
+std::optional<std::string> read_string(YamlFile& file, const yaml::Node& node,
                                        std::string_view name);
-std::optional<bool> read_bool(YamlFile& file, const YAML::Node& node, std::string_view name);
+std::optional<bool> read_bool(YamlFile& file, const yaml::Node& node, std::string_view name);
 // A whole number in [min, max].
-std::optional<std::int64_t> read_integer(YamlFile& file, const YAML::Node& node,
+std::optional<std::int64_t> read_integer(YamlFile& file, const yaml::Node& node,
                                          std::string_view name, std::int64_t min, std::int64_t max);
 // One of `choices`, with a "did you mean" when close.
-std::optional<std::string> read_choice(YamlFile& file, const YAML::Node& node,
+std::optional<std::string> read_choice(YamlFile& file, const yaml::Node& node,
                                        std::string_view name,
                                        const std::vector<std::string>& choices);
 
@@ -129,7 +129,7 @@ void sort_diagnostics(std::vector<Diagnostic>::iterator begin,
                       std::vector<Diagnostic>::iterator end);
 
 // True for a plain (unquoted, untagged) scalar, the kind YAML gives a type by its text.
-bool is_plain_scalar(const YAML::Node& node);
+bool is_plain_scalar(const yaml::Node& node);
 
 // Reads the keys of one mapping whose values may hold resolved secrets (a target of a rule
 // file), collecting one diagnostic per problem at the offending node, or at `fallback` when
@@ -146,7 +146,7 @@ class MappingReader {
 
   // `what` names the mapping in messages ("webhook target 'notify'"); `path` prefixes nested
   // key names ("smtp.").
-  MappingReader(YAML::Node node, Position fallback, std::vector<Diagnostic>& problems,
+  MappingReader(yaml::Node node, Position fallback, std::vector<Diagnostic>& problems,
                 std::string what, std::string path = {});
 
   // Reports keys of this mapping that are neither in `own_keys` (suggested from) nor in
@@ -155,7 +155,7 @@ class MappingReader {
                   const std::vector<std::string>& also_allowed = {});
 
   bool has(std::string_view key) const;
-  YAML::Node get(std::string_view key) const;
+  yaml::Node get(std::string_view key) const;
   // A nested mapping; an absent key gives a reader over an empty mapping.
   std::optional<MappingReader> child(std::string_view key);
 
@@ -178,15 +178,15 @@ class MappingReader {
   std::optional<std::vector<std::pair<std::string, std::string>>> string_map(std::string_view key);
 
   // Records "WHAT: message" at `at` (or the fallback position).
-  void problem(const YAML::Node& at, const std::string& message);
+  void problem(const yaml::Node& at, const std::string& message);
   std::string name(std::string_view key) const { return path_ + std::string(key); }
   // Whether a problem was recorded since this reader was made.
   bool failed() const { return problems_.size() != problems_at_start_; }
 
  private:
-  void record(const YAML::Node& at, std::string message);  // without the `what` prefix
+  void record(const yaml::Node& at, std::string message);  // without the `what` prefix
 
-  YAML::Node node_;
+  yaml::Node node_;
   Position fallback_;
   std::vector<Diagnostic>& problems_;
   std::string what_;

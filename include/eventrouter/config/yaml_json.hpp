@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include <yaml-cpp/yaml.h>
+#include "eventrouter/yaml/node.hpp"
 
 #include "eventrouter/config/yaml_file.hpp"
 #include "eventrouter/util/expected.hpp"
@@ -16,6 +16,6 @@ namespace eventrouter::config {
 
 // Compact JSON for `node`. Problems (a value JSON cannot hold such as .inf, a non-scalar or
 // duplicate mapping key) are reported into `file` at their position; returns nothing then.
-std::optional<std::string> yaml_to_json(YamlFile& file, const YAML::Node& node);
+std::optional<std::string> yaml_to_json(YamlFile& file, const yaml::Node& node);
 
 }  // namespace eventrouter::config

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
+#include "eventrouter/yaml/node.hpp"
 
 #include "eventrouter/config/diagnostic.hpp"
 
@@ -36,7 +36,7 @@ struct TargetSpec {
   std::string rule;         // the rule's name
   std::string id;           // unique within the rule
   std::string type;         // one of the registered target types (targets/registry.hpp)
-  YAML::Node node;          // the whole target mapping, with ${env:..}/${file:..} already resolved
+  yaml::Node node;          // the whole target mapping, with ${env:..}/${file:..} already resolved
   SourcePosition position;  // where the target's mapping starts
   RetryPolicy retry_policy;
   std::optional<DeadLetter> dead_letter;

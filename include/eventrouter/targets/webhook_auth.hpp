@@ -61,7 +61,7 @@ struct WebhookAuth {
 // target's configured `headers` (no Authorization next to auth; an api_key header may not repeat
 // one). Records one problem per mistake in `target`'s diagnostics; nothing when `auth` is absent.
 std::optional<WebhookAuth> read_webhook_auth(
-    config::MappingReader& target, const YAML::Node& mapping,
+    config::MappingReader& target, const yaml::Node& mapping,
     const std::vector<std::pair<std::string, std::string>>& configured_headers);
 
 // Whether `name` is an HTTP header name (an RFC 9110 token).

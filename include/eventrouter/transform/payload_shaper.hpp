@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
+#include "eventrouter/yaml/node.hpp"
 
 #include "eventrouter/config/diagnostic.hpp"
 #include "eventrouter/transform/input_template.hpp"
@@ -53,12 +53,12 @@ class PayloadShaper {
   // Reads input / input_path / input_transformer from a target's mapping. Problems come back as
   // diagnostics positioned at the offending YAML node (in `file`).
   static Expected<PayloadShaper, std::vector<config::Diagnostic>> from_node(
-      const YAML::Node& target, const std::filesystem::path& file);
+      const yaml::Node& target, const std::filesystem::path& file);
 
   // Reads only the target's input_transformer.input_paths_map (if any), for other templated
   // values of a target (an e-mail subject) that may use the same variables.
   static Expected<std::vector<std::pair<std::string, JsonPath>>, std::vector<config::Diagnostic>>
-  paths_map_from_node(const YAML::Node& target, const std::filesystem::path& file);
+  paths_map_from_node(const yaml::Node& target, const std::filesystem::path& file);
 
   // `event_json` is the whole normalised event; returns the payload text (JSON, or plain text
   // from a plain-text input_template).
