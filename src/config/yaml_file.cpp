@@ -422,8 +422,9 @@ yaml::Node MappingReader::get(std::string_view key) const {
 std::optional<MappingReader> MappingReader::child(std::string_view key) {
   yaml::Node value = get(key);
   if (!value || value.is_null()) {
-    return MappingReader(yaml::Node(yaml::NodeType::kMap), fallback_, problems_, what_,
-                         name(key) + ".");
+    // One empty mapping for all: a reader never changes its mapping.
+    static const yaml::Node empty(yaml::NodeType::kMap);
+    return MappingReader(empty, fallback_, problems_, what_, name(key) + ".");
   }
   if (!value.is_map()) {
     problem(value, name(key) + " must be a mapping");

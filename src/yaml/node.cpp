@@ -17,7 +17,7 @@ detail::NodeData* copy(Builder& builder, const detail::NodeData* from,
   if (auto it = done.find(from); it != done.end()) return it->second;
   detail::NodeData* to = builder.make(from->type, from->mark);
   to->text = from->text;
-  to->tag = from->tag;
+  to->tag = builder.intern(*from->tag);
   to->children.reserve(from->children.size());
   for (const detail::NodeData* child : from->children) {
     to->children.push_back(copy(builder, child, done));
@@ -26,13 +26,19 @@ detail::NodeData* copy(Builder& builder, const detail::NodeData* from,
   return to;
 }
 
+// The nodes under `data`, aliases counted once per use (so at least what a copy makes).
+std::size_t count_nodes(const detail::NodeData* data) {
+  std::size_t count = 1;
+  for (const detail::NodeData* child : data->children) count += count_nodes(child);
+  return count;
+}
+
 }  // namespace
 
 Node::Node(NodeType type) {
   if (type == NodeType::kUndefined) return;
   Builder builder;
   detail::NodeData* data = builder.make(type, Mark{});
-  data->tag = kPlainTag;
   *this = builder.handle(data);
 }
 
@@ -40,7 +46,7 @@ Node Node::scalar_node(std::string text, std::string_view tag) {
   Builder builder;
   detail::NodeData* data = builder.make(NodeType::kScalar, Mark{});
   data->text = std::move(text);
-  data->tag = tag;
+  data->tag = builder.intern(tag);
   return builder.handle(data);
 }
 
@@ -53,7 +59,7 @@ const std::string& Node::scalar() const noexcept {
 }
 
 const std::string& Node::tag() const noexcept {
-  return data_ == nullptr ? kEmpty : data_->tag;
+  return data_ == nullptr ? kEmpty : *data_->tag;
 }
 
 Mark Node::mark() const noexcept {
@@ -105,15 +111,15 @@ void Node::set_scalar(std::string text, std::string_view tag) {
   if (data_ == nullptr || !(data_->type == NodeType::kScalar || data_->type == NodeType::kNull)) {
     return;
   }
-  std::string new_tag(tag);  // `tag` may be this node's own
   data_->type = NodeType::kScalar;
   data_->text = std::move(text);
-  data_->tag = std::move(new_tag);
+  data_->tag = document_->intern(tag);
 }
 
 Node Node::clone() const {
   if (data_ == nullptr) return Node();
   Builder builder;
+  builder.reserve(count_nodes(data_));
   std::unordered_map<const detail::NodeData*, detail::NodeData*> done;
   return builder.handle(copy(builder, data_, done));
 }

@@ -132,8 +132,11 @@ class TreeBuilder {
     } else {
       node = builder_.make(NodeType::kScalar, mark);
       node->text = std::move(text);
-      node->tag =
-          data.tag != nullptr ? text_of(data.tag) : std::string(plain ? kPlainTag : kNonPlainTag);
+      if (data.tag != nullptr) {
+        node->tag = builder_.intern(text_of(data.tag));
+      } else if (!plain) {
+        node->tag = builder_.intern(kNonPlainTag);
+      }
     }
     remember(data.anchor, node);
     return add(node, 1);
@@ -145,7 +148,7 @@ class TreeBuilder {
       return ParseError{mark, "nesting is deeper than " + std::to_string(kMaxDepth) + " levels"};
     }
     detail::NodeData* node = builder_.make(type, mark);
-    node->tag = tag != nullptr ? text_of(tag) : std::string(kPlainTag);
+    if (tag != nullptr) node->tag = builder_.intern(text_of(tag));
     // Registered when it closes, not now: an alias inside a node to the node itself would make
     // a cycle, which no reader of the tree could walk. Such an alias is an unknown anchor.
     open_.push_back(Open{node, text_of(anchor), 1, children_.size()});
