@@ -361,14 +361,13 @@ def markdown(results, command):
             "## Bytes written per event (`durability: fsync`, 1 matching rule)", "",
             f"Over the {journal['events']:,} events of that run, until the journal was idle again "
             "(`/proc/PID/io`; the journal's share from its threads' own accounting):", "",
-            "| written by | per event | ÷ event size |", "|---|---:|---:|",
-            f"| journal bytes written per event: {journal['journal_bytes_per_event'] / 1000:.1f} "
-            f"KB for a {event_kb:.1f} KB event "
-            f"| {journal['journal_bytes_per_event'] / 1000:.1f} KB "
-            f"| {journal['journal_bytes_per_event'] / journal['event_bytes']:.2f} x |",
+            "| written by | per event |", "|---|---|",
+            f"| journal bytes written per event "
+            f"| {journal['journal_bytes_per_event'] / 1000:.1f} KB for a {event_kb:.1f} KB event "
+            f"= {journal['journal_bytes_per_event'] / journal['event_bytes']:.2f} x |",
             f"| the whole daemon (journal, history, queue file) "
-            f"| {journal['all_bytes_per_event'] / 1000:.1f} KB "
-            f"| {journal['all_bytes_per_event'] / journal['event_bytes']:.2f} x |", "",
+            f"| {journal['all_bytes_per_event'] / 1000:.1f} KB for a {event_kb:.1f} KB event "
+            f"= {journal['all_bytes_per_event'] / journal['event_bytes']:.2f} x |", "",
             "## Latency, ingest to invocation (open loop, `durability: fsync`)", "",
             "| events/s | events per request | events sent | failed requests | late sends "
             "| p50 | p99 |", "|---:|---:|---:|---:|---:|---:|---:|"]
