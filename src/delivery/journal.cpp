@@ -139,6 +139,9 @@ Journal::Journal(JournalOptions options)
     next_delivery_id_ = db_->query_int("SELECT coalesce(max(id), 0) + 1 FROM deliveries");
     // Read-write only so that it can run checkpoints; it never writes rows.
     reader_ = std::make_unique<sqlite::Database>(file_, false);
+    // A connection finds the write-ahead log with its first read; until then a checkpoint
+    // through it does nothing, and the log would grow until the next start.
+    reader_->query_int("SELECT count(*) FROM sqlite_schema");
   } catch (const sqlite::Error& e) {
     lock_.reset();
     const bool corrupt = e.code() == SQLITE_CORRUPT || e.code() == SQLITE_NOTADB;

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -459,6 +460,26 @@ TEST(Journal, NewJournalsUseSmallPagesAndOlderOnesKeepTheirs) {
   const auto pending = journal.load_pending();
   ASSERT_EQ(pending.events.size(), 1u);
   EXPECT_EQ(pending.events[0].json, json);
+}
+
+// The checkpointer copies committed writes into journal.db while the journal is open, so the
+// write-ahead log is reused instead of growing until the next start.
+TEST(Journal, CommitsReachTheDatabaseFileWhileOpen) {
+  TempDir dir;
+  Journal journal(options_for(dir.path()));
+  journal.load_pending();
+  const auto file = dir.path() / "journal.db";
+  const auto before = fs::file_size(file);
+  for (std::int64_t seq = 1; seq <= 20; ++seq) {
+    ASSERT_EQ(append_sync(journal, {make_event(seq, seq, "b", true, std::string(2000, 'a'))}, {}),
+              std::nullopt);
+  }
+  // The checkpointer looks every 200 ms; 20 events of 2 KB are at least 40 KB of pages.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (fs::file_size(file) < before + 40000 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(fs::file_size(file), before + 40000) << "nothing was checkpointed";
 }
 
 TEST(Journal, JournalOfANewerVersionIsRefused) {
