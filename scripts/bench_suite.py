@@ -6,6 +6,9 @@ anything):
   ingest    wrk -t1 -c32 POSTing the GuardDuty finding, against nginx answering `return 200`
             (one worker) as the ceiling: durability none and fsync, one matching rule, one rule
             that does not match, and many rules that do not match
+  journal   for the fsync run with one matching rule: the bytes the daemon wrote to disk per
+            acknowledged event (/proc/PID/io before and after), the journal's threads' share
+            (/proc/PID/task/*/io), beside the event's size
   latency   open-loop senders at fixed rates; the percentiles come from the daemon's own
             timestamps (the histogram eventrouter_ingest_to_invocation_seconds)
   startup   `validate` time, start to /readyz 200, resident memory and /metrics size by rule
@@ -151,6 +154,51 @@ def start_daemon(binary, work: Path, name, durability, rules):
     return process, found["url"]
 
 
+def bytes_written(pid):
+    """What a process has written to storage so far, in all and by its journal's threads (the
+    writer, which writes the write-ahead log, and the checkpointer, which copies it into the
+    database file), from the kernel's per-task I/O accounting."""
+    def write_bytes(io_file):
+        for line in Path(io_file).read_text().splitlines():
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+        return 0
+    journal = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            if (task / "comm").read_text().strip() in JOURNAL_THREADS:
+                journal += write_bytes(task / "io")
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return {"all": write_bytes(f"/proc/{pid}/io"), "journal": journal}
+
+
+# The names the journal gives its threads (src/delivery/journal.cpp).
+JOURNAL_THREADS = {"er-journal", "er-checkpoint"}
+
+
+def metric(url, name):
+    """The value of a metric without labels (0 when absent)."""
+    with urllib.request.urlopen(url + "/metrics", timeout=30) as answer:
+        match = re.search("^" + name + r" ([\d.e+]+)$", answer.read().decode(), re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def settle(url, seconds=30):
+    """Waits until no delivery is pending and the journal has stopped committing (the finishes
+    written behind and the last checkpoint count too)."""
+    deadline = time.monotonic() + seconds
+    last = None
+    while time.monotonic() < deadline:
+        now = (metric(url, "eventrouter_pending_deliveries"),
+               metric(url, "eventrouter_journal_commits"))
+        if now[0] == 0 and now == last:
+            break
+        last = now
+        time.sleep(0.5)
+    time.sleep(0.5)  # the checkpointer's turn (it looks every 200 ms)
+
+
 def wrk(url, seconds):
     out = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s",
                           str(POST_SCRIPT), url],
@@ -160,8 +208,9 @@ def wrk(url, seconds):
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {"requests_per_second": rate, "p99_ms": float(p99.group(1)) * scale,
-            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0}
+            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0, "requests": requests}
 
 
 def ingest(binary, work, seconds, many):
@@ -176,13 +225,25 @@ def ingest(binary, work, seconds, many):
     daemons = [(label, *start_daemon(binary, work, f"ingest-{i}", durability, rules))
                for i, (label, durability, rules) in enumerate(cases)]
     rows = [{"case": "nginx `return 200` (ceiling)", **wrk(nginx + "/", seconds)}]
+    journal = None
     for label, process, url in daemons:
+        measure_bytes = label == "fsync, 1 matching rule"
+        if measure_bytes:
+            settle(url)
+            before = bytes_written(process.proc.pid)
         rows.append({"case": label, **wrk(url + "/events", seconds)})
+        if measure_bytes:
+            settle(url)
+            after = bytes_written(process.proc.pid)
+            events = rows[-1]["requests"] - rows[-1]["non_2xx"]
+            journal = {"events": events, "event_bytes": FINDING.stat().st_size,
+                       **{f"{part}_bytes_per_event": (after[part] - before[part]) / max(events, 1)
+                          for part in ("all", "journal")}}
         process.stop()  # the next case runs alone
     ceiling = rows[0]["requests_per_second"]
     for row in rows:
         row["of_nginx"] = row["requests_per_second"] / ceiling
-    return rows
+    return rows, journal
 
 
 def histogram(url, name):
@@ -293,8 +354,20 @@ def markdown(results, command):
                    f"| {row['p99_ms']:.2f} ms | {row['non_2xx']} |")
     by_case = {row["case"]: row["requests_per_second"] for row in results["ingest"]}
     matched, unmatched = by_case["none, 1 matching rule"], by_case["none, 1 rule, no match"]
+    journal = results["journal"]
+    event_kb = journal["event_bytes"] / 1000
     out += ["", f"One matching queue-file delivery costs {100 * (1 - matched / unmatched):.0f} % of "
             "the throughput of the same daemon with a rule that does not match.", "",
+            "## Bytes written per event (`durability: fsync`, 1 matching rule)", "",
+            f"Over the {journal['events']:,} events of that run, until the journal was idle again "
+            "(`/proc/PID/io`; the journal's share from its threads' own accounting):", "",
+            "| written by | per event |", "|---|---|",
+            f"| journal bytes written per event "
+            f"| {journal['journal_bytes_per_event'] / 1000:.1f} KB for a {event_kb:.1f} KB event "
+            f"= {journal['journal_bytes_per_event'] / journal['event_bytes']:.2f} x |",
+            f"| the whole daemon (journal, history, queue file) "
+            f"| {journal['all_bytes_per_event'] / 1000:.1f} KB for a {event_kb:.1f} KB event "
+            f"= {journal['all_bytes_per_event'] / journal['event_bytes']:.2f} x |", "",
             "## Latency, ingest to invocation (open loop, `durability: fsync`)", "",
             "| events/s | events per request | events sent | failed requests | late sends "
             "| p50 | p99 |", "|---:|---:|---:|---:|---:|---:|---:|"]
@@ -373,7 +446,8 @@ def main():
                "load_average": f"{os.getloadavg()[0]:.1f}", "short": args.short}
     with tempfile.TemporaryDirectory(prefix="eventrouter-bench-") as work:
         try:
-            results["ingest"] = ingest(args.binary, Path(work), seconds, many)
+            results["ingest"], results["journal"] = ingest(args.binary, Path(work), seconds,
+                                                           many)
             results["latency"] = latency(args.binary, Path(work), seconds, rates)
             results["startup"] = startup(args.binary, Path(work), counts)
         finally:

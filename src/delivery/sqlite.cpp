@@ -69,6 +69,11 @@ Statement& Statement::bind_null(int index) {
   return *this;
 }
 
+Statement& Statement::bind_text_unowned(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+  return *this;
+}
+
 void Statement::run() {
   const int rc = sqlite3_step(stmt_);
   sqlite3_reset(stmt_);

@@ -53,6 +53,8 @@ class Statement {
   Statement& bind(int index, std::int64_t value);
   Statement& bind(int index, std::string_view text);  // copied by SQLite
   Statement& bind_null(int index);
+  // Not copied: the text must stay valid and unchanged until run() or reset().
+  Statement& bind_text_unowned(int index, std::string_view text);
   // Runs to completion (INSERT, UPDATE, DELETE); resets for reuse.
   void run();
   // Steps once: true while a row is available. reset() before reuse.

@@ -427,6 +427,60 @@ TEST(Journal, DamagedPagesAreRefusedAndLeftAsTheyAre) {
   EXPECT_EQ(read_bytes(file), damaged);
 }
 
+// A commit rewrites whole pages (leaves, parents, the free list, the header): new journals use
+// 1 KiB pages, so that each costs a quarter of SQLite's default. A journal created with other
+// pages keeps them and works as before.
+TEST(Journal, NewJournalsUseSmallPagesAndOlderOnesKeepTheirs) {
+  TempDir dir;
+  {
+    Journal journal(options_for(dir.path() / "new"));
+    journal.load_pending();
+  }
+  EXPECT_EQ(count_rows(dir.path() / "new" / "journal.db", "PRAGMA page_size"), 1024);
+
+  const auto old_dir = dir.path() / "old";
+  fs::create_directories(old_dir);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((old_dir / "journal.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; CREATE TABLE t(x)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const std::string json = "{\"text\":\"" + std::string(3000, 'a') + "\"}";
+  {
+    Journal journal(options_for(old_dir));
+    journal.load_pending();
+    ASSERT_EQ(
+        append_sync(journal, {make_event(1, 1, "b", false, json)}, {make_delivery(1, 1, "r", "t")}),
+        std::nullopt);
+  }
+  EXPECT_EQ(count_rows(old_dir / "journal.db", "PRAGMA page_size"), 4096);
+  Journal journal(options_for(old_dir));
+  const auto pending = journal.load_pending();
+  ASSERT_EQ(pending.events.size(), 1u);
+  EXPECT_EQ(pending.events[0].json, json);
+}
+
+// The checkpointer copies committed writes into journal.db while the journal is open, so the
+// write-ahead log is reused instead of growing until the next start.
+TEST(Journal, CommitsReachTheDatabaseFileWhileOpen) {
+  TempDir dir;
+  Journal journal(options_for(dir.path()));
+  journal.load_pending();
+  const auto file = dir.path() / "journal.db";
+  const auto before = fs::file_size(file);
+  for (std::int64_t seq = 1; seq <= 20; ++seq) {
+    ASSERT_EQ(append_sync(journal, {make_event(seq, seq, "b", true, std::string(2000, 'a'))}, {}),
+              std::nullopt);
+  }
+  // The checkpointer looks every 200 ms; 20 events of 2 KB are at least 40 KB of pages.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (fs::file_size(file) < before + 40000 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(fs::file_size(file), before + 40000) << "nothing was checkpointed";
+}
+
 TEST(Journal, JournalOfANewerVersionIsRefused) {
   TempDir dir;
   fs::path file;

@@ -195,6 +195,42 @@ def test_kill_9_loses_no_acknowledged_event(make_daemon, workdir, backend):
                       f"\n--- daemon log (last lines) ---\n" + "\n".join(daemon.lines[-40:]))
 
 
+def test_kill_9_right_after_the_200s_loses_no_acknowledged_event(make_daemon, webhook):
+    """A 200 means committed: concurrent senders (whose requests the journal commits together)
+    get their 200s while the target fails, then SIGKILL at once. After the restart every
+    acknowledged event, each with a finding-sized text (spread over several of the journal's
+    small pages), reaches the target whole."""
+    webhook.set("503")
+    daemon = make_daemon(base_config(extra=FAST_RETRIES),
+                         rules={"h.yaml": webhook_rule(webhook.port)})
+    acked, lock = set(), threading.Lock()
+    note = "an access key used from an unusual network; " * 40
+
+    def sender(first):
+        for n in range(first, first + 30):
+            status, _, _ = post_events(daemon, [event(n, note=note)])
+            if status == 200:
+                with lock:
+                    acked.add(n)
+
+    threads = [threading.Thread(target=sender, args=(t * 1000,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    daemon.proc.kill()  # SIGKILL straight after the last 200: no shutdown, no flush
+    daemon.proc.wait()
+    daemon.pump.join(5)
+    assert len(acked) == 240, "every request should have been acknowledged"
+    assert not webhook.ids() & acked, "the target failed every delivery before the kill"
+
+    webhook.set("ok")
+    daemon.start()
+    assert wait_for(lambda: acked <= webhook.ids(), timeout=60), (
+        f"{len(acked - webhook.ids())} acknowledged events lost\n" + daemon.log())
+    assert all(json.loads(body)["detail"]["note"] == note for body in webhook.received)
+
+
 def test_sigterm_keeps_waiting_deliveries_for_the_next_start(make_daemon, webhook, backend):
     webhook.set("503")
     daemon = make_daemon(backend.config(extra=FAST_RETRIES),
