@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include "eventrouter/transform/json_text.hpp"
@@ -78,6 +79,21 @@ std::string queue_file_line(std::string_view payload) {
   if (!valid) line = transform::json_string(payload);
   line += '\n';
   return line;
+}
+
+std::string queue_file_line(const Invocation& invocation) {
+  // A payload that is the whole event (no input, input_path or transformer) is the engine's
+  // event text, valid JSON (ingest parsed and checked it; the daemon writes scheduled and
+  // digest events itself): only minified, not parsed again to tell whether it is JSON.
+  if (invocation.event_json && *invocation.event_json == invocation.payload) {
+    std::string line;
+    line.reserve(invocation.payload.size() + simdjson::SIMDJSON_PADDING + 1);
+    if (transform::append_minified(line, invocation.payload)) {
+      line += '\n';
+      return line;
+    }
+  }
+  return queue_file_line(invocation.payload);
 }
 
 std::shared_ptr<FileAppender> FileAppender::shared(const QueueFileConfig& config) {
@@ -217,7 +233,7 @@ QueueFileTarget::~QueueFileTarget() {
 }
 
 void QueueFileTarget::send(Invocation invocation, Completion done) {
-  std::string line = queue_file_line(invocation.payload);
+  std::string line = queue_file_line(invocation);
   {
     std::lock_guard lock(mutex_);
     pending_.push_back({std::move(line), std::move(done)});

@@ -41,6 +41,20 @@ TEST(QueueFile, AppendsOnePayloadALineAndCreatesParentDirectories) {
   EXPECT_EQ(testing::read_file(path), "{\"a\":[1,2.50]}\n\"plain \\\"text\\\"\\nline two\"\n");
 }
 
+// The whole event as the payload (a target without input shaping) is written minified, one
+// line, as any other JSON payload.
+TEST(QueueFile, TheEventItselfIsWrittenMinifiedOnOneLine) {
+  TempDir dir;
+  boost::asio::io_context io;
+  const auto path = dir / "events.jsonl";
+  auto target = make("{id: q, type: queue_file, path: " + path.string() + "}", io);
+  const std::string event = "{ \"id\": \"e 1\",\n  \"detail\": {\"n\": 1.50, \"s\": \"a\\nb\"} }";
+  auto invocation = testing::invocation(event);
+  invocation.event_json = std::make_shared<const std::string>(event);
+  EXPECT_EQ(testing::deliver_and_wait(*target, std::move(invocation)).outcome, Outcome::kSuccess);
+  EXPECT_EQ(testing::read_file(path), "{\"id\":\"e 1\",\"detail\":{\"n\":1.50,\"s\":\"a\\nb\"}}\n");
+}
+
 TEST(QueueFile, EveryFsyncModeWrites) {
   TempDir dir;
   boost::asio::io_context io;

@@ -37,6 +37,9 @@ std::optional<QueueFileConfig> read_queue_file_config(const TargetSpec& spec,
 // The line written for a payload: minified JSON, or a non-JSON payload as a JSON string; with
 // the trailing newline.
 std::string queue_file_line(std::string_view payload);
+// The line for an invocation's payload, the same as above; cheaper when the payload is the
+// invocation's event itself.
+std::string queue_file_line(const Invocation& invocation);
 
 // One open file shared by every target writing to the same path.
 class FileAppender {
