@@ -156,9 +156,7 @@ void BasicSession<Stream>::on_body(beast::error_code ec) {
   server_.router_.handle(
       std::move(request), [self = this->shared_from_this(), keep_alive, head](Response response) {
         auto shared = std::make_shared<Response>(std::move(response));
-        // Inline when the answer comes on the session's own strand (an answer the router or
-        // an in-memory store gives at once); queued to it from any other thread.
-        net::dispatch(self->stream_.get_executor(), [self, shared, keep_alive, head] {
+        net::post(self->stream_.get_executor(), [self, shared, keep_alive, head] {
           if (head) {  // the GET answer's length, without its body
             shared->content_length(shared->body().size());
             shared->body().clear();
