@@ -9,6 +9,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 
 #include "eventrouter/metrics/registry.hpp"
@@ -20,6 +21,13 @@ namespace {
 
 constexpr std::size_t kMaxName = 256;  // ids, sources, detail-types, bus, rule and target names
 constexpr auto kPruneEvery = std::chrono::seconds(60);
+// Once woken, the writer lets records gather this long before it writes them: one transaction
+// (and one write of the pages it touched) then serves a few hundred events instead of a few,
+// and producers wake it once per window instead of once per record. What people see in the
+// history lags by as much; flush() does not wait for it.
+constexpr auto kGatherFor = std::chrono::milliseconds(20);
+// Past this many queued records the writer does not wait out the window.
+constexpr std::size_t kGatherAtMost = 4096;
 
 // The end of `text`, at most `limit` bytes, cut at a UTF-8 character boundary: the end of an
 // error or of a runbook's output is what explains it.
@@ -81,6 +89,7 @@ struct History::Impl {
   std::deque<Record> queue;
   std::uint64_t enqueued = 0, written = 0;
   bool closing = false;
+  int flushing = 0;  // callers of flush() waiting: write without gathering
   std::atomic<std::uint64_t> dropped{0};
   std::atomic<metrics::Counter*> dropped_counter{nullptr};
   std::atomic<std::int64_t> last_key{0};
@@ -140,6 +149,9 @@ struct History::Impl {
       }
       queue.push_back(std::move(record));
       ++enqueued;
+      // The writer sleeps on an empty queue, or gathers until the window ends or this many
+      // records wait: only those two moments need a wake-up.
+      if (queue.size() != 1 && queue.size() != kGatherAtMost) return;
     }
     wake.notify_one();
   }
@@ -153,7 +165,8 @@ struct History::Impl {
     sqlite::Statement insert_reception(
         writer_db,
         "INSERT OR REPLACE INTO receptions (key, event_id, bus, source, detail_type, "
-        "received_at, size, origin, rules, deliveries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "received_at, size, origin, rules, deliveries, delivered, failed) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     sqlite::Statement insert_rule(
         writer_db, "INSERT OR IGNORE INTO reception_rules (rule, key) VALUES (?, ?)");
     sqlite::Statement newest_reception(writer_db,
@@ -173,12 +186,18 @@ struct History::Impl {
         std::unique_lock lock(mutex);
         wake.wait_for(lock, kPruneEvery, [&] { return closing || !queue.empty(); });
         if (queue.empty() && closing) return;
+        wake.wait_for(lock, kGatherFor,
+                      [&] { return closing || flushing > 0 || queue.size() >= kGatherAtMost; });
         batch.swap(queue);
       }
+      const auto counts = counts_within(batch);
       try {
         writer_db.exec("BEGIN");
         for (auto& record : batch) {
           if (auto* r = std::get_if<HistoryReception>(&record)) {
+            const auto counted = counts.find(r->key);
+            const auto [delivered, failed] =
+                counted == counts.end() ? std::pair{0, 0} : counted->second;
             insert_reception.bind(1, r->key)
                 .bind(2, r->event_id)
                 .bind(3, r->bus)
@@ -189,10 +208,13 @@ struct History::Impl {
                 .bind(8, r->origin)
                 .bind(9, join_lines(r->rules))
                 .bind(10, r->deliveries)
+                .bind(11, delivered)
+                .bind(12, failed)
                 .run();
             for (const auto& rule : r->rules) insert_rule.bind(1, rule).bind(2, r->key).run();
           } else {
             auto& s = std::get<HistoryStep>(record);
+            const bool counted_in_row = s.reception != 0 && counts.contains(s.reception);
             if (s.reception == 0) {
               newest_reception.bind(1, s.event_id);
               if (newest_reception.step()) s.reception = newest_reception.column_int(0);
@@ -215,10 +237,9 @@ struct History::Impl {
               insert_step.bind_null(11);
             }
             insert_step.run();
+            if (counted_in_row) continue;
             if (s.kind == "delivered") count_delivered.bind(1, s.reception).run();
-            if (s.kind == "dead_lettered" || s.kind == "dead_letter_failed") {
-              count_failed.bind(1, s.reception).run();
-            }
+            if (failed_kind(s.kind)) count_failed.bind(1, s.reception).run();
           }
         }
         writer_db.exec("COMMIT");
@@ -242,6 +263,30 @@ struct History::Impl {
       }
       written_cv.notify_all();
     }
+  }
+
+  static bool failed_kind(std::string_view kind) {
+    return kind == "dead_lettered" || kind == "dead_letter_failed";
+  }
+
+  // The delivered and failed counts of the receptions written in `batch` that steps of the same
+  // batch add: each goes into its reception's row as it is inserted, instead of an UPDATE of
+  // that row per step. A reception's steps always follow it in the queue.
+  static std::unordered_map<std::int64_t, std::pair<int, int>> counts_within(
+      const std::deque<Record>& batch) {
+    std::unordered_map<std::int64_t, std::pair<int, int>> counts;
+    for (const auto& record : batch) {
+      if (const auto* r = std::get_if<HistoryReception>(&record)) {
+        counts.try_emplace(r->key, 0, 0);
+        continue;
+      }
+      const auto& s = std::get<HistoryStep>(record);
+      const auto counted = counts.find(s.reception);
+      if (counted == counts.end()) continue;
+      if (s.kind == "delivered") ++counted->second.first;
+      if (failed_kind(s.kind)) ++counted->second.second;
+    }
+    return counts;
   }
 
   std::uint64_t used_bytes() {
@@ -406,7 +451,10 @@ HistoryPage History::list(const HistoryQuery& query) {
 void History::flush() {
   std::unique_lock lock(impl_->mutex);
   const auto target = impl_->enqueued;
+  ++impl_->flushing;
+  impl_->wake.notify_all();
   impl_->written_cv.wait(lock, [&] { return impl_->written >= target; });
+  --impl_->flushing;
 }
 
 std::uint64_t History::dropped() const {

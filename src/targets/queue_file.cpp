@@ -1,5 +1,6 @@
 #include "eventrouter/targets/queue_file.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include "eventrouter/transform/json_text.hpp"
@@ -15,6 +17,10 @@
 
 namespace eventrouter::targets {
 namespace {
+
+// The most one write() carries (lines of a batch beyond it go in the next): bounds the buffer
+// a burst can make the writer hold.
+constexpr std::uint64_t kMaxRun = 256 * 1024;
 
 FileAppender::Error os_error(int errno_value, const std::string& action) {
   return {errno_value, action + ": " + std::strerror(errno_value)};
@@ -73,6 +79,21 @@ std::string queue_file_line(std::string_view payload) {
   if (!valid) line = transform::json_string(payload);
   line += '\n';
   return line;
+}
+
+std::string queue_file_line(const Invocation& invocation) {
+  // A payload that is the whole event (no input, input_path or transformer) is the engine's
+  // event text, valid JSON (ingest parsed and checked it; the daemon writes scheduled and
+  // digest events itself): only minified, not parsed again to tell whether it is JSON.
+  if (invocation.event_json && *invocation.event_json == invocation.payload) {
+    std::string line;
+    line.reserve(invocation.payload.size() + simdjson::SIMDJSON_PADDING + 1);
+    if (transform::append_minified(line, invocation.payload)) {
+      line += '\n';
+      return line;
+    }
+  }
+  return queue_file_line(invocation.payload);
 }
 
 std::shared_ptr<FileAppender> FileAppender::shared(const QueueFileConfig& config) {
@@ -139,21 +160,55 @@ std::optional<FileAppender::Error> FileAppender::rotate_locked() {
 }
 
 std::optional<FileAppender::Error> FileAppender::append(std::string_view line) {
+  return append(std::span<const std::string_view>(&line, 1)).front();
+}
+
+std::vector<std::optional<FileAppender::Error>> FileAppender::append(
+    std::span<const std::string_view> lines) {
+  std::vector<std::optional<Error>> results(lines.size());
   std::lock_guard lock(mutex_);
-  if (auto error = open_locked()) return error;
-  if (config_.max_size > 0 && size_ > 0 && size_ + line.size() > config_.max_size) {
-    if (auto error = rotate_locked()) return error;
+  std::size_t next = 0;
+  while (next < lines.size()) {
+    std::optional<Error> error = open_locked();
+    if (!error && config_.max_size > 0 && size_ > 0 &&
+        size_ + lines[next].size() > config_.max_size) {
+      error = rotate_locked();
+    }
+    // The run: the lines from `next` on that fit in the file before it must rotate again
+    // (at least one, which may be larger than max_size alone), and in kMaxRun bytes.
+    std::size_t end = next + 1;
+    std::uint64_t bytes = lines[next].size();
+    while (end < lines.size() && bytes + lines[end].size() <= kMaxRun &&
+           (config_.max_size == 0 || size_ + bytes + lines[end].size() <= config_.max_size)) {
+      bytes += lines[end].size();
+      ++end;
+    }
+    if (!error) {
+      if (end == next + 1) {
+        error = write_locked(lines[next]);
+      } else {
+        run_.clear();
+        for (std::size_t i = next; i < end; ++i) run_ += lines[i];
+        error = write_locked(run_);
+      }
+    }
+    for (std::size_t i = next; i < end; ++i) results[i] = error;
+    next = end;
   }
-  const ssize_t written = ::write(fd_, line.data(), line.size());
-  if (written == static_cast<ssize_t>(line.size())) {
-    size_ += line.size();
+  return results;
+}
+
+std::optional<FileAppender::Error> FileAppender::write_locked(std::string_view bytes) {
+  const ssize_t written = ::write(fd_, bytes.data(), bytes.size());
+  if (written == static_cast<ssize_t>(bytes.size())) {
+    size_ += bytes.size();
     return std::nullopt;
   }
   const int saved = written < 0 ? errno : ENOSPC;
   if (written > 0) {
-    // Never leave half a line behind: cut the file back to where this line began.
+    // Never leave part of a line behind: cut the file back to where these lines began.
     if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
-      spdlog::error("queue_file {}: could not remove a partly written line: {}",
+      spdlog::error("queue_file {}: could not remove partly written lines: {}",
                     config_.path.string(), std::strerror(errno));
     }
   }
@@ -178,7 +233,7 @@ QueueFileTarget::~QueueFileTarget() {
 }
 
 void QueueFileTarget::send(Invocation invocation, Completion done) {
-  std::string line = queue_file_line(invocation.payload);
+  std::string line = queue_file_line(invocation);
   {
     std::lock_guard lock(mutex_);
     pending_.push_back({std::move(line), std::move(done)});
@@ -200,15 +255,21 @@ void QueueFileTarget::drain() {
         return;
       }
     }
-    std::vector<std::optional<FileAppender::Error>> errors(batch.size());
-    bool any_written = false;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      errors[i] = appender_->append(batch[i].line);
-      if (!errors[i] && config_.fsync == QueueFileConfig::Fsync::kAlways) {
-        errors[i] = appender_->sync();
+    std::vector<std::optional<FileAppender::Error>> errors;
+    if (config_.fsync == QueueFileConfig::Fsync::kAlways) {
+      errors.resize(batch.size());
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        errors[i] = appender_->append(batch[i].line);
+        if (!errors[i]) errors[i] = appender_->sync();
       }
-      any_written = any_written || !errors[i];
+    } else {
+      std::vector<std::string_view> lines;
+      lines.reserve(batch.size());
+      for (const auto& pending : batch) lines.push_back(pending.line);
+      errors = appender_->append(lines);
     }
+    const bool any_written =
+        std::any_of(errors.begin(), errors.end(), [](const auto& e) { return !e.has_value(); });
     if (any_written && config_.fsync == QueueFileConfig::Fsync::kBatch) {
       // Group commit: one fsync covers every line of the batch.
       if (auto error = appender_->sync()) {

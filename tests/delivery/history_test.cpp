@@ -10,6 +10,7 @@
 #include <chrono>
 #include <string>
 
+#include "support/eventually.hpp"
 #include "support/temp_dir.hpp"
 
 namespace eventrouter::delivery {
@@ -86,6 +87,29 @@ TEST(History, AJourneyHasItsRulesStepsAndOutcome) {
   history.flush();
   EXPECT_EQ(history.journeys("finding-1")[0].outcome, "delivered");
   EXPECT_TRUE(history.journeys("no-such-event").empty());
+}
+
+// The writer gathers records for a moment before it writes them, but writes them by itself:
+// what the console shows follows without anyone flushing. Steps that arrive with their
+// reception, or after it was written, count the same.
+TEST(History, RecordsAreWrittenWithoutAFlush) {
+  TempDir dir;
+  History history({dir / "history.db"});
+  auto r = reception(history, "unflushed", {"page", "ticket"}, 2);
+  history.record(step(r, "delivered", "page", 1));
+  ASSERT_TRUE(testing::eventually([&] {
+    auto journeys = history.journeys("unflushed");
+    return journeys.size() == 1 && journeys[0].delivered == 1;
+  }));
+  history.record(step(r, "dead_lettered", "ticket", 1, "HTTP 400 Bad Request"));
+  ASSERT_TRUE(testing::eventually([&] {
+    auto journeys = history.journeys("unflushed");
+    return journeys.size() == 1 && journeys[0].failed == 1;
+  }));
+  const auto journey = history.journeys("unflushed")[0];
+  EXPECT_EQ(journey.outcome, "failed");
+  EXPECT_EQ(journey.delivered, 1);
+  EXPECT_EQ(journey.steps.size(), 2u);
 }
 
 TEST(History, OutcomesOfUnmatchedAndFailedEvents) {

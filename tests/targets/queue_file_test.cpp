@@ -2,6 +2,7 @@
 
 #include "eventrouter/targets/queue_file.hpp"
 
+#include <cerrno>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -38,6 +39,20 @@ TEST(QueueFile, AppendsOnePayloadALineAndCreatesParentDirectories) {
       testing::deliver_and_wait(*target, testing::invocation("plain \"text\"\nline two")).outcome,
       Outcome::kSuccess);
   EXPECT_EQ(testing::read_file(path), "{\"a\":[1,2.50]}\n\"plain \\\"text\\\"\\nline two\"\n");
+}
+
+// The whole event as the payload (a target without input shaping) is written minified, one
+// line, as any other JSON payload.
+TEST(QueueFile, TheEventItselfIsWrittenMinifiedOnOneLine) {
+  TempDir dir;
+  boost::asio::io_context io;
+  const auto path = dir / "events.jsonl";
+  auto target = make("{id: q, type: queue_file, path: " + path.string() + "}", io);
+  const std::string event = "{ \"id\": \"e 1\",\n  \"detail\": {\"n\": 1.50, \"s\": \"a\\nb\"} }";
+  auto invocation = testing::invocation(event);
+  invocation.event_json = std::make_shared<const std::string>(event);
+  EXPECT_EQ(testing::deliver_and_wait(*target, std::move(invocation)).outcome, Outcome::kSuccess);
+  EXPECT_EQ(testing::read_file(path), "{\"id\":\"e 1\",\"detail\":{\"n\":1.50,\"s\":\"a\\nb\"}}\n");
 }
 
 TEST(QueueFile, EveryFsyncModeWrites) {
@@ -77,6 +92,49 @@ TEST(QueueFile, RotatesBySizeAndKeepsMaxFiles) {
   }
   // 20 lines of 1004 bytes with 4 lines a file: the newest 20 % 4 ... all complete lines.
   EXPECT_EQ(testing::read_lines(dir / "q.jsonl.1").size(), 4u);
+}
+
+// Lines that arrive together go out together, yet rotation still cuts between whole lines and
+// every file stays within max_size, in order across the rotated files.
+TEST(QueueFile, ABatchOfLinesRotatesBetweenWholeLinesInOrder) {
+  TempDir dir;
+  const auto path = dir / "batch.jsonl";
+  QueueFileConfig config;
+  config.path = path;
+  config.max_size = 4096;
+  config.max_files = 3;
+  FileAppender appender(config);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 10; ++i)
+    lines.push_back("{\"i\":" + std::to_string(i) + ",\"pad\":\"" + std::string(900, 'x') +
+                    "\"}\n");
+  const std::vector<std::string_view> views(lines.begin(), lines.end());
+  const auto results = appender.append(views);
+  ASSERT_EQ(results.size(), lines.size());
+  for (const auto& result : results) EXPECT_FALSE(result.has_value());
+  std::vector<std::string> read;
+  for (const auto& file : {dir / "batch.jsonl.2", dir / "batch.jsonl.1", path}) {
+    ASSERT_TRUE(std::filesystem::exists(file)) << file;
+    EXPECT_LE(std::filesystem::file_size(file), 4096u) << file;
+    for (auto& line : testing::read_lines(file)) read.push_back(std::move(line) + "\n");
+  }
+  EXPECT_EQ(read, lines);  // 10 lines of 922 bytes: 4, 4 and 2 a file, none torn
+}
+
+// A batch that cannot be written fails every line of it, and the file is left as it was.
+TEST(QueueFile, ABatchThatCannotBeWrittenFailsEachLine) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "is-a-dir");
+  QueueFileConfig config;
+  config.path = dir / "is-a-dir";
+  FileAppender appender(config);
+  const std::vector<std::string_view> lines{"{\"a\":1}\n", "{\"b\":2}\n"};
+  const auto results = appender.append(lines);
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& result : results) {
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(result->errno_value, EISDIR);
+  }
 }
 
 TEST(QueueFile, ParallelTargetsOnOneFileNeverTearLines) {

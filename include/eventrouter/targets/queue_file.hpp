@@ -1,7 +1,8 @@
 #pragma once
 // queue_file: appends one payload a line to a local file (JSON Lines), for other programs to
-// tail. Each line goes out in a single write() under O_APPEND, so a concurrent reader never sees
-// half a line; targets that name the same file share one writer, so their lines interleave
+// tail. The lines waiting at a moment go out together, in as few write()s under O_APPEND as
+// rotation allows (one, usually), each line whole or not at all, as a web server's buffered
+// access log does; targets that name the same file share one writer, so their lines interleave
 // whole and rotation happens once.
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,9 @@ std::optional<QueueFileConfig> read_queue_file_config(const TargetSpec& spec,
 // The line written for a payload: minified JSON, or a non-JSON payload as a JSON string; with
 // the trailing newline.
 std::string queue_file_line(std::string_view payload);
+// The line for an invocation's payload, the same as above; cheaper when the payload is the
+// invocation's event itself.
+std::string queue_file_line(const Invocation& invocation);
 
 // One open file shared by every target writing to the same path.
 class FileAppender {
@@ -51,17 +56,22 @@ class FileAppender {
 
   // Writes `line` whole or not at all (a short write is truncated away). nullopt on success.
   std::optional<Error> append(std::string_view line);
+  // Writes `lines` in order, in as few write()s as rotation allows; each line whole or not at
+  // all. What became of each line: nullopt when written.
+  std::vector<std::optional<Error>> append(std::span<const std::string_view> lines);
   // fsync()s what has been written so far.
   std::optional<Error> sync();
 
  private:
   std::optional<Error> open_locked();
   std::optional<Error> rotate_locked();
+  std::optional<Error> write_locked(std::string_view bytes);
 
   QueueFileConfig config_;
   std::mutex mutex_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
+  std::string run_;  // the lines of one write(), kept from batch to batch
 };
 
 // The queue_file type's descriptor (registry.cpp registers it).
