@@ -143,8 +143,13 @@ def test_the_cli_lists_events_and_shows_a_journey(make_daemon, webhook):
         return subprocess.run([BINARY, "history", "-c", str(daemon.config), *args],
                               capture_output=True, text=True, timeout=30)
 
-    proc = cli()
-    assert proc.returncode == 0, proc.stderr
+    def both_listed():
+        proc = cli()
+        return proc if proc.returncode == 0 and proc.stdout.endswith("2 events\n") else None
+
+    # The history writer gathers records for up to 20 ms before it writes them.
+    proc = wait_for(both_listed, timeout=10)
+    assert proc, cli().stdout + cli().stderr
     lines = proc.stdout.splitlines()
     assert lines[0].split() == ["RECEIVED", "EVENT_ID", "BUS", "SOURCE", "DETAIL_TYPE", "RULES",
                                 "OUTCOME", "DELIVERED"]
