@@ -437,14 +437,18 @@ std::shared_ptr<const RuleSet> parse_rule_set(const config::Config& config,
     config::sort_diagnostics(problems.begin() + static_cast<std::ptrdiff_t>(before),
                              problems.end());
   }
-  give_back_parser_memory();
-  if (problems.size() != first) return nullptr;
+  if (problems.size() != first) {
+    give_back_parser_memory();
+    return nullptr;
+  }
   if (previous != nullptr) {
     for (auto& rule : ctx.rules) {
       if (const Rule* old = previous->find(rule.name)) rule.match_count = old->match_count;
     }
   }
-  return std::make_shared<const RuleSet>(std::move(ctx.rules), files);
+  auto rule_set = std::make_shared<const RuleSet>(std::move(ctx.rules), files);
+  give_back_parser_memory();  // after the matchers' build too, which frees much of what it makes
+  return rule_set;
 }
 
 std::shared_ptr<const RuleSet> load_rule_set(const config::Config& config,
