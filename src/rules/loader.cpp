@@ -446,6 +446,7 @@ std::shared_ptr<const RuleSet> parse_rule_set(const config::Config& config,
       if (const Rule* old = previous->find(rule.name)) rule.match_count = old->match_count;
     }
   }
+  ctx.rules.shrink_to_fit();  // the set keeps the vector: up to half of it would be spare room
   auto rule_set = std::make_shared<const RuleSet>(std::move(ctx.rules), files);
   give_back_parser_memory();  // after the matchers' build too, which frees much of what it makes
   return rule_set;
