@@ -87,7 +87,6 @@ class Builder {
   const std::string* intern(std::string_view tag) { return document_->intern(tag); }
   void reserve(std::size_t count) { document_->reserve(count); }
   Node handle(detail::NodeData* data) const { return Node(document_, data); }
-  static detail::NodeData* data_of(const Node& node) { return node.data_; }
 
  private:
   std::shared_ptr<detail::Document> document_;

@@ -84,7 +84,6 @@ class Node {
 
  private:
   friend class Builder;
-  friend class Iterator;
   Node(std::shared_ptr<detail::Document> document, detail::NodeData* data)
       : document_(std::move(document)), data_(data) {}
 
