@@ -24,7 +24,8 @@ constexpr auto kPruneEvery = std::chrono::seconds(60);
 // Once woken, the writer lets records gather this long before it writes them: one transaction
 // (and one write of the pages it touched) then serves a few hundred events instead of a few,
 // and producers wake it once per window instead of once per record. What people see in the
-// history lags by as much; flush() does not wait for it.
+// history would lag by as much, so a query first asks the writer to write what was recorded before
+// it (flush_for), and the window ends early.
 constexpr auto kGatherFor = std::chrono::milliseconds(20);
 // Past this many queued records the writer does not wait out the window.
 constexpr std::size_t kGatherAtMost = 4096;
@@ -409,6 +410,7 @@ void History::record(HistoryStep s) {
 }
 
 std::vector<Journey> History::journeys(std::string_view event_id) {
+  flush_for(kCatchUpAtMost);
   std::lock_guard lock(impl_->reader_mutex);
   sqlite::Statement rows(*impl_->reader_db,
                          (std::string("SELECT ") + kReceptionColumns + ", " + kOutcome +
@@ -431,6 +433,7 @@ HistoryPage History::list(const HistoryQuery& query) {
   if (!query.outcome.empty()) sql += std::string(" AND ") + kOutcome + " = ?6";
   sql += " ORDER BY key DESC LIMIT ?7";
   const auto limit = static_cast<std::int64_t>(std::clamp<std::size_t>(query.limit, 1, 1000));
+  flush_for(kCatchUpAtMost);
   std::lock_guard lock(impl_->reader_mutex);
   sqlite::Statement rows(*impl_->reader_db, sql.c_str());
   rows.bind(1, query.since).bind(2, query.until);
@@ -449,12 +452,20 @@ HistoryPage History::list(const HistoryQuery& query) {
 }
 
 void History::flush() {
+  while (!flush_for(std::chrono::hours(1))) {
+  }
+}
+
+bool History::flush_for(std::chrono::milliseconds limit) {
   std::unique_lock lock(impl_->mutex);
   const auto target = impl_->enqueued;
+  if (impl_->written >= target) return true;
   ++impl_->flushing;
   impl_->wake.notify_all();
-  impl_->written_cv.wait(lock, [&] { return impl_->written >= target; });
+  const bool done =
+      impl_->written_cv.wait_for(lock, limit, [&] { return impl_->written >= target; });
   --impl_->flushing;
+  return done;
 }
 
 std::uint64_t History::dropped() const {

@@ -10,12 +10,14 @@
 #include <chrono>
 #include <string>
 
+#include "support/count_rows.hpp"
 #include "support/eventually.hpp"
 #include "support/temp_dir.hpp"
 
 namespace eventrouter::delivery {
 namespace {
 
+using testing::count_rows;
 using ::testing::ElementsAre;
 using testing::TempDir;
 
@@ -90,26 +92,46 @@ TEST(History, AJourneyHasItsRulesStepsAndOutcome) {
 }
 
 // The writer gathers records for a moment before it writes them, but writes them by itself:
-// what the console shows follows without anyone flushing. Steps that arrive with their
-// reception, or after it was written, count the same.
-TEST(History, RecordsAreWrittenWithoutAFlush) {
+// the file follows without anyone asking. Steps that arrive with their reception, or after it
+// was written, count the same. (Read with a connection of the test's own: a query of History
+// would itself ask the writer to catch up.)
+TEST(History, RecordsAreWrittenWithoutAFlushOrAQuery) {
   TempDir dir;
   History history({dir / "history.db"});
+  const auto file = dir / "history.db";
+  const std::string counts =
+      "SELECT IFNULL(SUM(delivered), 0) * 10 + IFNULL(SUM(failed), 0) FROM receptions "
+      "WHERE event_id = 'unflushed'";
   auto r = reception(history, "unflushed", {"page", "ticket"}, 2);
   history.record(step(r, "delivered", "page", 1));
-  ASSERT_TRUE(testing::eventually([&] {
-    auto journeys = history.journeys("unflushed");
-    return journeys.size() == 1 && journeys[0].delivered == 1;
-  }));
+  ASSERT_TRUE(testing::eventually([&] { return count_rows(file, counts) == 10; }));
   history.record(step(r, "dead_lettered", "ticket", 1, "HTTP 400 Bad Request"));
-  ASSERT_TRUE(testing::eventually([&] {
-    auto journeys = history.journeys("unflushed");
-    return journeys.size() == 1 && journeys[0].failed == 1;
-  }));
+  ASSERT_TRUE(testing::eventually([&] { return count_rows(file, counts) == 11; }));
   const auto journey = history.journeys("unflushed")[0];
   EXPECT_EQ(journey.outcome, "failed");
   EXPECT_EQ(journey.delivered, 1);
   EXPECT_EQ(journey.steps.size(), 2u);
+}
+
+// A client answered 200 asks for its event straight away: a query waits for what was recorded
+// before it, instead of answering from a file that lags by the writer's gathering window.
+TEST(History, AQueryShowsWhatWasRecordedBeforeIt) {
+  TempDir dir;
+  History history({dir / "history.db"});
+  for (int round = 0; round < 20; ++round) {
+    const auto id = "asked-at-once-" + std::to_string(round);
+    auto r = reception(history, id, {}, 0);
+    HistoryQuery everything;
+    everything.limit = 1;
+    const auto page = history.list(everything);
+    ASSERT_EQ(page.journeys.size(), 1u) << "round " << round;
+    EXPECT_EQ(page.journeys[0].reception.event_id, id);
+    auto second = reception(history, id + "-journey", {"page"}, 1);
+    history.record(step(second, "delivered", "page", 1));
+    const auto journeys = history.journeys(second.event_id);
+    ASSERT_EQ(journeys.size(), 1u) << "round " << round;
+    EXPECT_EQ(journeys[0].outcome, "delivered");
+  }
 }
 
 TEST(History, OutcomesOfUnmatchedAndFailedEvents) {

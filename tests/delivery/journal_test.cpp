@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/count_rows.hpp"
 #include "support/temp_dir.hpp"
 
 namespace eventrouter::delivery {
@@ -29,6 +30,7 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
+using testing::count_rows;
 using testing::TempDir;
 
 std::string read_bytes(const fs::path& file) {
@@ -72,19 +74,6 @@ std::optional<JournalFailure> append_sync(Journal& journal, std::vector<JournalE
     return JournalFailure{false, "timeout"};
   }
   return future.get();
-}
-
-// Counts rows with a connection of its own (read-only), independent of the journal's code.
-std::int64_t count_rows(const fs::path& db_file, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(db_file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
-  std::int64_t n = -1;
-  if (stmt && sqlite3_step(stmt) == SQLITE_ROW) n = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return n;
 }
 
 JournalOptions options_for(const fs::path& dir, bool fsync = false) {

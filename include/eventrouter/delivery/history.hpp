@@ -95,12 +95,17 @@ class History {
   void record(HistoryReception reception);
   void record(HistoryStep step);
 
-  // Every reception of `event_id`, newest first, with their steps.
+  // Every reception of `event_id`, newest first, with their steps. Both queries first wait, for
+  // at most kCatchUpAtMost, until what was recorded before the call is written: a client that
+  // was answered 200 sees its event in the history it asks for next.
   std::vector<Journey> journeys(std::string_view event_id);
   HistoryPage list(const HistoryQuery& query);
+  static constexpr std::chrono::milliseconds kCatchUpAtMost{250};
 
   // Waits until everything recorded so far is written (tests, shutdown).
   void flush();
+  // As flush(), for at most `limit`; false when it gave up.
+  bool flush_for(std::chrono::milliseconds limit);
   void publish_metrics(metrics::Registry& metrics);
   std::uint64_t dropped() const;
 
