@@ -131,8 +131,9 @@ class Receiver:
 @pytest.fixture(scope="module")
 def console_daemon():
     root = Path(tempfile.mkdtemp(prefix="eventrouter-console-"))
-    oncall_port, redrive_port = support.free_port(), support.free_port()
-    findings = findings_rules(oncall_port)
+    oncall = support.RefusedPort()  # the on-call pager is down
+    redrive_port = support.free_port()
+    findings = findings_rules(oncall.port)
     daemon = support.Daemon(root / "d", support.base_config(extra=CONFIG_EXTRA),
                             rules={"findings.yaml": findings, "redrive.yaml": redrive_rules(redrive_port)},
                             extra_files={"tokens": TOKENS})
@@ -152,6 +153,7 @@ def console_daemon():
         yield daemon
     finally:
         daemon.stop()
+        oncall.close()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -177,6 +177,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+class RefusedPort:
+    """A loopback port that refuses connections for as long as this object is open: bound but
+    never listening, so no other test's server or outgoing connection can take it over (a port
+    that is merely free now may be someone else's a moment later)."""
+
+    def __init__(self):
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+
+    def close(self):
+        self._socket.close()
+
+
+@pytest.fixture
+def refused_port():
+    """The number of a port that refuses connections until the test ends: a dead target."""
+    held = RefusedPort()
+    yield held.port
+    held.close()
+
+
 def wait_for(predicate, timeout=30):
     """Polls `predicate` until it returns something true or `timeout` seconds pass; returns its
     last value."""

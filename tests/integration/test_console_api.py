@@ -4,7 +4,7 @@ hour's activity; the last events accepted and which of them a pattern matches; t
 as JSON, on both delivery backends."""
 import json
 
-from conftest import base_config, curl, free_port, post_json, wait_for
+from conftest import base_config, curl, post_json, wait_for
 
 AUTH = "auth:\n  tokens_file: tokens\n"
 INGEST, READ, ADMIN = "ingest-tok-1", "read-tok-2", "admin-tok-3"
@@ -132,8 +132,9 @@ def test_a_pattern_is_tried_on_the_recent_events(make_daemon, workdir):
         assert status == 400 and wanted in body["error"]["message"], (bad, body)
 
 
-def test_dead_letters_are_listed_newest_first_on_both_backends(make_daemon, workdir, backend):
-    dead_port = free_port()
+def test_dead_letters_are_listed_newest_first_on_both_backends(make_daemon, workdir, backend,
+                                                               refused_port):
+    dead_port = refused_port
     rules = {"h.yaml": f"""rules:
   - name: to-hook
     event_pattern: {{source: [test.scanner]}}

@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -423,12 +422,10 @@ def test_too_many_pending_deliveries_get_503_with_retry_after(make_daemon, webho
     assert wait_for(lambda: post_events(daemon, [event(4)])[0] == 200)
 
 
-def test_a_journal_full_of_undelivered_events_gets_503(make_daemon, workdir):
+def test_a_journal_full_of_undelivered_events_gets_503(make_daemon, workdir, refused_port):
     # A target that never answers keeps every event undelivered: that work, not the archive,
     # fills the journal.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead_port = s.getsockname()[1]
+    dead_port = refused_port
     rule = f"""rules:
   - name: stuck
     event_pattern: {{source: [test.app]}}

@@ -120,11 +120,8 @@ def test_guardduty_finding_fires_all_four_targets_in_parallel(make_daemon, peers
     assert "oncall@example.com" in text
 
 
-def test_a_dead_webhook_does_not_hold_up_other_targets(make_daemon, workdir):
-    import socket
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        dead_port = s.getsockname()[1]
+def test_a_dead_webhook_does_not_hold_up_other_targets(make_daemon, workdir, refused_port):
+    dead_port = refused_port
     rule = f"""rules:
   - name: r
     event_pattern: {{source: [app]}}
@@ -153,14 +150,12 @@ def test_a_dead_webhook_does_not_hold_up_other_targets(make_daemon, workdir):
     assert record["event"]["source"] == "app"
 
 
-def test_without_a_journal_pending_retries_are_dead_lettered_at_shutdown(make_daemon):
+def test_without_a_journal_pending_retries_are_dead_lettered_at_shutdown(make_daemon,
+                                                                          refused_port):
     """durability: none has nowhere to keep them; with the journal they wait for the next
     start instead (test_durability.py)."""
     import signal
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead_port = s.getsockname()[1]
+    dead_port = refused_port
     rule = f"""rules:
   - name: r
     event_pattern: {{source: [app]}}

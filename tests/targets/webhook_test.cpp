@@ -2,6 +2,7 @@
 
 #include "eventrouter/targets/webhook.hpp"
 
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -307,12 +308,16 @@ TEST_F(WebhookTest, ASlowReceiverGetsAtMostMaxConcurrencyRequestsOnReusedConnect
 
 TEST_F(WebhookTest, AHangingReceiverHoldsItsSlotsOnlyUntilTheTimeout) {
   start_peer();
-  // The first two requests hang; the three queued behind them get their slots when those time
-  // out, and are answered.
+  // The first two requests hang (the receiver hangs on their body, whenever they reach it); the
+  // three queued behind them get their slots when those time out, and are answered.
   Target& target = make("{id: hook, type: webhook, max_concurrency: 2, timeout: 300ms, url: '" +
-                        url("/hang_first/2") + "'}");
+                        url("/hang_marked") + "'}");
+  const double sent_at =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::vector<testing::Waiter> waiters(5);
-  for (auto& waiter : waiters) target.deliver(testing::invocation("{}"), waiter.completion());
+  for (std::size_t i = 0; i < waiters.size(); ++i) {
+    target.deliver(testing::invocation(i < 2 ? R"({"hang":true})" : "{}"), waiters[i].completion());
+  }
   for (std::size_t i = 0; i < waiters.size(); ++i) {
     const DeliveryResult result = waiters[i].wait();
     if (i < 2) {
@@ -322,11 +327,14 @@ TEST_F(WebhookTest, AHangingReceiverHoldsItsSlotsOnlyUntilTheTimeout) {
       EXPECT_EQ(result.outcome, Outcome::kSuccess) << i << ": " << result.error_message;
     }
   }
-  const auto seen = requests();
-  ASSERT_EQ(seen.size(), 5u);
   // The queued deliveries sent nothing while both slots were taken by the hanging requests.
-  const double first = std::min(seen[0].time, seen[1].time);
-  for (std::size_t i = 2; i < seen.size(); ++i) EXPECT_GE(seen[i].time, first + 0.25) << i;
+  // (The hanging ones themselves may reach the receiver late, or not at all, on a busy machine.)
+  std::vector<Request> answered;
+  for (const auto& request : requests()) {
+    if (request.body == "{}") answered.push_back(request);
+  }
+  ASSERT_EQ(answered.size(), 3u);
+  for (const auto& request : answered) EXPECT_GE(request.time, sent_at + 0.25);
 }
 
 TEST_F(WebhookTest, ShutdownCompletesQueuedDeliveriesOnceEach) {

@@ -7,7 +7,9 @@ how many requests the server was handling when it arrived, itself included). The
 the answer:
   /status/<code>[?retry_after=<value>]   that status (with Retry-After if asked)
   /hang                                  never answers (until the client gives up)
-  /hang_first/<n>                        the first <n> requests to it hang, later ones get 200
+  /hang_marked                           a request whose body has "hang" in it never answers,
+                                         others get 200 (which ones hang does not depend on
+                                         when they arrive)
   /slow/<ms>                             answers 200 after <ms> milliseconds
   /close                                 answers 200 and closes the connection
   anything else                          200
@@ -23,7 +25,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
 IN_FLIGHT = 0
-HANG_FIRST_SEEN = 0
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -52,7 +53,6 @@ class Handler(BaseHTTPRequestHandler):
                 IN_FLIGHT -= 1
 
     def answer(self):
-        global HANG_FIRST_SEEN
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         url = urllib.parse.urlsplit(self.path)
@@ -66,12 +66,9 @@ class Handler(BaseHTTPRequestHandler):
             "time": time.time(),
         }
         parts = url.path.strip("/").split("/")
-        hang = parts[0] == "hang"
+        hang = parts[0] == "hang" or (parts[0] == "hang_marked" and b"hang" in body)
         with LOCK, open(self.server.log_path, "a", encoding="utf-8") as log:
             record["in_flight"] = IN_FLIGHT
-            if parts[0] == "hang_first" and len(parts) > 1:
-                HANG_FIRST_SEEN += 1
-                hang = HANG_FIRST_SEEN <= int(parts[1])
             log.write(json.dumps(record) + "\n")
 
         status, headers, close = 200, {}, False
