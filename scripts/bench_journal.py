@@ -3,8 +3,9 @@
 `durability: fsync` case with one matching queue-file rule (wrk -t1 -c32 POSTing the GuardDuty
 finding) in turn, REPS rounds, and the medians are printed. Per acknowledged event: the bytes the
 daemon and the journal's threads wrote (/proc/PID/io, /proc/PID/task/*/io), their CPU time
-(/proc/PID/task/*/stat), and the events each journal commit carried. CPU time per event is a
-steadier measure than requests/s on a shared machine; compare figures only within one run.
+(/proc/PID/task/*/stat), the events each journal commit carried, and the largest the
+write-ahead log (journal.db-wal) grew during the load. CPU time per event is a steadier measure
+than requests/s on a shared machine; compare figures only within one run.
 
   scripts/bench_journal.py [--seconds 8] [--reps 3] BINARY [BINARY ...]
 """
@@ -13,6 +14,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,13 +38,36 @@ def cpu_seconds(pid):
     return total / TICKS, journal / TICKS
 
 
+class LargestFile:
+    """Samples a file's size every 100 ms until stopped; keeps the largest."""
+
+    def __init__(self, path):
+        self.path, self.largest, self._stop = path, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self):
+        while not self._stop.wait(0.1):
+            try:
+                self.largest = max(self.largest, self.path.stat().st_size)
+            except OSError:
+                pass  # not there yet
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        return self.largest
+
+
 def one_run(binary, work, name, seconds, ceiling):
     process, url = suite.start_daemon(binary, work, name, "fsync", suite.rules_yaml(True, 0))
     pid = process.proc.pid
     suite.settle(url)
     written, cpu = suite.bytes_written(pid), cpu_seconds(pid)
     commits = suite.metric(url, "eventrouter_journal_commits")
+    log = LargestFile(work / name / "state" / "journal.db-wal")
     row = suite.wrk(url + "/events", seconds)
+    largest_log = log.stop()
     suite.settle(url)
     written_after, cpu_after = suite.bytes_written(pid), cpu_seconds(pid)
     commits = suite.metric(url, "eventrouter_journal_commits") - commits
@@ -57,6 +82,7 @@ def one_run(binary, work, name, seconds, ceiling):
         "daemon CPU µs/event": (cpu_after[0] - cpu[0]) / events * 1e6,
         "journal CPU µs/event": (cpu_after[1] - cpu[1]) / events * 1e6,
         "events/commit": events / max(commits, 1),
+        "largest log MB": largest_log / 1e6,
     }
 
 

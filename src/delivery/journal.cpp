@@ -4,8 +4,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <variant>
 
@@ -127,8 +129,15 @@ Journal::Journal(JournalOptions options)
     // Give the write-ahead log's space back after each checkpoint instead of keeping its peak.
     db_->exec("PRAGMA journal_size_limit=67108864");
     // Checkpoints (copying the log into the database, with an fsync of their own) run on a
-    // thread of their own, off the commit path that ingest waits on.
-    db_->exec("PRAGMA wal_autocheckpoint=0");
+    // thread of their own, off the commit path that ingest waits on. Under load that never
+    // pauses that thread copies the log only up to where it was when it began, so the log never
+    // starts over; past max_log_bytes the writer checkpoints after its commit, when nothing can
+    // be appended meanwhile (in place of SQLite's automatic checkpoint, which would give up
+    // whenever the checkpointer thread is at work).
+    const auto page_bytes = static_cast<std::uint64_t>(db_->query_int("PRAGMA page_size"));
+    max_log_pages_ = static_cast<int>(std::clamp<std::uint64_t>(
+        options.max_log_bytes / (page_bytes + 24), 1, std::numeric_limits<int>::max()));
+    sqlite3_wal_hook(db_->handle(), &Journal::after_commit, this);
     // Debian's SQLite zeroes deleted rows (SECURE_DELETE), which writes every page a finished
     // event leaves a second time. FAST still zeroes what is deleted from pages written anyway,
     // and lets a page that a deletion empties go to the free list unwritten.
@@ -165,20 +174,37 @@ void Journal::checkpoint_loop() {
   // writes from the rest (scripts/bench_suite.py reads them).
   pthread_setname_np(pthread_self(), "er-checkpoint");
   std::unique_lock lock(mutex_);
+  int log_frames = 0;
   while (!closing_) {
-    checkpoint_wake_.wait_for(lock, std::chrono::milliseconds(200));
-    if (commits_.load() == checkpointed_at_commit_) continue;
+    // Close to the bound, passes come often: what is left for the writer's own checkpoint,
+    // which holds up ingest, is then a few milliseconds of log instead of 200 ms of it.
+    const bool close_to_bound = log_frames >= max_log_pages_ / 2;
+    checkpoint_wake_.wait_for(lock, std::chrono::milliseconds(close_to_bound ? 10 : 200));
+    if (commits_.load() == checkpointed_at_commit_) {
+      log_frames = 0;  // idle: the last pass copied it all, and the next commit starts it over
+      continue;
+    }
     checkpointed_at_commit_ = commits_.load();
     lock.unlock();
-    int log_frames = 0, copied = 0;
+    int copied = 0;
     {
       std::lock_guard reader(reader_mutex_);
+      std::lock_guard checkpoint(checkpoint_mutex_);
       // PASSIVE: never waits for the writer or for readers, copies what it can.
       sqlite3_wal_checkpoint_v2(reader_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
                                 &copied);
     }
     lock.lock();
   }
+}
+
+int Journal::after_commit(void* self, sqlite3* db, const char*, int log_pages) {
+  auto& journal = *static_cast<Journal*>(self);
+  if (log_pages < journal.max_log_pages_) return SQLITE_OK;
+  // Waits out a pass of the checkpointer thread, if one is under way, then copies the rest.
+  std::lock_guard checkpoint(journal.checkpoint_mutex_);
+  sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  return SQLITE_OK;
 }
 
 Journal::~Journal() {

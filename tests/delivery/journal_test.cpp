@@ -8,13 +8,16 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -468,6 +471,53 @@ TEST(Journal, CommitsReachTheDatabaseFileWhileOpen) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_GE(fs::file_size(file), before + 40000) << "nothing was checkpointed";
+}
+
+// Load that never pauses: the checkpointer thread copies the log only up to where it was when
+// it began, and the log starts over only after a checkpoint that copied all of it. Without the
+// writer's own checkpoints past max_log_bytes, the log would keep every event written.
+TEST(Journal, TheLogStaysBoundedUnderLoadThatNeverPauses) {
+  TempDir dir;
+  auto options = options_for(dir.path());
+  options.max_log_bytes = 1 << 20;
+  Journal journal(options);
+  journal.load_pending();
+  const auto log = dir.path() / "journal.db-wal";
+  auto log_bytes = [&] {
+    std::error_code ec;
+    const auto size = fs::file_size(log, ec);
+    return ec ? std::uintmax_t{0} : size;
+  };
+  std::mutex mutex;
+  std::condition_variable changed;
+  int in_flight = 0, failures = 0;
+  std::uintmax_t largest = 0;
+  const std::string text(4000, 'x');
+  constexpr std::int64_t kEvents = 6000;  // 24 MB of event text
+  for (std::int64_t seq = 1; seq <= kEvents; ++seq) {
+    {
+      std::unique_lock lock(mutex);
+      ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return in_flight < 8; }))
+          << "appends stopped completing";
+      ++in_flight;
+    }
+    journal.append({make_event(seq, seq, "b", true, text)}, {},
+                   [&](const std::optional<JournalFailure>& failure) {
+                     std::lock_guard lock(mutex);
+                     --in_flight;
+                     if (failure) ++failures;
+                     changed.notify_all();
+                   });
+    if (seq % 250 == 0) largest = std::max(largest, log_bytes());
+  }
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return in_flight == 0; }));
+    EXPECT_EQ(failures, 0);
+  }
+  largest = std::max(largest, log_bytes());
+  EXPECT_LT(largest, std::uintmax_t{4} << 20)
+      << "the write-ahead log grew with the load instead of starting over";
 }
 
 TEST(Journal, JournalOfANewerVersionIsRefused) {

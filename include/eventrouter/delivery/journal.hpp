@@ -24,6 +24,8 @@
 #include "eventrouter/delivery/delivery_store.hpp"
 #include "eventrouter/delivery/state_dir_lock.hpp"
 
+struct sqlite3;
+
 namespace eventrouter::delivery {
 
 namespace sqlite {
@@ -49,6 +51,10 @@ struct JournalOptions {
   std::uint64_t archive_max_bytes = 0;
   // Told how many archived events each such drop removed, and the oldest one's ingestion time.
   std::function<void(std::size_t dropped, EpochMillis oldest)> on_archive_dropped;
+  // Past this much write-ahead log, the writer copies the log into the database itself, right
+  // after a commit: the checkpointer thread never catches up with a writer that never pauses,
+  // and the log starts over only after a checkpoint that copied all of it.
+  std::uint64_t max_log_bytes = 64ull << 20;
 };
 
 // The journal's records are the store's.
@@ -136,6 +142,8 @@ class Journal final : public DeliveryStore {
   // closing, giving it up.
   void pause_before_retry(std::deque<Op>& progress);
   void checkpoint_loop();
+  // SQLite's hook after each commit on the writer's connection: checkpoints past max_log_pages_.
+  static int after_commit(void* self, sqlite3* db, const char* name, int log_pages);
   void enqueue(Op op);
   void update_size();
   // Drops the oldest archived events with no delivery left while live_bytes() is over the
@@ -167,6 +175,9 @@ class Journal final : public DeliveryStore {
   std::thread writer_;
   std::condition_variable checkpoint_wake_;
   std::uint64_t checkpointed_at_commit_ = 0;
+  int max_log_pages_ = 0;  // the writer checkpoints itself past this many pages of log
+  // Held for a checkpoint by either thread: two at once would make the writer's give up.
+  std::mutex checkpoint_mutex_;
   std::thread checkpointer_;
 };
 
