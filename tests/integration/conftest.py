@@ -16,6 +16,9 @@ import pytest
 
 SOURCE_DIR = Path(os.environ.get("EVENTROUTER_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 BINARY = os.environ.get("EVENTROUTER_BIN", str(SOURCE_DIR / "build" / "eventrouter"))
+# Built with AddressSanitizer (EVENTROUTER_SANITIZE): its allocator keeps freed memory in
+# quarantine and adds shadow memory, so the daemon's resident size says nothing about ours.
+SANITIZED = os.environ.get("EVENTROUTER_SANITIZED", "0") == "1"
 FIXTURES = SOURCE_DIR / "tests" / "fixtures" / "events"
 LISTENING = re.compile(r"listening on (\S+):(\d+)")
 

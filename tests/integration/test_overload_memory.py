@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import base_config, fixture_text, free_port, post_json, wait_for
+from conftest import SANITIZED, base_config, fixture_text, free_port, post_json, wait_for
 
 MIB = 1 << 20
 BOUND = 8 * MIB
@@ -128,8 +128,9 @@ def test_memory_stays_bounded_under_overload_and_is_given_back(make_daemon, dura
     held = metric(daemon, "eventrouter_pending_bytes")
     assert BOUND <= held < BOUND + BATCH * 8 * 1024, held  # past it by one request at most
     loaded = rss_kib(daemon.proc.pid)
-    assert loaded < baseline + 3 * BOUND // 1024, (
-        f"resident {loaded} KiB, baseline {baseline} KiB, bound {BOUND // 1024} KiB")
+    if not SANITIZED:  # what is resident under AddressSanitizer is mostly its own
+        assert loaded < baseline + 3 * BOUND // 1024, (
+            f"resident {loaded} KiB, baseline {baseline} KiB, bound {BOUND // 1024} KiB")
 
     # Still refused while nothing drains.
     status, _, body = post_json(daemon.url + "/events", json.dumps([finding]))
@@ -142,11 +143,13 @@ def test_memory_stays_bounded_under_overload_and_is_given_back(make_daemon, dura
             f"{len(missing())} acknowledged findings never delivered, e.g. {sorted(missing())[:5]}")
         assert wait_for(lambda: metric(daemon, "eventrouter_pending_bytes") == 0, timeout=20)
         # The backlog is gone, so its memory is given back to the system.
-        assert daemon.wait_for_log(r"malloc_trim gave memory back", timeout=10), daemon.log()[-3000:]
-        drained = rss_kib(daemon.proc.pid)
-        print(f"\n{durability}: {len(acknowledged)} findings acknowledged; resident KiB: "
-              f"baseline {baseline}, loaded {loaded}, drained {drained}")
-        assert drained < loaded, (baseline, loaded, drained)
+        if not SANITIZED:
+            assert daemon.wait_for_log(r"malloc_trim gave memory back", timeout=10), (
+                daemon.log()[-3000:])
+            drained = rss_kib(daemon.proc.pid)
+            print(f"\n{durability}: {len(acknowledged)} findings acknowledged; resident KiB: "
+                  f"baseline {baseline}, loaded {loaded}, drained {drained}")
+            assert drained < loaded, (baseline, loaded, drained)
         # Ingest takes events again.
         status, _, _ = post_json(daemon.url + "/events", json.dumps([finding]))
         assert status == 200
