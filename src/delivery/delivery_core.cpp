@@ -314,6 +314,8 @@ void DeliveryCore::invoke(std::shared_ptr<Attempt> attempt, std::string payload)
   // Shares the event's text (and keeps its state alive) rather than copying it.
   invocation.event_json = std::shared_ptr<const std::string>(attempt->event, &event.json);
   invocation.ingestion_time = event.ingestion_time;
+  invocation.payload_is_event =
+      attempt->target->shaper.mode() == transform::PayloadShaper::Mode::kWholeEvent;
   auto* target = attempt->target->target.get();
   const auto started = Clock::now();
   running_.fetch_add(1);

@@ -452,6 +452,7 @@ HistoryPage History::list(const HistoryQuery& query) {
 }
 
 void History::flush() {
+  // In bounded waits: a wait_for of an unbounded duration would overflow the clock.
   while (!flush_for(std::chrono::hours(1))) {
   }
 }

@@ -127,7 +127,7 @@ Journal::Journal(JournalOptions options)
     if (check != "ok") throw sqlite::Error(SQLITE_CORRUPT, "integrity check failed: " + check);
     db_->exec(options.fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF");
     // Give the write-ahead log's space back after each checkpoint instead of keeping its peak.
-    db_->exec("PRAGMA journal_size_limit=67108864");
+    db_->exec(("PRAGMA journal_size_limit=" + std::to_string(options.max_log_bytes)).c_str());
     // Checkpoints (copying the log into the database, with an fsync of their own) run on a
     // thread of their own, off the commit path that ingest waits on. Under load that never
     // pauses that thread copies the log only up to where it was when it began, so the log never

@@ -82,10 +82,9 @@ std::string queue_file_line(std::string_view payload) {
 }
 
 std::string queue_file_line(const Invocation& invocation) {
-  // A payload that is the whole event (no input, input_path or transformer) is the engine's
-  // event text, valid JSON (ingest parsed and checked it; the daemon writes scheduled and
-  // digest events itself): only minified, not parsed again to tell whether it is JSON.
-  if (invocation.event_json && *invocation.event_json == invocation.payload) {
+  // The engine's event text is valid JSON (ingest parsed and checked it; the daemon writes
+  // scheduled and digest events itself): only minified, not parsed again to tell whether it is.
+  if (invocation.payload_is_event) {
     std::string line;
     line.reserve(invocation.payload.size() + simdjson::SIMDJSON_PADDING + 1);
     if (transform::append_minified(line, invocation.payload)) {

@@ -53,7 +53,8 @@ struct JournalOptions {
   std::function<void(std::size_t dropped, EpochMillis oldest)> on_archive_dropped;
   // Past this much write-ahead log, the writer copies the log into the database itself, right
   // after a commit: the checkpointer thread never catches up with a writer that never pauses,
-  // and the log starts over only after a checkpoint that copied all of it.
+  // and the log starts over only after a checkpoint that copied all of it. A log file grown past
+  // it (by one commit) is cut back to it when it starts over.
   std::uint64_t max_log_bytes = 64ull << 20;
 };
 

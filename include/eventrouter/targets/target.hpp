@@ -79,6 +79,9 @@ struct Invocation {
   // empty.
   std::shared_ptr<const std::string> event_json;
   std::string ingestion_time;
+  // The payload is event_json's text itself (the target has no input, input_path or
+  // input_transformer): valid JSON, which a target need not parse again to know it.
+  bool payload_is_event = false;
 };
 
 // The event that placeholders in a target's settings read: "{}" when the invocation has none.
